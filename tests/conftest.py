@@ -1,0 +1,10 @@
+"""Shared fixtures: every test gets its own TETHER_HOOKS_HOME; harness plug-ins are loaded here."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "harness.home",
+    "harness.claude",
+    "harness.codex",
+    "harness.telegram",
+]
