@@ -4,6 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "harness.home",
+    "harness.hookproc",
     "harness.claude",
     "harness.codex",
     "harness.telegram",

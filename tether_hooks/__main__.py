@@ -1,0 +1,3 @@
+from tether_hooks.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""Claude Code: hook payloads in, hook outputs out (see docs/claude-hooks.md).
+
+PermissionRequest answers with ``hookSpecificOutput.decision.behavior``; PreToolUse with
+``permissionDecision`` + ``permissionDecisionReason``. "No decision" is an empty stdout
+for PermissionRequest (Claude shows its own dialog) and ``ask`` for PreToolUse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+__all__ = ["DISPLAY", "NAME", "allow", "deny", "no_decision", "parse", "stop_block"]
+
+NAME = "claude"
+DISPLAY = "Claude Code"
+TOOL_EVENTS = ("PermissionRequest", "PreToolUse")
+_PATH_KEYS = ("file_path", "notebook_path", "path")
+
+
+class PayloadError(ValueError):
+    """The agent sent a payload we cannot act on."""
+
+
+def parse(payload: object) -> dict:
+    """The agent-neutral request for a Claude Code hook payload. Raises PayloadError."""
+    if not isinstance(payload, dict):
+        raise PayloadError("the hook input is not a JSON object")
+    event = payload.get("hook_event_name")
+    if not isinstance(event, str) or not event:
+        raise PayloadError("the hook input has no hook_event_name")
+    cwd = payload.get("cwd")
+    request = {
+        "agent": NAME,
+        "event": event,
+        "session_id": str(payload.get("session_id") or ""),
+        "cwd": cwd if isinstance(cwd, str) and cwd else os.getcwd(),
+        "permission_mode": payload.get("permission_mode"),
+        "transcript_path": payload.get("transcript_path"),
+    }
+    if event in TOOL_EVENTS:
+        tool_name = payload.get("tool_name")
+        tool_input = payload.get("tool_input")
+        if not isinstance(tool_name, str) or not tool_name:
+            raise PayloadError(f"the {event} input has no tool_name")
+        if tool_input is None:
+            tool_input = {}
+        if not isinstance(tool_input, dict):
+            raise PayloadError(f"the {event} input's tool_input is not an object")
+        request.update(
+            tool_name=tool_name,
+            tool_input=tool_input,
+            tool_use_id=payload.get("tool_use_id"),
+            paths=[v for k in _PATH_KEYS if isinstance(v := tool_input.get(k), str) and v],
+        )
+    for key in (
+        "message",
+        "title",
+        "notification_type",
+        "last_assistant_message",
+        "stop_hook_active",
+        "source",
+        "reason",
+        "model",
+    ):
+        if key in payload:
+            request[key] = payload[key]
+    return request
+
+
+def _emit(output: dict) -> str:
+    return json.dumps(output, ensure_ascii=False)
+
+
+def allow(event: str, reason: str, updated_input: dict | None = None) -> str:
+    """Let the tool run."""
+    if event == "PermissionRequest":
+        decision: dict = {"behavior": "allow"}
+        if updated_input is not None:
+            decision["updatedInput"] = updated_input
+        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+    output = {
+        "hookEventName": event,
+        "permissionDecision": "allow",
+        "permissionDecisionReason": reason,
+    }
+    if updated_input is not None:
+        output["updatedInput"] = updated_input
+    return _emit({"hookSpecificOutput": output})
+
+
+def deny(event: str, reason: str, interrupt: bool = False) -> str:
+    """Refuse the tool call; ``reason`` reaches the model. ``interrupt`` stops the agent."""
+    if event == "PermissionRequest":
+        decision: dict = {"behavior": "deny", "message": reason}
+        if interrupt:
+            decision["interrupt"] = True
+        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+    output: dict = {
+        "hookSpecificOutput": {
+            "hookEventName": event,
+            "permissionDecision": "deny",
+            "permissionDecisionReason": reason,
+        }
+    }
+    if interrupt:
+        output.update({"continue": False, "stopReason": reason})
+    return _emit(output)
+
+
+def no_decision(event: str, reason: str) -> str:
+    """Leave it to Claude Code's own prompt."""
+    if event == "PreToolUse":
+        return _emit(
+            {
+                "hookSpecificOutput": {
+                    "hookEventName": event,
+                    "permissionDecision": "ask",
+                    "permissionDecisionReason": reason,
+                }
+            }
+        )
+    return ""
+
+
+def stop_block(reason: str) -> str:
+    """Keep Claude going with ``reason`` as its next instruction (Stop hook)."""
+    return _emit({"decision": "block", "reason": reason})
+
+
+# -- installation -------------------------------------------------------------------
+
+SCOPES = ("user", "project", "local")
+MODES = ("permission", "every-tool")
+# PreToolUse mode gates these; read-only tools (Read, Glob, Grep, ...) are left alone.
+EVERY_TOOL_MATCHER = (
+    "^(Bash|Edit|Write|MultiEdit|NotebookEdit|WebFetch|WebSearch|Task|Agent"
+    "|AskUserQuestion|ExitPlanMode|EnterPlanMode|mcp__.*)$"
+)
+
+
+def settings_path(scope: str, project: str) -> str:
+    """The settings file for ``scope``: user (``$CLAUDE_CONFIG_DIR``), project or local."""
+    if scope == "user":
+        base = os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(
+            os.path.expanduser("~"), ".claude"
+        )
+        return os.path.join(base, "settings.json")
+    name = "settings.json" if scope == "project" else "settings.local.json"
+    return os.path.join(project, ".claude", name)
+
+
+def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: float) -> dict:
+    """Our ``hooks`` groups per event; timeouts (seconds) outlast our own waits."""
+
+    def handler(timeout: float, **extra: object) -> dict:
+        return {"type": "command", "command": command, "timeout": int(timeout), **extra}
+
+    wait = approval_timeout + 30
+    entries: dict = {}
+    if mode == "every-tool":
+        # onFailure=block (Claude Code >= 2.1.295): a hook that dies must not let a call through.
+        entries["PreToolUse"] = [
+            {"matcher": EVERY_TOOL_MATCHER, "hooks": [handler(wait, onFailure="block")]}
+        ]
+    else:
+        entries["PermissionRequest"] = [{"matcher": "*", "hooks": [handler(wait)]}]
+    entries["Notification"] = [{"hooks": [handler(30)]}]
+    entries["Stop"] = [{"hooks": [handler(stop_wait + 30)]}]
+    entries["SessionStart"] = [{"hooks": [handler(30)]}]
+    entries["SessionEnd"] = [{"hooks": [handler(10)]}]
+    return entries

@@ -1,0 +1,90 @@
+"""Approval actions shared by the CLI verbs and the chat commands: pending, approve, deny."""
+
+from __future__ import annotations
+
+import time
+
+from tether_hooks import timers
+from tether_hooks.errors import TetherError, UsageError
+from tether_hooks.store import Store
+
+__all__ = ["SCOPES", "approve", "deny", "pending"]
+
+SCOPES = ("tool", "session", "dir")
+
+
+def pending(store: Store | None = None) -> list[dict]:
+    """Requests waiting for a decision, oldest first."""
+    requests = (store or Store()).read()["requests"].values()
+    now = time.time()
+    waiting = [
+        r for r in requests if r.get("status") == "pending" and float(r.get("expires_at", 0)) > now
+    ]
+    return sorted(waiting, key=lambda r: float(r.get("created_at", 0)))
+
+
+def _already(request: dict) -> TetherError:
+    status = str(request.get("status", "")).replace("_", " ")
+    decision = request.get("decision") or {}
+    by = f" by {decision['by']}" if decision.get("by") else ""
+    return TetherError(f"request {request.get('id')} is already {status}{by}; nothing changed")
+
+
+def approve(
+    request_id: str,
+    *,
+    by: str,
+    via: str,
+    duration: str | None = None,
+    scope: str | None = None,
+    store: Store | None = None,
+) -> tuple[dict, dict | None]:
+    """Allow a pending request; with a duration, also add a timer of ``scope`` (tool by default).
+
+    Returns the request and the timer (or None). Raises TetherError if it was already decided.
+    """
+    store = store or Store()
+    if scope and scope not in SCOPES:
+        raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
+    if scope and not duration:
+        duration = None  # the config's default timer length
+    first, request = store.decide(request_id, "allow", by=by, via=via)
+    if not first:
+        raise _already(request)
+    if not (duration or scope):
+        return request, None
+    scope = scope or "tool"
+    session = request.get("session_id") or None
+    if scope == "tool":
+        timer, _ = timers.add(
+            "tool",
+            duration,
+            created_by=by,
+            session_id=session,
+            tool=request.get("tool_name"),
+            store=store,
+        )
+    elif scope == "session":
+        timer, _ = timers.add("session", duration, created_by=by, session_id=session, store=store)
+    else:
+        timer, _ = timers.add("dir", duration, created_by=by, path=request.get("cwd"), store=store)
+    return request, timer
+
+
+def deny(
+    request_id: str,
+    *,
+    by: str,
+    via: str,
+    reason: str | None = None,
+    interrupt: bool = False,
+    store: Store | None = None,
+) -> dict:
+    """Deny a pending request; ``reason`` reaches the agent. Raises if already decided."""
+    extra = {"interrupt": True} if interrupt else None
+    first, request = (store or Store()).decide(
+        request_id, "deny", by=by, via=via, reason=reason or None, extra=extra
+    )
+    if not first:
+        raise _already(request)
+    return request

@@ -1,0 +1,76 @@
+"""The append-only audit log: one JSON object per line, one line per decision.
+
+Appends use O_APPEND with a single write, so concurrent hooks never interleave lines
+and no lock is needed. The file is rotated (one old generation kept) past 10 MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from tether_hooks import paths
+
+__all__ = ["MAX_BYTES", "append", "read", "summarize_input"]
+
+MAX_BYTES = 10 * 1024 * 1024
+_SUMMARY_CHARS = 200
+
+
+def summarize_input(tool_name: str, tool_input: object) -> str:
+    """A one-line summary of a tool call's input, for the log and lists."""
+    if isinstance(tool_input, dict):
+        for key in ("command", "file_path", "notebook_path", "path", "url", "pattern", "query"):
+            value = tool_input.get(key)
+            if isinstance(value, str) and value:
+                text = value
+                break
+        else:
+            text = json.dumps(tool_input, ensure_ascii=False, sort_keys=True)
+    else:
+        text = json.dumps(tool_input, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
+
+
+def append(entry: dict) -> None:
+    """Append one entry (``at`` is added if missing). Never raises on I/O errors."""
+    entry.setdefault("at", time.time())
+    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    path = paths.audit_file()
+    try:
+        paths.ensure_dir(os.path.dirname(path))
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        if size > MAX_BYTES:
+            os.replace(path, path + ".1")
+    except OSError as exc:
+        import sys
+
+        print(f"tether-hooks: cannot write the audit log {path}: {exc.strerror}", file=sys.stderr)
+
+
+def read(limit: int | None = None) -> list[dict]:
+    """The newest ``limit`` entries (all when None), oldest first; bad lines are skipped."""
+    path = paths.audit_file()
+    lines: list[bytes] = []
+    for name in (path + ".1", path):
+        try:
+            with open(name, "rb") as f:
+                lines.extend(f.read().splitlines())
+        except FileNotFoundError:
+            continue
+    entries = []
+    for raw in lines[-limit:] if limit else lines:
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            entries.append(item)
+    return entries

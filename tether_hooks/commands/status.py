@@ -1,0 +1,84 @@
+"""Overview verbs: status (sessions, pending, timers) and log (the audit log)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import click
+
+from tether_hooks import approvals, audit, config, output, timers
+from tether_hooks.commands.approvals import describe_request
+from tether_hooks.store import Store
+
+__all__ = ["COMMANDS"]
+
+
+@click.command("status")
+@output.json_option
+def status(as_json: bool) -> None:
+    """Sessions, pending requests and timers."""
+    store = Store()
+    now = time.time()
+    sessions = sorted(
+        store.read()["sessions"].values(), key=lambda s: -float(s.get("last_seen", 0))
+    )
+    waiting = approvals.pending(store)
+    live = timers.live(store, now)
+    cfg = config.load()
+    data = {
+        "sessions": sessions,
+        "pending": waiting,
+        "timers": live,
+        "platforms": config.remote_platforms(cfg),
+        "local_approvals": config.apply_env(cfg)["local_approvals"],
+    }
+
+    def text() -> str:
+        lines = ["Sessions:"]
+        lines += [
+            f"  {s['id'][:8]}  {s.get('agent')}  {s.get('status')}  {s.get('cwd')}  "
+            f"(seen {output.ago(now - float(s.get('last_seen', now)))})"
+            for s in sessions
+        ] or ["  none"]
+        lines.append("Pending requests:")
+        lines += [f"  {describe_request(r, now)}" for r in waiting] or ["  none"]
+        lines.append("Timers:")
+        lines += [f"  {t}" for t in timers.describe_all(live, now)] or ["  none"]
+        remote = ", ".join(data["platforms"]) or "none configured"
+        lines.append(
+            f"Chat platforms: {remote}; local approvals: "
+            f"{'on' if data['local_approvals'] else 'off'}"
+        )
+        return "\n".join(lines)
+
+    output.emit(data, as_json, text)
+
+
+@click.command("log")
+@click.option(
+    "-n",
+    "--lines",
+    "limit",
+    type=int,
+    default=50,
+    show_default=True,
+    help="How many entries (0: all).",
+)
+@output.json_option
+def log(limit: int, as_json: bool) -> None:
+    """The audit log: every decision, who made it, how and why."""
+    entries = audit.read(limit or None)
+
+    def line(e: dict) -> str:
+        when = datetime.fromtimestamp(float(e.get("at", 0))).strftime("%Y-%m-%d %H:%M:%S")
+        reason = f" ({e['reason']})" if e.get("reason") else ""
+        return (
+            f"{when}  {e.get('status', e.get('behavior'))} {e.get('tool_name')}: "
+            f"{e.get('input')}  via {e.get('via')} by {e.get('by')}{reason}"
+        )
+
+    output.emit(entries, as_json, lambda: "\n".join(map(line, entries)) or "The log is empty.")
+
+
+COMMANDS = [status, log]

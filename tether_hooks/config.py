@@ -1,0 +1,144 @@
+"""``config.toml``: loading, defaults, validation, and the hook's cached copy.
+
+The hook runs on every tool call and must not pay for ``tomllib``: it reads
+``config.cache.json`` instead, a JSON copy of the settings it needs (no secrets),
+rebuilt whenever ``config.toml``'s mtime or size changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tether_hooks import paths
+from tether_hooks.errors import ConfigError
+
+__all__ = ["DEFAULTS", "PLATFORMS", "hook_config", "load", "remote_platforms", "validate"]
+
+PLATFORMS = ("telegram", "slack", "discord")
+DEFAULTS: dict = {
+    "approval_timeout": 300,
+    "on_timeout": "ask",
+    "local_approvals": False,
+    "default_timer": "30m",
+    "never_auto_approve": ["AskUserQuestion", "ExitPlanMode", "EnterPlanMode"],
+    "stop_wait": 0,
+}
+_ON_TIMEOUT = ("ask", "deny")
+
+
+def _source(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def load(path: str | None = None) -> dict:
+    """Parse and validate ``config.toml`` (defaults filled in). Raises ConfigError."""
+    path = path or paths.config_file()
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raw = b""
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    import tomllib
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return validate(data, path)
+
+
+def validate(data: dict, path: str = "config.toml") -> dict:
+    """Defaults filled in, types checked; ConfigError names the file and the key."""
+    from tether_hooks.durations import parse_duration
+    from tether_hooks.errors import UsageError
+
+    cfg = {**DEFAULTS, **data}
+
+    def bad(key: str, want: str) -> ConfigError:
+        return ConfigError(f"{path}: {key} = {cfg[key]!r} is invalid: {want}")
+
+    for key in ("approval_timeout", "stop_wait"):
+        value = cfg[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise bad(key, "give a number of seconds, 0 or more")
+    if cfg["on_timeout"] not in _ON_TIMEOUT:
+        raise bad("on_timeout", 'use "ask" or "deny"')
+    if not isinstance(cfg["local_approvals"], bool):
+        raise bad("local_approvals", "use true or false")
+    never = cfg["never_auto_approve"]
+    if not isinstance(never, list) or not all(isinstance(n, str) for n in never):
+        raise bad("never_auto_approve", "give a list of tool names")
+    try:
+        cfg["default_timer_seconds"] = parse_duration(str(cfg["default_timer"]))
+    except UsageError as exc:
+        raise bad("default_timer", str(exc)) from exc
+    for name in PLATFORMS:
+        if name in cfg and not isinstance(cfg[name], dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+    return cfg
+
+
+def remote_platforms(cfg: dict) -> list[str]:
+    """The chat platforms configured and enabled in ``cfg``."""
+    return [
+        name
+        for name in PLATFORMS
+        if isinstance(cfg.get(name), dict) and cfg[name].get("enabled", True) is not False
+    ]
+
+
+def _hook_view(cfg: dict) -> dict:
+    view = {key: cfg[key] for key in DEFAULTS}
+    view["default_timer_seconds"] = cfg["default_timer_seconds"]
+    view["platforms"] = remote_platforms(cfg)
+    return view
+
+
+def hook_config() -> dict:
+    """The settings a hook needs, from the cache when fresh; env overrides applied."""
+    path = paths.config_file()
+    source = _source(path)
+    cache_path = paths.config_cache_file()
+    view = None
+    try:
+        with open(cache_path, "rb") as f:
+            cached = json.loads(f.read())
+        if cached.get("source") == source and cached.get("path") == path:
+            view = cached["config"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        view = None
+    if view is None:
+        view = _hook_view(load(path))
+        try:
+            from tether_hooks.state import write_atomic
+
+            paths.ensure_dir(os.path.dirname(cache_path))
+            blob = {"path": path, "source": source, "config": view}
+            write_atomic(cache_path, json.dumps(blob).encode())
+        except OSError:
+            pass
+    return apply_env(view)
+
+
+def apply_env(view: dict) -> dict:
+    """Environment overrides: TETHER_HOOKS_LOCAL_APPROVALS, TETHER_HOOKS_APPROVAL_TIMEOUT."""
+    view = dict(view)
+    local = os.environ.get("TETHER_HOOKS_LOCAL_APPROVALS", "").strip().lower()
+    if local:
+        view["local_approvals"] = local in ("1", "true", "yes", "on")
+    timeout = os.environ.get("TETHER_HOOKS_APPROVAL_TIMEOUT", "").strip()
+    if timeout:
+        try:
+            view["approval_timeout"] = max(0.0, float(timeout))
+        except ValueError:
+            raise ConfigError(
+                f"TETHER_HOOKS_APPROVAL_TIMEOUT={timeout!r} is not a number of seconds"
+            ) from None
+    return view

@@ -1,0 +1,71 @@
+"""Turn errors into one line on stderr and an exit code; the CLI never shows a traceback.
+
+Exit codes: 0 ok, 1 TetherError (the message says what to do), 2 usage (click's own),
+3 unexpected (the traceback goes to the log file named in the message), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import click
+
+from tether_hooks import __version__, paths
+from tether_hooks.errors import TetherError
+
+__all__ = ["Result", "error_handler"]
+
+
+@dataclass
+class Result:
+    code: int = 0
+
+
+def _log(exc: BaseException) -> str:
+    path = os.path.join(paths.log_dir(), "cli-errors.log")
+    try:
+        paths.ensure_dir(os.path.dirname(path))
+        with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as f:
+            f.write(
+                f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} tether-hooks {__version__} "
+                f"python {sys.version.split()[0]} {sys.platform}\n"
+                f"argv: {sys.argv}\n{''.join(traceback.format_exception(exc))}"
+            )
+    except OSError:
+        return "(the log could not be written)"
+    return path
+
+
+@contextmanager
+def error_handler() -> Iterator[Result]:
+    """Run the CLI body; map exceptions to messages and ``result.code``."""
+    result = Result()
+    try:
+        yield result
+    except click.exceptions.Exit as exc:
+        result.code = exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        result.code = 130
+    except click.ClickException as exc:
+        exc.show()
+        result.code = exc.exit_code
+    except TetherError as exc:
+        click.echo(f"tether-hooks: error: {exc}", err=True)
+        result.code = 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted (^C)", err=True)
+        result.code = 130
+    except Exception as exc:
+        log = _log(exc)
+        click.echo(
+            f"tether-hooks: unexpected error: {type(exc).__name__}: {exc}\nDetails are in {log}",
+            err=True,
+        )
+        result.code = 3

@@ -1,0 +1,37 @@
+"""Exceptions. ``str(error)`` is always the message the user sees.
+
+TetherError            base; the CLI exits 1 with its message
+├─ ConfigError         bad or missing config key; names the file and the key
+├─ SettingsError       an agent settings file does not parse; left untouched
+├─ StoreError          state unreadable or from a newer schema; hooks take the safe path
+├─ UsageError          a bad argument value (duration, id, scope)
+└─ NotFound            no such timer, request or session
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "NotFound", "SettingsError", "StoreError", "TetherError", "UsageError"]
+
+
+class TetherError(Exception):
+    """Base of every error tether-hooks reports to a user."""
+
+
+class ConfigError(TetherError):
+    """The config file is invalid."""
+
+
+class SettingsError(TetherError):
+    """An agent's settings file cannot be read or merged."""
+
+
+class StoreError(TetherError):
+    """The state store cannot be read or written."""
+
+
+class UsageError(TetherError):
+    """An argument has a bad value."""
+
+
+class NotFound(TetherError):
+    """A timer, request or session does not exist."""

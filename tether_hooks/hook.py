@@ -1,0 +1,176 @@
+"""The hook entry point: agent JSON on stdin, the agent's exact output contract on stdout.
+
+``tether-hook <agent>`` handles every event of that agent. The fast path (a timer
+decides, or nothing needs asking) imports only the standard library and our stdlib-only
+modules; the store (filelock) is imported only when a request must wait for a human.
+
+Safety: on anything unexpected (malformed JSON, missing fields, unreadable state,
+a bug) the hook writes one line to stderr and prints no decision, so the agent falls
+back to its own prompt. It never allows what it was not told to allow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from tether_hooks import audit, config, paths, rules, state
+from tether_hooks.errors import TetherError
+
+__all__ = ["MAX_INPUT_BYTES", "main"]
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"tether-hooks: {message}\n")
+
+
+def _deny_text(record: dict) -> str:
+    decision = record.get("decision") or {}
+    reason = (decision.get("reason") or "").strip()
+    who = decision.get("by") or "the user"
+    if decision.get("via") == "timeout":
+        return f"Denied: {reason}." if reason else "Denied: no answer in time."
+    return (
+        f"Denied by {who} via tether-hooks: {reason}"
+        if reason
+        else (f"Denied by {who} via tether-hooks.")
+    )
+
+
+def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent module
+    event = request["event"]
+    now = time.time()
+    timers = state.load(paths.state_file())["timers"]
+    timer = rules.find_timer(timers, request, now, cfg["never_auto_approve"])
+    if timer is not None:
+        reason = rules.describe(timer, now)
+        audit.append(
+            {
+                "at": now,
+                "event": "decision",
+                "agent": request["agent"],
+                "session_id": request["session_id"],
+                "cwd": request["cwd"],
+                "tool_name": request["tool_name"],
+                "input": audit.summarize_input(request["tool_name"], request["tool_input"]),
+                "behavior": "allow",
+                "status": "allowed",
+                "via": "timer",
+                "by": timer.get("created_by"),
+                "timer_id": timer.get("id"),
+                "reason": reason,
+            }
+        )
+        return agent.allow(event, reason)
+    if not cfg["platforms"] and not cfg["local_approvals"]:
+        return ""
+    from tether_hooks.relay import wait_for_decision
+
+    request["never"] = cfg["never_auto_approve"]
+    record = wait_for_decision(request, float(cfg["approval_timeout"]), cfg["on_timeout"])
+    if record is None:
+        return ""
+    decision = record.get("decision") or {}
+    status = record.get("status")
+    if status == "allowed":
+        by = decision.get("by") or "the user"
+        return agent.allow(
+            event,
+            f"Allowed by {by} via tether-hooks ({decision.get('via')})",
+            decision.get("updated_input"),
+        )
+    if status == "denied" or (status == "expired" and decision.get("behavior") == "deny"):
+        return agent.deny(event, _deny_text(record), bool(decision.get("interrupt")))
+    if status == "expired":
+        return agent.no_decision(event, f"tether-hooks: {decision.get('reason')}")
+    return ""
+
+
+def _session_start(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+    from tether_hooks.store import Store
+
+    Store().touch_session(
+        request, status="active", source=request.get("source"), model=request.get("model")
+    )
+    return ""
+
+
+def _session_end(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+    from tether_hooks.store import Store
+
+    Store().end_session(request, request.get("reason"))
+    return ""
+
+
+def _ignore(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+    return ""
+
+
+_HANDLERS = {
+    "PermissionRequest": _permission,
+    "PreToolUse": _permission,
+    "SessionStart": _session_start,
+    "SessionEnd": _session_end,
+    "Notification": _ignore,
+    "Stop": _ignore,
+}
+
+
+def _read_stdin() -> bytes:
+    data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise ValueError(f"the hook input is over {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one hook call. Always exits 0: the decision, if any, is in stdout."""
+    args = sys.argv[1:] if argv is None else argv
+    agent_name = args[0] if args else "claude"
+    try:
+        from tether_hooks import agents
+
+        agent = agents.get(agent_name)
+    except ValueError as exc:
+        _say(f"{exc}; no decision taken")
+        return 0
+    try:
+        payload = json.loads(_read_stdin())
+        request = agent.parse(payload)
+    except ValueError as exc:  # JSONDecodeError and PayloadError are ValueErrors
+        _say(f"ignoring a hook call: {exc}; {agent.DISPLAY} decides on its own")
+        return 0
+    handler = _HANDLERS.get(request["event"], _ignore)
+    try:
+        output = handler(agent, request, config.hook_config())
+    except TetherError as exc:
+        _say(f"{exc}; no decision taken, {agent.DISPLAY} decides on its own")
+        return 0
+    except Exception as exc:  # a bug must never turn into an allow, nor a traceback
+        log = _log_exception(request)
+        _say(f"unexpected error ({type(exc).__name__}: {exc}); no decision taken, details in {log}")
+        return 0
+    if output:
+        sys.stdout.write(output + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _log_exception(request: dict) -> str:
+    import traceback
+
+    path = os.path.join(paths.log_dir(), "hook-errors.log")
+    try:
+        paths.ensure_dir(os.path.dirname(path))
+        with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as f:
+            f.write(
+                f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {request.get('event')} "
+                f"{request.get('tool_name', '')}\n{traceback.format_exc()}"
+            )
+    except OSError:
+        pass
+    return path

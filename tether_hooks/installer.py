@@ -1,0 +1,196 @@
+"""Merge our hook entries into an agent's settings file, and take them out again.
+
+The merge is pure (``merge``/``unmerge`` over parsed JSON); ``install``/``uninstall`` add
+the file handling: refuse a file that does not parse, keep every key and hook we do not
+own, write nothing when nothing changes, back up, write atomically. Our handlers are
+recognised by their command: the stable ``tether-hook`` executable (see ``write_shim``).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+
+from tether_hooks import paths
+from tether_hooks.errors import SettingsError
+from tether_hooks.state import write_atomic
+
+__all__ = ["Change", "hook_command", "is_ours", "merge", "save", "unmerge", "write_shim"]
+
+SHIM_NAME = "tether-hook"
+
+
+@dataclass
+class Change:
+    """What an install or uninstall did (or, with dry_run, would do) to one file."""
+
+    path: str
+    changed: bool
+    diff: str
+    backup: str | None = None
+    written: bool = False
+
+
+def hook_command(agent: str) -> str:
+    """The command our handlers run: the stable shim plus the agent's name."""
+    return f"{shlex.quote(paths.hook_shim())} {agent}"
+
+
+def is_ours(handler: object) -> bool:
+    """True for a handler that runs our ``tether-hook`` executable."""
+    if not isinstance(handler, dict):
+        return False
+    command = handler.get("command")
+    if not isinstance(command, str):
+        return False
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    return bool(words) and os.path.basename(words[0]) == SHIM_NAME
+
+
+def _groups(hooks: dict, event: str) -> list:
+    value = hooks.get(event)
+    if isinstance(value, dict):  # some tools write a single group instead of a list
+        value = [value]
+    return value if isinstance(value, list) else []
+
+
+def unmerge(settings: dict) -> dict:
+    """``settings`` without our handlers; groups, events and ``hooks`` left empty go."""
+    result = copy.deepcopy(settings)
+    hooks = result.get("hooks")
+    if not isinstance(hooks, dict):
+        return result
+    for event in list(hooks):
+        groups = _groups(hooks, event)
+        if not groups:
+            continue
+        kept = []
+        for group in groups:
+            handlers = group.get("hooks") if isinstance(group, dict) else None
+            if not isinstance(handlers, list):
+                kept.append(group)
+                continue
+            mine = [h for h in handlers if is_ours(h)]
+            if not mine:
+                kept.append(group)
+            elif len(mine) < len(handlers):
+                kept.append({**group, "hooks": [h for h in handlers if not is_ours(h)]})
+        if kept:
+            hooks[event] = kept
+        else:
+            del hooks[event]
+    if not hooks:
+        del result["hooks"]
+    return result
+
+
+def merge(settings: dict, entries: dict) -> dict:
+    """``settings`` with exactly our ``entries``: ours updated in place, others untouched."""
+    result = copy.deepcopy(settings)
+    hooks = result.get("hooks", {})
+    if not isinstance(hooks, dict):
+        raise SettingsError('the "hooks" key is not an object; fix it by hand first')
+    positions = {}
+    for event in list(hooks):
+        for index, group in enumerate(_groups(hooks, event)):
+            handlers = group.get("hooks") if isinstance(group, dict) else None
+            if isinstance(handlers, list) and any(is_ours(h) for h in handlers):
+                positions.setdefault(event, index)
+    result = unmerge(result)
+    hooks = result.setdefault("hooks", {})
+    for event, groups in entries.items():
+        existing = _groups(hooks, event)
+        at = min(positions.get(event, len(existing)), len(existing))
+        hooks[event] = existing[:at] + copy.deepcopy(groups) + existing[at:]
+    return result
+
+
+def _dump(settings: dict) -> str:
+    return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+
+
+def read_settings(path: str) -> tuple[dict, str]:
+    """Parsed settings and their text ('' when the file is missing). Raises SettingsError."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return {}, ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read {path}: {exc}") from exc
+    if not text.strip():
+        return {}, text
+    try:
+        settings = json.loads(text)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{path} is not valid JSON ({exc}); it was left untouched. "
+            "Fix it (or move it away) and run the command again."
+        ) from exc
+    if not isinstance(settings, dict):
+        raise SettingsError(f"{path} does not hold a JSON object; it was left untouched")
+    return settings, text
+
+
+def save(path: str, new: dict, old_text: str, dry_run: bool) -> Change:
+    """Write ``new`` to ``path`` if it differs: backup first, then an atomic replace."""
+    new_text = _dump(new)
+    old_cmp = _dump(json.loads(old_text)) if old_text.strip() else _dump({})
+    changed = new_text != old_cmp
+    diff = "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile=path,
+            tofile=path,
+        )
+    )
+    change = Change(path=path, changed=changed, diff=diff if changed else "")
+    if not changed or dry_run:
+        return change
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    mode = 0o600
+    if old_text:
+        mode = os.stat(path).st_mode & 0o777
+        backups = paths.ensure_dir(os.path.join(paths.state_dir(), "backups"))
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name = path.strip(os.sep).replace(os.sep, "_")
+        change.backup = os.path.join(backups, f"{name}.{stamp}.{os.getpid()}")
+        write_atomic(change.backup, old_text.encode("utf-8"))
+    write_atomic(path, new_text.encode("utf-8"), mode)
+    change.written = True
+    return change
+
+
+_TEMPLATE = os.path.join(os.path.dirname(__file__), "resources", SHIM_NAME)
+
+
+def write_shim() -> str:
+    """Write the stable hook executable for this interpreter; returns its path."""
+    path = paths.hook_shim()
+    home = paths.home_override()
+    home_line = f"import os\nos.environ.setdefault('TETHER_HOOKS_HOME', {home!r})\n" if home else ""
+    with open(_TEMPLATE, encoding="utf-8") as f:
+        template = f.read()
+    # The template (also hooks/tether-hook) with this interpreter baked in, isolated (-I).
+    body = template.split("\n", 1)[1].replace("import sys\n", "import sys\n" + home_line, 1)
+    text = f"#!{sys.executable} -I\n{body}"
+    paths.ensure_dir(os.path.dirname(path))
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text:
+                return path
+    except FileNotFoundError:
+        pass
+    write_atomic(path, text.encode("utf-8"), 0o755)
+    return path

@@ -1,0 +1,157 @@
+"""Which auto-approve timer, if any, covers a request. Pure: no I/O but ``realpath``.
+
+A timer is a dict::
+
+    {"id": "7f3a", "scope": "session" | "tool" | "dir" | "bash",
+     "session_id": str | None,  # None: every session
+     "agent": str | None,       # None: every agent
+     "tool": str | None,        # scope tool: casefolded name; a trailing * matches a prefix
+     "path": str | None,        # scope dir: real path of the directory
+     "prefix": str | None,      # scope bash: the command pattern, "git status*"
+     "created_at": float, "expires_at": float, "created_by": str}
+
+A request is the agent-neutral dict built by ``agents.*.parse``: ``agent``, ``session_id``,
+``cwd``, ``tool_name``, ``tool_input``, ``paths`` (absolute paths the call touches).
+"""
+
+from __future__ import annotations
+
+import os
+
+from tether_hooks.durations import format_duration
+
+__all__ = [
+    "DEFAULT_NEVER",
+    "SCOPES",
+    "bash_matches",
+    "describe",
+    "find_timer",
+    "is_never",
+    "label",
+    "path_inside",
+    "timer_matches",
+]
+
+SCOPES = ("session", "tool", "dir", "bash")
+DEFAULT_NEVER = ("AskUserQuestion", "ExitPlanMode", "EnterPlanMode")
+# A command-prefix rule never covers more than one command: text after the prefix
+# may not chain, pipe, substitute or redirect (`git status; rm -rf ~`).
+_SHELL_META = (";", "&", "|", "`", "$(", ">", "<", "\n", "\r")
+_SPECIFICITY = {"bash": 0, "tool": 1, "dir": 2, "session": 3}
+
+
+def is_never(tool_name: str, never: list[str] | tuple[str, ...]) -> bool:
+    """True when ``tool_name`` is on the never-auto-approve list (case-insensitive)."""
+    folded = tool_name.casefold()
+    return any(folded == name.casefold() for name in never)
+
+
+def path_inside(path: str, directory: str) -> bool:
+    """True when real ``path`` is ``directory`` or below it (``/p`` never matches ``/p2``)."""
+    if path == directory:
+        return True
+    base = directory if directory.endswith(os.sep) else directory + os.sep
+    return path.startswith(base)
+
+
+def bash_matches(pattern: str, command: str) -> bool:
+    """Does a Bash rule (``git status*`` or ``git status:*`` or an exact command) cover it?"""
+    pattern = pattern.strip()
+    command = command.strip()
+    if pattern.endswith(":*"):
+        prefix = pattern[:-2].rstrip()
+        if command != prefix and not command.startswith(prefix + " "):
+            return False
+    elif pattern.endswith("*"):
+        prefix = pattern[:-1]
+        if not command.startswith(prefix):
+            return False
+    else:
+        return " ".join(command.split()) == " ".join(pattern.split())
+    rest = command[len(prefix) :]
+    return not any(meta in rest for meta in _SHELL_META)
+
+
+def _tool_matches(rule: str, tool_name: str) -> bool:
+    folded = tool_name.casefold()
+    if rule.endswith("*"):
+        return folded.startswith(rule[:-1])
+    return folded == rule
+
+
+def timer_matches(timer: dict, request: dict, now: float) -> bool:
+    """True when ``timer`` is live and covers ``request``."""
+    if float(timer.get("expires_at", 0)) <= now:
+        return False
+    if timer.get("session_id") and timer["session_id"] != request.get("session_id"):
+        return False
+    if timer.get("agent") and timer["agent"] != request.get("agent"):
+        return False
+    scope = timer.get("scope")
+    tool_name = str(request.get("tool_name") or "")
+    if scope == "session":
+        return bool(timer.get("session_id"))
+    if scope == "tool":
+        return bool(timer.get("tool")) and _tool_matches(str(timer["tool"]), tool_name)
+    if scope == "bash":
+        command = (request.get("tool_input") or {}).get("command")
+        return (
+            tool_name.casefold() == "bash"
+            and isinstance(command, str)
+            and bash_matches(str(timer.get("prefix") or ""), command)
+        )
+    if scope == "dir":
+        directory = timer.get("path")
+        cwd = request.get("cwd")
+        if not directory or not isinstance(cwd, str) or not cwd:
+            return False
+        if not path_inside(os.path.realpath(cwd), directory):
+            return False
+        # A file the call touches must be inside too: "everything in ~/proj" is not /etc.
+        return all(
+            path_inside(os.path.realpath(os.path.join(cwd, p)), directory)
+            for p in request.get("paths") or ()
+        )
+    return False
+
+
+def find_timer(
+    timers: dict, request: dict, now: float, never: list[str] | tuple[str, ...] = DEFAULT_NEVER
+) -> dict | None:
+    """The most specific live timer covering ``request``, or None."""
+    if is_never(str(request.get("tool_name") or ""), never):
+        return None
+    best = None
+    for timer in timers.values():
+        if isinstance(timer, dict) and timer_matches(timer, request, now):
+            rank = _SPECIFICITY.get(str(timer.get("scope")), 9)
+            if best is None or rank < _SPECIFICITY.get(str(best.get("scope")), 9):
+                best = timer
+    return best
+
+
+def label(timer: dict) -> str:
+    """What a timer allows, in words: ``Allow Bash``, ``Allow dir ~/proj``."""
+    scope = timer.get("scope")
+    if scope == "session":
+        text = f"Allow all in session {str(timer.get('session_id'))[:8]}"
+    elif scope == "tool":
+        text = f"Allow {timer.get('tool_label') or timer.get('tool')}"
+    elif scope == "dir":
+        home = os.path.expanduser("~")
+        path = str(timer.get("path"))
+        shown = "~" + path[len(home) :] if home != "/" and path_inside(path, home) else path
+        text = f"Allow dir {shown}"
+    elif scope == "bash":
+        text = f'Allow Bash "{timer.get("prefix")}"'
+    else:
+        text = f"Allow ({scope})"
+    if scope != "session" and timer.get("session_id"):
+        text += f" in session {str(timer['session_id'])[:8]}"
+    return text
+
+
+def describe(timer: dict, now: float) -> str:
+    """The recorded reason for an auto-approval: ``Allow Bash (timer 7f3a, 12 min left)``."""
+    left = format_duration(float(timer.get("expires_at", 0)) - now)
+    return f"{label(timer)} (timer {timer.get('id')}, {left} left)"

@@ -1,0 +1,355 @@
+"""The state store: the only writer of ``state.json``.
+
+Every change is load-modify-write under one file lock (filelock) and is published with
+an atomic rename (see ``state.py``), so 64 hooks at once lose no update and readers
+never see a torn file. Expired timers and old requests are pruned on every write.
+Nothing here does network I/O or waits on a human while holding the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from filelock import FileLock, Timeout
+
+from tether_hooks import audit, paths, rules, state
+from tether_hooks.errors import NotFound, StoreError, UsageError
+
+__all__ = ["DECIDED_KEEP_SECONDS", "FINAL", "Store", "new_id"]
+
+LOCK_TIMEOUT = 30.0
+DECIDED_KEEP_SECONDS = 24 * 3600
+SESSION_KEEP_SECONDS = 7 * 24 * 3600
+MAX_DECIDED = 1000
+INPUT_LIMIT = 256 * 1024
+# Final request states and what they mean for the agent.
+FINAL = ("allowed", "denied", "expired", "answered_in_terminal", "cancelled", "abandoned")
+_STATUS_OF = {"allow": "allowed", "deny": "denied"}
+
+
+def new_id(taken: dict | set, length: int = 4) -> str:
+    """A short hex id, unique in ``taken``, with a digit (so it never reads as a word)."""
+    while True:
+        candidate = os.urandom(8).hex()[:length]
+        if candidate not in taken and any(c.isdigit() for c in candidate):
+            return candidate
+
+
+def _pid_alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _cap_input(tool_input: object) -> tuple[object, bool]:
+    """Keep huge inputs (a Write of a 5 MB file) out of the shared state document."""
+    import json
+
+    blob = json.dumps(tool_input, ensure_ascii=False)
+    if len(blob) <= INPUT_LIMIT:
+        return tool_input, False
+    if isinstance(tool_input, dict):
+        capped = {}
+        for key, value in tool_input.items():
+            if isinstance(value, str) and len(value) > 4096:
+                value = value[:4096] + f"\n… [{len(value) - 4096} more characters]"
+            capped[key] = value
+        if len(json.dumps(capped, ensure_ascii=False)) <= INPUT_LIMIT:
+            return capped, True
+    return {"preview": blob[:4096] + " …"}, True
+
+
+class Store:
+    """File-locked access to the state document."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path or paths.state_file()
+        self.lock_path = os.path.join(os.path.dirname(self.path), "state.lock")
+
+    def read(self) -> dict:
+        """The current state, without taking the lock."""
+        return state.load(self.path)
+
+    @contextmanager
+    def edit(self) -> Iterator[dict]:
+        """Lock, load, yield the state for changes, prune, write atomically on clean exit."""
+        paths.ensure_dir(os.path.dirname(self.path))
+        lock = FileLock(self.lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise StoreError(
+                f"the state lock {self.lock_path} is held by another process for over "
+                f"{LOCK_TIMEOUT:.0f} s"
+            ) from exc
+        try:
+            data = state.load(self.path)
+            yield data
+            self._prune(data, time.time())
+            import json
+
+            state.write_atomic(self.path, json.dumps(data, ensure_ascii=False).encode())
+        finally:
+            lock.release()
+
+    # -- timers ---------------------------------------------------------------
+
+    def add_timer(
+        self,
+        scope: str,
+        seconds: float,
+        *,
+        created_by: str,
+        session_id: str | None = None,
+        tool: str | None = None,
+        path: str | None = None,
+        prefix: str | None = None,
+        agent: str | None = None,
+    ) -> tuple[dict, list[dict]]:
+        """Add a timer; pending requests it covers are allowed at once. Returns both."""
+        if scope not in rules.SCOPES:
+            raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(rules.SCOPES)}")
+        if scope == "session" and not session_id:
+            raise UsageError("a session timer needs a session id")
+        if scope == "tool" and not (tool and tool.strip()):
+            raise UsageError("a tool timer needs a tool name")
+        if scope == "bash" and not (prefix and prefix.strip()):
+            raise UsageError("a Bash rule needs a command prefix, like 'git status*'")
+        if scope == "dir":
+            if not path:
+                raise UsageError("a directory timer needs a directory")
+            path = os.path.realpath(os.path.expanduser(path))
+            if not os.path.isdir(path):
+                raise UsageError(f"{path} is not a directory")
+        now = time.time()
+        timer = {
+            "id": "",
+            "scope": scope,
+            "session_id": session_id or None,
+            "agent": agent,
+            "tool": tool.strip().casefold() if tool else None,
+            "tool_label": tool.strip() if tool else None,
+            "path": path,
+            "prefix": prefix.strip() if prefix else None,
+            "created_at": now,
+            "expires_at": now + seconds,
+            "created_by": created_by,
+        }
+        resolved = []
+        with self.edit() as data:
+            timer["id"] = new_id(data["timers"])
+            data["timers"][timer["id"]] = timer
+            for request in data["requests"].values():
+                if request.get("status") != "pending":
+                    continue
+                if rules.find_timer({timer["id"]: timer}, request, now, request.get("never", ())):
+                    reason = rules.describe(timer, now)
+                    self._settle(request, "allow", reason, created_by, "timer", now, timer["id"])
+                    resolved.append(request)
+        return timer, resolved
+
+    def revoke(self, timer_id: str | None) -> list[dict]:
+        """Remove one timer (by id or unique prefix) or, with None, all of them."""
+        with self.edit() as data:
+            if timer_id is None:
+                removed = list(data["timers"].values())
+                data["timers"].clear()
+                return removed
+            key = _resolve(data["timers"], timer_id, "timer")
+            return [data["timers"].pop(key)]
+
+    # -- requests -------------------------------------------------------------
+
+    def add_request(self, request: dict, timeout: float) -> dict:
+        """Record a pending request (id assigned); it expires after ``timeout`` seconds."""
+        now = time.time()
+        record = dict(request)
+        record["tool_input"], record["input_truncated"] = _cap_input(request.get("tool_input"))
+        record.update(
+            created_at=now,
+            expires_at=now + timeout,
+            pid=record.get("pid", os.getpid()),
+            status="pending",
+            decision=None,
+        )
+        record["summary"] = audit.summarize_input(
+            str(record.get("tool_name")), request.get("tool_input")
+        )
+        with self.edit() as data:
+            record["id"] = new_id(data["requests"])
+            data["requests"][record["id"]] = record
+            self._touch_session(data, request, now)
+        return record
+
+    def decide(
+        self,
+        request_id: str,
+        behavior: str,
+        *,
+        by: str,
+        via: str,
+        reason: str | None = None,
+        status: str | None = None,
+        extra: dict | None = None,
+    ) -> tuple[bool, dict]:
+        """Settle a pending request once. Returns (True, request) only the first time."""
+        with self.edit() as data:
+            key = _resolve(data["requests"], request_id, "request")
+            request = data["requests"][key]
+            if request.get("status") != "pending":
+                return False, request
+            self._settle(request, behavior, reason, by, via, time.time(), None, status, extra)
+            return True, request
+
+    @staticmethod
+    def _settle(
+        request: dict,
+        behavior: str,
+        reason: str | None,
+        by: str,
+        via: str,
+        now: float,
+        timer_id: str | None = None,
+        status: str | None = None,
+        extra: dict | None = None,
+    ) -> None:
+        decision = {"behavior": behavior, "reason": reason, "by": by, "via": via, "at": now}
+        if timer_id:
+            decision["timer_id"] = timer_id
+        if extra:
+            decision.update(extra)
+        request["decision"] = decision
+        request["status"] = status or _STATUS_OF.get(behavior, "expired")
+        audit.append(
+            {
+                "at": now,
+                "event": "decision",
+                "request_id": request.get("id"),
+                "agent": request.get("agent"),
+                "session_id": request.get("session_id"),
+                "cwd": request.get("cwd"),
+                "tool_name": request.get("tool_name"),
+                "input": request.get("summary"),
+                "behavior": behavior,
+                "status": request["status"],
+                "via": via,
+                "by": by,
+                "reason": reason,
+            }
+        )
+
+    # -- sessions -------------------------------------------------------------
+
+    def touch_session(self, request: dict, **fields: object) -> None:
+        """Create or update the session a hook event belongs to."""
+        with self.edit() as data:
+            self._touch_session(data, request, time.time(), **fields)
+
+    @staticmethod
+    def _touch_session(data: dict, request: dict, now: float, **fields: object) -> None:
+        sid = request.get("session_id")
+        if not sid:
+            return
+        session = data["sessions"].setdefault(
+            sid, {"id": sid, "agent": request.get("agent"), "started_at": now, "status": "active"}
+        )
+        session["last_seen"] = now
+        for key in ("cwd", "transcript_path", "agent"):
+            if request.get(key):
+                session[key] = request[key]
+        session.update({k: v for k, v in fields.items() if v is not None})
+
+    def end_session(self, request: dict, reason: str | None) -> list[dict]:
+        """Mark a session ended; its pending requests are cancelled. Returns them."""
+        now = time.time()
+        cancelled = []
+        with self.edit() as data:
+            self._touch_session(data, request, now, status="ended", ended_at=now, end_reason=reason)
+            for item in data["requests"].values():
+                if item.get("status") == "pending" and item.get("session_id") == request.get(
+                    "session_id"
+                ):
+                    self._settle(
+                        item,
+                        "deny",
+                        "the session ended",
+                        "agent",
+                        "session-end",
+                        now,
+                        status="cancelled",
+                    )
+                    cancelled.append(item)
+        return cancelled
+
+    # -- pruning ----------------------------------------------------------------
+
+    @staticmethod
+    def _prune(data: dict, now: float) -> None:
+        timers = data["timers"]
+        for key in [k for k, t in timers.items() if float(t.get("expires_at", 0)) <= now]:
+            del timers[key]
+        requests = data["requests"]
+        for request in requests.values():
+            if request.get("status") != "pending":
+                continue
+            if float(request.get("expires_at", 0)) + 60 < now:
+                Store._settle(
+                    request,
+                    "ask",
+                    "no decision in time",
+                    "tether-hooks",
+                    "timeout",
+                    now,
+                    status="expired",
+                )
+            elif not _pid_alive(request.get("pid")):
+                Store._settle(
+                    request,
+                    "ask",
+                    "the waiting hook is gone",
+                    "tether-hooks",
+                    "stale",
+                    now,
+                    status="abandoned",
+                )
+        decided = sorted(
+            (r for r in requests.values() if r.get("status") != "pending"),
+            key=lambda r: float((r.get("decision") or {}).get("at", 0)),
+        )
+        drop = [
+            r
+            for r in decided
+            if float((r.get("decision") or {}).get("at", 0)) + DECIDED_KEEP_SECONDS < now
+        ]
+        drop += decided[len(drop) : max(len(drop), len(decided) - MAX_DECIDED)]
+        for request in drop:
+            requests.pop(request.get("id"), None)
+        sessions = data["sessions"]
+        for key in [
+            k
+            for k, s in sessions.items()
+            if float(s.get("last_seen", 0)) + SESSION_KEEP_SECONDS < now
+        ]:
+            del sessions[key]
+
+
+def _resolve(items: dict, key: str, kind: str) -> str:
+    """Find ``key`` exactly or as a unique prefix (case-insensitive)."""
+    wanted = key.strip().lstrip("#").lower()
+    if wanted in items:
+        return wanted
+    matches = [k for k in items if k.lower().startswith(wanted)] if wanted else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFound(f"no {kind} with id {key!r}")
+    raise UsageError(f"{key!r} matches several {kind}s: {', '.join(sorted(matches))}")
