@@ -51,6 +51,7 @@ class HookRunner:
         assert proc.stdin is not None
         proc.stdin.write(stdin)
         proc.stdin.close()
+        proc.stdin = None  # written and closed: communicate() must not flush it again
         return proc
 
     @staticmethod
