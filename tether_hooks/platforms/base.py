@@ -1,0 +1,142 @@
+"""The bridge interface: what the listener needs from a chat platform, and nothing more.
+
+A bridge only translates. It posts what dispatch gives it and delivers what users do
+(``Incoming`` events) to dispatch. Authorization (allowed user ids), decide-once, the
+grammar, timers and nonces all live in ``listener.dispatch``, never in a platform module.
+
+Buttons carry opaque ``data`` made by dispatch (a verb and a short nonce, always within
+64 bytes); a bridge sends it back untouched in ``Incoming.data`` when a button is pressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+__all__ = [
+    "Bridge",
+    "BridgeAuthError",
+    "BridgeError",
+    "Button",
+    "Incoming",
+    "MessageRef",
+    "Notice",
+    "RateLimited",
+]
+
+
+class BridgeError(Exception):
+    """A platform call failed; ``str()`` says what to do. Always raised ``from`` the SDK error."""
+
+
+class BridgeAuthError(BridgeError):
+    """Bad token, bot not in the chat, not allowed to post: actionable for status/doctor."""
+
+
+class RateLimited(BridgeError):
+    """The platform asked us to slow down."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a posted message lives, enough to edit it later. Stored in the state as a dict."""
+
+    bridge: str
+    chat_id: str
+    message_id: str
+    thread_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "bridge": self.bridge,
+            "chat_id": self.chat_id,
+            "message_id": self.message_id,
+            "thread_id": self.thread_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MessageRef:
+        return cls(
+            str(data["bridge"]),
+            str(data["chat_id"]),
+            str(data["message_id"]),
+            data.get("thread_id"),
+        )
+
+
+@dataclass(frozen=True)
+class Button:
+    """One button: its label as shown, and the opaque data dispatch gets back on a press."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """Something a chat user did: pressed a button, wrote text, or sent a command."""
+
+    bridge: str
+    kind: str  # "press" | "text" | "command"
+    user_id: str
+    user_name: str  # "@alice" or a display name, for "Allowed by @alice"
+    chat_id: str
+    data: str = ""  # press: the button's data; text: the text; command: the command name
+    args: str = ""  # command: the text after the command
+    thread_id: str | None = None
+    reply_to: MessageRef | None = None  # text: the message it replies to, if any
+    event_id: str = ""  # platform id of the event (a Telegram callback query id)
+    update_id: int | None = None  # platform's ordering id, for replay protection
+
+
+@dataclass
+class Notice:
+    """A message that is not a request: auto-approvals, waiting, finished, errors."""
+
+    kind: str  # "auto_approved" | "waiting" | "finished" | "error" | "info"
+    text: str
+    session_id: str | None = None
+    agent: str | None = None
+    cwd: str | None = None
+    items: list[str] = field(default_factory=list)
+
+
+OnEvent = Callable[[Incoming], Awaitable[None]]
+
+
+class Bridge(Protocol):
+    """One chat platform. Implementations are classes holding their connection."""
+
+    name: ClassVar[str]  # "telegram": also the config section, registry key and pip extra
+
+    async def start(self, on_event: OnEvent) -> None:
+        """Connect and begin delivering events to ``on_event``; returns once connected."""
+
+    async def post_request(self, request: dict, buttons: list[list[Button]]) -> MessageRef:
+        """Post a permission request (the bridge renders its preview) with rows of buttons.
+
+        ``request`` is the stored request record (``id``, ``agent``, ``session_id``, ``cwd``,
+        ``tool_name``, ``tool_input``, ...); in a forum chat it goes to the session's topic.
+        """
+
+    async def show_outcome(self, ref: MessageRef, request: dict, outcome: str) -> None:
+        """Edit a posted request to show its outcome (``Allowed by @alice``); remove buttons."""
+
+    async def post_notice(self, session: dict | None, notice: Notice) -> MessageRef | None:
+        """Post a notice, in the session's topic/thread where the platform has them."""
+
+    async def answer(self, event: Incoming, text: str) -> None:
+        """Answer an event privately where possible (a callback answer), else reply."""
+
+    async def reply(
+        self, event: Incoming, text: str, buttons: list[list[Button]] | None = None
+    ) -> MessageRef:
+        """Write a message in the chat (and thread) the event came from."""
+
+    async def close(self) -> None:
+        """Stop receiving and release the connection."""
