@@ -10,10 +10,10 @@ __all__ = ["MAX_SECONDS", "format_duration", "parse_duration"]
 
 MAX_SECONDS = 7 * 24 * 3600
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_PART = re.compile(
+# Compiled on first use: the hook's fast path imports this module for format_duration.
+_PART = (
     r"(\d+)\s*(seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h"
-    r"|days|day|d)(?![a-z])",
-    re.I,
+    r"|days|day|d)(?![a-z])"
 )
 
 
@@ -24,7 +24,7 @@ def parse_duration(text: str) -> int:
         seconds = int(cleaned) * 60
     else:
         pos, seconds = 0, 0
-        for match in _PART.finditer(cleaned):
+        for match in re.finditer(_PART, cleaned, re.I):
             if cleaned[pos : match.start()].strip():
                 break
             seconds += int(match.group(1)) * _UNITS[match.group(2)[0]]

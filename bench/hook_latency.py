@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""How much does the hook cost per tool call, against bare interpreter start-up?
+
+Builds a clean venv under .bench/ with a regular (non-editable) install of this checkout,
+then times, interleaved in shuffled rounds:
+
+  floor   the hook's own interpreter: python -I -c 'import json,sys; json.load(sys.stdin)'
+  timer   the installed hook, a PermissionRequest that a live timer allows (the fast path)
+  quiet   the installed hook, a PermissionRequest nothing decides (no platform: no output)
+
+each fed the same real payload on stdin, and prints medians and ratios to the floor.
+Usage: python bench/hook_latency.py [--rounds 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".bench" / "venv"
+PAYLOAD = ROOT / "tests" / "payloads" / "claude" / "PermissionRequest-Bash.json"
+
+
+def venv_python() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "click", "httpx", "filelock",
+                        "platformdirs"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                    str(ROOT)], check=True, cwd=tempfile.gettempdir())
+    return python
+
+
+def run_once(argv: list[str], stdin: bytes, env: dict[str, str]) -> tuple[float, bytes]:
+    start = time.perf_counter_ns()
+    proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
+    elapsed = (time.perf_counter_ns() - start) / 1e6
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv} failed: {proc.stderr.decode()}")
+    return elapsed, proc.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+
+    python = venv_python()
+    payload = PAYLOAD.read_bytes()
+    homes = {name: Path(tempfile.mkdtemp(prefix=f"th-bench-{name}-")) for name in ("t", "q")}
+    base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(homes["t"])}
+    tool = json.loads(payload)["tool_name"]
+    shims = {}
+    for name, home in homes.items():
+        env = {**base_env, "TETHER_HOOKS_HOME": str(home)}
+        script = "from tether_hooks import installer; print(installer.write_shim())"
+        shims[name] = subprocess.run([str(python), "-c", script], env=env, check=True,
+                                     capture_output=True, text=True).stdout.strip()
+        if name == "t":
+            subprocess.run([str(VENV / "bin" / "tether-hooks"), "allow-tool", tool, "--for", "2h"],
+                           env=env, check=True, capture_output=True)
+    subjects = {
+        "floor": ([str(python), "-I", "-c", "import json,sys; json.load(sys.stdin)"], base_env),
+        "timer": ([shims["t"], "claude"], {**base_env, "TETHER_HOOKS_HOME": str(homes["t"])}),
+        "quiet": ([shims["q"], "claude"], {**base_env, "TETHER_HOOKS_HOME": str(homes["q"])}),
+    }
+    _, out = run_once(*subjects["timer"][:1], payload, subjects["timer"][1])
+    assert b'"allow"' in out, f"the timer path did not allow: {out!r}"
+    _, out = run_once(*subjects["quiet"][:1], payload, subjects["quiet"][1])
+    assert out == b"", f"the quiet path printed: {out!r}"
+
+    samples: dict[str, list[float]] = {name: [] for name in subjects}
+    rng = random.Random(7)
+    order = list(subjects)
+    for round_no in range(args.warmup + args.rounds):
+        rng.shuffle(order)
+        for name in order:
+            argv, env = subjects[name]
+            elapsed, _ = run_once(argv, payload, env)
+            if round_no >= args.warmup:
+                samples[name].append(elapsed)
+    for home in homes.values():
+        shutil.rmtree(home, ignore_errors=True)
+
+    floor = statistics.median(samples["floor"])
+    print(f"python: {python} ({sys.version.split()[0]}), {args.rounds} interleaved rounds, "
+          f"payload {PAYLOAD.name} ({len(payload)} bytes)")
+    for name, values in samples.items():
+        med = statistics.median(values)
+        p90 = sorted(values)[int(0.9 * (len(values) - 1))]
+        print(f"{name:>6}: median {med:6.1f} ms  p90 {p90:6.1f} ms  min {min(values):6.1f} ms  "
+              f"ratio {med / floor:.2f}x")
+    print(f"hook fast path (timer allows): {statistics.median(samples['timer']) / floor:.2f}x "
+          f"the interpreter floor (target <= 1.25x)")
+
+
+if __name__ == "__main__":
+    main()
