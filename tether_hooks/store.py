@@ -188,6 +188,11 @@ class Store:
             record["id"] = new_id(data["requests"])
             data["requests"][record["id"]] = record
             self._touch_session(data, request, now)
+            # A timer added since the hook looked (it reads without the lock) decides now.
+            timer = rules.find_timer(data["timers"], record, now, record.get("never", ()))
+            if timer is not None:
+                self._settle(record, "allow", rules.describe(timer, now),
+                             str(timer.get("created_by")), "timer", now, timer["id"])
         return record
 
     def decide(
@@ -246,6 +251,53 @@ class Store:
                 "reason": reason,
             }
         )
+
+    # -- chat bookkeeping (the listener) -----------------------------------------
+
+    def set_chat(self, request_id: str, **fields: object) -> dict | None:
+        """Merge ``fields`` into a request's ``chat`` record (nonce, message refs, shown).
+
+        Also records the request's message thread per bridge on its session, so a forum
+        topic outlives a listener restart. Returns the request, or None if it is gone.
+        """
+        with self.edit() as data:
+            request = data["requests"].get(request_id)
+            if request is None:
+                return None
+            chat = request.setdefault("chat", {})
+            chat.update(fields)
+            session = data["sessions"].get(request.get("session_id") or "")
+            for ref in fields.get("refs") or ():
+                if session is not None and isinstance(ref, dict):
+                    session.setdefault("chat", {})[str(ref.get("bridge"))] = {
+                        "chat_id": ref.get("chat_id"),
+                        "thread_id": ref.get("thread_id"),
+                    }
+            return request
+
+    def set_session(self, session_id: str, **fields: object) -> dict | None:
+        """Update fields of a known session (``stop``, ``chat``); None values remove keys."""
+        with self.edit() as data:
+            session = data["sessions"].get(session_id)
+            if session is None:
+                return None
+            for key, value in fields.items():
+                if value is None:
+                    session.pop(key, None)
+                else:
+                    session[key] = value
+            return session
+
+    def mark_processed(self, bridge: str, update_id: int, keep: int = 500) -> bool:
+        """Record a platform update as handled; False if it was already (a replay)."""
+        with self.edit() as data:
+            seen = data.setdefault("listener", {}).setdefault("processed", {})
+            ids = seen.setdefault(bridge, [])
+            if update_id in ids:
+                return False
+            ids.append(update_id)
+            del ids[:-keep]
+            return True
 
     # -- sessions -------------------------------------------------------------
 

@@ -156,3 +156,10 @@ def test_64_concurrent_writers_lose_no_update_and_readers_never_see_a_torn_file(
     timers = Store().read()["timers"]
     assert sorted(t["tool"] for t in timers.values()) == sorted(
         f"tool{n}_{i}" for n in range(64) for i in range(3))
+
+
+def test_a_timer_that_appeared_before_the_request_was_recorded_decides_it() -> None:
+    store = Store()
+    store.add_timer("tool", 600, created_by="alice", tool="Bash")
+    record = store.add_request(REQ, timeout=60)
+    assert record["status"] == "allowed" and record["decision"]["via"] == "timer"
