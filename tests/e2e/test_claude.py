@@ -97,6 +97,7 @@ def test_timeout_with_on_timeout_deny_tells_the_model_why(installed: ClaudeRunne
     run = installed.run("write the file", cwd=claude_project, permission_mode="default",
                         extra_env={"TETHER_HOOKS_APPROVAL_TIMEOUT": "1"})
     assert not (claude_project / "out.txt").exists()
+    assert [d["tool_name"] for d in run.permission_denials] == ["Bash"]
     (result,) = fake_anthropic.tool_results()
     assert "no answer from a remote approver within 1 s" in result.content
     (request,) = Store().read()["requests"].values()
@@ -115,6 +116,7 @@ def test_every_tool_mode_gates_calls_claude_would_allow(claude: ClaudeRunner, fa
     th(claude, "deny", request["id"], "--reason", "not in bypass mode")
     run = handle.wait(120)
     assert not (claude_project / "out.txt").exists()
+    assert [d["tool_name"] for d in run.permission_denials] == ["Bash"]
     (result,) = fake_anthropic.tool_results()
     assert "not in bypass mode" in result.content
 
