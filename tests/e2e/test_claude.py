@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from harness.anthropic_fake import text, tool_use
 from harness.claude import ClaudeRunner, write_settings
+from harness.hookproc import wait_pending
 
 from tether_hooks.store import Store
 
@@ -24,16 +24,6 @@ def th(claude: ClaudeRunner, *args: str) -> subprocess.CompletedProcess:
     """Run ``tether-hooks`` in Claude's environment (its HOME, CLAUDE_CONFIG_DIR, our home)."""
     return subprocess.run([sys.executable, "-m", "tether_hooks", *args], env=claude.env(),
                           capture_output=True, text=True, timeout=60)
-
-
-def wait_pending(timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-        if waiting:
-            return waiting[0]
-        time.sleep(0.02)
-    raise AssertionError("no pending request appeared")
 
 
 def write_file_script(project: Path, name: str = "out.txt") -> tuple:
@@ -65,7 +55,7 @@ def test_without_a_timer_the_cli_approval_lets_it_run(installed: ClaudeRunner, f
     fake_anthropic.script(*write_file_script(claude_project))
     handle = installed.start("write the file", cwd=claude_project, permission_mode="default",
                              extra_env=LOCAL)
-    request = wait_pending()
+    request = wait_pending()[0]
     assert request["tool_name"] == "Bash" and request["cwd"] == str(claude_project)
     pending = json.loads(th(installed, "pending", "--json").stdout)
     assert [p["id"] for p in pending] == [request["id"]]
@@ -80,7 +70,7 @@ def test_deny_with_reason_reaches_the_model(installed: ClaudeRunner, fake_anthro
     fake_anthropic.script(*write_file_script(claude_project))
     handle = installed.start("write the file", cwd=claude_project, permission_mode="default",
                              extra_env=LOCAL)
-    request = wait_pending()
+    request = wait_pending()[0]
     assert th(installed, "deny", request["id"], "--reason", "write it under build/").returncode == 0
     run = handle.wait(120)
     assert not (claude_project / "out.txt").exists()
@@ -111,7 +101,7 @@ def test_every_tool_mode_gates_calls_claude_would_allow(claude: ClaudeRunner, fa
     # acceptEdits/bypass would run it without asking; our PreToolUse gate still asks.
     handle = claude.start("write the file", cwd=claude_project,
                           permission_mode="bypassPermissions", extra_env=LOCAL)
-    request = wait_pending()
+    request = wait_pending()[0]
     assert request["event"] == "PreToolUse"
     th(claude, "deny", request["id"], "--reason", "not in bypass mode")
     run = handle.wait(120)

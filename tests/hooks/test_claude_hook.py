@@ -7,11 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from harness.hookproc import HookRunner
+from harness.hookproc import HookRunner, wait_pending
 
 from tether_hooks import audit, paths
 from tether_hooks.store import Store
@@ -34,17 +33,6 @@ def perm(tool: str = "Bash", session: str = "s-1", cwd: str = "/home/user/proj",
     if event == "PreToolUse":
         payload["tool_use_id"] = "toolu_01"
     return payload
-
-
-def wait_pending(count: int = 1, timeout: float = 15) -> list[dict]:
-    """Poll the store (bounded) until ``count`` requests are pending."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-        if len(waiting) >= count:
-            return sorted(waiting, key=lambda r: r["created_at"])
-        time.sleep(0.01)
-    raise AssertionError(f"{count} pending request(s) never appeared")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
