@@ -6,6 +6,7 @@ pytest_plugins = [
     "harness.home",
     "harness.hookproc",
     "harness.claude",
+    "harness.tmux",
     "harness.codex",
     "harness.telegram",
 ]

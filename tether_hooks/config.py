@@ -16,6 +16,8 @@ from tether_hooks.errors import ConfigError
 __all__ = ["DEFAULTS", "PLATFORMS", "hook_config", "load", "remote_platforms", "validate"]
 
 PLATFORMS = ("telegram", "slack", "discord")
+# [memory]: a bridge that posts nowhere (platforms/memory.py), to run the listener in tests.
+DEV_PLATFORMS = ("memory",)
 DEFAULTS: dict = {
     "approval_timeout": 300,
     "on_timeout": "ask",
@@ -79,7 +81,7 @@ def validate(data: dict, path: str = "config.toml") -> dict:
         cfg["default_timer_seconds"] = parse_duration(str(cfg["default_timer"]))
     except UsageError as exc:
         raise bad("default_timer", str(exc)) from exc
-    for name in PLATFORMS:
+    for name in PLATFORMS + DEV_PLATFORMS:
         if name in cfg and not isinstance(cfg[name], dict):
             raise ConfigError(f"{path}: [{name}] must be a table")
     return cfg
@@ -89,7 +91,7 @@ def remote_platforms(cfg: dict) -> list[str]:
     """The chat platforms configured and enabled in ``cfg``."""
     return [
         name
-        for name in PLATFORMS
+        for name in PLATFORMS + DEV_PLATFORMS
         if isinstance(cfg.get(name), dict) and cfg[name].get("enabled", True) is not False
     ]
 

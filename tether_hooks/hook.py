@@ -41,10 +41,24 @@ def _deny_text(record: dict) -> str:
     )
 
 
+def _stop_requested(data: dict, request: dict) -> dict | None:
+    """A ``/stop`` from the chat for this session, consumed (once) if there is one."""
+    session = data["sessions"].get(request.get("session_id") or "")
+    if not session or not session.get("stop"):
+        return None
+    from tether_hooks.store import Store
+
+    Store().set_session(session["id"], stop=None)
+    return session["stop"]
+
+
 def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent module
     event = request["event"]
     now = time.time()
-    timers = state.load(paths.state_file())["timers"]
+    data = state.load(paths.state_file())
+    if data["sessions"] and (stop := _stop_requested(data, request)):
+        return agent.deny(event, f"Stopped by {stop.get('by')} via tether-hooks.", True)
+    timers = data["timers"]
     timer = rules.find_timer(timers, request, now, cfg["never_auto_approve"])
     if timer is not None:
         reason = rules.describe(timer, now)
@@ -70,8 +84,16 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
         return ""
     from tether_hooks.relay import wait_for_decision
 
+    global _waited
+    _waited = True
     request["never"] = cfg["never_auto_approve"]
-    record = wait_for_decision(request, float(cfg["approval_timeout"]), cfg["on_timeout"])
+    record = wait_for_decision(
+        request,
+        float(cfg["approval_timeout"]),
+        cfg["on_timeout"],
+        remote=bool(cfg["platforms"]),
+        local=bool(cfg["local_approvals"]),
+    )
     if record is None:
         return ""
     decision = record.get("decision") or {}
@@ -86,7 +108,47 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
     if status == "denied" or (status == "expired" and decision.get("behavior") == "deny"):
         return agent.deny(event, _deny_text(record), bool(decision.get("interrupt")))
     if status == "expired":
+        if decision.get("via") == "listener":
+            _say(f"{decision.get('reason')}; {agent.DISPLAY} asks in the terminal")
         return agent.no_decision(event, f"tether-hooks: {decision.get('reason')}")
+    return ""
+
+
+def _notice(request: dict, kind: str, text: object, wait: float = 0) -> dict | None:
+    from tether_hooks import relay
+
+    message = {
+        "op": "notice",
+        "kind": kind,
+        "session_id": request.get("session_id"),
+        "agent": request.get("agent"),
+        "cwd": request.get("cwd"),
+        "text": str(text or "")[:_NOTICE_CHARS],
+        "wait": wait,
+    }
+    # with a wait, the listener answers after the reply (or ``wait``): allow for connecting
+    return relay.reach(message, timeout=wait + 20 if wait else relay.CALL_TIMEOUT)
+
+
+def _notification(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+    # permission_prompt: Claude shows its own dialog, which our request message already covers.
+    if cfg["platforms"] and request.get("notification_type") != "permission_prompt":
+        _notice(request, "waiting", request.get("message"))
+    return ""
+
+
+def _stop(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+    if not cfg["platforms"]:
+        return ""
+    data = state.load(paths.state_file())
+    if data["sessions"] and _stop_requested(data, request):
+        return ""  # stopping anyway: the /stop is used up
+    # stop_hook_active: Claude already goes on because of a Stop hook; never chain waits.
+    wait = 0.0 if request.get("stop_hook_active") else float(cfg.get("stop_wait") or 0)
+    answer = _notice(request, "finished", request.get("last_assistant_message"), wait)
+    reply = (answer or {}).get("reply")
+    if isinstance(reply, str) and reply.strip():
+        return agent.stop_block(reply.strip())
     return ""
 
 
@@ -106,17 +168,34 @@ def _session_end(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     return ""
 
 
+def _turn_complete(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+    from tether_hooks.store import Store
+
+    message = request.get("last_assistant_message") or None
+    Store().touch_session(
+        request,
+        last_event="turn-finished",
+        turn_finished_at=time.time(),
+        turn_id=request.get("turn_id"),
+        last_assistant_message=message[:2000] if message else None,
+    )
+    return ""
+
+
 def _ignore(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     return ""
 
 
+_NOTICE_CHARS = 8000
+_waited = False  # a request waited for a human: exit without interpreter teardown
 _HANDLERS = {
     "PermissionRequest": _permission,
     "PreToolUse": _permission,
     "SessionStart": _session_start,
     "SessionEnd": _session_end,
-    "Notification": _ignore,
-    "Stop": _ignore,
+    "Notification": _notification,
+    "Stop": _stop,
+    "TurnComplete": _turn_complete,  # Codex's legacy notify program
 }
 
 
@@ -139,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"{exc}; no decision taken")
         return 0
     try:
-        payload = json.loads(_read_stdin())
+        # `tether-hook codex notify <json>`: Codex's notify passes the JSON as the last argument.
+        notify = args[1:2] == ["notify"] and len(args) > 2
+        payload = json.loads(args[-1] if notify else _read_stdin())
         request = agent.parse(payload)
     except ValueError as exc:  # JSONDecodeError and PayloadError are ValueErrors
         _say(f"ignoring a hook call: {exc}; {agent.DISPLAY} decides on its own")
@@ -157,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     if output:
         sys.stdout.write(output + "\n")
         sys.stdout.flush()
+    if _waited:
+        # The decision is out. Tearing down an interpreter that imported filelock (and so
+        # asyncio) costs ~8 ms more; the agent waits for our exit, so skip it.
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

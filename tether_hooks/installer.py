@@ -15,13 +15,24 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tether_hooks import paths
+from tether_hooks import agents, config, paths
 from tether_hooks.errors import SettingsError
 from tether_hooks.state import write_atomic
 
-__all__ = ["Change", "hook_command", "is_ours", "merge", "save", "unmerge", "write_shim"]
+__all__ = [
+    "Change",
+    "hook_command",
+    "install",
+    "is_ours",
+    "merge",
+    "save",
+    "save_text",
+    "uninstall",
+    "unmerge",
+    "write_shim",
+]
 
 SHIM_NAME = "tether-hook"
 
@@ -35,6 +46,7 @@ class Change:
     diff: str
     backup: str | None = None
     written: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 def hook_command(agent: str) -> str:
@@ -114,8 +126,16 @@ def merge(settings: dict, entries: dict) -> dict:
     return result
 
 
-def _dump(settings: dict) -> str:
-    return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+def _dump(settings: dict, like: str = "") -> str:
+    """JSON text in the style of ``like`` (its indent and final newline), so a file we only
+    add to and take from again comes back byte for byte."""
+    indent: int | str = 2
+    for line in like.splitlines()[1:2]:
+        lead = line[: len(line) - len(line.lstrip())]
+        if lead:
+            indent = lead if "\t" in lead else len(lead)
+    text = json.dumps(settings, indent=indent, ensure_ascii=False)
+    return text if like and not like.endswith("\n") else text + "\n"
 
 
 def read_settings(path: str) -> tuple[dict, str]:
@@ -143,8 +163,8 @@ def read_settings(path: str) -> tuple[dict, str]:
 
 def save(path: str, new: dict, old_text: str, dry_run: bool) -> Change:
     """Write ``new`` to ``path`` if it differs: backup first, then an atomic replace."""
-    new_text = _dump(new)
-    old_cmp = _dump(json.loads(old_text)) if old_text.strip() else _dump({})
+    new_text = _dump(new, old_text)
+    old_cmp = _dump(json.loads(old_text), old_text) if old_text.strip() else _dump({})
     changed = new_text != old_cmp
     diff = "".join(
         difflib.unified_diff(
@@ -157,6 +177,28 @@ def save(path: str, new: dict, old_text: str, dry_run: bool) -> Change:
     change = Change(path=path, changed=changed, diff=diff if changed else "")
     if not changed or dry_run:
         return change
+    return _write(change, new_text, old_text)
+
+
+def save_text(path: str, new_text: str, old_text: str, dry_run: bool) -> Change:
+    """Write ``new_text`` to ``path`` if it differs from ``old_text``: backup, atomic replace."""
+    changed = new_text != old_text
+    diff = "".join(
+        difflib.unified_diff(
+            old_text.splitlines(keepends=True),
+            new_text.splitlines(keepends=True),
+            fromfile=path,
+            tofile=path,
+        )
+    )
+    change = Change(path=path, changed=changed, diff=diff)
+    if not changed or dry_run:
+        return change
+    return _write(change, new_text, old_text)
+
+
+def _write(change: Change, new_text: str, old_text: str) -> Change:
+    path = change.path
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     mode = 0o600
@@ -194,3 +236,70 @@ def write_shim() -> str:
         pass
     write_atomic(path, text.encode("utf-8"), 0o755)
     return path
+
+
+# -- install / uninstall for one agent ------------------------------------------------
+
+
+def _companion(module, path: str, old: dict, new: dict, options: dict):  # noqa: ANN001, ANN202
+    """The agent's second file (Codex: config.toml trust records), planned before any write."""
+    plan = getattr(module, "companion", None)
+    return plan(path, old, new, options) if plan else None
+
+
+def install(
+    agent: str, scope: str, project: str, mode: str, dry_run: bool, trust_project: bool = False
+) -> list[Change]:
+    """Add our hooks for ``agent``; a broken file anywhere means nothing is written."""
+    module = agents.get(agent)
+    cfg = config.load()
+    path = module.settings_path(scope, os.path.abspath(project))
+    settings, text = read_settings(path)
+    command = hook_command(agent)
+    entries = module.hook_entries(
+        command, mode, float(cfg["approval_timeout"]), float(cfg["stop_wait"])
+    )
+    new = merge(settings, entries)
+    options = _options(module, scope, project, command, True, trust_project)
+    extra = _companion(module, path, settings, new, options)
+    if not dry_run:
+        write_shim()
+    changes = []
+    if extra is not None:  # trust first: a hook Codex does not trust is silently skipped
+        done = save_text(extra.path, extra.new_text, extra.old_text, dry_run)
+        done.notes = extra.notes
+        changes.append(done)
+    changes.insert(0, save(path, new, text, dry_run))
+    return changes
+
+
+def uninstall(agent: str, scope: str, project: str, dry_run: bool) -> list[Change]:
+    """Remove our hooks (and, for Codex, our trust records and notify) for ``agent``."""
+    module = agents.get(agent)
+    path = module.settings_path(scope, os.path.abspath(project))
+    settings, text = read_settings(path)
+    new = unmerge(settings)
+    options = _options(module, scope, project, hook_command(agent), False, False)
+    extra = _companion(module, path, settings, new, options)
+    if text:
+        changes = [save(path, new, text, dry_run)]
+    else:
+        changes = [Change(path, False, "", notes=["no settings file, nothing to remove."])]
+    if extra is not None:
+        done = save_text(extra.path, extra.new_text, extra.old_text, dry_run)
+        done.notes = extra.notes
+        changes.append(done)
+    return changes
+
+
+def _options(  # noqa: ANN001 - module: an agent module
+    module, scope: str, project: str, command: str, installing: bool, trust_project: bool
+) -> dict:
+    options: dict = {"installing": installing, "trust_project": trust_project}
+    notify = getattr(module, "notify_argv", None)
+    if notify is not None and scope == "user":
+        options["notify"] = notify(command)
+    root = getattr(module, "project_root", None)
+    if root is not None and scope == "project":
+        options["project_root"] = root(os.path.abspath(project))
+    return options

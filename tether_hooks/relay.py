@@ -8,19 +8,152 @@ it sees a decision within ~10 ms and never depends on a live connection.
 If the agent kills the hook while it waits (Claude Code sends SIGTERM when the user
 answers its own dialog in the terminal), the request is settled as answered in the
 terminal: never left pending, never decided later.
+
+With a chat platform configured, the hook rings the listener's doorbell (one line of JSON
+on ``<state dir>/listener.sock``, see ``listener/server.py``) after recording the request.
+If nobody answers it starts the listener (detached) and retries for ``START_SECONDS``;
+if that fails, or no platform can post, it settles the request at once as no decision
+(the agent's own prompt) instead of waiting out the timeout for nothing. While waiting it
+checks the listener's pid every second and starts a new one if it died; decisions live
+in the store, so one made while the listener restarts is not lost.
+
+Stdlib only: the hook imports this module on its slow path.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sys
 import time
 
 from tether_hooks import paths, state
 
-__all__ = ["POLL_SECONDS", "Terminated", "wait_for_decision"]
+__all__ = [
+    "POLL_SECONDS",
+    "START_SECONDS",
+    "Terminated",
+    "call",
+    "listener_pid",
+    "reach",
+    "socket_path",
+    "spawn_listener",
+    "wait_for_decision",
+]
 
 POLL_SECONDS = 0.005
+START_SECONDS = 2.0
+LIVENESS_SECONDS = 1.0
+CALL_TIMEOUT = 2.0
+
+
+def socket_path() -> str:
+    return os.path.join(paths.state_dir(), "listener.sock")
+
+
+_spawned: list = []  # listeners this process started (a dead child stays a zombie)
+
+
+def listener_pid() -> int | None:
+    """The pid in the listener's pidfile if that process is alive."""
+    try:
+        with open(os.path.join(paths.state_dir(), "listener.pid"), "rb") as f:
+            pid = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if pid <= 0:
+        return None
+    if any(p.pid == pid and p.poll() is not None for p in _spawned):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return pid
+
+
+def call(message: dict, timeout: float = CALL_TIMEOUT) -> dict:
+    """One exchange with the listener. Raises OSError or ValueError if it does not answer."""
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(socket_path())
+        sock.sendall(json.dumps(message, ensure_ascii=False).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the listener closed the connection")
+            buf += chunk
+    finally:
+        sock.close()
+    answer = json.loads(buf)
+    if not isinstance(answer, dict):
+        raise ValueError("the listener's answer is not an object")
+    return answer
+
+
+def spawn_listener() -> None:
+    """Start ``tether-hooks listen --daemon`` detached: own session, no inherited stdio
+    (the agent waits for the hook's stdout to close, so the daemon must not hold it)."""
+    import subprocess
+
+    log_dir = paths.ensure_dir(paths.log_dir())
+    out = os.open(os.path.join(log_dir, "listener.out"),
+                  os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    flags = ["-I"] if sys.flags.isolated else []
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, *flags, "-m", "tether_hooks", "listen", "--daemon"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+            cwd="/",
+        )
+        _spawned.append(proc)
+    finally:
+        os.close(out)
+
+
+def reach(message: dict, budget: float = START_SECONDS, timeout: float = CALL_TIMEOUT
+          ) -> dict | None:
+    """Send ``message``; if no listener answers, start one and retry for ``budget`` s."""
+    try:
+        return call(message, timeout)
+    except (OSError, ValueError):
+        pass
+    deadline = time.monotonic() + budget
+    spawns = 0
+    while time.monotonic() < deadline:
+        # none started yet, or ours died at once (a crash, a lost race): at most 3 tries
+        if spawns < 3 and (not _spawned or _spawned[-1].poll() is not None):
+            spawns += 1
+            try:
+                spawn_listener()
+            except OSError:
+                return None
+        time.sleep(0.02)  # the new listener binds its socket within a few hundred ms
+        try:
+            return call(message, timeout)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _doorbell(rid: str) -> str | None:
+    """Tell the listener about request ``rid``; the reason it cannot relay it, or None."""
+    answer = reach({"op": "request", "id": rid})
+    if answer is None:
+        return ("the listener is not running and could not be started "
+                "(see `tether-hooks listener logs`)")
+    if answer.get("usable") is False:
+        bridges = answer.get("bridges") or {}
+        detail = "; ".join(f"{k}: {v.get('detail') or v.get('state')}" for k, v in bridges.items())
+        return f"no chat platform is reachable ({detail or 'none configured'})"
+    return None
 
 
 class Terminated(Exception):
@@ -39,12 +172,16 @@ def _signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def wait_for_decision(request: dict, timeout: float, on_timeout: str) -> dict | None:
+def wait_for_decision(
+    request: dict, timeout: float, on_timeout: str, remote: bool = False, local: bool = True
+) -> dict | None:
     """Add ``request`` as pending and block until it is settled; the settled record.
 
     Returns None when the agent stopped us (the request is recorded as answered in the
     terminal). On timeout the request is settled by ``on_timeout`` (``ask`` or ``deny``)
-    unless someone decided at the same moment, whose decision then wins.
+    unless someone decided at the same moment, whose decision then wins. ``remote``: a
+    chat platform is configured, so the listener relays it; if it cannot and nobody may
+    answer locally (``local``), the request is settled at once as no decision.
     """
     from tether_hooks.store import Store
 
@@ -56,8 +193,11 @@ def wait_for_decision(request: dict, timeout: float, on_timeout: str) -> dict | 
         record = store.add_request(request, timeout)
         rid = record["id"]
         deadline = time.monotonic() + timeout
+        if remote and (problem := _doorbell(rid)) and not local:
+            return _unrelayed(store, rid, problem)
         state_path = paths.state_file()
         seen = None
+        check_at = time.monotonic() + LIVENESS_SECONDS
         while True:
             sig = _signature(state_path)
             if sig != seen:
@@ -65,9 +205,14 @@ def wait_for_decision(request: dict, timeout: float, on_timeout: str) -> dict | 
                 current = state.load(state_path)["requests"].get(rid)
                 if current is None or current.get("status") != "pending":
                     return current or record
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 break
+            if remote and now >= check_at:
+                check_at = now + LIVENESS_SECONDS
+                if listener_pid() is None and (problem := _doorbell(rid)) and not local:
+                    return _unrelayed(store, rid, problem)
             time.sleep(min(POLL_SECONDS, remaining))
         behavior = "deny" if on_timeout == "deny" else "ask"
         reason = f"no answer from a remote approver within {timeout:g} s"
@@ -92,3 +237,11 @@ def wait_for_decision(request: dict, timeout: float, on_timeout: str) -> dict | 
         for sig, handler in previous.items():
             if signal.getsignal(sig) is _raise_terminated:
                 signal.signal(sig, handler)
+
+
+def _unrelayed(store, rid: str, problem: str) -> dict:  # noqa: ANN001 - store.Store
+    """Settle ``rid`` as no decision (unless someone decided meanwhile: that wins)."""
+    _, settled = store.decide(
+        rid, "ask", by="tether-hooks", via="listener", reason=problem, status="expired"
+    )
+    return settled

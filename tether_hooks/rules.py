@@ -11,7 +11,8 @@ A timer is a dict::
      "created_at": float, "expires_at": float, "created_by": str}
 
 A request is the agent-neutral dict built by ``agents.*.parse``: ``agent``, ``session_id``,
-``cwd``, ``tool_name``, ``tool_input``, ``paths`` (absolute paths the call touches).
+``cwd``, ``tool_name``, ``tool_input``, ``paths`` (absolute paths the call touches) and,
+optionally, ``tool_aliases`` (names a tool timer also matches: Codex's apply_patch is Edit/Write).
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ def timer_matches(timer: dict, request: dict, now: float) -> bool:
     if scope == "session":
         return bool(timer.get("session_id"))
     if scope == "tool":
-        return bool(timer.get("tool")) and _tool_matches(str(timer["tool"]), tool_name)
+        # tool_aliases: other names the call answers to (Codex's apply_patch: Edit, Write).
+        names = (tool_name, *(request.get("tool_aliases") or ()))
+        return bool(timer.get("tool")) and any(_tool_matches(str(timer["tool"]), n) for n in names)
     if scope == "bash":
         command = (request.get("tool_input") or {}).get("command")
         return (
@@ -119,7 +122,8 @@ def find_timer(
     timers: dict, request: dict, now: float, never: list[str] | tuple[str, ...] = DEFAULT_NEVER
 ) -> dict | None:
     """The most specific live timer covering ``request``, or None."""
-    if is_never(str(request.get("tool_name") or ""), never):
+    names = (str(request.get("tool_name") or ""), *(request.get("tool_aliases") or ()))
+    if any(is_never(name, never) for name in names):
         return None
     best = None
     for timer in timers.values():

@@ -21,6 +21,8 @@ from tether_hooks.errors import NotFound, StoreError, UsageError
 __all__ = ["DECIDED_KEEP_SECONDS", "FINAL", "Store", "new_id"]
 
 LOCK_TIMEOUT = 30.0
+# filelock retries a busy lock every 50 ms by default: a decision would wait that long.
+LOCK_POLL = 0.002
 DECIDED_KEEP_SECONDS = 24 * 3600
 SESSION_KEEP_SECONDS = 7 * 24 * 3600
 MAX_DECIDED = 1000
@@ -85,7 +87,7 @@ class Store:
         paths.ensure_dir(os.path.dirname(self.path))
         lock = FileLock(self.lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
         try:
-            lock.acquire()
+            lock.acquire(poll_interval=LOCK_POLL)
         except Timeout as exc:
             raise StoreError(
                 f"the state lock {self.lock_path} is held by another process for over "

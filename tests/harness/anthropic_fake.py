@@ -1,8 +1,10 @@
 """A scripted fake of the Anthropic Messages API for driving the real Claude Code offline.
 
 The test scripts the model's turns; every *main* request (one that carries ``tools``) consumes
-the next turn, side requests (title generation, quota probes, ...) get a short text and leave the
-script alone. Once the script is exhausted the model answers with a final text.
+the next turn (a :class:`Turn`, or a function of the request body returning one, for turns that
+depend on what Claude sent, such as a path from its system prompt). Side requests (title
+generation, quota probes, ...) get a short text and leave the script alone. Once the script is
+exhausted the model answers with a final text.
 
     with AnthropicFake() as fake:
         fake.script(tool_use("Bash", {"command": "touch x", "description": "t"}), text("done"))
@@ -16,6 +18,7 @@ import itertools
 import json
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -90,7 +93,7 @@ class AnthropicFake:
     def __init__(self, *, final_text: str = DEFAULT_FINAL_TEXT) -> None:
         self.final_text = final_text
         self._lock = threading.Lock()
-        self._script: list[Turn] = []
+        self._script: list[Turn | Callable[[dict[str, Any]], Turn]] = []
         self._requests: list[dict[str, Any]] = []
         self._side_requests: list[dict[str, Any]] = []
         self._calls: list[HttpCall] = []
@@ -130,8 +133,8 @@ class AnthropicFake:
 
     # -- scripting and inspection -----------------------------------------------------------
 
-    def script(self, *turns: Turn) -> None:
-        """Append turns; each main request consumes one."""
+    def script(self, *turns: Turn | Callable[[dict[str, Any]], Turn]) -> None:
+        """Append turns; each main request consumes one. A callable gets the request body."""
         with self._lock:
             self._script.extend(turns)
 
@@ -200,7 +203,8 @@ class AnthropicFake:
                 self._side_requests.append(body)
                 return text(SIDE_TEXT)
             self._requests.append(body)
-            return self._script.pop(0) if self._script else text(self.final_text)
+            next_ = self._script.pop(0) if self._script else text(self.final_text)
+        return next_ if isinstance(next_, Turn) else next_(body)  # outside the lock
 
 
 class _Server(ThreadingHTTPServer):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -242,6 +243,21 @@ class ClaudeRunner:
             if handle.running:
                 handle.kill_group()
                 handle.proc.wait(timeout=10)
+
+
+_PLAN_FILE = re.compile(r"(?:create your plan at|plan file already exists at) (/\S+?\.md)")
+
+
+def plan_file(body: Mapping[str, Any]) -> str:
+    """The plan file Claude told the model to write, from a plan-mode request body.
+
+    Use it in a scripted turn: ``fake.script(lambda b: tool_use("Write", {"file_path":
+    plan_file(b), "content": "# Plan"}), ...)``; ExitPlanMode then shows that file's text.
+    """
+    match = _PLAN_FILE.search(json.dumps(body))
+    if match is None:
+        raise AssertionError("the request does not name a plan file (is Claude in plan mode?)")
+    return match.group(1)
 
 
 def write_settings(path: Path, data: Mapping[str, Any]) -> Path:

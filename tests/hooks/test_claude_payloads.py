@@ -25,11 +25,12 @@ def test_a_session_timer_answers_exactly_the_gated_events(hook: HookRunner, name
     run = hook.run("claude", data)
     assert run.returncode == 0 and run.stderr == ""
     event = data["hook_event_name"]
-    if event == "PermissionRequest" and data["tool_name"] not in ("AskUserQuestion",
-                                                                  "ExitPlanMode"):
+    # Questions and plans are never answered by a timer (never_auto_approve).
+    never = data.get("tool_name") in ("AskUserQuestion", "ExitPlanMode")
+    if event == "PermissionRequest" and not never:
         assert run.output["hookSpecificOutput"] == {"hookEventName": event,
                                                     "decision": {"behavior": "allow"}}
-    elif event == "PreToolUse":
+    elif event == "PreToolUse" and not never:
         assert run.output["hookSpecificOutput"]["permissionDecision"] == "allow"
     else:
         assert run.stdout == "", f"{event} must not print anything"

@@ -127,3 +127,13 @@ def test_describe_gives_the_reason_recorded() -> None:
     assert rules.describe(t, NOW) == "Allow Bash (timer 7f3a, 12 min left)"
     assert rules.describe(timer("bash", prefix="git status*"), NOW) == (
         'Allow Bash "git status*" (timer 7f3a, 12 min left)')
+
+
+def test_tool_aliases_let_tool_timers_and_never_list_see_other_names() -> None:
+    patch = {**request("apply_patch", command="*** Begin Patch"), "tool_aliases": ["Edit", "Write"]}
+    assert rules.timer_matches(timer("tool", tool="edit"), patch, NOW)
+    assert rules.timer_matches(timer("tool", tool="write"), patch, NOW)
+    assert rules.timer_matches(timer("tool", tool="apply_patch"), patch, NOW)
+    assert not rules.timer_matches(timer("tool", tool="bash"), patch, NOW)
+    assert not rules.timer_matches(timer("tool", tool="edit"), request("apply_patch"), NOW)
+    assert rules.find_timer({"7f3a": timer("tool", tool="edit")}, patch, NOW, ["Write"]) is None

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from tether_hooks import agents, config, installer, output
+from tether_hooks import agents, installer, output
 
 __all__ = ["COMMANDS"]
 
 _agent = click.option(
     "--agent",
-    type=click.Choice(["claude"]),
+    type=click.Choice([*agents.AGENTS, "all"]),
     default="claude",
     show_default=True,
-    help="Which agent's settings to change.",
+    help="Which agent's settings to change (all: every agent).",
 )
 _scope = click.option(
     "--scope",
     type=click.Choice(["user", "project", "local"]),
     default="user",
     show_default=True,
-    help="user: ~/.claude/settings.json; project: .claude/settings.json; "
-    "local: .claude/settings.local.json.",
+    help="user: ~/.claude/settings.json or $CODEX_HOME/hooks.json; project: "
+    ".claude/settings.json or <git root>/.codex/hooks.json; local (Claude Code only): "
+    ".claude/settings.local.json.",
 )
 _project = click.option(
     "--project",
@@ -34,26 +33,33 @@ _project = click.option(
 _dry = click.option("--dry-run", is_flag=True, help="Show the change; write nothing.")
 
 
-def _report(change: installer.Change, verb: str, dry_run: bool, as_json: bool) -> None:
-    def text() -> str:
-        if not change.changed:
-            return f"{change.path}: already {verb}, nothing to change."
-        if dry_run:
-            return f"Would change {change.path}:\n{change.diff}"
-        backup = f" (backup: {change.backup})" if change.backup else ""
-        return f"{verb.capitalize()} in {change.path}{backup}"
+def _names(agent: str) -> tuple[str, ...]:
+    return agents.AGENTS if agent == "all" else (agent,)
 
-    output.emit(
+
+def _report(changes: list[installer.Change], verb: str, dry_run: bool, as_json: bool) -> None:
+    def line(change: installer.Change) -> str:
+        if not change.changed:
+            head = [] if change.notes else [f"{change.path}: already {verb}, nothing to change."]
+        elif dry_run:
+            head = [f"Would change {change.path}:\n{change.diff}"]
+        else:
+            backup = f" (backup: {change.backup})" if change.backup else ""
+            head = [f"{verb.capitalize()} in {change.path}{backup}"]
+        return "\n".join(head + [f"{change.path}: {note}" for note in change.notes])
+
+    data = [
         {
-            "path": change.path,
-            "changed": change.changed,
-            "written": change.written,
-            "backup": change.backup,
-            "diff": change.diff,
-        },
-        as_json,
-        text,
-    )
+            "path": c.path,
+            "changed": c.changed,
+            "written": c.written,
+            "backup": c.backup,
+            "diff": c.diff,
+            "notes": c.notes,
+        }
+        for c in changes
+    ]
+    output.emit(data[0] if len(data) == 1 else data, as_json, lambda: "\n".join(map(line, changes)))
 
 
 @click.command("install")
@@ -68,22 +74,30 @@ def _report(change: installer.Change, verb: str, dry_run: bool, as_json: bool) -
     "every-tool: gate every matching tool call (PreToolUse).",
 )
 @_project
+@click.option(
+    "--trust-project",
+    is_flag=True,
+    help="Codex, --scope project: also mark the project trusted in $CODEX_HOME/config.toml "
+    "(Codex loads a project's hooks only then).",
+)
 @_dry
 @output.json_option
-def install(agent: str, scope: str, mode: str, project: str, dry_run: bool, as_json: bool) -> None:
+def install(
+    agent: str,
+    scope: str,
+    mode: str,
+    project: str,
+    trust_project: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Add our hooks to the agent's settings (idempotent; everything else is kept)."""
-    module = agents.get(agent)
-    cfg = config.load()
-    path = module.settings_path(scope, os.path.abspath(project))
-    settings, text = installer.read_settings(path)
-    command = installer.hook_command(agent)
-    entries = module.hook_entries(
-        command, mode, float(cfg["approval_timeout"]), float(cfg["stop_wait"])
-    )
-    new = installer.merge(settings, entries)
-    if not dry_run:
-        installer.write_shim()
-    _report(installer.save(path, new, text, dry_run), "installed", dry_run, as_json)
+    changes = [
+        change
+        for name in _names(agent)
+        for change in installer.install(name, scope, project, mode, dry_run, trust_project)
+    ]
+    _report(changes, "installed", dry_run, as_json)
 
 
 @click.command("uninstall")
@@ -94,21 +108,12 @@ def install(agent: str, scope: str, mode: str, project: str, dry_run: bool, as_j
 @output.json_option
 def uninstall(agent: str, scope: str, project: str, dry_run: bool, as_json: bool) -> None:
     """Remove our hooks (only ours) from the agent's settings."""
-    path = agents.get(agent).settings_path(scope, os.path.abspath(project))
-    settings, text = installer.read_settings(path)
-    if not text:
-        output.emit(
-            {"path": path, "changed": False},
-            as_json,
-            lambda: f"{path}: no settings file, nothing to remove.",
-        )
-        return
-    _report(
-        installer.save(path, installer.unmerge(settings), text, dry_run),
-        "uninstalled",
-        dry_run,
-        as_json,
-    )
+    changes = [
+        change
+        for name in _names(agent)
+        for change in installer.uninstall(name, scope, project, dry_run)
+    ]
+    _report(changes, "uninstalled", dry_run, as_json)
 
 
 COMMANDS = [install, uninstall]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 
 import click
 
 from tether_hooks import approvals, audit, config, output, timers
+from tether_hooks.agents import codex
 from tether_hooks.commands.approvals import describe_request
+from tether_hooks.commands.listener import describe_status
+from tether_hooks.listener import daemon
 from tether_hooks.store import Store
 
 __all__ = ["COMMANDS"]
@@ -32,6 +36,8 @@ def status(as_json: bool) -> None:
         "timers": live,
         "platforms": config.remote_platforms(cfg),
         "local_approvals": config.apply_env(cfg)["local_approvals"],
+        "codex_hooks": codex.trust_report(os.getcwd()),
+        "listener": daemon.status(),
     }
 
     def text() -> str:
@@ -50,9 +56,28 @@ def status(as_json: bool) -> None:
             f"Chat platforms: {remote}; local approvals: "
             f"{'on' if data['local_approvals'] else 'off'}"
         )
+        lines.append(f"Codex hooks: {_codex_line(data['codex_hooks'])}")
+        if data["platforms"] or data["listener"]["running"]:
+            lines.append(f"Listener: {describe_status(data['listener'])}")
         return "\n".join(lines)
 
     output.emit(data, as_json, text)
+
+
+def _codex_line(report: list[dict]) -> str:
+    if not report:
+        return "not installed"
+    counts: dict[str, int] = {}
+    for entry in report:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    text = ", ".join(f"{n} {s}" for s, n in counts.items())
+    text += "".join(f"; {r['error']}" for r in report if r.get("error"))
+    if counts.get("trusted", 0) < len(report):
+        text += (
+            " (Codex skips these silently: run `tether-hooks install --agent codex` again;"
+            " for a project's hooks add --scope project --trust-project)"
+        )
+    return text
 
 
 @click.command("log")

@@ -9,6 +9,7 @@ __all__ = ["BRIDGES", "load"]
 # name -> "module:Class"; the name is also the config section and the pip extra.
 BRIDGES = {
     "telegram": "tether_hooks.platforms.telegram:TelegramBridge",
+    "memory": "tether_hooks.platforms.memory:MemoryBridge",  # tests: posts nowhere
 }
 
 

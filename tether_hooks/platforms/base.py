@@ -6,6 +6,25 @@ grammar, timers and nonces all live in ``listener.dispatch``, never in a platfor
 
 Buttons carry opaque ``data`` made by dispatch (a verb and a short nonce, always within
 64 bytes); a bridge sends it back untouched in ``Incoming.data`` when a button is pressed.
+
+Construction: the listener calls ``cls(section)`` with the platform's config table as
+written in ``config.toml`` (``[telegram]``: ``bot_token``, ``chat_id``, ``allowed_user_ids``,
+``api_base``, ``forum``...); the bridge resolves its own secrets (``TELEGRAM_BOT_TOKEN``).
+Dispatch reads ``allowed_user_ids`` itself from the same table.
+
+Sessions: the ``request`` given to ``post_request`` carries ``request["session"]``, the
+stored session record (``id``, ``agent``, ``cwd``, ...), and ``post_notice`` gets the same
+record. Once a message of a session was posted, the session holds
+``chat[<bridge name>] = {"chat_id": ..., "thread_id": ...}`` from the returned
+``MessageRef``: a forum bridge reuses that topic after a listener restart.
+
+Replays: dispatch persists the ``update_id`` of every event it handled and drops an event
+whose id it has seen, so a bridge may redeliver after a restart without harm.
+
+Optional methods (dispatch checks with ``getattr``; see ``OptionalBridge``): ``set_commands``,
+``show_full`` and ``health``. When the constructor takes them, the listener also passes
+``topics={session_id: thread_id}`` (known forum topics, from the store) and
+``on_topic(session_id, thread_id)`` (called when a topic is created; the listener stores it).
 """
 
 from __future__ import annotations
@@ -20,8 +39,10 @@ __all__ = [
     "BridgeError",
     "Button",
     "Incoming",
+    "LONG_INPUT",
     "MessageRef",
     "Notice",
+    "OptionalBridge",
     "RateLimited",
 ]
 
@@ -140,3 +161,28 @@ class Bridge(Protocol):
 
     async def close(self) -> None:
         """Stop receiving and release the connection."""
+
+
+class OptionalBridge(Protocol):
+    """Methods a bridge may have; dispatch uses them when present."""
+
+    async def set_commands(self, commands: list[tuple[str, str]]) -> None:
+        """Register the chat commands (name without ``/``, description), e.g. setMyCommands."""
+
+    async def show_full(self, event: Incoming, request: dict) -> list[MessageRef]:
+        """Post the whole tool input of ``request`` (split at the platform's limits) in the
+        chat/thread of ``event``. Dispatch adds a "Show full" button (verb ``f``) only when
+        the serialized ``tool_input`` is over ``LONG_INPUT`` characters and this exists."""
+
+    def health(self) -> dict:
+        """``{"state": ..., "detail": str, ...}`` (JSON-serializable; extra keys are kept).
+
+        States: ``ok``, ``conflict`` (another poller on the token: Telegram 409),
+        ``offline`` (polling fails, being retried), ``auth_error`` (bad token, no access),
+        ``stopped``. Dispatch copies it to ``<state dir>/listener.health.json`` for
+        ``tether-hooks status``; without this method a started bridge counts as ``ok``.
+        """
+
+
+# Serialized tool_input longer than this gets a "Show full" button (when show_full exists).
+LONG_INPUT = 1000

@@ -1,0 +1,531 @@
+"""Dispatch against MemoryBridge: every decision path, in process, with a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from tether_hooks import approvals, audit, config, timers
+from tether_hooks.listener.dispatch import COMMANDS, Dispatcher
+from tether_hooks.listener.notices import Debouncer
+from tether_hooks.platforms.base import LONG_INPUT, MessageRef
+from tether_hooks.platforms.memory import MemoryBridge
+from tether_hooks.store import Store
+
+ALICE, MALLORY = 1, 2
+
+
+def run(coro: object, timeout: float = 30) -> object:
+    return asyncio.run(asyncio.wait_for(coro, timeout))  # type: ignore[arg-type]
+
+
+def req(tool: str = "Bash", session: str = "s-1", cwd: str = "/tmp", **tool_input: object
+        ) -> dict:
+    return {"agent": "claude", "event": "PermissionRequest", "session_id": session, "cwd": cwd,
+            "tool_name": tool, "tool_input": tool_input or {"command": "rm -rf build"},
+            "transcript_path": None}
+
+
+def add(request: dict | None = None, timeout: float = 300) -> dict:
+    return Store().add_request(request or req(), timeout)
+
+
+async def until(predicate: Callable[[], object], timeout: float = 5.0) -> object:
+    """A bounded poll (of the store, mostly)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never became true")
+
+
+def record(rid: str) -> dict:
+    return Store().read()["requests"][rid]
+
+
+@asynccontextmanager
+async def running(section: dict | None = None, bridge: MemoryBridge | None = None,
+                  **options: object) -> AsyncIterator[tuple[Dispatcher, MemoryBridge]]:
+    section = {"allowed_user_ids": [ALICE], **(section or {})}
+    cfg = config.validate({"memory": section, **options})
+    bridge = bridge or MemoryBridge(section)
+    dispatcher = Dispatcher([bridge], cfg, Store(), batch_quiet=0.2)
+    await dispatcher.start()
+    await asyncio.wait_for(bridge.started.wait(), 5)
+    try:
+        yield dispatcher, bridge
+    finally:
+        await dispatcher.close()
+
+
+async def posted(bridge: MemoryBridge, count: int = 1) -> list[dict]:
+    await bridge.wait_for(lambda: len(bridge.posts) >= count)
+    # the refs are stored right after posting: wait for them so presses resolve to messages
+    await until(lambda: all((record(p["request"]["id"]).get("chat") or {}).get("refs")
+                            for p in bridge.posts))
+    return bridge.posts
+
+
+def labels(post: dict) -> list[str]:
+    return [b.label for row in post["buttons"] for b in row]
+
+
+# -- posting ------------------------------------------------------------------------------
+
+
+def test_a_pending_request_is_posted_once_with_its_buttons(tmp_path: Path) -> None:
+    (tmp_path / "proj").mkdir()
+
+    async def scenario() -> None:
+        async with running(default_timer="45m") as (d, bridge):
+            request = add(req(cwd=str(tmp_path / "proj")))
+            (post,) = await posted(bridge)
+            assert post["request"]["id"] == request["id"]
+            assert post["request"]["session"]["id"] == "s-1"
+            assert labels(post) == ["✅ Allow", "❌ Deny", "💬 Deny with reason",
+                                    "⏱ Allow Bash 45m", "⏱ Allow all 45m",
+                                    "📁 Allow proj/ 45m"]
+            assert all(len(b.data.encode()) <= 64 for row in post["buttons"] for b in row)
+            await d.sync()
+            assert len(bridge.posts) == 1
+            assert bridge.commands == COMMANDS
+
+    run(scenario())
+
+
+def test_long_inputs_get_show_full_and_never_tools_no_timers() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            name = "mcp__" + "very_long_server_name__" * 4 + "tool"
+            add(req(name, command="x" * (LONG_INPUT + 1)))
+            add(req("ExitPlanMode", plan="# Plan"))
+            posts = await posted(bridge, 2)
+            long, plan = sorted(posts, key=lambda p: p["request"]["tool_name"] != name)
+            assert "📄 Show full" in labels(long)
+            assert all(len(b.data.encode()) <= 64 for row in long["buttons"] for b in row)
+            assert labels(plan) == ["✅ Approve plan", "📝 Keep planning",
+                                    "💬 Keep planning, with feedback"]
+            await bridge.press(long, "📄 Show full", ALICE)
+            assert bridge.full[0]["request_id"] == long["request"]["id"]
+
+    run(scenario())
+
+
+# -- presses ------------------------------------------------------------------------------
+
+
+def test_an_allowed_press_decides_once_and_shows_the_outcome() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add()["id"]
+            (post,) = await posted(bridge)
+            await bridge.press(post, "✅ Allow", ALICE)
+            decided = record(rid)
+            assert decided["status"] == "allowed"
+            assert decided["decision"]["by"] == f"@user{ALICE}"
+            assert decided["decision"]["via"] == "memory"
+            assert bridge.answers[-1][1] == "Allowed"
+            assert [o["outcome"] for o in bridge.outcomes] == [f"✅ Allowed by @user{ALICE}"]
+            await until(lambda: record(rid)["chat"].get("shown"))
+            # a second press, and a Deny after it, change nothing
+            await bridge.press(post, "✅ Allow", ALICE)
+            await bridge.press(post, "❌ Deny", ALICE)
+            assert [a[1] for a in bridge.answers[-2:]] == [
+                f"Already decided: ✅ Allowed by @user{ALICE}"] * 2
+            assert record(rid)["status"] == "allowed" and len(bridge.outcomes) == 1
+
+    run(scenario())
+
+
+def test_expired_and_unknown_presses_change_nothing() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add(timeout=300)["id"]
+            (post,) = await posted(bridge)
+            with Store().edit() as data:
+                data["requests"][rid]["expires_at"] = time.time() - 1
+            await bridge.press(post, "✅ Allow", ALICE)
+            assert bridge.answers[-1][1] == "⌛ Expired"
+            assert record(rid)["status"] == "pending"
+            await bridge.deliver(bridge.event("press", ALICE, "a:00000000"))
+            await bridge.deliver(bridge.event("press", ALICE, "garbage"))
+            assert [a[1] for a in bridge.answers[-2:]] == ["⌛ Expired"] * 2
+
+    run(scenario())
+
+
+def test_strangers_can_do_nothing_and_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add()["id"]
+            (post,) = await posted(bridge)
+            timers.add("tool", "30m", created_by="test", tool="Read")
+            await bridge.press(post, "✅ Allow", MALLORY)
+            await bridge.send("allow", MALLORY)
+            await bridge.command("revoke", MALLORY, "all")
+            await bridge.command("stop", MALLORY)
+            assert [a[1] for a in bridge.answers] == ["⛔ Not authorized."]
+            assert [r["text"] for r in bridge.replies] == [
+                f"⛔ Not authorized. Your user id is {MALLORY}."] * 3
+            assert record(rid)["status"] == "pending"
+            assert len(timers.live()) == 1
+            assert not bridge.outcomes
+
+    caplog.set_level(logging.WARNING, "tether_hooks.listener")
+    run(scenario())
+    assert sum("not authorized" in r.message for r in caplog.records) == 4
+
+
+def test_an_empty_allowlist_allows_nobody() -> None:
+    async def scenario() -> None:
+        async with running({"allowed_user_ids": []}) as (_, bridge):
+            rid = add()["id"]
+            (post,) = await posted(bridge)
+            await bridge.press(post, "✅ Allow", ALICE)
+            assert record(rid)["status"] == "pending"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(("label", "scope"), [("⏱ Allow Bash", "tool"),
+                                              ("⏱ Allow all", "session"),
+                                              ("📁 Allow", "dir")])
+def test_timer_buttons_allow_and_add_a_timer(tmp_path: Path, label: str, scope: str) -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add(req(cwd=str(tmp_path)))["id"]
+            (post,) = await posted(bridge)
+            await bridge.press(post, label, ALICE)
+            assert record(rid)["status"] == "allowed"
+            (timer,) = timers.live()
+            assert timer["scope"] == scope
+            assert 1790 < timer["expires_at"] - time.time() <= 1800
+            if scope == "dir":
+                assert timer["path"] == os.path.realpath(tmp_path)
+            else:
+                assert timer["session_id"] == "s-1"
+            assert f"(timer {timer['id']})" in bridge.outcomes[0]["outcome"]
+
+    run(scenario())
+
+
+def test_deny_with_reason_takes_the_next_text_of_that_user() -> None:
+    async def scenario() -> None:
+        async with running({"allowed_user_ids": [ALICE, 3]}) as (_, bridge):
+            rid = add()["id"]
+            (post,) = await posted(bridge)
+            await bridge.press(post, "💬 Deny with reason", ALICE)
+            assert bridge.answers[-1][1] == "Write the reason"
+            assert "your next message is the reason" in bridge.replies[-1]["text"]
+            assert record(rid)["status"] == "pending"
+            await bridge.send("allow", 3)  # another user's text is not the reason
+            assert record(rid)["status"] == "allowed"
+
+            rid = add()["id"]
+            post = (await posted(bridge, 2))[-1]
+            await bridge.press(post, "💬 Deny with reason", ALICE)
+            await bridge.send("Use the <staging> db & retry", ALICE)
+            decided = record(rid)
+            assert decided["status"] == "denied"
+            assert decided["decision"]["reason"] == "Use the <staging> db & retry"
+            assert bridge.outcomes[-1]["outcome"] == (
+                f"❌ Denied by @user{ALICE}: Use the <staging> db & retry")
+
+    run(scenario())
+
+
+def test_questions_get_their_options_as_buttons_and_text() -> None:
+    questions = [{"question": "Which color?", "header": "Color", "multiSelect": False,
+                  "options": [{"label": "Red", "description": ""},
+                              {"label": "Blue", "description": ""}]}]
+
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add(req("AskUserQuestion", questions=questions))["id"]
+            (post,) = await posted(bridge)
+            assert labels(post)[:2] == ["1. Red", "2. Blue"]
+            await bridge.press(post, "2. Blue", ALICE)
+            decision = record(rid)["decision"]
+            assert decision["updated_input"]["answers"] == {"Which color?": "Blue"}
+            assert bridge.outcomes[-1]["outcome"] == f"✅ Allowed by @user{ALICE}: Blue"
+            rid = add(req("AskUserQuestion", questions=questions))["id"]
+            await posted(bridge, 2)
+            await bridge.send("1", ALICE)
+            assert record(rid)["decision"]["updated_input"]["answers"] == {"Which color?": "Red"}
+
+    run(scenario())
+
+
+# -- texts --------------------------------------------------------------------------------
+
+
+def test_text_replies_use_the_grammar_and_an_ambiguous_allow_asks() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            first = add(req(command="make"))["id"]
+            second = add(req(command="make test"))["id"]
+            await posted(bridge, 2)
+            await bridge.send("allow", ALICE)
+            text = bridge.replies[-1]["text"]
+            assert text.startswith("Several requests are waiting")
+            assert f"allow {first}" in text and f"allow {second}" in text
+            assert record(first)["status"] == record(second)["status"] == "pending"
+            await bridge.send(f"allow {second}", ALICE)
+            assert record(second)["status"] == "allowed"
+            assert record(first)["status"] == "pending"
+            ref = MessageRef.from_dict(record(first)["chat"]["refs"][0])
+            await bridge.send("deny: not now", ALICE, reply_to=ref)
+            assert record(first)["decision"]["reason"] == "not now"
+            await bridge.send("allow", ALICE)
+            assert bridge.replies[-1]["text"] == "Nothing is waiting for a decision."
+            await bridge.send("hello there", ALICE)
+            assert bridge.replies[-1]["text"].startswith("Not a decision.")
+            await bridge.send(f"allow {first}", ALICE)
+            assert bridge.replies[-1]["text"].startswith("Already decided: ❌ Denied")
+
+    run(scenario())
+
+
+def test_text_in_a_sessions_topic_decides_that_sessions_request() -> None:
+    async def scenario() -> None:
+        async with running({"forum": True}) as (_, bridge):
+            a = add(req(session="s-a"))["id"]
+            b = add(req(session="s-b"))["id"]
+            await posted(bridge, 2)
+            thread_b = record(b)["chat"]["refs"][0]["thread_id"]
+            assert thread_b != record(a)["chat"]["refs"][0]["thread_id"]
+            await bridge.send("allow bash 2h", ALICE, thread_id=thread_b)
+            assert record(b)["status"] == "allowed" and record(a)["status"] == "pending"
+            (timer,) = timers.live()
+            assert (timer["tool"], timer["session_id"]) == ("bash", "s-b")
+            assert 7190 < timer["expires_at"] - time.time() <= 7200
+
+    run(scenario())
+
+
+# -- outcomes decided elsewhere ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settle", "outcome"),
+    [
+        ("cli", "✅ Allowed by bob (CLI)"),
+        ("cli-deny", "❌ Denied by bob (CLI): no"),
+        ("timer", "✅ Auto-approved: Allow Bash (timer "),
+        ("timeout", "⌛ Expired: Claude asked in the terminal"),
+        ("timeout-deny", "⌛ Expired: denied, no answer in time"),
+        ("terminal", "🖥 Answered in the terminal"),
+        ("session-end", "🚫 Cancelled: the session ended"),
+    ],
+)
+def test_the_outcome_is_shown_whoever_decided(settle: str, outcome: str) -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            request = add()
+            rid = request["id"]
+            await posted(bridge)
+            store = Store()
+            if settle == "cli":
+                approvals.approve(rid, by="bob (CLI)", via="cli")
+            elif settle == "cli-deny":
+                approvals.deny(rid, by="bob (CLI)", via="cli", reason="no")
+            elif settle == "timer":
+                timers.add("tool", "30m", created_by="bob", tool="Bash")
+            elif settle.startswith("timeout"):
+                store.decide(rid, "deny" if settle.endswith("deny") else "ask",
+                             by="tether-hooks", via="timeout", status="expired")
+            elif settle == "terminal":
+                store.decide(rid, "ask", by="terminal", via="terminal",
+                             status="answered_in_terminal")
+            else:
+                store.end_session(request, "exit")
+            await bridge.wait_for(lambda: bridge.outcomes)
+            assert bridge.outcomes[0]["outcome"].startswith(outcome)
+            await until(lambda: record(rid)["chat"].get("shown"))
+            await bridge.press(bridge.posts[0], "✅ Allow", ALICE)
+            assert len(bridge.outcomes) == 1 and record(rid)["status"] != "pending"
+
+    run(scenario())
+
+
+# -- restarts -------------------------------------------------------------------------------
+
+
+def test_a_restart_neither_loses_nor_reapplies_anything() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            first = add()["id"]
+            (post,) = await posted(bridge)
+            press = await bridge.press(post, "✅ Allow", ALICE)
+            text = await bridge.send("deny", ALICE)  # nothing pending: not applied
+            await until(lambda: text.update_id in (Store().read().get("listener") or {})
+                        .get("processed", {}).get("memory", []))
+            await until(lambda: press.update_id in Store().read()["listener"]["processed"]
+                        ["memory"])
+        second = add()["id"]
+        restarted = MemoryBridge({"allowed_user_ids": [ALICE], "first_update_id": 1000})
+        async with running(bridge=restarted) as (_, bridge2):
+            (post2,) = await posted(bridge2)
+            assert post2["request"]["id"] == second  # the decided one is not posted again
+            await bridge2.deliver(text)  # replayed after the restart
+            await bridge2.deliver(press)
+            assert record(second)["status"] == "pending"
+            assert bridge2.answers[-1][1].startswith("Already decided")
+            assert not bridge2.replies  # the replayed text was dropped silently
+            assert record(first)["status"] == "allowed"
+            # the new nonce works and the old message's buttons still resolve
+            await bridge2.press(post2, "❌ Deny", ALICE)
+            assert record(second)["status"] == "denied"
+
+    run(scenario())
+
+
+def test_a_request_settled_while_the_listener_was_down_gets_its_outcome() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add()["id"]
+            await posted(bridge)
+        approvals.approve(rid, by="bob (CLI)", via="cli")
+        async with running() as (_, bridge2):
+            await bridge2.wait_for(lambda: bridge2.outcomes)
+            assert bridge2.outcomes[0]["ref"].message_id == record(rid)["chat"]["refs"][0][
+                "message_id"]
+            assert not bridge2.posts
+
+    run(scenario())
+
+
+def test_when_no_bridge_can_start_waiting_requests_fall_back_at_once() -> None:
+    async def scenario() -> None:
+        rid = add()["id"]
+        section = {"allowed_user_ids": [ALICE], "fail": "start"}
+        cfg = config.validate({"memory": section})
+        dispatcher = Dispatcher([MemoryBridge(section)], cfg, Store())
+        await dispatcher.start()
+        try:
+            await until(lambda: record(rid)["status"] != "pending")
+            decided = record(rid)
+            assert decided["status"] == "expired" and decided["decision"]["via"] == "listener"
+            assert "no chat platform is reachable" in decided["decision"]["reason"]
+            assert dispatcher.status()["usable"] is False
+        finally:
+            await dispatcher.close()
+
+    run(scenario())
+
+
+# -- notices ---------------------------------------------------------------------------------
+
+
+def _auto(tool: str, command: str, session: str = "s-1") -> None:
+    audit.append({"event": "decision", "agent": "claude", "session_id": session,
+                  "tool_name": tool, "input": command, "behavior": "allow",
+                  "status": "allowed", "via": "timer", "reason": "Allow Bash (timer 1a2b)"})
+
+
+def test_auto_approvals_are_batched_per_burst() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            for n in range(3):
+                _auto("Bash", f"echo {n}")
+            _auto("Bash", "make", session="s-2")
+            await bridge.wait_for(lambda: len(bridge.notices) >= 2)
+            by_session = {n["session_id"]: n["notice"] for n in bridge.notices}
+            burst = by_session["s-1"]
+            assert burst.kind == "auto_approved"
+            assert burst.items == ["Bash: echo 0", "Bash: echo 1", "Bash: echo 2"]
+            assert burst.text.startswith("✅ Auto-approved 3 calls (Allow Bash (timer 1a2b))")
+            assert by_session["s-2"].text == "✅ Auto-approved Bash: make (Allow Bash (timer 1a2b))"
+            _auto("Edit", "a.py")
+            await bridge.wait_for(lambda: len(bridge.notices) == 3)
+            assert bridge.notices[-1]["notice"].items == ["Edit: a.py"]
+
+    run(scenario())
+
+
+def test_repeated_errors_are_debounced() -> None:
+    debounce = Debouncer(60)
+    assert debounce.allow("post", now=0.0)
+    assert not debounce.allow("post", now=30.0)
+    assert debounce.allow("edit", now=30.0)
+    assert debounce.allow("post", now=61.0)
+    assert debounce.suppressed == {"post": 1}
+
+
+def test_waiting_and_finished_notices_and_a_reply_goes_on() -> None:
+    async def scenario() -> None:
+        async with running() as (d, bridge):
+            Store().touch_session(req(cwd="/home/u/proj"))
+            assert await d.on_notice({"kind": "waiting", "session_id": "s-1",
+                                      "text": "Claude is waiting for your input"}) == {"ok": True}
+            await bridge.wait_for(lambda: bridge.notices)
+            assert bridge.notices[0]["notice"].text == (
+                "⏳ Claude is waiting for your input in proj: Claude is waiting for your input")
+            long = "word " * 1000
+            waiter = asyncio.ensure_future(d.on_notice(
+                {"kind": "finished", "session_id": "s-1", "text": long, "wait": 10}))
+            await bridge.wait_for(lambda: len(bridge.notices) == 2)
+            finished = bridge.notices[1]["notice"]
+            assert finished.kind == "finished" and len(finished.text) < 1700
+            assert "Reply here within 10 s" in finished.text
+            await bridge.send("now run the tests", ALICE)
+            assert await waiter == {"ok": True, "reply": "now run the tests",
+                                    "by": f"@user{ALICE}"}
+            assert bridge.replies[-1]["text"].startswith("➡️ Sent")
+            quiet = await d.on_notice({"kind": "finished", "session_id": "s-1", "wait": 0.05})
+            assert quiet == {"ok": True, "reply": None}
+
+    run(scenario())
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def test_commands_list_revoke_stop_and_usage(tmp_path: Path) -> None:
+    transcript = tmp_path / "t.jsonl"
+    usage = {"input_tokens": 1000, "output_tokens": 500, "cache_creation_input_tokens": 0,
+             "cache_read_input_tokens": 2000}
+    lines = [{"type": "assistant", "message": {"id": "m1", "model": "claude-sonnet-4-5",
+                                               "usage": usage}}] * 2  # one message, two blocks
+    transcript.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            request = req()
+            request["transcript_path"] = str(transcript)
+            rid = add(request)["id"]
+            await posted(bridge)
+            timer, _ = timers.add("tool", "30m", created_by="t", tool="Read")
+
+            async def say(name: str, args: str = "") -> str:
+                await bridge.command(name, ALICE, args)
+                return bridge.replies[-1]["text"]
+
+            assert "/revoke - " in await say("help")
+            assert rid in await say("pending")
+            assert "Pending: 1" in await say("status")
+            assert timer["id"] in await say("timers")
+            assert "no timer with id" in await say("revoke", "zzzz")
+            assert await say("revoke", "all") == f"Revoked {timer['id']}."
+            assert await say("timers") == "No timers."
+            text = await say("usage")
+            assert "input 1,000, output 500" in text and "~$0.01" in text
+            assert (await say("stop")).endswith("is stopping.")
+            decided = record(rid)
+            assert decided["status"] == "denied" and decided["decision"]["interrupt"] is True
+            assert bridge.outcomes[-1]["outcome"] == f"🛑 Stopped by @user{ALICE}"
+            assert (await say("stop")).endswith("stops at its next tool call.")
+            assert Store().read()["sessions"]["s-1"]["stop"]["by"] == f"@user{ALICE}"
+            assert (await say("nope")).startswith("Unknown command /nope")
+
+    run(scenario())

@@ -1,0 +1,158 @@
+"""End to end: hook process -> listener process (real TelegramBridge) -> emulator -> press."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from emulators.telegram import Message, TelegramEmulator
+from harness.hookproc import HookRunner
+from harness.telegram import ALLOWED_USER_ID, STRANGER_USER_ID, TOKEN
+
+from tether_hooks import timers
+from tether_hooks.store import Store
+
+pytest.importorskip("telegram")
+
+CHAT = ALLOWED_USER_ID  # the allowed user's private chat with the bot
+
+
+def configure(home: Path, emu: TelegramEmulator, extra: str = "") -> None:
+    (home / "config.toml").write_text(
+        f"{extra}[telegram]\n"
+        f'bot_token = "{TOKEN}"\n'
+        f"chat_id = {CHAT}\n"
+        f"allowed_user_ids = [{ALLOWED_USER_ID}]\n"
+        f'api_base = "{emu.base_url}"\n'
+        "poll_timeout = 2\n"
+    )
+
+
+def perm(tool: str = "Bash", **tool_input: object) -> dict:
+    return {"session_id": "s-tg", "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp",
+            "permission_mode": "default", "hook_event_name": "PermissionRequest",
+            "tool_name": tool, "tool_input": tool_input or {"command": "rm -rf build"}}
+
+
+def request_message(emu: TelegramEmulator, command: str) -> Message:
+    return emu.wait_for_message(lambda m: command in (m.text or "") and bool(m.buttons),
+                                chat_id=CHAT, timeout=20)
+
+
+def status_of(rid: str) -> str:
+    return Store().read()["requests"][rid]["status"]
+
+
+def only_pending() -> dict:
+    (request,) = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
+    return request
+
+
+def test_a_press_lets_the_hook_allow_and_strangers_do_nothing(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    proc = hook.start("claude", perm())
+    msg = request_message(emu, "rm -rf build")
+    assert msg.buttons[:3] == ["✅ Allow", "❌ Deny", "💬 Deny with reason"]
+    assert all(len(b["callback_data"].encode()) <= 64 for row in msg.keyboard for b in row)
+    rid = only_pending()["id"]
+
+    stranger = emu.press(msg, "✅ Allow", user_id=STRANGER_USER_ID)
+    assert "Not authorized" in (emu.wait_for_callback_answer(stranger, timeout=10).text or "")
+    assert status_of(rid) == "pending"
+
+    press = emu.press(msg, "✅ Allow")
+    run = hook.finish(proc)
+    assert run.output["hookSpecificOutput"]["decision"] == {"behavior": "allow"}
+    assert emu.wait_for_callback_answer(press, timeout=10).text == "Allowed"
+    edited = emu.wait_for_message(lambda m: m.message_id == msg.message_id and not m.buttons,
+                                  chat_id=CHAT, timeout=10)
+    assert "Allowed by @alice" in (edited.text or "")
+    stale = msg.button("✅ Allow")["callback_data"]  # a client still showing the old keyboard
+    again = emu.press(msg.message_id, stale, chat_id=CHAT, force=True)
+    assert (emu.wait_for_callback_answer(again, timeout=10).text or "").startswith(
+        "Already decided")
+
+
+def test_deny_with_reason_reaches_the_agent(hook: HookRunner, tether_home: Path,
+                                            telegram_emulator: TelegramEmulator) -> None:
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    proc = hook.start("claude", perm(command="psql prod"))
+    msg = request_message(emu, "psql prod")
+    emu.press(msg, "💬 Deny with reason")
+    emu.wait_for_message(lambda m: "next message is the reason" in (m.text or ""),
+                         chat_id=CHAT, timeout=10)
+    emu.send_text(CHAT, "Use the <staging> db & retry")
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "deny"
+    assert "Use the <staging> db & retry" in decision["message"]
+    edited = emu.wait_for_message(lambda m: m.message_id == msg.message_id and not m.buttons,
+                                  chat_id=CHAT, timeout=10)
+    assert "Denied by @alice: Use the <staging> db & retry" in (edited.text or "")
+
+
+def test_allow_bash_for_a_while_passes_the_next_call_without_a_message(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    proc = hook.start("claude", perm(command="make"))
+    msg = request_message(emu, "make")
+    emu.press(msg, "⏱ Allow Bash 30m")
+    assert hook.finish(proc).output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+    # the timer is added right after the decision that released the hook: poll the store
+    deadline = time.monotonic() + 10
+    while not timers.live() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (timer,) = timers.live()
+    assert timer["tool"] == "bash" and timer["session_id"] == "s-tg"
+    requests_before = len(Store().read()["requests"])
+    run = hook.run("claude", perm(command="make test"))
+    assert run.output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+    assert len(Store().read()["requests"]) == requests_before  # nothing was posted
+    summary = emu.wait_for_message(lambda m: "Auto-approved" in (m.text or ""),
+                                   chat_id=CHAT, timeout=15)
+    assert "make test" in (summary.text or "")
+
+
+def test_a_text_reply_decides_and_the_cli_outcome_is_shown(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    first = hook.start("claude", perm(command="make one"))
+    one = request_message(emu, "make one")
+    second = hook.start("claude", perm(command="make two"))
+    two = request_message(emu, "make two")
+    emu.send_text(CHAT, "deny: not this one", reply_to=one)
+    decision = hook.finish(first).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "deny" and "not this one" in decision["message"]
+    rid = only_pending()["id"]
+    from tether_hooks import approvals
+
+    approvals.approve(rid, by="bob (CLI)", via="cli")
+    assert hook.finish(second).output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+    edited = emu.wait_for_message(lambda m: m.message_id == two.message_id and not m.buttons,
+                                  chat_id=CHAT, timeout=10)
+    assert "Allowed by bob (CLI)" in (edited.text or "")
+
+
+def test_commands_are_registered_and_answer(hook: HookRunner, tether_home: Path,
+                                            telegram_emulator: TelegramEmulator) -> None:
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    proc = hook.start("claude", perm(command="ls"))
+    request_message(emu, "ls")
+    names = [c["command"] for c in emu.commands()]
+    assert names == ["help", "status", "pending", "timers", "revoke", "stop", "usage"]
+    emu.send_text(CHAT, "/pending")
+    rid = only_pending()["id"]
+    emu.wait_for_message(lambda m: rid in (m.text or "") and not m.buttons, chat_id=CHAT,
+                         timeout=10)
+    emu.send_text(CHAT, "/stop")
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "deny" and decision["interrupt"] is True
+    info = json.loads((Path(tether_home) / "state" / "listener.health.json").read_text())
+    assert info["bridges"]["telegram"]["state"] == "ok"

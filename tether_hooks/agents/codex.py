@@ -1,0 +1,268 @@
+"""OpenAI Codex CLI (0.171): hook payloads in, hook outputs out (see docs/codex.md).
+
+Codex's hooks copy Claude Code's shapes with its own rules (research: agent-hooks.md Part B):
+
+- PermissionRequest answers ``decision.behavior`` allow/deny(+message); ``updatedInput``,
+  ``updatedPermissions`` and ``interrupt`` are reserved there and fail *closed*: never sent.
+- PreToolUse can only deny (or rewrite with ``allow`` + ``updatedInput``); ``ask`` and
+  ``continue: false`` fail *open* (the tool runs). So "no decision" and a plain allow are an
+  empty stdout here, and a deny never asks to stop the agent.
+- Stop must print JSON when it prints anything.
+- The legacy ``notify`` program gets ``agent-turn-complete`` JSON as its last argument; it is
+  parsed here into a ``TurnComplete`` event.
+
+Stdlib only and cheap to import: every hook call loads this module. The installer's helpers
+(trust records in config.toml) live in ``tether_hooks.codex_config``, imported lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+__all__ = [
+    "DISPLAY",
+    "NAME",
+    "allow",
+    "companion",
+    "deny",
+    "hook_entries",
+    "no_decision",
+    "parse",
+    "patch_paths",
+    "settings_path",
+    "stop_block",
+    "trust_report",
+]
+
+NAME = "codex"
+DISPLAY = "Codex"
+TOOL_EVENTS = ("PermissionRequest", "PreToolUse", "PostToolUse")
+NOTIFY_ARG = "notify"  # `tether-hook codex notify <json>`: the legacy notify program
+TURN_COMPLETE = "TurnComplete"
+PATCH_TOOL = "apply_patch"
+# Codex's own matcher lets "Edit" and "Write" match apply_patch; timers do the same.
+PATCH_ALIASES = ("Edit", "Write")
+_FILE_MARKERS = ("*** Add File: ", "*** Delete File: ", "*** Update File: ")
+_MOVE_MARKER = "*** Move to: "
+
+
+class PayloadError(ValueError):
+    """The agent sent a payload we cannot act on."""
+
+
+def patch_paths(patch: object, cwd: str) -> list[str]:
+    """The files an apply_patch text touches, absolute (relative ones joined to ``cwd``).
+
+    At least as lenient as Codex's parser (markers after ``trim()``, ``\\n`` lines), so no
+    touched file is missed; a stray marker in context text only adds a path, which only makes
+    a directory timer stricter. A patch we find no file in counts as touching ``/``.
+    """
+    found: list[str] = []
+    if isinstance(patch, str):
+        for raw in patch.split("\n"):
+            line = raw.rstrip("\r")
+            stripped = line.strip()
+            path = None
+            for marker in _FILE_MARKERS:
+                if stripped.startswith(marker):
+                    path = stripped[len(marker) :]
+            if path is None and line.startswith(_MOVE_MARKER):
+                path = line[len(_MOVE_MARKER) :]
+            if path is not None and path.strip():
+                # No normpath: "link/../x" must be resolved by realpath, as the OS would.
+                joined = os.path.join(cwd, path.strip())
+                if joined not in found:
+                    found.append(joined)
+    return found or [os.sep]
+
+
+def _notify(payload: dict) -> dict:
+    kind = payload.get("type")
+    if kind != "agent-turn-complete":
+        raise PayloadError(f"unknown Codex notify type {kind!r}")
+    cwd = payload.get("cwd")
+    message = payload.get("last-assistant-message")
+    return {
+        "agent": NAME,
+        "event": TURN_COMPLETE,
+        "session_id": str(payload.get("thread-id") or ""),
+        "turn_id": payload.get("turn-id"),
+        "cwd": cwd if isinstance(cwd, str) and cwd else os.getcwd(),
+        "client": payload.get("client"),
+        "last_assistant_message": message if isinstance(message, str) else None,
+    }
+
+
+def parse(payload: object) -> dict:
+    """The agent-neutral request for a Codex hook (or notify) payload. Raises PayloadError."""
+    if not isinstance(payload, dict):
+        raise PayloadError("the hook input is not a JSON object")
+    event = payload.get("hook_event_name")
+    if event is None and "type" in payload:
+        return _notify(payload)
+    if not isinstance(event, str) or not event:
+        raise PayloadError("the hook input has no hook_event_name")
+    cwd = payload.get("cwd")
+    cwd = cwd if isinstance(cwd, str) and cwd else os.getcwd()
+    request = {
+        "agent": NAME,
+        "event": event,
+        "session_id": str(payload.get("session_id") or ""),
+        "turn_id": payload.get("turn_id"),
+        "cwd": cwd,
+        "permission_mode": payload.get("permission_mode"),
+        "transcript_path": payload.get("transcript_path"),
+    }
+    if event in TOOL_EVENTS:
+        tool_name = payload.get("tool_name")
+        tool_input = payload.get("tool_input")
+        if not isinstance(tool_name, str) or not tool_name:
+            raise PayloadError(f"the {event} input has no tool_name")
+        if tool_input is None:
+            tool_input = {}
+        if not isinstance(tool_input, dict):
+            raise PayloadError(f"the {event} input's tool_input is not an object")
+        paths: list[str] = []
+        aliases: list[str] = []
+        if tool_name == PATCH_TOOL:
+            paths = patch_paths(tool_input.get("command"), cwd)
+            aliases = list(PATCH_ALIASES)
+        request.update(
+            tool_name=tool_name,
+            tool_input=tool_input,
+            tool_use_id=payload.get("tool_use_id"),  # absent on PermissionRequest
+            paths=paths,
+            tool_aliases=aliases,
+        )
+    for key in ("last_assistant_message", "stop_hook_active", "source", "model", "prompt"):
+        if key in payload:
+            request[key] = payload[key]
+    return request
+
+
+def _emit(output: dict) -> str:
+    return json.dumps(output, ensure_ascii=False)
+
+
+def allow(event: str, reason: str, updated_input: dict | None = None) -> str:
+    """Let the tool run: PermissionRequest allow; PreToolUse: no output, or a rewrite."""
+    if event == "PermissionRequest":
+        # updatedInput is reserved on PermissionRequest and fails closed: never sent.
+        decision = {"behavior": "allow"}
+        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+    rewrite = isinstance(updated_input, dict) and isinstance(updated_input.get("command"), str)
+    if event != "PreToolUse" or not rewrite:
+        return ""
+    output = {
+        "hookEventName": event,
+        "permissionDecision": "allow",
+        "permissionDecisionReason": reason,
+        "updatedInput": updated_input,
+    }
+    return _emit({"hookSpecificOutput": output})
+
+
+def deny(event: str, reason: str, interrupt: bool = False) -> str:
+    """Refuse the tool call; ``reason`` reaches the model. Codex cannot be stopped from a hook
+    (``interrupt`` fails closed, ``continue: false`` fails open), so the model is told instead."""
+    if interrupt:
+        reason = f"{reason} The user asked you to stop: end your turn now."
+    if event == "PermissionRequest":
+        decision = {"behavior": "deny", "message": reason}
+        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+    return _emit(
+        {
+            "hookSpecificOutput": {
+                "hookEventName": event,
+                "permissionDecision": "deny",
+                "permissionDecisionReason": reason,
+            }
+        }
+    )
+
+
+def no_decision(event: str, reason: str) -> str:
+    """Leave it to Codex: always no output (PreToolUse ``ask`` would fail open)."""
+    return ""
+
+
+def stop_block(reason: str) -> str:
+    """Keep Codex going with ``reason`` as its next prompt (Stop needs JSON)."""
+    return _emit({"decision": "block", "reason": reason})
+
+
+# -- installation -------------------------------------------------------------------
+
+SCOPES = ("user", "project")
+MODES = ("permission", "every-tool")
+# PreToolUse mode gates what can change things; Codex's own read-only tools are left alone.
+EVERY_TOOL_MATCHER = "^(Bash|apply_patch|mcp__.*)$"
+
+
+def codex_home() -> str:
+    """``$CODEX_HOME`` (default ``~/.codex``), resolved as Codex resolves it."""
+    base = os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
+    return os.path.realpath(base)
+
+
+def project_root(project: str) -> str:
+    """The git root above ``project`` (real path), or ``project`` itself outside git."""
+    start = os.path.realpath(project)
+    current = start
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return start
+        current = parent
+
+
+def settings_path(scope: str, project: str) -> str:
+    """``$CODEX_HOME/hooks.json`` (user) or ``<git root>/.codex/hooks.json`` (project)."""
+    if scope == "user":
+        return os.path.join(codex_home(), "hooks.json")
+    if scope == "project":
+        return os.path.join(project_root(project), ".codex", "hooks.json")
+    from tether_hooks.errors import UsageError
+
+    raise UsageError(f"Codex has no {scope!r} scope: use --scope user or --scope project")
+
+
+def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: float) -> dict:
+    """Our ``hooks`` groups per event; timeouts (seconds) outlast our own waits."""
+
+    def handler(timeout: float) -> dict:
+        return {"type": "command", "command": command, "timeout": int(timeout)}
+
+    wait = approval_timeout + 30
+    entries: dict = {}
+    if mode == "every-tool":
+        entries["PreToolUse"] = [{"matcher": EVERY_TOOL_MATCHER, "hooks": [handler(wait)]}]
+    else:
+        entries["PermissionRequest"] = [{"matcher": "*", "hooks": [handler(wait)]}]
+    entries["SessionStart"] = [{"hooks": [handler(30)]}]
+    entries["Stop"] = [{"hooks": [handler(stop_wait + 30)]}]
+    return entries
+
+
+def notify_argv(command: str) -> list[str]:
+    """The ``notify`` program for config.toml: our shim, the agent, ``notify``."""
+    import shlex
+
+    return [*shlex.split(command), NOTIFY_ARG]
+
+
+def companion(hooks_path: str, old: dict, new: dict, options: dict):  # noqa: ANN201
+    """The config.toml edit that goes with a hooks.json change (trust, notify): a Companion."""
+    from tether_hooks import codex_config
+
+    return codex_config.plan(hooks_path, old, new, options)
+
+
+def trust_report(project: str | None = None) -> list[dict]:
+    """Our installed Codex handlers and whether Codex trusts them (trusted/untrusted/changed)."""
+    from tether_hooks import codex_config
+
+    return codex_config.trust_report(project)

@@ -1,0 +1,89 @@
+"""Setup verbs: ``setup telegram`` writes the ``[telegram]`` section of config.toml."""
+
+from __future__ import annotations
+
+import click
+
+from tether_hooks import output
+
+__all__ = ["COMMANDS"]
+
+
+@click.group("setup")
+def setup() -> None:
+    """Connect a chat platform (writes its section of config.toml)."""
+
+
+@setup.command("telegram")
+@click.option("--token", metavar="TOKEN", help="The bot token from @BotFather "
+              "(default: TELEGRAM_BOT_TOKEN, which is then not written to the file).")
+@click.option("--chat-id", metavar="ID", help="The chat requests go to: a group's id "
+              "(-100...), your user id for a private chat, or @channelname.")
+@click.option("--allow-user", "allow_users", metavar="ID", type=int, multiple=True,
+              help="A Telegram user id allowed to decide (repeat for several; replaces the list).")
+@click.option("--api-base", metavar="URL", help="A Bot API server, as python-telegram-bot's "
+              "base_url: http://host:port/bot (default: Telegram's).")
+@click.option("--forum/--no-forum", default=None,
+              help="One topic per session (the chat must be a forum supergroup).")
+@click.option("--test", is_flag=True, help="Then send a test message to the chat.")
+@click.option("--discover", is_flag=True, help="Only list the chats and users that wrote to "
+              "the bot lately (with the listener stopped), and write nothing.")
+@click.option("--wait", "wait", type=click.FloatRange(0, 50), default=5.0, show_default=True,
+              help="With --discover: seconds to wait for a message.")
+@output.json_option
+def telegram(
+    token: str | None,
+    chat_id: str | None,
+    allow_users: tuple[int, ...],
+    api_base: str | None,
+    forum: bool | None,
+    test: bool,
+    discover: bool,
+    wait: float,
+    as_json: bool,
+) -> None:
+    """Check the bot token (getMe) and write [telegram] to config.toml; or --discover ids."""
+    from tether_hooks.platforms import telegram_setup as core
+
+    if discover:
+        found = core.discover(token, api_base, wait)
+        output.emit(found, as_json, lambda: _discovered(found))
+        return
+    result = core.configure(token=token, chat_id=chat_id, allow_users=list(allow_users),
+                            api_base=api_base, forum=forum, test=test)
+    output.emit(result, as_json, lambda: _configured(result))
+
+
+def _configured(r: dict) -> str:
+    bot = r["bot"]
+    users = ", ".join(str(u) for u in r["allowed_user_ids"])
+    lines = [
+        f"Wrote [telegram] to {r['path']}: bot @{bot['username']}, chat {r['chat_id']}, "
+        f"allowed users {users}" + (", one topic per session" if r["forum"] else "") + ".",
+    ]
+    if not r["token_in_file"]:
+        lines.append("The token comes from TELEGRAM_BOT_TOKEN: keep it set for the listener.")
+    if "test_message" in r:
+        lines.append(f"Sent a test message (id {r['test_message']}).")
+    lines.append("Start the listener: tether-hooks listener start")
+    return "\n".join(lines)
+
+
+def _discovered(found: dict) -> str:
+    bot = found["bot"]
+    if not found["seen"]:
+        return (f"Nobody wrote to @{bot['username']} lately. Send it a message (in a group: "
+                f"/start@{bot['username']}), then run this again.")
+    lines = [f"Chats and users that wrote to @{bot['username']}:"]
+    for s in found["seen"]:
+        who = f"@{s['username']}" if s["username"] else s["name"]
+        kind = s["chat_type"] + (" (forum)" if s["forum"] else "")
+        lines.append(f"  chat {s['chat_id']} [{kind}] {s['chat_title']!s}: user {s['user_id']} "
+                     f"{who}: {s['text']!r}")
+    first = found["seen"][0]
+    lines.append(f"Then: tether-hooks setup telegram --chat-id {first['chat_id']} "
+                 f"--allow-user {first['user_id']}" + (" --forum" if first["forum"] else ""))
+    return "\n".join(lines)
+
+
+COMMANDS = [setup]

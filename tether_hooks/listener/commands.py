@@ -1,0 +1,166 @@
+"""Chat commands: /help, /status, /pending, /timers, /revoke, /stop, /usage.
+
+They call the same core functions as the CLI verbs (``timers``, ``approvals``); dispatch
+has already checked that the user is allowed and that the update is not a replay.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from tether_hooks import approvals, timers
+from tether_hooks.errors import TetherError
+from tether_hooks.listener import chat, usage
+from tether_hooks.platforms.base import Incoming
+
+__all__ = ["run"]
+
+_ACTIVE_SECONDS = 6 * 3600
+
+
+async def run(dispatcher, event: Incoming) -> None:  # noqa: ANN001 - listener.dispatch
+    name = event.data.strip().lstrip("/").split("@")[0].lower()
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        await dispatcher.tell(event, f"Unknown command /{name}. See /help.")
+        return
+    await handler(dispatcher, event)
+
+
+async def _help(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+    from tether_hooks.listener.dispatch import COMMANDS
+
+    lines = [f"/{name} - {text}" for name, text in COMMANDS]
+    lines += [
+        "",
+        "Reply to a request: allow, deny, deny: <reason>, allow Bash 2h, allow all, allow dir.",
+        "With several pending, add the id: allow 7f3a.",
+    ]
+    await dispatcher.tell(event, "\n".join(lines))
+
+
+def _folder(session: dict) -> str:
+    return os.path.basename(str(session.get("cwd") or "").rstrip("/")) or "?"
+
+
+def _active(dispatcher, now: float) -> list[dict]:  # noqa: ANN001
+    sessions = dispatcher.store.read()["sessions"].values()
+    return sorted(
+        (s for s in sessions if s.get("status") != "ended"
+         and float(s.get("last_seen", 0)) > now - _ACTIVE_SECONDS),
+        key=lambda s: -float(s.get("last_seen", 0)),
+    )
+
+
+async def _status(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+    now = time.time()
+    sessions = _active(dispatcher, now)
+    waiting = approvals.pending(dispatcher.store)
+    live = timers.live(dispatcher.store, now)
+    lines = [f"Sessions ({len(sessions)}):"]
+    lines += [f"• {s['id'][:8]} {chat.agent_display(s)} in {_folder(s)}" for s in sessions]
+    lines.append(f"Pending: {len(waiting)}")
+    lines += [f"• {chat.request_line(r, now)}" for r in waiting]
+    lines.append(f"Timers: {len(live)}")
+    lines += [f"• {t}" for t in timers.describe_all(live, now)]
+    await dispatcher.tell(event, "\n".join(lines))
+
+
+async def _pending(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+    now = time.time()
+    waiting = approvals.pending(dispatcher.store)
+    text = "\n".join(f"• {chat.request_line(r, now)}" for r in waiting)
+    await dispatcher.tell(event, text or "Nothing is waiting for a decision.")
+
+
+async def _timers(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+    live = timers.live(dispatcher.store)
+    text = "\n".join(f"• {t}" for t in timers.describe_all(live))
+    await dispatcher.tell(event, text or "No timers.")
+
+
+async def _revoke(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+    arg = event.args.strip()
+    if not arg:
+        await dispatcher.tell(event, "Which timer? /revoke <id> or /revoke all (see /timers).")
+        return
+    try:
+        removed = await dispatcher._io(timers.revoke, None if arg.lower() == "all" else arg,
+                                       dispatcher.store)
+    except TetherError as exc:
+        await dispatcher.tell(event, str(exc))
+        return
+    text = ", ".join(t["id"] for t in removed)
+    await dispatcher.tell(event, f"Revoked {text}." if removed else "No timers.")
+
+
+def _session_for(dispatcher, event: Incoming) -> tuple[dict | None, str]:  # noqa: ANN001
+    """The session a command means: its topic, a reply, an id prefix, or the only one."""
+    data = dispatcher.store.read()
+    replied, sids = dispatcher.scope(data, event)
+    if replied is not None:
+        sids = {replied.get("session_id")}
+    arg = event.args.strip().lower()
+    if sids is None and arg:
+        sids = {sid for sid in data["sessions"] if sid.lower().startswith(arg)}
+    if sids is None:
+        sids = {s["id"] for s in _active(dispatcher, time.time())}
+    found = [data["sessions"][sid] for sid in sids if sid in data["sessions"]]
+    if len(found) == 1:
+        return found[0], ""
+    if not found:
+        return None, "No such session."
+    listing = "\n".join(f"• {s['id'][:8]} {chat.agent_display(s)} in {_folder(s)}"
+                        for s in found)
+    return None, f"Which session? Add its id (/{event.data.lstrip('/')} <id>):\n{listing}"
+
+
+async def _stop(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+    session, problem = _session_for(dispatcher, event)
+    if session is None:
+        await dispatcher.tell(event, problem)
+        return
+    by = event.user_name or f"user {event.user_id}"
+    stopped = False
+    for request in approvals.pending(dispatcher.store):
+        if request.get("session_id") == session["id"]:
+            stopped |= await dispatcher.decide(event, request, "deny", reason=f"Stopped by {by}",
+                                               interrupt=True)
+    who = chat.agent_display(session)
+    if stopped:  # the waiting hook stops it now: no flag left for a later turn
+        await dispatcher.tell(event, f"🛑 {who} in {_folder(session)} is stopping.")
+        return
+    await dispatcher._io(dispatcher.store.set_session, session["id"],
+                         stop={"by": by, "via": event.bridge, "at": time.time()})
+    await dispatcher.tell(event, f"🛑 {who} in {_folder(session)} stops at its next tool call.")
+
+
+async def _usage(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+    session, problem = _session_for(dispatcher, event)
+    if session is None:
+        await dispatcher.tell(event, problem)
+        return
+    path = session.get("transcript_path")
+    if not path:
+        await dispatcher.tell(event, "This session has no transcript.")
+        return
+    try:
+        totals = await dispatcher._io(usage.read_usage, str(path))
+    except OSError as exc:
+        await dispatcher.tell(event, f"Cannot read the transcript: {exc.strerror}")
+        return
+    head = f"Session {session['id'][:8]} in {_folder(session)}:\n"
+    await dispatcher.tell(event, head + usage.describe(totals))  # type: ignore[arg-type]
+
+
+_HANDLERS = {
+    "help": _help,
+    "start": _help,
+    "status": _status,
+    "pending": _pending,
+    "timers": _timers,
+    "revoke": _revoke,
+    "stop": _stop,
+    "usage": _usage,
+}

@@ -1,0 +1,324 @@
+"""Pure rendering of requests, outcomes and notices as Telegram HTML, cut to fit a message.
+
+Everything is built from rows of raw text (escaped once, on output), so the visible length
+after entity parsing is known exactly (counted in UTF-16 units, which is never less than what
+Telegram counts) and a message can be split between rows without breaking markup: each chunk
+closes the ``<pre>`` it is in and the next chunk opens it again.
+
+* :func:`request_message`: the request with a readable preview (``render_input``) and
+  ``.truncated``; inputs up to ``LONG_INPUT`` characters are always shown whole, so the
+  "Show full" button dispatch adds past that size is the only way to more.
+  :func:`full_input` renders the whole input as a list of messages (``post_full``).
+* :func:`outcome_text`: "✅ Allowed by @alice" and friends, from a settled request record.
+* :func:`notice_messages` and :func:`text_messages`: notices and plain text, chunked.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+from itertools import groupby
+
+from tether_hooks.platforms.render_input import Doc, Row, Span, input_doc, u16
+
+__all__ = [
+    "LIMIT",
+    "PREVIEW_CHARS",
+    "Preview",
+    "agent_label",
+    "escape",
+    "full_input",
+    "notice_messages",
+    "outcome_text",
+    "project_name",
+    "request_message",
+    "text_messages",
+    "visible_length",
+]
+
+LIMIT = 4096  # Telegram: characters of a message after entity parsing
+PREVIEW_CHARS = 3000  # a request preview stays readable on a phone; the rest is "Show full"
+_MARK_ROOM = 60  # room kept for the "✂️ … more characters" marker
+_PART_ROOM = 160  # room kept for the "part i/n" header of a full-input chunk
+_AGENTS = {"claude": "Claude Code", "codex": "Codex"}
+_NOTICE_ICONS = {
+    "auto_approved": "🕒",
+    "waiting": "⏳",
+    "finished": "🏁",
+    "error": "⚠️",
+    "info": "ℹ️",
+}
+
+@dataclass(frozen=True)
+class Preview:
+    """A rendered message and whether anything of the input was left out."""
+
+    text: str
+    truncated: bool
+
+
+def escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` for Telegram's HTML parse mode."""
+    return html.escape(text, quote=False)
+
+
+def visible_length(rows: list[Row]) -> int:
+    """The length of rendered rows after entity parsing (UTF-16 units)."""
+    total = 0
+    for i, row in enumerate(rows):
+        total += row.size + (_sep(rows[i - 1], row) if i else 0)
+    return total
+
+
+def _sep(prev: Row, row: Row) -> int:
+    if prev.block != row.block:
+        return 2
+    return 0 if row.joined else 1
+
+
+def agent_label(agent: object) -> str:
+    """ "Claude Code" for "claude", "Codex" for "codex"."""
+    return _AGENTS.get(str(agent), str(agent or "agent"))
+
+
+def project_name(cwd: object) -> str:
+    """The folder name of ``cwd`` ("proj" for /home/u/proj)."""
+    text = str(cwd or "").rstrip("/\\")
+    return os.path.basename(text) or text or "?"
+
+
+def _short(value: object, size: int = 8) -> str:
+    return str(value or "?")[:size]
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+# -- rows to HTML --------------------------------------------------------------------------
+
+
+def _row_html(row: Row) -> str:
+    out = []
+    for raw, tag in row.spans:
+        out.append(f"<{tag}>{escape(raw)}</{tag}>" if tag else escape(raw))
+    return "".join(out)
+
+
+def _html(rows: list[Row]) -> str:
+    blocks = []
+    for _, group in groupby(rows, key=lambda r: r.block):
+        items = list(group)
+        inner = ""
+        for i, row in enumerate(items):
+            inner += ("" if i == 0 or row.joined else "\n") + _row_html(row)
+        box = items[0].box
+        if box == "pre":
+            inner = f"<pre>{inner}</pre>"
+        elif box:
+            inner = f'<pre><code class="language-{box[4:]}">{inner}</code></pre>'
+        blocks.append(inner)
+    return "\n\n".join(blocks)
+
+
+def _split_row(row: Row, size: int) -> list[Row]:
+    """Cut a row longer than ``size`` into pieces (plain text; inline tags dropped)."""
+    if row.size <= size:
+        return [row]
+    raw = "".join(r for r, _ in row.spans)
+    pieces, current, used = [], [], 0
+    for ch in raw:
+        width = u16(ch)
+        if used + width > size:
+            pieces.append("".join(current))
+            current, used = [], 0
+        current.append(ch)
+        used += width
+    pieces.append("".join(current))
+    return [
+        Row(((p, None),), row.block, row.box, joined=row.joined if i == 0 else True)
+        for i, p in enumerate(pieces)
+    ]
+
+
+def _chunks(rows: list[Row], limit: int) -> list[list[Row]]:
+    """Rows grouped into messages of at most ``limit`` visible characters each."""
+    chunks: list[list[Row]] = []
+    current: list[Row] = []
+    used = 0
+    for whole in rows:
+        for row in _split_row(whole, limit):
+            add = row.size + (_sep(current[-1], row) if current else 0)
+            if current and used + add > limit:
+                chunks.append(current)
+                current, used, add = [], 0, row.size
+            current.append(row)
+            used += add
+    if current:
+        chunks.append(current)
+    # Telegram refuses a message with nothing but whitespace.
+    return [c for c in chunks if any(raw.strip() for r in c for raw, _ in r.spans)]
+
+
+def _fit(rows: list[Row], budget: int) -> tuple[list[Row], bool]:
+    """The rows that fit in ``budget``, and a marker row saying how much was left out."""
+    if visible_length(rows) <= budget:
+        return rows, False
+    room = budget - _MARK_ROOM
+    kept: list[Row] = []
+    used = 0
+    for row in rows:
+        add = row.size + (_sep(kept[-1], row) if kept else 0)
+        if used + add <= room:
+            kept.append(row)
+            used += add
+            continue
+        left = room - used - (add - row.size)
+        if left > 80:
+            kept.extend(_split_row(row, left - 1)[:1])
+        break
+    shown = visible_length(kept)
+    missing = max(visible_length(rows) - shown, 1)
+    block = (kept[-1].block + 1) if kept else 0
+    kept.append(Row(((f"✂️ … {missing:,} more characters", "i"),), block))
+    return kept, True
+
+
+# -- tool inputs -----------------------------------------------------------------------------
+
+
+def _header(request: dict) -> list[list[Span]]:
+    tool = _clip(str(request.get("tool_name") or "?"), 200)
+    lines: list[list[Span]] = [
+        [
+            ("⚠️ ", None),
+            (agent_label(request.get("agent")), "b"),
+            (" wants to use ", None),
+            (tool, "b"),
+        ],
+        [
+            ("📁 ", None),
+            (_clip(project_name(request.get("cwd")), 100), "b"),
+            (" · session ", None),
+            (_short(request.get("session_id")), "code"),
+            (" · request ", None),
+            (str(request.get("id") or "?"), "code"),
+        ],
+    ]
+    return lines
+
+
+# -- public renderers ----------------------------------------------------------------------
+
+
+def request_message(
+    request: dict, *, limit: int = LIMIT, footer: str | None = None, preview: int = PREVIEW_CHARS
+) -> Preview:
+    """The request message (HTML): header and a preview of the input, within ``limit``.
+
+    ``footer`` (plain text, e.g. an outcome line) is added in bold at the end.
+    ``truncated`` is True when the preview left something out ("Show full" then helps).
+    """
+    head = Doc()
+    head.para(*_header(request))
+    header_rows = head.rows
+    footer_rows = [Row(((line, "b"),), 10**6) for line in footer.split("\n")] if footer else []
+    room = limit - visible_length(header_rows) - visible_length(footer_rows) - 4
+    doc = input_doc(request, full=False)
+    body = [Row(r.spans, r.block + 1, r.box, r.joined) for r in doc.rows]
+    fitted, cut = _fit(body, max(min(preview, room), 0))
+    rows = header_rows + fitted + footer_rows
+    if visible_length(rows) > limit:  # a pathological header or footer
+        rows = _chunks(rows, limit)[0]
+        cut = True
+    return Preview(_html(rows), cut or doc.cut)
+
+
+def full_input(request: dict, *, limit: int = LIMIT) -> list[str]:
+    """The whole input as messages (HTML), each headed "📄 <tool> · request <id> · part i/n"."""
+    doc = input_doc(request, full=True)
+    chunks = _chunks(
+        [Row(r.spans, r.block + 1, r.box, r.joined) for r in doc.rows], limit - _PART_ROOM
+    )
+    tool = _clip(str(request.get("tool_name") or "?"), 100)
+    out = []
+    for i, chunk in enumerate(chunks, 1):
+        head = Row(
+            (
+                ("📄 ", None),
+                (tool, "b"),
+                (" · request ", None),
+                (str(request.get("id") or "?"), "code"),
+                (f" · part {i}/{len(chunks)}", None),
+            ),
+            0,
+        )
+        out.append(_html([head, *chunk]))
+    return out
+
+
+def outcome_text(request: dict) -> str:
+    """A plain-text outcome line for a settled request record (status and decision)."""
+    decision = request.get("decision") or {}
+    status = str(request.get("status") or "")
+    by = decision.get("by") or "someone"
+    reason = (decision.get("reason") or "").strip()
+    via = decision.get("via")
+    if status == "answered_in_terminal" or via == "terminal":
+        return "💻 Answered in the terminal"
+    if via == "timer":
+        return f"🕒 Allowed by timer: {reason}" if reason else "🕒 Allowed by timer"
+    if status == "allowed":
+        return f"✅ Allowed by {by}"
+    if status == "denied":
+        return f"❌ Denied by {by}: {reason}" if reason else f"❌ Denied by {by}"
+    if status == "expired" or via == "timeout":
+        created, expires = request.get("created_at"), request.get("expires_at")
+        waited = (
+            f"no answer in {round(float(expires) - float(created))} s"
+            if created is not None and expires is not None
+            else "no answer in time"
+        )
+        if decision.get("behavior") == "ask":
+            agent = agent_label(request.get("agent"))
+            return f"⌛ Expired: {waited}; {agent} asked in the terminal"
+        return f"⌛ Expired: {waited}"
+    label = status.replace("_", " ").capitalize() or "Closed"
+    return f"⏹ {label}: {reason}" if reason else f"⏹ {label}"
+
+
+def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True) -> list[str]:
+    """A :class:`~tether_hooks.platforms.base.Notice` as one or more HTML messages.
+
+    The first line of its text is bold; an icon is added unless the text starts with one.
+    ``context`` adds a "📁 project · session" line (not needed inside a session's topic);
+    ``items`` are listed unless the text lists them already.
+    """
+    kind = str(getattr(notice, "kind", "info"))
+    text = str(getattr(notice, "text", "")).strip()
+    first, _, rest = text.partition("\n")
+    doc = Doc()
+    icon = f"{_NOTICE_ICONS.get(kind, 'ℹ️')} " if first[:1].isalnum() else ""
+    doc.para([(icon, None), (first, "b")])
+    where: list[Span] = []
+    cwd, sid = getattr(notice, "cwd", None), getattr(notice, "session_id", None)
+    if context and cwd:
+        where += [("📁 ", None), (project_name(cwd), "b")]
+    if context and sid:
+        where += [(" · session " if where else "session ", None), (_short(sid), "code")]
+    if where:
+        doc.rows.append(Row(tuple(where), 0))
+    if rest.strip():
+        doc.text(rest.strip("\n"))
+    items = [str(i) for i in getattr(notice, "items", None) or [] if str(i) not in text]
+    if items:
+        doc.para(*[[("• ", None), (item, None)] for item in items])
+    return [_html(c) for c in _chunks(doc.rows, limit)]
+
+
+def text_messages(text: str, *, limit: int = LIMIT) -> list[str]:
+    """Plain text, escaped and split on line boundaries into messages."""
+    doc = Doc()
+    doc.text(text)
+    return [_html(c) for c in _chunks(doc.rows, limit)] or [escape(text.strip() or "…")]

@@ -1,0 +1,220 @@
+"""The readable preview of a tool input, as rows of raw text (see ``render``).
+
+One builder per kind of input: Bash commands, Edit/MultiEdit diffs, Write heads, Codex
+patches, MCP arguments, questions, plans, web fetches; anything else as pretty JSON.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+from dataclasses import dataclass
+
+from tether_hooks.platforms.base import LONG_INPUT
+
+__all__ = ["Doc", "Row", "Span", "input_doc", "u16"]
+
+_WRITE_HEAD_LINES = 20
+
+Span = tuple[str, str | None]  # raw text, inline tag (b, i, code) or None
+
+
+@dataclass(frozen=True)
+class Row:
+    spans: tuple[Span, ...]
+    block: int
+    box: str | None = None  # None, or "pre" / "pre:<language>"
+    joined: bool = False  # the continuation of a row cut for length: no newline before it
+
+    @property
+    def size(self) -> int:
+        return sum(u16(raw) for raw, _ in self.spans)
+
+
+
+def u16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+
+class Doc:
+    """Rows grouped in blocks; blocks are separated by a blank line."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.cut = False
+        self._block = -1
+
+    def para(self, *lines: list[Span]) -> None:
+        self._block += 1
+        for spans in lines:
+            self.rows.append(Row(tuple(s for s in spans if s[0]), self._block))
+
+    def text(self, text: str, tag: str | None = None) -> None:
+        self._block += 1
+        for line in text.split("\n"):
+            self.rows.append(Row(((line, tag),), self._block))
+
+    def pre(self, text: str, language: str | None = None) -> None:
+        self._block += 1
+        box = f"pre:{language}" if language else "pre"
+        for line in text.rstrip("\n").split("\n"):
+            self.rows.append(Row(((line, None),), self._block, box))
+
+    def note(self, text: str) -> None:
+        self.para([(text, "i")])
+
+
+
+def _diff(old: str, new: str) -> str:
+    if old == new:
+        return "(no change)"
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=2)
+    return "\n".join(list(lines)[2:])
+
+
+def _pretty(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def _s(value: object) -> str:
+    return value if isinstance(value, str) else ("" if value is None else _pretty(value))
+
+
+def _patch_files(patch: str) -> list[list[Span]]:
+    marks = {
+        "*** Add File: ": "➕ ",
+        "*** Update File: ": "✏️ ",
+        "*** Delete File: ": "🗑 ",
+        "*** Move to: ": "  → ",
+    }
+    lines: list[list[Span]] = []
+    for line in patch.split("\n"):
+        for prefix, icon in marks.items():
+            if line.startswith(prefix):
+                lines.append([(icon, None), (line[len(prefix) :].strip(), "code")])
+    return lines
+
+
+def _body(doc: Doc, tool: str, data: dict, full: bool) -> None:
+    command = data.get("command")
+    if isinstance(command, list):
+        command = shlex.join(str(c) for c in command)
+    if tool.startswith("mcp__"):
+        server, _, name = tool[5:].partition("__")
+        doc.para([("🔌 MCP ", None), (server, "b"), (" → ", None), (name or "?", "code")])
+        if data:
+            doc.pre(_pretty(data), "json")
+        else:
+            doc.note("(no arguments)")
+    elif isinstance(command, str) and command.lstrip().startswith("*** Begin Patch"):
+        files = _patch_files(command)
+        if files:
+            doc.para(*files)
+        doc.pre(command, "diff")
+    elif tool == "Bash" or (
+        isinstance(command, str) and set(data) <= {"command", "description", "timeout", "workdir"}
+    ):
+        if data.get("description"):
+            doc.text(_s(data["description"]), "i")
+        doc.pre(_s(command), "bash")
+    elif tool == "Edit" and "old_string" in data:
+        extra = " (every occurrence)" if data.get("replace_all") else ""
+        doc.para([("✏️ ", None), (_s(data.get("file_path")), "code"), (extra, None)])
+        doc.pre(_diff(_s(data.get("old_string")), _s(data.get("new_string"))), "diff")
+    elif tool == "MultiEdit" and isinstance(data.get("edits"), list):
+        edits = data["edits"]
+        doc.para(
+            [("✏️ ", None), (_s(data.get("file_path")), "code"), (f" · {len(edits)} edits", None)]
+        )
+        parts = []
+        for i, edit in enumerate(edits, 1):
+            edit = edit if isinstance(edit, dict) else {}
+            diff = _diff(_s(edit.get("old_string")), _s(edit.get("new_string")))
+            parts.append(f"── edit {i} of {len(edits)} ──\n{diff}")
+        doc.pre("\n".join(parts) or "(no edits)", "diff")
+    elif tool == "Write" and "content" in data:
+        content = _s(data.get("content"))
+        lines = content.splitlines()
+        size = len(content.encode())
+        doc.para(
+            [
+                ("📝 ", None),
+                (_s(data.get("file_path")), "code"),
+                (f" · {size:,} bytes · {len(lines):,} lines", None),
+            ]
+        )
+        if full or len(lines) <= _WRITE_HEAD_LINES:
+            doc.pre(content or "(empty file)")
+        else:
+            doc.pre("\n".join(lines[:_WRITE_HEAD_LINES]))
+            doc.note(f"… {len(lines) - _WRITE_HEAD_LINES:,} more lines")
+            doc.cut = True
+    elif tool == "AskUserQuestion" and isinstance(data.get("questions"), list):
+        _questions(doc, data["questions"])
+    elif tool == "ExitPlanMode" and "plan" in data:
+        doc.para(
+            [("📋 ", None), ("Plan", "b")]
+            + (
+                [(" · ", None), (_s(data["planFilePath"]), "code")]
+                if data.get("planFilePath")
+                else []
+            )
+        )
+        doc.text(_s(data.get("plan")))
+    elif tool in ("WebFetch", "WebSearch") or "url" in data:
+        target = data.get("url") or data.get("query")
+        doc.para([("🌐 ", None), (_s(target), "code")])
+        rest = {k: v for k, v in data.items() if k not in ("url", "query")}
+        if set(rest) == {"prompt"}:
+            doc.text(_s(rest["prompt"]), "i")
+        elif rest:
+            doc.pre(_pretty(rest), "json")
+    elif set(data) == {"file_path"} or tool in ("Read", "NotebookRead"):
+        doc.para([("📄 ", None), (_s(data.get("file_path") or data.get("notebook_path")), "code")])
+        rest = {k: v for k, v in data.items() if k not in ("file_path", "notebook_path")}
+        if rest:
+            doc.pre(_pretty(rest), "json")
+    elif data:
+        doc.pre(_pretty(data), "json")
+    else:
+        doc.note("(no input)")
+
+
+def _questions(doc: Doc, questions: list) -> None:
+    for i, q in enumerate(questions, 1):
+        q = q if isinstance(q, dict) else {"question": _s(q)}
+        title: list[Span] = [("❓ ", None)]
+        if len(questions) > 1:
+            title.append((f"{i}. ", None))
+        if q.get("header"):
+            title.append((_s(q["header"]), "b"))
+        doc.para(title)
+        doc.text(_s(q.get("question")))
+        options = q.get("options") if isinstance(q.get("options"), list) else []
+        lines: list[list[Span]] = []
+        for n, option in enumerate(options, 1):
+            option = option if isinstance(option, dict) else {"label": _s(option)}
+            line: list[Span] = [(f"{n}. ", None), (_s(option.get("label")), "b")]
+            if option.get("description"):
+                line.append((f" — {_s(option['description'])}", None))
+            lines.append(line)
+        if q.get("multiSelect"):
+            lines.append([("(choose one or more)", "i")])
+        if lines:
+            doc.para(*lines)
+
+
+def input_doc(request: dict, *, full: bool) -> Doc:
+    doc = Doc()
+    tool = str(request.get("tool_name") or "")
+    data = request.get("tool_input")
+    if not isinstance(data, dict):
+        data = {"input": data} if data is not None else {}
+    # Dispatch offers "Show full" only past LONG_INPUT: below it, show everything.
+    small = len(json.dumps(data, ensure_ascii=False, default=str)) <= LONG_INPUT
+    _body(doc, tool, data, full or small)
+    if request.get("input_truncated"):
+        doc.note("⚠️ The input was too large to keep in full: this is its start.")
+    return doc

@@ -1,0 +1,382 @@
+"""The Telegram bridge: python-telegram-bot 22, long polling inside the listener's event loop.
+
+The bridge only translates (see ``base.py``). What the listener can rely on:
+
+* **Every update reaches dispatch**, whoever sent it and from whichever chat: unknown users
+  (dispatch answers "not authorized, your id is N"), private chats with the bot as well as
+  the configured ``chat_id``. Messages from bots, edits and non-text messages are dropped.
+  A press is always answered: if dispatch did not call :meth:`TelegramBridge.answer` while
+  handling it, an empty answer follows. ``on_event`` is awaited one update at a time.
+* **Texts**: ``reply_to`` is set only for a reply to one of the bot's messages, never for the
+  implicit reply to a topic's first message. A **press** has ``reply_to`` = the message whose
+  button was pressed. A text or command has ``event_id`` = its message id.
+* **Update offset**: :attr:`TelegramBridge.last_update_id` is the last update handed to
+  dispatch; ``update_offset=`` (e.g. that + 1 after a restart) skips older updates.
+* **Forum topics** (``forum = true``): one per session, named "<folder> · <session id[:8]>",
+  created on first use. A known topic comes from ``topics=`` (session id -> thread id), the
+  session record (``session["chat"]["telegram"]["thread_id"]``, ``request["session"]`` for
+  requests) or ``session["telegram_thread_id"]``; returned MessageRefs carry the thread id,
+  and ``on_topic(session_id, thread_id)`` is called when a topic is created. A deleted topic
+  is replaced, a closed one reopened.
+* Text for :meth:`reply`, :meth:`answer`, :meth:`show_outcome` and notices is plain text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
+
+from tether_hooks.platforms import render
+from tether_hooks.platforms.base import (
+    BridgeError,
+    Button,
+    Incoming,
+    MessageRef,
+    Notice,
+    OnEvent,
+)
+from tether_hooks.platforms.telegram_config import THREAD_KEY, TelegramSettings, settings
+from tether_hooks.platforms.telegram_errors import (
+    PollHealth,
+    PollRequest,
+    map_error,
+    retry_seconds,
+)
+from tether_hooks.platforms.telegram_updates import to_incoming
+
+__all__ = ["TelegramBridge", "map_error"]
+
+log = logging.getLogger(__name__)
+
+_ALLOWED_UPDATES = ["message", "callback_query"]
+_TOPIC_COLOR = 0x6FB9F0
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+_TOPIC_GONE = re.compile(r"thread not found|topic_deleted|topic_id_invalid|topic_closed")
+
+
+def _markup(buttons: list[list[Button]] | None) -> InlineKeyboardMarkup | None:
+    rows = []
+    for row in buttons or []:
+        for b in row:
+            if not 1 <= len(b.data.encode()) <= 64:
+                raise BridgeError(f"button {b.label!r}: callback data must be 1-64 bytes")
+        if row:
+            rows.append([InlineKeyboardButton(b.label, callback_data=b.data) for b in row])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _known_thread(record: dict | None) -> int | None:
+    record = record or {}
+    ref = (record.get("chat") or {}).get("telegram") or {}
+    value = ref.get("thread_id") if isinstance(ref, dict) else None
+    value = value or record.get(THREAD_KEY)
+    return int(value) if value else None
+
+
+class TelegramBridge:
+    """The :class:`~tether_hooks.platforms.base.Bridge` for Telegram; see the module doc."""
+
+    name: ClassVar[str] = "telegram"
+
+    def __init__(
+        self,
+        config: dict,
+        *,
+        update_offset: int | None = None,
+        topics: dict[str, int] | None = None,
+        on_topic: Callable[[str, int], object] | None = None,
+    ) -> None:
+        self.settings: TelegramSettings = settings(config)
+        self.topics: dict[str, int] = {str(k): int(v) for k, v in (topics or {}).items()}
+        self.on_topic = on_topic
+        self.bot_id: int | None = None
+        self.bot_username: str | None = None
+        self._skip_below = int(update_offset or 0)
+        self._last_update_id: int | None = None
+        self._on_event: OnEvent | None = None
+        self._answered: dict[str, None] = {}
+        self._dead_threads: set[int] = set()
+        self._topic_locks: dict[str, asyncio.Lock] = {}
+        self._ready_lock: asyncio.Lock | None = None
+        self._initialized = False
+        self._health = PollHealth()
+        s = self.settings
+        self._app: Application = (
+            ApplicationBuilder().token(s.bot_token).base_url(s.api_base)
+            .base_file_url(s.base_file_url)
+            .request(HTTPXRequest(connection_pool_size=8, read_timeout=20, write_timeout=20,
+                                  connect_timeout=10, pool_timeout=10))
+            .get_updates_request(PollRequest(
+                self._health, connection_pool_size=1, read_timeout=s.poll_timeout + 10,
+                write_timeout=10, connect_timeout=10, pool_timeout=10))
+            .concurrent_updates(False).job_queue(None).build()
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def last_update_id(self) -> int | None:
+        """The id of the last update handed to dispatch."""
+        return self._last_update_id
+
+    async def _ready(self) -> None:
+        if self._ready_lock is None:
+            self._ready_lock = asyncio.Lock()
+        async with self._ready_lock:
+            if not self._initialized:
+                await self._call("connect to Telegram", self._app.initialize)
+                self.bot_id, self.bot_username = self._app.bot.bot.id, self._app.bot.bot.username
+                self._initialized = True
+
+    async def start(self, on_event: OnEvent) -> None:
+        """Check the token (getMe), then long-poll; returns once polling runs."""
+        # httpx logs every request URL at INFO level, and the URL holds the bot token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self._on_event = on_event
+        await self._ready()
+        if not self._app.handlers:
+            self._app.add_handler(TypeHandler(Update, self._handle))
+        await self._app.start()
+        self._health.closed = False
+        try:
+            await self._app.updater.start_polling(
+                timeout=timedelta(seconds=self.settings.poll_timeout),
+                allowed_updates=_ALLOWED_UPDATES, error_callback=self._poll_error,
+            )
+        except TelegramError as exc:
+            await self.close()
+            raise map_error(exc, "start polling", self.settings.bot_token) from exc
+        self._health.polling = True
+
+    def _poll_error(self, exc: TelegramError) -> None:
+        """PTB retries polling by itself; this only logs, without a traceback per retry."""
+        if self._health.polling:
+            log.warning("telegram: %s", map_error(exc, "poll for updates", self.settings.bot_token))
+
+    async def close(self) -> None:
+        """Stop polling (confirming what was fetched) and release the connections."""
+        self._health.polling = False
+        self._health.closed = True
+        app = self._app
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            if self._initialized:
+                await app.shutdown()
+        except (TelegramError, RuntimeError) as exc:
+            log.warning("telegram: error while closing: %s", exc)
+        self._initialized = False
+
+    def health(self) -> dict:
+        """``state`` (ok, conflict, auth, error, starting), ``detail`` and poll counters."""
+        report = self._health.report(max(60.0, 3.0 * self.settings.poll_timeout))
+        report.update(
+            bridge=self.name, bot=f"@{self.bot_username}" if self.bot_username else None,
+            chat_id=str(self.settings.chat_id), last_update_id=self._last_update_id,
+        )
+        return report
+
+    # -- incoming ---------------------------------------------------------------------------
+
+    async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.update_id < self._skip_below:
+            return  # handed to dispatch before a restart
+        event = None
+        try:
+            event = to_incoming(update, self.bot_id, self.bot_username)
+            if event is not None and self._on_event is not None:
+                await self._on_event(event)
+        except Exception:
+            log.exception("telegram: handling update %s failed", update.update_id)
+        finally:
+            self._last_update_id = max(self._last_update_id or 0, update.update_id)
+            if event is not None and event.kind == "press" and event.event_id not in self._answered:
+                await self._answer_query(event.event_id, None)
+
+    # -- outgoing ---------------------------------------------------------------------------
+
+    async def _call(self, what: str, fn: Callable[..., Awaitable[Any]], *args: Any,
+                    **kwargs: Any) -> Any:
+        """``fn`` with 429s waited out and network errors retried with backoff."""
+        s, delay = self.settings, self.settings.retry_delay
+        for attempt in range(s.retries + 1):
+            try:
+                return await fn(*args, **kwargs)
+            except RetryAfter as exc:
+                wait = retry_seconds(exc)
+                if wait > s.max_retry_after or attempt == s.retries:
+                    raise map_error(exc, what, s.bot_token) from exc
+                log.info("telegram: flood control, waiting %g s to %s", wait, what)
+                await asyncio.sleep(wait)
+            except BadRequest as exc:
+                raise map_error(exc, what, s.bot_token) from exc
+            except NetworkError as exc:  # 5xx, timeouts, dropped connections
+                if attempt == s.retries:
+                    raise map_error(exc, what, s.bot_token) from exc
+                log.info("telegram: %s failed (%s), retrying in %g s", what, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            except TelegramError as exc:
+                raise map_error(exc, what, s.bot_token) from exc
+        raise AssertionError("unreachable")
+
+    async def _send(self, chat_id: int | str, html: str, thread: int | None,
+                    markup: InlineKeyboardMarkup | None = None,
+                    quote: int | None = None) -> MessageRef:
+        reply = ReplyParameters(quote, allow_sending_without_reply=True) if quote else None
+        msg = await self._call(
+            "send a message", self._app.bot.send_message, chat_id=chat_id, text=html,
+            parse_mode=ParseMode.HTML, reply_markup=markup, message_thread_id=thread,
+            reply_parameters=reply, link_preview_options=_NO_PREVIEW,
+        )
+        thread_id = str(msg.message_thread_id) if msg.is_topic_message else None
+        return MessageRef(self.name, str(msg.chat.id), str(msg.message_id), thread_id)
+
+    async def _thread_for(self, sid: str, cwd: object, record: dict | None) -> int | None:
+        """The session's topic in forum mode (created on first use), else None."""
+        if not self.settings.forum or not sid:
+            return None
+        stored = _known_thread(record)
+        if sid not in self.topics and stored and stored not in self._dead_threads:
+            self.topics[sid] = stored
+        if sid in self.topics:
+            return self.topics[sid]
+        async with self._topic_locks.setdefault(sid, asyncio.Lock()):
+            if sid in self.topics:
+                return self.topics[sid]
+            topic = await self._call(
+                "create a forum topic", self._app.bot.create_forum_topic,
+                chat_id=self.settings.chat_id, icon_color=_TOPIC_COLOR,
+                name=f"{render.project_name(cwd)} · {sid[:8]}"[:128],
+            )
+            thread = self.topics[sid] = int(topic.message_thread_id)
+        if self.on_topic is not None:
+            self.on_topic(sid, thread)
+        return thread
+
+    async def _post(self, messages: list[str], sid: str, cwd: object, record: dict | None,
+                    markup: InlineKeyboardMarkup | None = None) -> list[MessageRef]:
+        """Post messages (buttons on the last) in the session's topic, replacing a lost one."""
+        await self._ready()
+        chat = self.settings.chat_id
+        thread = await self._thread_for(sid, cwd, record)
+        refs = []
+        for i, html in enumerate(messages):
+            buttons = markup if i == len(messages) - 1 else None
+            try:
+                refs.append(await self._send(chat, html, thread, buttons))
+                continue
+            except BridgeError as err:
+                problem = str(err.__cause__ or err).lower()
+                if thread is None or not _TOPIC_GONE.search(problem):
+                    raise
+            if "closed" in problem:
+                await self._call("reopen a forum topic", self._app.bot.reopen_forum_topic,
+                                 chat_id=chat, message_thread_id=thread)
+            else:
+                self._dead_threads.add(thread)
+                self.topics.pop(sid, None)
+                thread = await self._thread_for(sid, cwd, record)
+            refs.append(await self._send(chat, html, thread, buttons))
+        return refs
+
+    async def post_request(self, request: dict, buttons: list[list[Button]]) -> MessageRef:
+        """Post the request with its preview and buttons (in the session's topic in forums)."""
+        markup = _markup(buttons)
+        html = render.request_message(request).text
+        session = request.get("session") if isinstance(request.get("session"), dict) else None
+        refs = await self._post([html], str(request.get("session_id") or ""),
+                                request.get("cwd"), session, markup)
+        return refs[-1]
+
+    async def show_outcome(self, ref: MessageRef, request: dict, outcome: str) -> None:
+        """Re-render the request with ``outcome`` (plain text) at the end; remove the buttons."""
+        await self._ready()
+        html = render.request_message(request, footer=outcome).text
+        try:
+            await self._call(
+                "edit a message", self._app.bot.edit_message_text, text=html,
+                chat_id=ref.chat_id, message_id=int(ref.message_id), parse_mode=ParseMode.HTML,
+                reply_markup=None, link_preview_options=_NO_PREVIEW,  # None: no more buttons
+            )
+        except BridgeError as err:
+            if "not modified" not in str(err.__cause__ or err).lower():
+                raise
+
+    async def post_notice(self, session: dict | None, notice: Notice) -> MessageRef | None:
+        """Post a notice (several messages if long) in the session's topic; the first ref."""
+        sid = str((session or {}).get("id") or notice.session_id or "")
+        cwd = (session or {}).get("cwd") or notice.cwd
+        messages = render.notice_messages(notice, context=not self.settings.forum)
+        return (await self._post(messages, sid, cwd, session))[0]
+
+    async def _answer_query(self, query_id: str, text: str | None) -> None:
+        self._answered[query_id] = None
+        while len(self._answered) > 1000:
+            self._answered.pop(next(iter(self._answered)))
+        if text is not None and len(text) > 200:
+            text = text[:199] + "…"
+        try:
+            await self._call("answer a button press", self._app.bot.answer_callback_query,
+                             callback_query_id=query_id, text=text)
+        except BridgeError as err:
+            # Too late, or answered already: the press is gone and nobody waits for it.
+            log.info("telegram: cannot answer press %s: %s", query_id, err)
+
+    async def answer(self, event: Incoming, text: str) -> None:
+        """A press gets a callback answer (a toast); texts and commands get a reply."""
+        if event.kind == "press" and event.event_id:
+            await self._ready()
+            await self._answer_query(event.event_id, text)
+        else:
+            await self.reply(event, text)
+
+    async def reply(
+        self, event: Incoming, text: str, buttons: list[list[Button]] | None = None
+    ) -> MessageRef:
+        """Plain ``text`` in the event's chat and topic, quoting the user's message."""
+        await self._ready()
+        markup = _markup(buttons)
+        quote = int(event.event_id) if event.kind != "press" and event.event_id.isdigit() else None
+        thread = int(event.thread_id) if event.thread_id else None
+        messages = render.text_messages(text)
+        refs = [
+            await self._send(event.chat_id, html, thread,
+                             markup if i == len(messages) - 1 else None, quote if i == 0 else None)
+            for i, html in enumerate(messages)
+        ]
+        return refs[-1]
+
+    async def post_full(self, event: Incoming, request: dict) -> None:
+        """Post the whole input of ``request``, in as many messages as needed, where ``event``
+        happened (quoting the request message)."""
+        await self._ready()
+        thread = int(event.thread_id) if event.thread_id else None
+        quote = int(event.reply_to.message_id) if event.reply_to else None
+        for i, html in enumerate(render.full_input(request)):
+            await self._send(event.chat_id, html, thread, None, quote if i == 0 else None)
+
+    async def set_commands(self, commands: list[tuple[str, str]]) -> None:
+        """Register the command menu (setMyCommands): ``[("help", "What I can do"), ...]``."""
+        await self._ready()
+        await self._call("set the command list", self._app.bot.set_my_commands,
+                         [BotCommand(name, description) for name, description in commands])
