@@ -34,28 +34,30 @@ __all__ = ["ClaudeTty", "Tmux", "claude_tty", "tmux_bin"]
 
 _servers = itertools.count(1)
 # What the Claude TUI shows once it is ready for input (the prompt box's footer).
-READY_MARKERS = ("? for shortcuts", "for shortcuts")
+READY_MARKER = "for shortcuts"
 
 
 class Tmux:
-    """One window on a private tmux server; the command runs in ``env`` (exactly)."""
+    """One window on a private tmux server; the command runs in ``env`` (plus tmux's own
+    ``TMUX``/``TMUX_PANE`` and ``TERM=xterm-256color``)."""
 
     def __init__(self, tmux: str, *, width: int = 160, height: int = 50) -> None:
         self.tmux = tmux
         self.socket = f"tether-test-{os.getpid()}-{next(_servers)}"
         self.width, self.height = width, height
         self.started = False
+        self.env: dict[str, str] | None = None  # every tmux call uses the server's env
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.tmux, "-L", self.socket, *args],
-            capture_output=True, text=True, timeout=10, check=check,
+            env=self.env, capture_output=True, text=True, timeout=10, check=check,
         )
 
     def start(self, command: Sequence[str], *, cwd: Path | str, env: Mapping[str, str]) -> None:
         """Start the server with ``command`` as its only window (``remain-on-exit`` on)."""
         # The server takes its global environment from this first client: exactly ``env``.
-        server_env = {**env, "TERM": "xterm-256color"}
+        self.env = {**env, "TERM": "xterm-256color"}
         # No user config; focus events on (else Claude shows a tip about them); keep the pane
         # after the command exits, so its last screen can still be read.
         subprocess.run(
@@ -64,7 +66,7 @@ class Tmux:
              "set-option", "-g", "remain-on-exit", "on", ";",
              "new-session", "-d", "-x", str(self.width), "-y", str(self.height),
              "-c", str(cwd), shlex.join(command)],
-            env=server_env, capture_output=True, text=True, timeout=10, check=True,
+            env=self.env, capture_output=True, text=True, timeout=10, check=True,
         )
         self.started = True
 
@@ -163,7 +165,7 @@ class ClaudeTty:
         self.terminals.append(term)
         term.start(cmd, cwd=cwd, env=self.runner.env(extra_env))
         if ready:
-            term.wait_for(lambda s: any(m in s for m in READY_MARKERS), timeout=20)
+            term.wait_for(READY_MARKER, timeout=20)
         return term
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,21 @@ from emulators.telegram import Message, TelegramEmulator
 from harness.hookproc import HookRunner
 from harness.telegram import ALLOWED_USER_ID, STRANGER_USER_ID, TOKEN
 
-from tether_hooks import timers
+from tether_hooks import relay, timers
+from tether_hooks.listener import daemon
 from tether_hooks.store import Store
 
 pytest.importorskip("telegram")
 
 CHAT = ALLOWED_USER_ID  # the allowed user's private chat with the bot
+
+
+@pytest.fixture(autouse=True)
+def _listener_stops_first(telegram_emulator: TelegramEmulator) -> Iterator[None]:
+    """Stop the listener while the emulator still answers (PTB confirms on shutdown)."""
+    yield
+    if relay.listener_pid() is not None:
+        daemon.stop()
 
 
 def configure(home: Path, emu: TelegramEmulator, extra: str = "") -> None:

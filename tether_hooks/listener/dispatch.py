@@ -19,10 +19,12 @@ import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from tether_hooks import config, grammar, paths, state, timers
+from tether_hooks import config, paths, state, timers
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import chat
+from tether_hooks.listener.hooknotices import HookNotices
 from tether_hooks.listener.notices import AuditTail, Batcher, Debouncer
+from tether_hooks.listener.replies import Replies, already
 from tether_hooks.platforms.base import BridgeAuthError, Incoming, MessageRef, Notice
 from tether_hooks.store import Store
 
@@ -33,8 +35,7 @@ log = logging.getLogger("tether_hooks.listener")
 STORE_POLL = 0.1
 HEALTH_EVERY = 1.0
 RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)
-FINISHED_CHARS = 1500
-BRIDGE_WAIT = 15.0  # how long a notice waits for bridges that are still connecting
+CLOSE_TIMEOUT = 5.0
 COMMANDS = [
     ("help", "What I can do"),
     ("status", "Sessions, pending requests and timers"),
@@ -55,13 +56,7 @@ def _signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _already(request: dict) -> str:
-    if request.get("status") in ("expired", "abandoned"):
-        return "⌛ Expired"
-    return f"Already decided: {chat.outcome_text(request)}"
-
-
-class Dispatcher:
+class Dispatcher(HookNotices, Replies):
     """Fans requests out to bridges and turns what users do into decisions."""
 
     def __init__(
@@ -115,8 +110,10 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for bridge in self.bridges.values():
-            try:
-                await bridge.close()
+            try:  # an unreachable platform must not hold up a SIGTERM
+                await asyncio.wait_for(bridge.close(), CLOSE_TIMEOUT)
+            except TimeoutError:
+                log.warning("%s did not close within %g s", bridge.name, CLOSE_TIMEOUT)
             except Exception:
                 log.exception("closing %s failed", bridge.name)
 
@@ -253,67 +250,6 @@ class Dispatcher:
         self._wake.set()
         return self.status()
 
-    async def on_notice(self, message: dict) -> dict:
-        """A notice from a hook (``waiting``, ``finished``); ``wait`` > 0: await a reply."""
-        sid = str(message.get("session_id") or "")
-        session = self.store.read()["sessions"].get(sid) or {
-            "id": sid, "agent": message.get("agent"), "cwd": message.get("cwd")}
-        who = chat.agent_display(session)
-        folder = os.path.basename(str(session.get("cwd") or "").rstrip("/"))
-        wait = float(message.get("wait") or 0)
-        if message.get("kind") == "finished":
-            last = str(message.get("text") or "").strip()
-            if len(last) > FINISHED_CHARS:
-                last = last[: FINISHED_CHARS - 1] + "…"
-            text = f"🏁 {who} finished in {folder}." + (f"\n\n{last}" if last else "")
-            if wait > 0:
-                text += f"\n\nReply here within {wait:g} s and {who} goes on with it."
-        else:
-            text = f"⏳ {who} is waiting for your input in {folder}: {message.get('text') or ''}"
-        notice = Notice(str(message.get("kind") or "info"), text, session_id=sid,
-                        agent=session.get("agent"), cwd=session.get("cwd"))
-        if wait <= 0:  # the hook need not wait for the platform
-            self._spawn(self._post_notice(session, notice, settle=BRIDGE_WAIT))
-            return {"ok": True}
-        future = asyncio.get_running_loop().create_future()
-        self._waits[sid] = future
-        await self._post_notice(session, notice, settle=BRIDGE_WAIT)
-        try:
-            reply = await asyncio.wait_for(future, wait)
-        except TimeoutError:
-            return {"ok": True, "reply": None}
-        finally:
-            if self._waits.get(sid) is future:
-                del self._waits[sid]
-        return {"ok": True, "reply": reply[0], "by": reply[1]}
-
-    async def _post_notice(self, session: dict | None, notice: Notice, settle: float = 0
-                           ) -> None:
-        if settle > 0:  # a listener the hook just started: its bridges may still connect
-            try:
-                await asyncio.wait_for(self._until_started(), settle)
-            except TimeoutError:
-                pass
-        for bridge in self._ready():
-            try:
-                ref = await bridge.post_notice(session, notice)
-            except Exception as exc:
-                self._error(f"notice:{bridge.name}",
-                            f"{bridge.name}: posting a notice failed: {exc}")
-                continue
-            if ref is not None and notice.session_id:
-                self._notice_refs[(ref.bridge, str(ref.chat_id), str(ref.message_id))] = (
-                    notice.session_id)
-                self._remember_thread(notice.session_id, session, ref)
-
-    def _remember_thread(self, sid: str, session: dict | None, ref: MessageRef) -> None:
-        known = ((session or {}).get("chat") or {}).get(ref.bridge) or {}
-        if ref.thread_id is None or known.get("thread_id") == ref.thread_id:
-            return
-        chats = dict((session or {}).get("chat") or {})
-        chats[ref.bridge] = {"chat_id": ref.chat_id, "thread_id": ref.thread_id}
-        self._spawn(self._io(self.store.set_session, sid, chat=chats))
-
     def _error(self, key: str, text: str) -> None:
         """Log and post an error, at most once a minute per ``key``."""
         if not self.errors.allow(key):
@@ -414,29 +350,6 @@ class Dispatcher:
         finally:
             self._showing.discard(rid)
 
-    # -- auto-approvals (read from the audit log: the timer path never talks to us) ------
-
-    def _on_audit(self, entry: dict) -> None:
-        if entry.get("event") != "decision" or entry.get("via") != "timer":
-            return
-        if entry.get("request_id"):
-            return  # a posted request released by a new timer: its message shows that
-        self.batcher.add(str(entry.get("session_id") or ""), entry)
-
-    async def _post_auto_approvals(self, session_id: str, entries: list[dict]) -> None:
-        session = self.store.read()["sessions"].get(session_id) or {"id": session_id}
-        items = [f"{e.get('tool_name')}: {e.get('input') or ''}".strip() for e in entries]
-        reason = str(entries[0].get("reason") or "a timer")
-        if len(items) == 1:
-            text = f"✅ Auto-approved {items[0]} ({reason})"
-        else:
-            shown = items[:20] + ([f"… and {len(items) - 20} more"] if len(items) > 20 else [])
-            text = f"✅ Auto-approved {len(items)} calls ({reason}):\n" + "\n".join(
-                f"• {i}" for i in shown)
-        notice = Notice("auto_approved", text, session_id=session_id or None,
-                        agent=session.get("agent"), cwd=session.get("cwd"), items=items)
-        await self._post_notice(session, notice)
-
     # -- what users do ------------------------------------------------------------------
 
     def authorized(self, event: Incoming) -> bool:
@@ -490,65 +403,6 @@ class Dispatcher:
         else:
             await bridge.reply(event, text)
 
-    async def _on_press(self, event: Incoming) -> None:
-        verb, nonce = chat.split_data(event.data)
-        data = self.store.read()
-        request = None
-        if nonce:
-            request = next((r for r in data["requests"].values()
-                            if (r.get("chat") or {}).get("nonce") == nonce), None)
-        if request is None or self._seen(data, event):
-            await self.tell(event, "⌛ Expired" if request is None else _already(request))
-            return
-        try:
-            await self._press(event, verb, request)
-        finally:
-            if event.update_id is not None:
-                self._spawn(self._io(self.store.mark_processed, event.bridge,
-                                     int(event.update_id)))
-
-    async def _press(self, event: Incoming, verb: str, request: dict) -> None:
-        if request.get("status") != "pending":
-            await self.tell(event, _already(request))
-            self._wake.set()
-            return
-        if float(request.get("expires_at", 0)) <= time.time():
-            await self.tell(event, "⌛ Expired")
-            return
-        rid, tool = request["id"], request.get("tool_name")
-        bridge = self.bridges[event.bridge]
-        if verb == "f" and hasattr(bridge, "show_full"):
-            await bridge.answer(event, "Full input below")
-            await bridge.show_full(event, request)
-        elif verb == "r":
-            self._reasons[(event.bridge, str(event.user_id))] = rid
-            await bridge.answer(event, "Write the reason")
-            await bridge.reply(event, f"💬 {event.user_name}, your next message is the reason "
-                                      f"for denying {tool} ({rid}).")
-        elif verb == "k":
-            await self.decide(event, request, "deny",
-                              reason="The user wants you to keep planning.")
-        elif verb.startswith("q") and verb[1:].isdigit():
-            asked = chat.question(request)
-            index = int(verb[1:])
-            if asked is None or index >= len(asked["labels"]):
-                await self.tell(event, "⌛ Expired")
-                return
-            await self.answer_question(event, request, asked, asked["labels"][index])
-        elif verb in ("a", "d"):
-            await self.decide(event, request, "allow" if verb == "a" else "deny")
-        elif verb in ("t", "s", "p"):
-            scope = {"t": "tool", "s": "session", "p": "dir"}[verb]
-            await self.decide(event, request, "allow", scope=scope, tool=tool)
-        else:
-            await self.tell(event, "⌛ Expired")
-
-    async def answer_question(self, event: Incoming, request: dict, asked: dict, label: str
-                              ) -> None:
-        answers = {asked["question"]: label}
-        updated = dict(request.get("tool_input") or {}, answers=answers)
-        await self.decide(event, request, "allow", updated_input=updated, answer=label)
-
     async def decide(
         self,
         event: Incoming,
@@ -578,7 +432,7 @@ class Dispatcher:
             first, settled = await self._io(self.store.decide, rid, action, by=by,
                                             via=event.bridge, reason=reason, extra=extra or None)
             if not first:
-                await self.tell(event, _already(settled))
+                await self.tell(event, already(settled))
                 self._showing.discard(rid)
                 self._wake.set()
                 return False
@@ -614,96 +468,3 @@ class Dispatcher:
             await self.bridges[event.bridge].reply(event, f"Allowed, but no timer was set: {exc}")
             return None
         return timer  # type: ignore[return-value]
-
-    # -- texts ----------------------------------------------------------------------------
-
-    def scope(self, data: dict, event: Incoming) -> tuple[dict | None, set[str] | None]:
-        """The request replied to, or the sessions the event's thread/reply belongs to."""
-        reply = event.reply_to
-        if reply is not None:
-            key = (reply.bridge, str(reply.chat_id), str(reply.message_id))
-            for request in data["requests"].values():
-                for ref in (request.get("chat") or {}).get("refs") or ():
-                    if (ref.get("bridge"), str(ref.get("chat_id")), str(ref.get("message_id"))
-                            ) == key:
-                        return request, None
-            if key in self._notice_refs:
-                return None, {self._notice_refs[key]}
-        if event.thread_id is not None:
-            sids = {
-                sid for sid, s in data["sessions"].items()
-                if str(((s.get("chat") or {}).get(event.bridge) or {}).get("thread_id"))
-                == str(event.thread_id)
-            }
-            return None, sids
-        return None, None
-
-    async def _on_text(self, event: Incoming) -> None:
-        text = event.data.strip()
-        data = self.store.read()
-        rid = self._reasons.pop((event.bridge, str(event.user_id)), None)
-        if rid is not None:
-            request = data["requests"].get(rid)
-            if request is None or request.get("status") != "pending":
-                await self.tell(event, _already(request) if request else "⌛ Expired")
-            else:
-                await self.decide(event, request, "deny", reason=text)
-            return
-        replied, sids = self.scope(data, event)
-        now = time.time()
-        pending = [r for r in data["requests"].values() if r.get("status") == "pending"
-                   and float(r.get("expires_at", 0)) > now
-                   and (sids is None or r.get("session_id") in sids)]
-        candidates = [replied] if replied is not None else pending
-        if len(candidates) == 1 and (asked := chat.question(candidates[0])):
-            label = _option(text, asked["labels"])
-            if label is not None:
-                await self.answer_question(event, candidates[0], asked, label)
-                return
-        command = grammar.parse(text, set(data["requests"]))
-        if command is None:
-            if not await self._continue(event, text, sids):
-                await self.tell(event, "Not a decision. Reply allow or deny (deny: reason), "
-                                       "or see /help.")
-            return
-        if command.request_id:
-            target = data["requests"][command.request_id]
-        elif len(candidates) == 1:
-            target = candidates[0]
-        elif not candidates:
-            if not await self._continue(event, text, sids):
-                await self.tell(event, "Nothing is waiting for a decision.")
-            return
-        else:
-            lines = [f"{command.action} {r['id']}: {r.get('tool_name')} {r.get('summary', '')}"
-                     for r in sorted(candidates, key=lambda r: r.get("created_at", 0))]
-            await self.tell(event, "Several requests are waiting. Reply to one, or add its "
-                                   "id:\n" + "\n".join(lines))
-            return
-        if target.get("status") != "pending":
-            await self.tell(event, _already(target))
-            return
-        if command.action == "deny":
-            await self.decide(event, target, "deny", reason=command.reason)
-            return
-        await self.decide(event, target, "allow", scope=command.scope, tool=command.tool,
-                          duration=command.duration)
-
-    async def _continue(self, event: Incoming, text: str, sids: set[str] | None) -> bool:
-        """Hand ``text`` to a Stop hook waiting in this scope; False if none waits."""
-        waiting = [sid for sid in self._waits if sids is None or sid in sids]
-        if len(waiting) != 1 or self._waits[waiting[0]].done():
-            return False
-        self._waits[waiting[0]].set_result((text, event.user_name))
-        await self.tell(event, "➡️ Sent; the agent goes on with it.")
-        return True
-
-
-def _option(text: str, labels: list[str]) -> str | None:
-    cleaned = text.strip().rstrip(".")
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(labels):
-        return labels[int(cleaned) - 1]
-    for label in labels:
-        if label.casefold() == cleaned.casefold():
-            return label
-    return None

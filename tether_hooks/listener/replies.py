@@ -1,0 +1,176 @@
+"""Dispatch, part three: what users do. Presses resolve a nonce to a request; texts use
+the shared grammar, in the scope of the message replied to or the session's topic."""
+
+from __future__ import annotations
+
+import time
+
+from tether_hooks import grammar
+from tether_hooks.listener import chat
+from tether_hooks.platforms.base import Incoming
+
+__all__ = ["Replies", "already"]
+
+
+def already(request: dict) -> str:
+    if request.get("status") in ("expired", "abandoned"):
+        return "⌛ Expired"
+    return f"Already decided: {chat.outcome_text(request)}"
+
+
+class Replies:
+    """Mixed into ``Dispatcher``: uses its store, bridges, ``tell``, ``decide``, ``_seen``."""
+
+    async def _on_press(self, event: Incoming) -> None:
+        verb, nonce = chat.split_data(event.data)
+        data = self.store.read()
+        request = None
+        if nonce:
+            request = next((r for r in data["requests"].values()
+                            if (r.get("chat") or {}).get("nonce") == nonce), None)
+        if request is None or self._seen(data, event):
+            await self.tell(event, "⌛ Expired" if request is None else already(request))
+            return
+        try:
+            await self._press(event, verb, request)
+        finally:
+            if event.update_id is not None:
+                self._spawn(self._io(self.store.mark_processed, event.bridge,
+                                     int(event.update_id)))
+
+    async def _press(self, event: Incoming, verb: str, request: dict) -> None:
+        if request.get("status") != "pending":
+            await self.tell(event, already(request))
+            self._wake.set()
+            return
+        if float(request.get("expires_at", 0)) <= time.time():
+            await self.tell(event, "⌛ Expired")
+            return
+        rid, tool = request["id"], request.get("tool_name")
+        bridge = self.bridges[event.bridge]
+        if verb == "f" and hasattr(bridge, "show_full"):
+            await bridge.answer(event, "Full input below")
+            await bridge.show_full(event, request)
+        elif verb == "r":
+            self._reasons[(event.bridge, str(event.user_id))] = rid
+            await bridge.answer(event, "Write the reason")
+            await bridge.reply(event, f"💬 {event.user_name}, your next message is the reason "
+                                      f"for denying {tool} ({rid}).")
+        elif verb == "k":
+            await self.decide(event, request, "deny",
+                              reason="The user wants you to keep planning.")
+        elif verb.startswith("q") and verb[1:].isdigit():
+            asked = chat.question(request)
+            index = int(verb[1:])
+            if asked is None or index >= len(asked["labels"]):
+                await self.tell(event, "⌛ Expired")
+                return
+            await self.answer_question(event, request, asked, asked["labels"][index])
+        elif verb in ("a", "d"):
+            await self.decide(event, request, "allow" if verb == "a" else "deny")
+        elif verb in ("t", "s", "p"):
+            scope = {"t": "tool", "s": "session", "p": "dir"}[verb]
+            await self.decide(event, request, "allow", scope=scope, tool=tool)
+        else:
+            await self.tell(event, "⌛ Expired")
+
+    async def answer_question(self, event: Incoming, request: dict, asked: dict, label: str
+                              ) -> None:
+        answers = {asked["question"]: label}
+        updated = dict(request.get("tool_input") or {}, answers=answers)
+        await self.decide(event, request, "allow", updated_input=updated, answer=label)
+
+    # -- texts ----------------------------------------------------------------------------
+
+    def scope(self, data: dict, event: Incoming) -> tuple[dict | None, set[str] | None]:
+        """The request replied to, or the sessions the event's thread/reply belongs to."""
+        reply = event.reply_to
+        if reply is not None:
+            key = (reply.bridge, str(reply.chat_id), str(reply.message_id))
+            for request in data["requests"].values():
+                for ref in (request.get("chat") or {}).get("refs") or ():
+                    if (ref.get("bridge"), str(ref.get("chat_id")), str(ref.get("message_id"))
+                            ) == key:
+                        return request, None
+            if key in self._notice_refs:
+                return None, {self._notice_refs[key]}
+        if event.thread_id is not None:
+            sids = {
+                sid for sid, s in data["sessions"].items()
+                if str(((s.get("chat") or {}).get(event.bridge) or {}).get("thread_id"))
+                == str(event.thread_id)
+            }
+            return None, sids
+        return None, None
+
+    async def _on_text(self, event: Incoming) -> None:
+        text = event.data.strip()
+        data = self.store.read()
+        rid = self._reasons.pop((event.bridge, str(event.user_id)), None)
+        if rid is not None:
+            request = data["requests"].get(rid)
+            if request is None or request.get("status") != "pending":
+                await self.tell(event, already(request) if request else "⌛ Expired")
+            else:
+                await self.decide(event, request, "deny", reason=text)
+            return
+        replied, sids = self.scope(data, event)
+        now = time.time()
+        pending = [r for r in data["requests"].values() if r.get("status") == "pending"
+                   and float(r.get("expires_at", 0)) > now
+                   and (sids is None or r.get("session_id") in sids)]
+        candidates = [replied] if replied is not None else pending
+        if len(candidates) == 1 and (asked := chat.question(candidates[0])):
+            label = _option(text, asked["labels"])
+            if label is not None:
+                await self.answer_question(event, candidates[0], asked, label)
+                return
+        command = grammar.parse(text, set(data["requests"]))
+        if command is None:
+            if not await self._continue(event, text, sids):
+                await self.tell(event, "Not a decision. Reply allow or deny (deny: reason), "
+                                       "or see /help.")
+            return
+        if command.request_id:
+            target = data["requests"][command.request_id]
+        elif len(candidates) == 1:
+            target = candidates[0]
+        elif not candidates:
+            if not await self._continue(event, text, sids):
+                await self.tell(event, "Nothing is waiting for a decision.")
+            return
+        else:
+            lines = [f"{command.action} {r['id']}: {r.get('tool_name')} {r.get('summary', '')}"
+                     for r in sorted(candidates, key=lambda r: r.get("created_at", 0))]
+            await self.tell(event, "Several requests are waiting. Reply to one, or add its "
+                                   "id:\n" + "\n".join(lines))
+            return
+        if target.get("status") != "pending":
+            await self.tell(event, already(target))
+            return
+        if command.action == "deny":
+            await self.decide(event, target, "deny", reason=command.reason)
+            return
+        await self.decide(event, target, "allow", scope=command.scope, tool=command.tool,
+                          duration=command.duration)
+
+    async def _continue(self, event: Incoming, text: str, sids: set[str] | None) -> bool:
+        """Hand ``text`` to a Stop hook waiting in this scope; False if none waits."""
+        waiting = [sid for sid in self._waits if sids is None or sid in sids]
+        if len(waiting) != 1 or self._waits[waiting[0]].done():
+            return False
+        self._waits[waiting[0]].set_result((text, event.user_name))
+        await self.tell(event, "➡️ Sent; the agent goes on with it.")
+        return True
+
+
+
+def _option(text: str, labels: list[str]) -> str | None:
+    cleaned = text.strip().rstrip(".")
+    if cleaned.isdigit() and 1 <= int(cleaned) <= len(labels):
+        return labels[int(cleaned) - 1]
+    for label in labels:
+        if label.casefold() == cleaned.casefold():
+            return label
+    return None
+
