@@ -27,5 +27,15 @@ if [ ! -x tests/agents/node_modules/@anthropic-ai/claude-code-linux-x64/claude ]
   npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
 fi
 
+# The interactive Claude Code tests drive a real terminal.
+if ! command -v tmux >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+  else
+    echo "tests/run.sh: tmux is needed for the interactive Claude tests (apt-get install tmux)" >&2
+    exit 1
+  fi
+fi
+
 .venv/bin/ruff check tether_hooks tests bench
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -6,6 +6,7 @@ import time
 
 from tether_hooks import timers
 from tether_hooks.errors import TetherError, UsageError
+from tether_hooks.questions import answer_input
 from tether_hooks.store import Store
 
 __all__ = ["SCOPES", "approve", "deny", "pending"]
@@ -37,18 +38,25 @@ def approve(
     via: str,
     duration: str | None = None,
     scope: str | None = None,
+    answers: list[str] | None = None,
     store: Store | None = None,
 ) -> tuple[dict, dict | None]:
     """Allow a pending request; with a duration, also add a timer of ``scope`` (tool by default).
 
-    Returns the request and the timer (or None). Raises TetherError if it was already decided.
+    ``answers`` answer an AskUserQuestion request (see ``questions.answer_input``). Returns the
+    request and the timer (or None). Raises TetherError if it was already decided.
     """
     store = store or Store()
     if scope and scope not in SCOPES:
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
-    if scope and not duration:
-        duration = None  # the config's default timer length
-    first, request = store.decide(request_id, "allow", by=by, via=via)
+    extra = None
+    pending_request = store.find_request(request_id)
+    if pending_request.get("tool_name") == "AskUserQuestion":
+        updated = answer_input(pending_request.get("tool_input") or {}, answers or [])
+        extra = {"updated_input": updated}
+    elif answers:
+        raise UsageError(f"request {pending_request['id']} asks no question; drop --answer")
+    first, request = store.decide(request_id, "allow", by=by, via=via, extra=extra)
     if not first:
         raise _already(request)
     if not (duration or scope):

@@ -29,7 +29,8 @@ def _config() -> list[Check]:
     try:
         cfg = config.load()
     except TetherError as exc:
-        return [Check("config", "fail", str(exc), "fix the file; hooks take no decision until then")]
+        return [Check("config", "fail", str(exc),
+                      "fix the file; hooks take no decision until then")]
     where = paths.config_file() if os.path.exists(paths.config_file()) else "defaults"
     remote = ", ".join(config.remote_platforms(cfg)) or "no chat platform"
     return [Check("config", "ok", f"{where}: {remote}, approval_timeout {cfg['approval_timeout']}"
@@ -99,7 +100,47 @@ def _agent_settings() -> list[Check]:
     return found
 
 
-CHECKS: list[Callable[[], list[Check]]] = [_config, _state, _shim, _agent_settings]
+def _codex() -> list[Check]:
+    from tether_hooks.codex_config import trust_report
+
+    report = trust_report(os.getcwd())
+    if not report:
+        return []
+    bad = [r for r in report if r["status"] != "trusted"]
+    if not bad:
+        return [Check("codex", "ok", f"{len(report)} hook(s) installed and trusted")]
+    first = bad[0]
+    what = first.get("error") or f"{first['event']} in {first['path']} is {first['status']}"
+    return [Check("codex", "fail", f"{len(bad)} of {len(report)} hook(s) will not run: {what}",
+                  "run `tether-hooks install --agent codex` again, or trust them in Codex's "
+                  "/hooks")]
+
+
+def _listener() -> list[Check]:
+    try:
+        platforms = config.remote_platforms(config.load())
+    except TetherError:
+        return []
+    if not platforms:
+        return [Check("listener", "ok", "no chat platform configured: nothing to listen to")]
+    from tether_hooks.listener import daemon
+
+    info = daemon.status()
+    if not info["running"]:
+        return [Check("listener", "warn", "not running (a hook starts it when needed)",
+                      "`tether-hooks listener start`; its log: `tether-hooks listener logs`")]
+    checks = [Check("listener", "ok", f"running, pid {info.get('pid')}")]
+    for name, health in (info.get("bridges") or {}).items():
+        state_ = health.get("state", "?")
+        detail = health.get("detail") or state_
+        checks.append(Check(name, "ok" if state_ == "ok" else "fail", str(detail),
+                            "" if state_ == "ok" else "see `tether-hooks listener logs`"))
+    return checks
+
+
+CHECKS: list[Callable[[], list[Check]]] = [
+    _config, _state, _shim, _agent_settings, _codex, _listener,
+]
 
 
 def run_checks() -> list[Check]:

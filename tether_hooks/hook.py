@@ -100,10 +100,14 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
     status = record.get("status")
     if status == "allowed":
         by = decision.get("by") or "the user"
+        updated = decision.get("updated_input")
+        if updated is None and request["tool_name"] in agent.ECHO_INPUT_TOOLS:
+            updated = request["tool_input"]
         return agent.allow(
             event,
             f"Allowed by {by} via tether-hooks ({decision.get('via')})",
-            decision.get("updated_input"),
+            updated,
+            decision.get("updated_permissions"),
         )
     if status == "denied" or (status == "expired" and decision.get("behavior") == "deny"):
         return agent.deny(event, _deny_text(record), bool(decision.get("interrupt")))
@@ -186,6 +190,34 @@ def _ignore(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     return ""
 
 
+def _same_call(pending: dict, done: dict) -> bool:
+    """Was ``done`` (a PostToolUse) the call ``pending`` asked about? Claude may add keys
+    (AskUserQuestion's ``answers``), so every key we stored must match, not the whole input."""
+    stored, ran = pending.get("tool_input"), done.get("tool_input")
+    if not isinstance(stored, dict) or not isinstance(ran, dict):
+        return False
+    if pending.get("input_truncated"):
+        return pending.get("summary") == audit.summarize_input(done["tool_name"], ran)
+    return all(ran.get(key) == value for key, value in stored.items())
+
+
+def _tool_done(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+    """A tool ran: a request of ours still pending for the same call was answered in the
+    terminal (Claude does not signal the waiting hook when the user says Yes there)."""
+    requests = state.load(paths.state_file())["requests"]
+    same = [r["id"] for r in requests.values() if r.get("status") == "pending"
+            and r.get("session_id") == request["session_id"]
+            and r.get("tool_name") == request["tool_name"] and _same_call(r, request)]
+    if same:
+        from tether_hooks.store import Store
+
+        store = Store()
+        for rid in same:
+            store.decide(rid, "allow", by="terminal", via="terminal",
+                         reason="answered in the terminal", status="answered_in_terminal")
+    return ""
+
+
 _NOTICE_CHARS = 8000
 _waited = False  # a request waited for a human: exit without interpreter teardown
 _HANDLERS = {
@@ -196,6 +228,8 @@ _HANDLERS = {
     "Notification": _notification,
     "Stop": _stop,
     "TurnComplete": _turn_complete,  # Codex's legacy notify program
+    "PostToolUse": _tool_done,
+    "PostToolUseFailure": _tool_done,
 }
 
 

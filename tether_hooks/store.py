@@ -197,6 +197,11 @@ class Store:
                              str(timer.get("created_by")), "timer", now, timer["id"])
         return record
 
+    def find_request(self, request_id: str) -> dict:
+        """A request by id or unique prefix, read without the lock. Raises NotFound."""
+        requests = self.read()["requests"]
+        return requests[_resolve(requests, request_id, "request")]
+
     def decide(
         self,
         request_id: str,

@@ -267,3 +267,41 @@ def test_fast_path_imports_nothing_heavy(tether_home: Path, timer: bool) -> None
                          env=dict(os.environ), timeout=30)
     assert json.loads(run.stderr.strip().splitlines()[-1]) == []
     assert ("allow" in run.stdout) is timer
+
+
+def test_questions_are_answered_with_the_answers_claude_needs(hook: HookRunner) -> None:
+    from harness.hookproc import payload
+
+    data = payload("claude/PermissionRequest-AskUserQuestion")
+    proc = hook.start("claude", data, LOCAL)
+    request = wait_pending()[0]
+    plain = cli("approve", request["id"])
+    assert plain.returncode == 1 and "1=Postgres, 2=SQLite" in plain.stderr
+    assert cli("approve", request["id"], "--answer", "2", "--answer", "1,3").returncode == 0
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "allow"
+    assert decision["updatedInput"] == {**data["tool_input"], "answers": {
+        "Which database should we use?": "SQLite", "Which features do you want?": "Auth, Export"}}
+
+
+def test_an_approved_plan_echoes_its_input(hook: HookRunner) -> None:
+    from harness.hookproc import payload
+
+    data = payload("claude/PermissionRequest-ExitPlanMode")
+    proc = hook.start("claude", data, LOCAL)
+    cli("approve", wait_pending()[0]["id"])
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision == {"behavior": "allow", "updatedInput": data["tool_input"]}
+
+
+def test_posttooluse_settles_a_request_answered_yes_in_the_terminal(hook: HookRunner) -> None:
+    proc = hook.start("claude", perm("Bash", command="make", description="Build"), LOCAL)
+    request = wait_pending()[0]
+    other = hook.run("claude", perm("Bash", event="PostToolUse", command="make test"))
+    assert other.stdout == "" and Store().read()["requests"][request["id"]]["status"] == "pending"
+    done = perm("Bash", event="PostToolUse", command="make", description="Build")
+    done["tool_response"] = {"stdout": "ok", "stderr": "", "interrupted": False}
+    assert hook.run("claude", done).stdout == ""
+    assert hook.finish(proc).stdout == ""  # the waiting hook stops; Claude already ran it
+    record = Store().read()["requests"][request["id"]]
+    assert record["status"] == "answered_in_terminal" and record["decision"]["via"] == "terminal"

@@ -14,7 +14,10 @@ __all__ = ["DISPLAY", "NAME", "allow", "deny", "no_decision", "parse", "stop_blo
 
 NAME = "claude"
 DISPLAY = "Claude Code"
-TOOL_EVENTS = ("PermissionRequest", "PreToolUse")
+TOOL_EVENTS = ("PermissionRequest", "PreToolUse", "PostToolUse", "PostToolUseFailure")
+# A plain allow does nothing for these: Claude needs the input back (with answers for
+# questions) to close its dialog (docs/claude-hooks-observed.md §7).
+ECHO_INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
 _PATH_KEYS = ("file_path", "notebook_path", "path")
 
 
@@ -72,18 +75,19 @@ def _emit(output: dict) -> str:
     return json.dumps(output, ensure_ascii=False)
 
 
-def allow(event: str, reason: str, updated_input: dict | None = None) -> str:
-    """Let the tool run."""
+def allow(event: str, reason: str, updated_input: dict | None = None,
+          updated_permissions: list | None = None) -> str:
+    """Let the tool run (``updated_input`` replaces its input; PermissionRequest may also
+    carry ``updated_permissions``, e.g. a setMode after a plan is approved)."""
     if event == "PermissionRequest":
         decision: dict = {"behavior": "allow"}
         if updated_input is not None:
             decision["updatedInput"] = updated_input
+        if updated_permissions:
+            decision["updatedPermissions"] = updated_permissions
         return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
-    output = {
-        "hookEventName": event,
-        "permissionDecision": "allow",
-        "permissionDecisionReason": reason,
-    }
+    output = {"hookEventName": event, "permissionDecision": "allow",
+              "permissionDecisionReason": reason}
     if updated_input is not None:
         output["updatedInput"] = updated_input
     return _emit({"hookSpecificOutput": output})
@@ -165,6 +169,11 @@ def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: fl
         ]
     else:
         entries["PermissionRequest"] = [{"matcher": "*", "hooks": [handler(wait)]}]
+    # Claude does not tell a waiting PermissionRequest hook when the user says Yes in the
+    # terminal; the tool's PostToolUse is the only trace. Async: Claude does not wait for it.
+    entries["PostToolUse"] = [{"matcher": "*", "hooks": [handler(30, **{"async": True})]}]
+    entries["PostToolUseFailure"] = [{"matcher": "*",
+                                      "hooks": [handler(30, **{"async": True})]}]
     entries["Notification"] = [{"hooks": [handler(30)]}]
     entries["Stop"] = [{"hooks": [handler(stop_wait + 30)]}]
     entries["SessionStart"] = [{"hooks": [handler(30)]}]

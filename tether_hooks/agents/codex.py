@@ -41,6 +41,7 @@ TOOL_EVENTS = ("PermissionRequest", "PreToolUse", "PostToolUse")
 NOTIFY_ARG = "notify"  # `tether-hook codex notify <json>`: the legacy notify program
 TURN_COMPLETE = "TurnComplete"
 PATCH_TOOL = "apply_patch"
+ECHO_INPUT_TOOLS: tuple[str, ...] = ()  # Codex has no question or plan tools
 # Codex's own matcher lets "Edit" and "Write" match apply_patch; timers do the same.
 PATCH_ALIASES = ("Edit", "Write")
 _FILE_MARKERS = ("*** Add File: ", "*** Delete File: ", "*** Update File: ")
@@ -145,7 +146,8 @@ def _emit(output: dict) -> str:
     return json.dumps(output, ensure_ascii=False)
 
 
-def allow(event: str, reason: str, updated_input: dict | None = None) -> str:
+def allow(event: str, reason: str, updated_input: dict | None = None,
+          updated_permissions: list | None = None) -> str:
     """Let the tool run: PermissionRequest allow; PreToolUse: no output, or a rewrite."""
     if event == "PermissionRequest":
         # updatedInput is reserved on PermissionRequest and fails closed: never sent.

@@ -65,11 +65,17 @@ def pending(as_json: bool) -> None:
     help="What --for covers: this tool in this session (default), the whole "
     "session, or the session's directory.",
 )
+@click.option("--answer", "answers", multiple=True, metavar="ANSWER",
+              help="Answer a question (AskUserQuestion): once per question, in order, as an "
+                   "option number, a label ('Auth,Export' for multi-select) or "
+                   "'Question text=answer'.")
 @output.json_option
-def approve(request_id: str, duration: str | None, scope: str | None, as_json: bool) -> None:
+def approve(request_id: str, duration: str | None, scope: str | None, answers: tuple[str, ...],
+            as_json: bool) -> None:
     """Allow the pending request REQUEST_ID."""
     request, timer = core.approve(
-        request_id, by=cli_actor(), via="cli", duration=duration, scope=scope
+        request_id, by=cli_actor(), via="cli", duration=duration, scope=scope,
+        answers=list(answers),
     )
 
     def text() -> str:

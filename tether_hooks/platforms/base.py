@@ -33,6 +33,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
+from tether_hooks.errors import TetherError
+
 __all__ = [
     "Bridge",
     "BridgeAuthError",
@@ -47,7 +49,7 @@ __all__ = [
 ]
 
 
-class BridgeError(Exception):
+class BridgeError(TetherError):
     """A platform call failed; ``str()`` says what to do. Always raised ``from`` the SDK error."""
 
 

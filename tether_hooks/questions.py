@@ -1,0 +1,65 @@
+"""AskUserQuestion answers: what Claude Code needs back to close its question dialog.
+
+Claude (2.1.328, verified: docs/claude-hooks-observed.md §7) takes a PermissionRequest allow
+whose ``updatedInput`` is the original input plus ``answers``: {question text: label},
+multi-select labels joined with ", ". Shared by the CLI (``approve --answer``) and chats.
+"""
+
+from __future__ import annotations
+
+from tether_hooks.errors import UsageError
+
+__all__ = ["answer_input", "pick", "questions"]
+
+
+def questions(tool_input: object) -> list[dict]:
+    """The questions of an AskUserQuestion input (empty when malformed)."""
+    items = tool_input.get("questions") if isinstance(tool_input, dict) else None
+    return [q for q in items or [] if isinstance(q, dict) and isinstance(q.get("question"), str)]
+
+
+def pick(question: dict, text: str) -> str:
+    """The answer ``text`` gives to ``question``: option numbers or labels (``1,3``,
+    ``Auth, Export``) become labels; anything else is kept as a free-text answer."""
+    labels = [str(o.get("label")) for o in question.get("options") or [] if isinstance(o, dict)]
+    parts = [p.strip() for p in text.split(",")] if question.get("multiSelect") else [text.strip()]
+    chosen = []
+    for part in parts:
+        if part.isdigit() and 1 <= int(part) <= len(labels):
+            chosen.append(labels[int(part) - 1])
+        else:
+            chosen.append(next((label for label in labels if label.casefold() == part.casefold()),
+                               part))
+    return ", ".join(c for c in chosen if c)
+
+
+def answer_input(tool_input: dict, given: list[str]) -> dict:
+    """``tool_input`` with ``answers`` from ``given``: ``"Question text=answer"`` items, or
+    bare answers taken in question order. Raises UsageError unless every question is answered."""
+    asked = questions(tool_input)
+    if not asked:
+        raise UsageError("this request has no questions to answer")
+    answers: dict[str, str] = {}
+    in_order = []
+    for item in given:
+        question, sep, value = item.partition("=")
+        match = next((q for q in asked if sep and q["question"].casefold() == question.strip()
+                      .casefold()), None)
+        if match is not None:
+            answers[match["question"]] = pick(match, value)
+        else:
+            in_order.append(item)
+    for q in asked:
+        if q["question"] not in answers and in_order:
+            answers[q["question"]] = pick(q, in_order.pop(0))
+    missing = [q["question"] for q in asked if not answers.get(q["question"])]
+    if missing or in_order:
+        raise UsageError("answer each question once, in order or as 'question=answer': "
+                         + "; ".join(_describe(q) for q in asked))
+    return {**tool_input, "answers": answers}
+
+
+def _describe(question: dict) -> str:
+    options = ", ".join(f"{n}={o.get('label')}"
+                        for n, o in enumerate(question.get("options") or [], 1))
+    return f"{question['question']} ({options})"
