@@ -183,6 +183,8 @@ def _turn_complete(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
         turn_id=request.get("turn_id"),
         last_assistant_message=message[:2000] if message else None,
     )
+    if cfg["platforms"]:
+        _notice(request, "finished", message)
     return ""
 
 
