@@ -77,8 +77,7 @@ if [ "$hooks" = 1 ]; then
     found=1
     "$venv/bin/tether-hooks" install --agent claude --mode "$mode" </dev/null
   fi
-  if "$venv/bin/tether-hooks" install --help 2>/dev/null | grep -q codex &&
-     { command -v codex >/dev/null 2>&1 || [ -d "${CODEX_HOME:-$HOME/.codex}" ]; }; then
+  if command -v codex >/dev/null 2>&1 || [ -d "${CODEX_HOME:-$HOME/.codex}" ]; then
     found=1
     "$venv/bin/tether-hooks" install --agent codex </dev/null
   fi
@@ -87,4 +86,10 @@ if [ "$hooks" = 1 ]; then
     "$venv/bin/tether-hooks" install --agent claude --mode "$mode" </dev/null
   fi
 fi
-say "done. Next: 'tether-hooks setup telegram --help', or 'tether-hooks status'."
+if "$venv/bin/tether-hooks" status --json 2>/dev/null </dev/null | "$venv/bin/python" -c \
+     'import json, sys; sys.exit(0 if json.load(sys.stdin)["platforms"] else 1)'; then
+  # A chat platform is configured: (re)start the listener so it runs the new version.
+  "$venv/bin/tether-hooks" listener stop </dev/null >/dev/null 2>&1 || true
+  "$venv/bin/tether-hooks" listener start </dev/null || say "the listener did not start: see 'tether-hooks listener logs'"
+fi
+say "done. Next: 'tether-hooks setup telegram --help', then 'tether-hooks doctor'."
