@@ -164,33 +164,18 @@ def read_settings(path: str) -> tuple[dict, str]:
 def save(path: str, new: dict, old_text: str, dry_run: bool) -> Change:
     """Write ``new`` to ``path`` if it differs: backup first, then an atomic replace."""
     new_text = _dump(new, old_text)
+    # Compare like with like: the old file as we would write it, so formatting is no change.
     old_cmp = _dump(json.loads(old_text), old_text) if old_text.strip() else _dump({})
-    changed = new_text != old_cmp
-    diff = "".join(
-        difflib.unified_diff(
-            old_text.splitlines(keepends=True),
-            new_text.splitlines(keepends=True),
-            fromfile=path,
-            tofile=path,
-        )
-    )
-    change = Change(path=path, changed=changed, diff=diff if changed else "")
-    if not changed or dry_run:
-        return change
-    return _write(change, new_text, old_text)
+    return save_text(path, new_text, old_text, dry_run, changed=new_text != old_cmp)
 
 
-def save_text(path: str, new_text: str, old_text: str, dry_run: bool) -> Change:
+def save_text(path: str, new_text: str, old_text: str, dry_run: bool,
+              changed: bool | None = None) -> Change:
     """Write ``new_text`` to ``path`` if it differs from ``old_text``: backup, atomic replace."""
-    changed = new_text != old_text
-    diff = "".join(
-        difflib.unified_diff(
-            old_text.splitlines(keepends=True),
-            new_text.splitlines(keepends=True),
-            fromfile=path,
-            tofile=path,
-        )
-    )
+    changed = new_text != old_text if changed is None else changed
+    diff = "".join(difflib.unified_diff(old_text.splitlines(keepends=True),
+                                        new_text.splitlines(keepends=True),
+                                        fromfile=path, tofile=path)) if changed else ""
     change = Change(path=path, changed=changed, diff=diff)
     if not changed or dry_run:
         return change

@@ -7,10 +7,11 @@ for PermissionRequest (Claude shows its own dialog) and ``ask`` for PreToolUse.
 
 from __future__ import annotations
 
-import json
 import os
 
-__all__ = ["DISPLAY", "NAME", "allow", "deny", "no_decision", "parse", "stop_block"]
+from tether_hooks.agents.base import PayloadError, common_request, emit, tool_call
+
+__all__ = ["DISPLAY", "NAME", "PayloadError", "allow", "deny", "no_decision", "parse", "stop_block"]
 
 NAME = "claude"
 DISPLAY = "Claude Code"
@@ -21,35 +22,12 @@ ECHO_INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
 _PATH_KEYS = ("file_path", "notebook_path", "path")
 
 
-class PayloadError(ValueError):
-    """The agent sent a payload we cannot act on."""
-
-
 def parse(payload: object) -> dict:
     """The agent-neutral request for a Claude Code hook payload. Raises PayloadError."""
-    if not isinstance(payload, dict):
-        raise PayloadError("the hook input is not a JSON object")
-    event = payload.get("hook_event_name")
-    if not isinstance(event, str) or not event:
-        raise PayloadError("the hook input has no hook_event_name")
-    cwd = payload.get("cwd")
-    request = {
-        "agent": NAME,
-        "event": event,
-        "session_id": str(payload.get("session_id") or ""),
-        "cwd": cwd if isinstance(cwd, str) and cwd else os.getcwd(),
-        "permission_mode": payload.get("permission_mode"),
-        "transcript_path": payload.get("transcript_path"),
-    }
+    request = common_request(payload, NAME)
+    event = request["event"]
     if event in TOOL_EVENTS:
-        tool_name = payload.get("tool_name")
-        tool_input = payload.get("tool_input")
-        if not isinstance(tool_name, str) or not tool_name:
-            raise PayloadError(f"the {event} input has no tool_name")
-        if tool_input is None:
-            tool_input = {}
-        if not isinstance(tool_input, dict):
-            raise PayloadError(f"the {event} input's tool_input is not an object")
+        tool_name, tool_input = tool_call(payload, event)
         request.update(
             tool_name=tool_name,
             tool_input=tool_input,
@@ -71,10 +49,6 @@ def parse(payload: object) -> dict:
     return request
 
 
-def _emit(output: dict) -> str:
-    return json.dumps(output, ensure_ascii=False)
-
-
 def allow(event: str, reason: str, updated_input: dict | None = None,
           updated_permissions: list | None = None) -> str:
     """Let the tool run (``updated_input`` replaces its input; PermissionRequest may also
@@ -85,12 +59,12 @@ def allow(event: str, reason: str, updated_input: dict | None = None,
             decision["updatedInput"] = updated_input
         if updated_permissions:
             decision["updatedPermissions"] = updated_permissions
-        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+        return emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
     output = {"hookEventName": event, "permissionDecision": "allow",
               "permissionDecisionReason": reason}
     if updated_input is not None:
         output["updatedInput"] = updated_input
-    return _emit({"hookSpecificOutput": output})
+    return emit({"hookSpecificOutput": output})
 
 
 def deny(event: str, reason: str, interrupt: bool = False) -> str:
@@ -99,7 +73,7 @@ def deny(event: str, reason: str, interrupt: bool = False) -> str:
         decision: dict = {"behavior": "deny", "message": reason}
         if interrupt:
             decision["interrupt"] = True
-        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+        return emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
     output: dict = {
         "hookSpecificOutput": {
             "hookEventName": event,
@@ -109,13 +83,13 @@ def deny(event: str, reason: str, interrupt: bool = False) -> str:
     }
     if interrupt:
         output.update({"continue": False, "stopReason": reason})
-    return _emit(output)
+    return emit(output)
 
 
 def no_decision(event: str, reason: str) -> str:
     """Leave it to Claude Code's own prompt."""
     if event == "PreToolUse":
-        return _emit(
+        return emit(
             {
                 "hookSpecificOutput": {
                     "hookEventName": event,
@@ -129,7 +103,7 @@ def no_decision(event: str, reason: str) -> str:
 
 def stop_block(reason: str) -> str:
     """Keep Claude going with ``reason`` as its next instruction (Stop hook)."""
-    return _emit({"decision": "block", "reason": reason})
+    return emit({"decision": "block", "reason": reason})
 
 
 # -- installation -------------------------------------------------------------------

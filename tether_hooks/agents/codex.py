@@ -17,8 +17,9 @@ Stdlib only and cheap to import: every hook call loads this module. The installe
 
 from __future__ import annotations
 
-import json
 import os
+
+from tether_hooks.agents.base import PayloadError, common_request, emit, tool_call
 
 __all__ = [
     "DISPLAY",
@@ -46,10 +47,6 @@ ECHO_INPUT_TOOLS: tuple[str, ...] = ()  # Codex has no question or plan tools
 PATCH_ALIASES = ("Edit", "Write")
 _FILE_MARKERS = ("*** Add File: ", "*** Delete File: ", "*** Update File: ")
 _MOVE_MARKER = "*** Move to: "
-
-
-class PayloadError(ValueError):
-    """The agent sent a payload we cannot act on."""
 
 
 def patch_paths(patch: object, cwd: str) -> list[str]:
@@ -97,33 +94,14 @@ def _notify(payload: dict) -> dict:
 
 def parse(payload: object) -> dict:
     """The agent-neutral request for a Codex hook (or notify) payload. Raises PayloadError."""
-    if not isinstance(payload, dict):
-        raise PayloadError("the hook input is not a JSON object")
-    event = payload.get("hook_event_name")
-    if event is None and "type" in payload:
+    if isinstance(payload, dict) and payload.get("hook_event_name") is None and "type" in payload:
         return _notify(payload)
-    if not isinstance(event, str) or not event:
-        raise PayloadError("the hook input has no hook_event_name")
-    cwd = payload.get("cwd")
-    cwd = cwd if isinstance(cwd, str) and cwd else os.getcwd()
-    request = {
-        "agent": NAME,
-        "event": event,
-        "session_id": str(payload.get("session_id") or ""),
-        "turn_id": payload.get("turn_id"),
-        "cwd": cwd,
-        "permission_mode": payload.get("permission_mode"),
-        "transcript_path": payload.get("transcript_path"),
-    }
+    request = common_request(payload, NAME)
+    event = request["event"]
+    cwd = request["cwd"]
+    request["turn_id"] = payload.get("turn_id")
     if event in TOOL_EVENTS:
-        tool_name = payload.get("tool_name")
-        tool_input = payload.get("tool_input")
-        if not isinstance(tool_name, str) or not tool_name:
-            raise PayloadError(f"the {event} input has no tool_name")
-        if tool_input is None:
-            tool_input = {}
-        if not isinstance(tool_input, dict):
-            raise PayloadError(f"the {event} input's tool_input is not an object")
+        tool_name, tool_input = tool_call(payload, event)
         paths: list[str] = []
         aliases: list[str] = []
         if tool_name == PATCH_TOOL:
@@ -142,17 +120,13 @@ def parse(payload: object) -> dict:
     return request
 
 
-def _emit(output: dict) -> str:
-    return json.dumps(output, ensure_ascii=False)
-
-
 def allow(event: str, reason: str, updated_input: dict | None = None,
           updated_permissions: list | None = None) -> str:
     """Let the tool run: PermissionRequest allow; PreToolUse: no output, or a rewrite."""
     if event == "PermissionRequest":
         # updatedInput is reserved on PermissionRequest and fails closed: never sent.
         decision = {"behavior": "allow"}
-        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+        return emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
     rewrite = isinstance(updated_input, dict) and isinstance(updated_input.get("command"), str)
     if event != "PreToolUse" or not rewrite:
         return ""
@@ -162,7 +136,7 @@ def allow(event: str, reason: str, updated_input: dict | None = None,
         "permissionDecisionReason": reason,
         "updatedInput": updated_input,
     }
-    return _emit({"hookSpecificOutput": output})
+    return emit({"hookSpecificOutput": output})
 
 
 def deny(event: str, reason: str, interrupt: bool = False) -> str:
@@ -172,8 +146,8 @@ def deny(event: str, reason: str, interrupt: bool = False) -> str:
         reason = f"{reason} The user asked you to stop: end your turn now."
     if event == "PermissionRequest":
         decision = {"behavior": "deny", "message": reason}
-        return _emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
-    return _emit(
+        return emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
+    return emit(
         {
             "hookSpecificOutput": {
                 "hookEventName": event,
@@ -191,7 +165,7 @@ def no_decision(event: str, reason: str) -> str:
 
 def stop_block(reason: str) -> str:
     """Keep Codex going with ``reason`` as its next prompt (Stop needs JSON)."""
-    return _emit({"decision": "block", "reason": reason})
+    return emit({"decision": "block", "reason": reason})
 
 
 # -- installation -------------------------------------------------------------------

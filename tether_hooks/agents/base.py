@@ -1,0 +1,48 @@
+"""What every agent plug-in shares: payload checks and JSON output (stdlib only)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+__all__ = ["PayloadError", "common_request", "emit", "tool_call"]
+
+
+class PayloadError(ValueError):
+    """The agent sent a payload we cannot act on."""
+
+
+def common_request(payload: object, agent: str) -> dict:
+    """The fields every hook event has, checked. Raises PayloadError."""
+    if not isinstance(payload, dict):
+        raise PayloadError("the hook input is not a JSON object")
+    event = payload.get("hook_event_name")
+    if not isinstance(event, str) or not event:
+        raise PayloadError("the hook input has no hook_event_name")
+    cwd = payload.get("cwd")
+    return {
+        "agent": agent,
+        "event": event,
+        "session_id": str(payload.get("session_id") or ""),
+        "cwd": cwd if isinstance(cwd, str) and cwd else os.getcwd(),
+        "permission_mode": payload.get("permission_mode"),
+        "transcript_path": payload.get("transcript_path"),
+    }
+
+
+def tool_call(payload: dict, event: str) -> tuple[str, dict]:
+    """``tool_name`` and ``tool_input`` of a tool event, checked. Raises PayloadError."""
+    tool_name = payload.get("tool_name")
+    tool_input = payload.get("tool_input")
+    if not isinstance(tool_name, str) or not tool_name:
+        raise PayloadError(f"the {event} input has no tool_name")
+    if tool_input is None:
+        tool_input = {}
+    if not isinstance(tool_input, dict):
+        raise PayloadError(f"the {event} input's tool_input is not an object")
+    return tool_name, tool_input
+
+
+def emit(output: dict) -> str:
+    """The JSON an agent reads on the hook's stdout."""
+    return json.dumps(output, ensure_ascii=False)
