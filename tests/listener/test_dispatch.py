@@ -113,8 +113,8 @@ def test_long_inputs_get_show_full_and_never_tools_no_timers() -> None:
             long, plan = sorted(posts, key=lambda p: p["request"]["tool_name"] != name)
             assert "📄 Show full" in labels(long)
             assert all(len(b.data.encode()) <= 64 for row in long["buttons"] for b in row)
-            assert labels(plan) == ["✅ Approve plan", "📝 Keep planning",
-                                    "💬 Keep planning, with feedback"]
+            assert labels(plan) == ["✅ Approve plan", "✅ Approve + accept edits",
+                                    "📝 Keep planning", "💬 Keep planning, with feedback"]
             await bridge.press(long, "📄 Show full", ALICE)
             assert bridge.full[0]["request_id"] == long["request"]["id"]
 
@@ -184,6 +184,11 @@ def test_strangers_can_do_nothing_and_are_logged(caplog: pytest.LogCaptureFixtur
     caplog.set_level(logging.WARNING, "tether_hooks.listener")
     run(scenario())
     assert sum("not authorized" in r.message for r in caplog.records) == 4
+    logged = [e for e in audit.read() if e.get("event") == "unauthorized"]
+    assert [(e["kind"], e["user_id"], e["bridge"]) for e in logged] == [
+        ("press", str(MALLORY), "memory"), ("text", str(MALLORY), "memory"),
+        ("command", str(MALLORY), "memory"), ("command", str(MALLORY), "memory")]
+    assert logged[0]["user_name"] == f"@user{MALLORY}"
 
 
 def test_an_empty_allowlist_allows_nobody() -> None:
@@ -244,24 +249,119 @@ def test_deny_with_reason_takes_the_next_text_of_that_user() -> None:
     run(scenario())
 
 
-def test_questions_get_their_options_as_buttons_and_text() -> None:
-    questions = [{"question": "Which color?", "header": "Color", "multiSelect": False,
-                  "options": [{"label": "Red", "description": ""},
-                              {"label": "Blue", "description": ""}]}]
+QUESTIONS = [
+    {"question": "Which database?", "header": "DB", "multiSelect": False,
+     "options": [{"label": "Postgres", "description": ""}, {"label": "SQLite", "description": ""}]},
+    {"question": "Which features?", "header": "Features", "multiSelect": True,
+     "options": [{"label": "Auth", "description": ""}, {"label": "Search", "description": ""},
+                 {"label": "Export", "description": ""}]},
+]
+
+
+def test_a_question_is_answered_with_a_button() -> None:
+    questions = QUESTIONS[:1]
 
     async def scenario() -> None:
         async with running() as (_, bridge):
             rid = add(req("AskUserQuestion", questions=questions))["id"]
             (post,) = await posted(bridge)
-            assert labels(post)[:2] == ["1. Red", "2. Blue"]
-            await bridge.press(post, "2. Blue", ALICE)
+            assert labels(post) == ["1. Postgres", "2. SQLite", "❌ Deny", "💬 Deny with reason"]
+            assert not any(label.startswith("⏱") for label in labels(post))  # never a timer
+            await bridge.press(post, "2. SQLite", ALICE)
             decision = record(rid)["decision"]
-            assert decision["updated_input"]["answers"] == {"Which color?": "Blue"}
-            assert bridge.outcomes[-1]["outcome"] == f"✅ Allowed by @user{ALICE}: Blue"
-            rid = add(req("AskUserQuestion", questions=questions))["id"]
+            assert decision["updated_input"] == {"questions": questions,
+                                                 "answers": {"Which database?": "SQLite"}}
+            assert bridge.answers[-1][1] == "Answered"
+            assert bridge.outcomes[-1]["outcome"] == f"✅ Answered by @user{ALICE}: SQLite"
+
+    run(scenario())
+
+
+def test_several_questions_one_message_each_multi_select_toggles_and_done() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add(req("AskUserQuestion", questions=QUESTIONS))["id"]
+            first, second = await posted(bridge, 2)
+            assert first["request"]["tool_input"]["questions"] == QUESTIONS[:1]
+            assert second["request"]["question_part"] == (2, 2)
+            assert labels(first) == ["1. Postgres", "2. SQLite"]
+            assert labels(second) == ["☐ Auth", "☐ Search", "☐ Export", "✔️ Done",
+                                      "❌ Deny", "💬 Deny with reason"]
+            await bridge.press(second, "✔️ Done", ALICE)
+            assert bridge.answers[-1][1] == "Pick at least one option first."
+            await bridge.press(second, "☐ Export", ALICE)
+            await bridge.press(second, "☐ Auth", ALICE)
+            assert bridge.answers[-1][1] == "Selected: Auth, Export"
+            shown = [b.label for row in bridge.button_updates[-1]["buttons"] for b in row]
+            assert shown[:3] == ["☑ Auth", "☐ Search", "☑ Export"]
+            assert bridge.button_updates[-1]["ref"] == second["ref"]
+            await bridge.press(second, "✔️ Done", ALICE)
+            assert record(rid)["status"] == "pending"  # one question is still open
+            assert bridge.answers[-1][1] == "Noted: Auth, Export (1 more to answer)"
+            assert bridge.outcomes[-1]["ref"] == second["ref"]  # its buttons are gone
+            await bridge.press(first, "1. Postgres", ALICE)
+            decision = record(rid)["decision"]
+            assert decision["updated_input"]["answers"] == {
+                "Which database?": "Postgres", "Which features?": "Auth, Export"}
+            assert decision["answer"] == "Postgres; Auth, Export"
+            final = {o["ref"].message_id: o["outcome"] for o in bridge.outcomes[-2:]}
+            assert final == {first["ref"].message_id: f"✅ Answered by @user{ALICE}: Postgres",
+                             second["ref"].message_id: f"✅ Answered by @user{ALICE}: Auth, Export"}
+
+    run(scenario())
+
+
+def test_questions_answered_by_text_numbers_labels_and_free_words() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add(req("AskUserQuestion", questions=QUESTIONS))["id"]
             await posted(bridge, 2)
-            await bridge.send("1", ALICE)
-            assert record(rid)["decision"]["updated_input"]["answers"] == {"Which color?": "Red"}
+            await bridge.send("allow", ALICE)
+            assert bridge.replies[-1]["text"].startswith("Answer with an option")
+            await bridge.send("sqlite", ALICE)  # the first open question
+            assert bridge.replies[-1]["text"] == "Noted: SQLite (1 more to answer)"
+            await bridge.send("3, 1", ALICE)
+            assert record(rid)["decision"]["updated_input"]["answers"] == {
+                "Which database?": "SQLite", "Which features?": "Auth, Export"}
+
+            rid = add(req("AskUserQuestion", questions=QUESTIONS[:1]))["id"]
+            post = (await posted(bridge, 3))[-1]
+            await bridge.send("MariaDB, please", ALICE, reply_to=post["ref"])
+            assert record(rid)["decision"]["updated_input"]["answers"] == {
+                "Which database?": "MariaDB, please"}
+
+            rid = add(req("AskUserQuestion", questions=QUESTIONS[:1]))["id"]
+            post = (await posted(bridge, 4))[-1]
+            await bridge.send("deny: just pick one", ALICE, reply_to=post["ref"])
+            assert record(rid)["decision"]["reason"] == "just pick one"
+
+    run(scenario())
+
+
+def test_plans_approve_accept_edits_keep_planning_and_feedback() -> None:
+    plan = {"plan": "# Plan\n1. one", "planFilePath": "/tmp/p.md"}
+
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            ids = [add(req("ExitPlanMode", **plan))["id"] for _ in range(4)]
+            posts = {p["request"]["id"]: p for p in await posted(bridge, 4)}
+            await bridge.press(posts[ids[0]], "✅ Approve plan", ALICE)
+            await bridge.press(posts[ids[1]], "✅ Approve + accept edits", ALICE)
+            await bridge.press(posts[ids[2]], "📝 Keep planning", ALICE)
+            await bridge.press(posts[ids[3]], "💬 Keep planning, with feedback", ALICE)
+            assert "your feedback on the plan" in bridge.replies[-1]["text"]
+            await bridge.send("Split step 1", ALICE)
+            plain, edits, keep, feedback = (record(i)["decision"] for i in ids)
+            assert plain["behavior"] == "allow" and "updated_input" not in plain
+            assert edits["updated_permissions"] == [
+                {"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
+            assert keep["behavior"] == "deny" and "keep planning" in keep["reason"]
+            assert feedback["reason"] == "Split step 1"
+            assert [o["outcome"] for o in bridge.outcomes] == [
+                f"✅ Plan approved by @user{ALICE}",
+                f"✅ Plan approved by @user{ALICE}; edits are accepted",
+                f"📝 Keep planning, said @user{ALICE}",
+                f"📝 Keep planning, said @user{ALICE}: Split step 1"]
 
     run(scenario())
 
@@ -321,10 +421,10 @@ def test_text_in_a_sessions_topic_decides_that_sessions_request() -> None:
     [
         ("cli", "✅ Allowed by bob (CLI)"),
         ("cli-deny", "❌ Denied by bob (CLI): no"),
-        ("timer", "✅ Auto-approved: Allow Bash (timer "),
-        ("timeout", "⌛ Expired: Claude asked in the terminal"),
-        ("timeout-deny", "⌛ Expired: denied, no answer in time"),
-        ("terminal", "🖥 Answered in the terminal"),
+        ("timer", "🕒 Auto-approved: Allow Bash (timer "),
+        ("timeout", "⌛ Expired: no answer in 300 s; Claude Code asked in the terminal"),
+        ("timeout-deny", "⌛ Expired: no answer in 300 s; denied"),
+        ("terminal", "💻 Answered in the terminal"),
         ("session-end", "🚫 Cancelled: the session ended"),
     ],
 )
@@ -470,7 +570,8 @@ def test_waiting_and_finished_notices_and_a_reply_goes_on() -> None:
                                       "text": "Claude is waiting for your input"}) == {"ok": True}
             await bridge.wait_for(lambda: bridge.notices)
             assert bridge.notices[0]["notice"].text == (
-                "⏳ Claude is waiting for your input in proj: Claude is waiting for your input")
+                "⏳ Claude Code is waiting for your input in proj: "
+                "Claude is waiting for your input")
             long = "word " * 1000
             waiter = asyncio.ensure_future(d.on_notice(
                 {"kind": "finished", "session_id": "s-1", "text": long, "wait": 10}))
@@ -527,5 +628,23 @@ def test_commands_list_revoke_stop_and_usage(tmp_path: Path) -> None:
             assert (await say("stop")).endswith("stops at its next tool call.")
             assert Store().read()["sessions"]["s-1"]["stop"]["by"] == f"@user{ALICE}"
             assert (await say("nope")).startswith("Unknown command /nope")
+
+    run(scenario())
+
+
+def test_status_shows_claude_code_and_codex_sessions_side_by_side() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            add(req(session="s-claude", cwd="/home/u/web"))
+            codex = dict(req(session="s-codex", cwd="/home/u/api"), agent="codex")
+            add(codex)
+            await posted(bridge, 2)
+            await bridge.command("status", ALICE)
+            text = bridge.replies[-1]["text"]
+            assert text.startswith("Sessions (2):")
+            assert "Claude Code (1):\n• s-claude in web, 1 pending" in text
+            assert "Codex (1):\n• s-codex in api, 1 pending" in text
+            assert "(Codex in api," in text and "(Claude Code in web," in text  # pending lines
+            assert "Pending: 2" in text
 
     run(scenario())

@@ -8,17 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulators.telegram import Message, TelegramEmulator
-from harness.hookproc import HookRunner
-from harness.telegram import ALLOWED_USER_ID, STRANGER_USER_ID, TOKEN
+from emulators.telegram import TelegramEmulator
+from harness.hookproc import HookRunner, payload
+from harness.telegram import STRANGER_USER_ID
+from harness.telegram_relay import CHAT, configure, edited, request_message
 
 from tether_hooks import relay, timers
 from tether_hooks.listener import daemon
 from tether_hooks.store import Store
 
 pytest.importorskip("telegram")
-
-CHAT = ALLOWED_USER_ID  # the allowed user's private chat with the bot
 
 
 @pytest.fixture(autouse=True)
@@ -29,26 +28,10 @@ def _listener_stops_first(telegram_emulator: TelegramEmulator) -> Iterator[None]
         daemon.stop()
 
 
-def configure(home: Path, emu: TelegramEmulator, extra: str = "") -> None:
-    (home / "config.toml").write_text(
-        f"{extra}[telegram]\n"
-        f'bot_token = "{TOKEN}"\n'
-        f"chat_id = {CHAT}\n"
-        f"allowed_user_ids = [{ALLOWED_USER_ID}]\n"
-        f'api_base = "{emu.base_url}"\n'
-        "poll_timeout = 2\n"
-    )
-
-
 def perm(tool: str = "Bash", **tool_input: object) -> dict:
     return {"session_id": "s-tg", "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp",
             "permission_mode": "default", "hook_event_name": "PermissionRequest",
             "tool_name": tool, "tool_input": tool_input or {"command": "rm -rf build"}}
-
-
-def request_message(emu: TelegramEmulator, command: str) -> Message:
-    return emu.wait_for_message(lambda m: command in (m.text or "") and bool(m.buttons),
-                                chat_id=CHAT, timeout=20)
 
 
 def status_of(rid: str) -> str:
@@ -166,3 +149,48 @@ def test_commands_are_registered_and_answer(hook: HookRunner, tether_home: Path,
     assert decision["behavior"] == "deny" and decision["interrupt"] is True
     info = json.loads((Path(tether_home) / "state" / "listener.health.json").read_text())
     assert info["bridges"]["telegram"]["state"] == "ok"
+
+
+def test_questions_one_message_each_toggles_shown_and_the_hook_gets_the_answers(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    asked = payload("claude/PermissionRequest-AskUserQuestion")
+    proc = hook.start("claude", asked)
+    first = request_message(emu, "Which database should we use?")
+    second = request_message(emu, "Which features do you want?")
+    assert "Claude Code asks (question 1 of 2)" in (first.text or "")
+    assert first.buttons == ["1. Postgres", "2. SQLite"]
+    assert second.buttons[:4] == ["☐ Auth", "☐ Search", "☐ Export", "✔️ Done"]
+    emu.press(second, "☐ Auth")
+    second = emu.wait_for_message(lambda m: m.message_id == second.message_id
+                                  and "☑ Auth" in m.buttons, chat_id=CHAT, timeout=10)
+    emu.press(second, "☐ Export")
+    second = emu.wait_for_message(lambda m: m.message_id == second.message_id
+                                  and "☑ Export" in m.buttons, chat_id=CHAT, timeout=10)
+    emu.press(second, "✔️ Done")
+    emu.send_text(CHAT, "2", reply_to=first)
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "allow"
+    assert decision["updatedInput"] == dict(asked["tool_input"], answers={
+        "Which database should we use?": "SQLite", "Which features do you want?": "Auth, Export"})
+    shown = edited(emu, second, "Answered by @alice: Auth, Export")
+    assert "Which features do you want?" in (shown.text or "")
+    edited(emu, first, "Answered by @alice: SQLite")
+
+
+def test_a_plan_approved_with_accept_edits_switches_the_mode(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    plan = payload("claude/PermissionRequest-ExitPlanMode")
+    proc = hook.start("claude", plan)
+    msg = request_message(emu, "Create hello.txt")
+    assert "Claude Code has a plan" in (msg.text or "")
+    emu.press(msg, "✅ Approve + accept edits")
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "allow"
+    assert decision["updatedInput"] == plan["tool_input"]
+    assert decision["updatedPermissions"] == [
+        {"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
+    edited(emu, msg, "Plan approved by @alice; edits are accepted")

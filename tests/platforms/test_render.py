@@ -199,7 +199,8 @@ def test_outcome_footer_always_fits() -> None:
          "❌ Denied by @alice: use the staging db"),
         ({"status": "denied", "decision": {"by": "@bob"}}, "❌ Denied by @bob"),
         ({"status": "expired", "created_at": 100.0, "expires_at": 400.0,
-          "decision": {"via": "timeout", "behavior": "deny"}}, "⌛ Expired: no answer in 300 s"),
+          "decision": {"via": "timeout", "behavior": "deny"}},
+         "⌛ Expired: no answer in 300 s; denied"),
         ({"status": "expired", "agent": "claude", "created_at": 0, "expires_at": 300,
           "decision": {"via": "timeout", "behavior": "ask"}},
          "⌛ Expired: no answer in 300 s; Claude Code asked in the terminal"),
@@ -207,13 +208,41 @@ def test_outcome_footer_always_fits() -> None:
          "💻 Answered in the terminal"),
         ({"status": "allowed", "decision": {"via": "timer",
                                             "reason": "Allow Bash (timer 7f3a, 12 min left)"}},
-         "🕒 Allowed by timer: Allow Bash (timer 7f3a, 12 min left)"),
+         "🕒 Auto-approved: Allow Bash (timer 7f3a, 12 min left)"),
         ({"status": "cancelled", "decision": {"reason": "the session ended"}},
-         "⏹ Cancelled: the session ended"),
+         "🚫 Cancelled: the session ended"),
+        ({"status": "abandoned", "decision": {"reason": "the waiting hook is gone"}},
+         "⌛ Expired: the waiting hook is gone"),
+        ({"status": "expired", "decision": {"via": "listener", "behavior": "ask",
+                                            "reason": "no chat platform is reachable"}},
+         "⚠️ Not relayed: no chat platform is reachable"),
+        ({"status": "denied", "decision": {"by": "@alice", "interrupt": True}},
+         "🛑 Stopped by @alice"),
+        ({"status": "allowed", "tool_name": "AskUserQuestion",
+          "decision": {"by": "@alice", "answer": "SQLite; Auth, Export"}},
+         "✅ Answered by @alice: SQLite; Auth, Export"),
+        ({"status": "allowed", "tool_name": "ExitPlanMode",
+          "decision": {"by": "@alice", "updated_permissions": [{"type": "setMode"}]}},
+         "✅ Plan approved by @alice; edits are accepted"),
+        ({"status": "denied", "tool_name": "ExitPlanMode",
+          "decision": {"by": "@alice", "reason": render.KEEP_PLANNING}},
+         "📝 Keep planning, said @alice"),
+        ({"status": "denied", "tool_name": "ExitPlanMode",
+          "decision": {"by": "@alice", "reason": "split step 2"}},
+         "📝 Keep planning, said @alice: split step 2"),
     ],
 )
 def test_outcome_text(record: dict, line: str) -> None:
     assert render.outcome_text(record) == line
+
+
+def test_outcome_text_names_the_timer_a_press_added() -> None:
+    record = {"status": "allowed", "decision": {"by": "@alice", "via": "telegram"}}
+    timer = {"id": "1a2b", "scope": "tool", "tool": "bash", "tool_label": "Bash",
+             "created_at": 0.0, "expires_at": 1800.0}
+    line = render.outcome_text(record, timer, now=0.0)
+    assert line.startswith("✅ Allowed by @alice; ") and line.endswith("(timer 1a2b)")
+    assert "30 min" in line
 
 
 def test_notices_add_an_icon_context_and_items() -> None:

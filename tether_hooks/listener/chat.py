@@ -1,8 +1,10 @@
-"""Pure helpers of dispatch: buttons for a request, button data, outcome and list texts.
+"""Pure helpers of dispatch: what a request looks like in a chat (its messages and buttons),
+button data, questions, and list lines. Outcome wording lives in ``platforms.render``.
 
 Button data is ``<verb>:<nonce>``: the nonce (8 hex characters) is stored on the request
-(``request["chat"]["nonce"]``) and resolved on our side, so the data is at most 13 bytes,
-whatever the tool name.
+(``request["chat"]["nonce"]``) and resolved on our side, so the data is at most ~16 bytes,
+whatever the tool name. Question verbs carry indexes: ``o<q>.<n>`` picks option n of
+question q, ``x<q>.<n>`` toggles it (multi-select), ``y<q>`` is "Done" for question q.
 """
 
 from __future__ import annotations
@@ -13,31 +15,43 @@ import os
 from tether_hooks import rules
 from tether_hooks.durations import format_duration
 from tether_hooks.platforms.base import LONG_INPUT, Button
+from tether_hooks.platforms.render import agent_label
 
 __all__ = [
+    "ACCEPT_EDITS",
     "VERBS",
-    "agent_display",
+    "answers_for",
     "buttons_for",
+    "indexes",
     "new_nonce",
-    "outcome_text",
-    "question",
+    "parse_options",
+    "question_buttons",
+    "question_rows",
+    "question_view",
+    "questions",
     "request_line",
     "split_data",
+    "views",
 ]
 
 # verb -> what a press does
 VERBS = {
-    "a": "allow",
+    "a": "allow (approve a plan)",
+    "e": "approve a plan and accept edits",
     "d": "deny",
-    "r": "deny with reason",
+    "r": "deny with reason (keep planning, with feedback)",
     "k": "keep planning",
     "t": "allow the tool for the default timer",
     "s": "allow the whole session for the default timer",
     "p": "allow the directory for the default timer",
     "f": "show the full input",
+    "o": "pick an option of a question",
+    "x": "toggle an option of a multi-select question",
+    "y": "done with a multi-select question",
 }
+# "Approve + accept edits": Claude leaves plan mode for acceptEdits (observed §7).
+ACCEPT_EDITS = [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
 _LABEL_CHARS = 28
-_DISPLAY = {"claude": "Claude", "codex": "Codex"}
 
 
 def new_nonce() -> str:
@@ -45,51 +59,120 @@ def new_nonce() -> str:
 
 
 def split_data(data: str) -> tuple[str, str]:
-    """``("a", "1f2e3d4c")`` from ``"a:1f2e3d4c"``; verbs ``q<n>`` carry an option index."""
+    """``("a", "1f2e3d4c")`` from ``"a:1f2e3d4c"``."""
     verb, _, nonce = data.partition(":")
     return verb, nonce
 
 
-def agent_display(request: dict) -> str:
-    agent = str(request.get("agent") or "the agent")
-    return _DISPLAY.get(agent, agent)
+def indexes(verb: str) -> tuple[int, int | None] | None:
+    """``(1, 2)`` for ``o1.2``, ``(1, None)`` for ``y1``; None when malformed."""
+    head, _, tail = verb[1:].partition(".")
+    if not head.isdigit() or (tail and not tail.isdigit()):
+        return None
+    return int(head), (int(tail) if tail else None)
 
 
 def _short(text: str) -> str:
     return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
 
 
-def question(request: dict) -> dict | None:
-    """The single multiple-choice question of an AskUserQuestion request, if it has one."""
+# -- questions (AskUserQuestion) ------------------------------------------------------------
+
+
+def questions(request: dict) -> list[dict] | None:
+    """``[{"question", "labels", "multi"}]`` of an AskUserQuestion request; None if it is
+    not one or is malformed (then it is shown and decided like any other tool)."""
     if request.get("tool_name") != "AskUserQuestion":
         return None
-    questions = (request.get("tool_input") or {}).get("questions")
-    if not isinstance(questions, list) or len(questions) != 1 or not isinstance(questions[0], dict):
+    items = (request.get("tool_input") or {}).get("questions")
+    if not isinstance(items, list) or not items:
         return None
-    options = questions[0].get("options")
-    if not isinstance(options, list) or not options or questions[0].get("multiSelect"):
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("options"), list):
+            return None
+        labels = [o.get("label") if isinstance(o, dict) else o for o in item["options"]]
+        if not labels or not all(isinstance(label, str) and label for label in labels):
+            return None
+        out.append({"question": str(item.get("question") or ""), "labels": labels,
+                    "multi": bool(item.get("multiSelect"))})
+    return out
+
+
+def parse_options(text: str, asked: dict) -> str | list[str] | None:
+    """A text answer: ``2`` or a label; for multi-select ``1,3`` or labels. None: no match."""
+    labels = asked["labels"]
+
+    def one(part: str) -> str | None:
+        cleaned = part.strip().rstrip(".")
+        if cleaned.isdigit() and 1 <= int(cleaned) <= len(labels):
+            return labels[int(cleaned) - 1]
+        return next((label for label in labels if label.casefold() == cleaned.casefold()), None)
+
+    whole = one(text)
+    if whole is not None:
+        return [whole] if asked["multi"] else whole
+    if not asked["multi"]:
         return None
-    labels = [o.get("label") if isinstance(o, dict) else o for o in options]
-    if not all(isinstance(label, str) and label for label in labels):
+    picked = [one(part) for part in text.split(",") if part.strip()]
+    if not picked or None in picked:
         return None
-    return {"question": str(questions[0].get("question") or ""), "labels": labels}
+    return [label for label in labels if label in picked]  # in the options' order
+
+
+def answers_for(asked: list[dict], answers: dict) -> tuple[dict, str]:
+    """Claude's ``answers`` ({question text: label, multi-select joined with ", "}) and a
+    one-line summary, from our per-question answers ``{"0": "SQLite", "1": [...]}``."""
+    out, shown = {}, []
+    for i, q in enumerate(asked):
+        value = answers.get(str(i))
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        out[q["question"]] = text
+        shown.append(text)
+    return out, "; ".join(shown)
+
+
+def question_view(request: dict, index: int) -> dict:
+    """The request as shown in question ``index``'s own message."""
+    items = (request.get("tool_input") or {}).get("questions") or []
+    return dict(request, tool_input={"questions": [items[index]]},
+                question_part=(index + 1, len(items)))
+
+
+def question_buttons(asked: dict, index: int, nonce: str, picks: list[str] | None = None
+                     ) -> list[list[Button]]:
+    """Option buttons of one question; multi-select: toggles (☑ when picked) and Done."""
+    if not asked["multi"]:
+        return [[Button(f"{n + 1}. {_short(label)}", f"o{index}.{n}:{nonce}")]
+                for n, label in enumerate(asked["labels"])]
+    rows = [[Button(f"{'☑' if label in (picks or ()) else '☐'} {_short(label)}",
+                    f"x{index}.{n}:{nonce}")] for n, label in enumerate(asked["labels"])]
+    rows.append([Button("✔️ Done", f"y{index}:{nonce}")])
+    return rows
+
+
+def question_rows(asked: list[dict], index: int, nonce: str, picks: list[str] | None = None
+                  ) -> list[list[Button]]:
+    """All the buttons of question ``index``'s message: Deny ones on the last question."""
+    rows = question_buttons(asked[index], index, nonce, picks)
+    if index == len(asked) - 1:
+        rows.append([Button("❌ Deny", f"d:{nonce}"), Button("💬 Deny with reason", f"r:{nonce}")])
+    return rows
+
+
+# -- posting ------------------------------------------------------------------------------------
 
 
 def buttons_for(request: dict, nonce: str, timer: str, *, full: bool) -> list[list[Button]]:
-    """The rows of buttons for a posted request; ``timer`` is the default length (``30m``)."""
+    """The rows of buttons of a (non-question) request; ``timer`` is the default (``30m``)."""
 
     def b(label: str, verb: str) -> Button:
         return Button(label, f"{verb}:{nonce}")
 
     tool = str(request.get("tool_name") or "")
-    asked = question(request)
-    if asked is not None:
-        labels = asked["labels"]
-        rows = [[b(f"{n + 1}. {_short(label)}", f"q{n}")] for n, label in enumerate(labels)]
-        rows.append([b("❌ Deny", "d"), b("💬 Deny with reason", "r")])
-    elif tool == "ExitPlanMode":
-        rows = [[b("✅ Approve plan", "a"), b("📝 Keep planning", "k")],
-                [b("💬 Keep planning, with feedback", "r")]]
+    if tool == "ExitPlanMode":
+        rows = [[b("✅ Approve plan", "a"), b("✅ Approve + accept edits", "e")],
+                [b("📝 Keep planning", "k"), b("💬 Keep planning, with feedback", "r")]]
     else:
         rows = [[b("✅ Allow", "a"), b("❌ Deny", "d"), b("💬 Deny with reason", "r")]]
         if not rules.is_never(tool, request.get("never") or rules.DEFAULT_NEVER):
@@ -101,47 +184,25 @@ def buttons_for(request: dict, nonce: str, timer: str, *, full: bool) -> list[li
     return rows
 
 
-def outcome_text(request: dict, timer: dict | None = None, now: float | None = None) -> str:
-    """What a request's message says once it is settled, whoever settled it."""
-    status = request.get("status")
-    decision = request.get("decision") or {}
-    by, via, reason = decision.get("by"), decision.get("via"), decision.get("reason")
-    who = agent_display(request)
-    if status == "allowed":
-        if via == "timer":
-            text = f"✅ Auto-approved: {reason}" if reason else "✅ Auto-approved by a timer"
-        else:
-            text = f"✅ Allowed by {by}"
-        if decision.get("answer"):
-            text += f": {decision['answer']}"
-        if timer is not None:
-            left = float(timer.get("expires_at", 0)) - (now or float(timer.get("created_at", 0)))
-            text += f"; {rules.label(timer)} for {format_duration(left)} (timer {timer['id']})"
-        return text
-    if status == "denied":
-        if decision.get("interrupt"):
-            return f"🛑 Stopped by {by}"
-        return f"❌ Denied by {by}: {reason}" if reason else f"❌ Denied by {by}"
-    if status == "answered_in_terminal":
-        return "🖥 Answered in the terminal"
-    if status == "cancelled":
-        return f"🚫 Cancelled: {reason or 'the session ended'}"
-    if status == "abandoned":
-        return "⌛ Expired: the waiting hook is gone"
-    if status == "expired":
-        if via == "listener":
-            return f"⚠️ Not relayed: {reason}"
-        if decision.get("behavior") == "deny":
-            return "⌛ Expired: denied, no answer in time"
-        return f"⌛ Expired: {who} asked in the terminal"
-    return f"Settled ({status})"
+def views(request: dict, nonce: str, timer: str, *, full: bool
+          ) -> list[tuple[dict, list[list[Button]], int | None]]:
+    """The messages a request is posted as: ``(shown request, buttons, question index)``.
+
+    A question request is one message per question (Deny buttons on the last); anything
+    else is one message.
+    """
+    asked = questions(request)
+    if asked is None:
+        return [(request, buttons_for(request, nonce, timer, full=full), None)]
+    return [(question_view(request, i), question_rows(asked, i, nonce), i)
+            for i in range(len(asked))]
 
 
 def request_line(request: dict, now: float) -> str:
-    """``7f3a Bash: rm -rf build (proj, 4 min left)`` for /pending."""
+    """``7f3a Bash: rm -rf build (Claude Code in proj, 4 min left)`` for /pending."""
     folder = os.path.basename(str(request.get("cwd") or "").rstrip("/"))
     left = format_duration(float(request.get("expires_at", now)) - now)
     return (
         f"{request.get('id')} {request.get('tool_name')}: {request.get('summary', '')} "
-        f"({folder}, {left} left)"
+        f"({agent_label(request.get('agent'))} in {folder}, {left} left)"
     )

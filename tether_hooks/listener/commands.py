@@ -13,8 +13,19 @@ from tether_hooks import approvals, timers
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import chat, usage
 from tether_hooks.platforms.base import Incoming
+from tether_hooks.platforms.render import agent_label
 
-__all__ = ["run"]
+__all__ = ["COMMANDS", "run"]
+
+COMMANDS = [
+    ("help", "What I can do"),
+    ("status", "Sessions, pending requests and timers"),
+    ("pending", "Requests waiting for a decision"),
+    ("timers", "Live auto-approve timers"),
+    ("revoke", "Revoke a timer: /revoke <id|all>"),
+    ("stop", "Stop the agent at its next tool call"),
+    ("usage", "Tokens and cost of the session"),
+]
 
 _ACTIVE_SECONDS = 6 * 3600
 
@@ -29,8 +40,6 @@ async def run(dispatcher, event: Incoming) -> None:  # noqa: ANN001 - listener.d
 
 
 async def _help(dispatcher, event: Incoming) -> None:  # noqa: ANN001
-    from tether_hooks.listener.dispatch import COMMANDS
-
     lines = [f"/{name} - {text}" for name, text in COMMANDS]
     lines += [
         "",
@@ -59,7 +68,13 @@ async def _status(dispatcher, event: Incoming) -> None:  # noqa: ANN001
     waiting = approvals.pending(dispatcher.store)
     live = timers.live(dispatcher.store, now)
     lines = [f"Sessions ({len(sessions)}):"]
-    lines += [f"• {s['id'][:8]} {chat.agent_display(s)} in {_folder(s)}" for s in sessions]
+    for agent in sorted({str(s.get("agent")) for s in sessions}):  # one block per agent
+        mine = [s for s in sessions if str(s.get("agent")) == agent]
+        lines.append(f"{agent_label(agent)} ({len(mine)}):")
+        for s in mine:
+            asking = sum(r.get("session_id") == s["id"] for r in waiting)
+            lines.append(f"• {s['id'][:8]} in {_folder(s)}"
+                         + (f", {asking} pending" if asking else ""))
     lines.append(f"Pending: {len(waiting)}")
     lines += [f"• {chat.request_line(r, now)}" for r in waiting]
     lines.append(f"Timers: {len(live)}")
@@ -111,7 +126,7 @@ def _session_for(dispatcher, event: Incoming) -> tuple[dict | None, str]:  # noq
         return found[0], ""
     if not found:
         return None, "No such session."
-    listing = "\n".join(f"• {s['id'][:8]} {chat.agent_display(s)} in {_folder(s)}"
+    listing = "\n".join(f"• {s['id'][:8]} {agent_label(s.get('agent'))} in {_folder(s)}"
                         for s in found)
     return None, f"Which session? Add its id (/{event.data.lstrip('/')} <id>):\n{listing}"
 
@@ -127,7 +142,7 @@ async def _stop(dispatcher, event: Incoming) -> None:  # noqa: ANN001
         if request.get("session_id") == session["id"]:
             stopped |= await dispatcher.decide(event, request, "deny", reason=f"Stopped by {by}",
                                                interrupt=True)
-    who = chat.agent_display(session)
+    who = agent_label(session.get("agent"))
     if stopped:  # the waiting hook stops it now: no flag left for a later turn
         await dispatcher.tell(event, f"🛑 {who} in {_folder(session)} is stopping.")
         return

@@ -7,25 +7,33 @@ hook's doorbell only wakes us up), and its outcome is shown on every bridge once
 settled there, whoever settled it (a button, a text, the CLI, a timer, a timeout, the
 terminal). Nonces, message refs and handled update ids are stored too, so a listener
 restart neither loses a request nor re-applies a press.
+
+The parts, mixed into ``Dispatcher``: ``bridges`` (starting them, health, none left),
+``hooknotices`` (waiting/finished, auto-approval summaries), ``replies`` (presses and
+texts), ``questions`` (AskUserQuestion answers). Unauthorized attempts are logged and
+written to the audit log (``event: unauthorized``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from tether_hooks import config, paths, state, timers
+from tether_hooks import audit, config, paths, timers
 from tether_hooks.errors import TetherError
-from tether_hooks.listener import chat
+from tether_hooks.listener import chat, commands
+from tether_hooks.listener.bridges import BridgeStates
+from tether_hooks.listener.commands import COMMANDS
 from tether_hooks.listener.hooknotices import HookNotices
 from tether_hooks.listener.notices import AuditTail, Batcher, Debouncer
+from tether_hooks.listener.questions import Questions, ref_view
 from tether_hooks.listener.replies import Replies, already
-from tether_hooks.platforms.base import BridgeAuthError, Incoming, MessageRef, Notice
+from tether_hooks.platforms.base import Incoming, MessageRef, Notice
+from tether_hooks.platforms.render import outcome_text
 from tether_hooks.store import Store
 
 __all__ = ["COMMANDS", "Dispatcher"]
@@ -34,18 +42,7 @@ log = logging.getLogger("tether_hooks.listener")
 
 STORE_POLL = 0.1
 HEALTH_EVERY = 1.0
-RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)
 CLOSE_TIMEOUT = 5.0
-COMMANDS = [
-    ("help", "What I can do"),
-    ("status", "Sessions, pending requests and timers"),
-    ("pending", "Requests waiting for a decision"),
-    ("timers", "Live auto-approve timers"),
-    ("revoke", "Revoke a timer: /revoke <id|all>"),
-    ("stop", "Stop the agent at its next tool call"),
-    ("usage", "Tokens and cost of the session"),
-]
-_DOWN = ("auth", "auth_error", "error", "stopped")  # health states that cannot post
 
 
 def _signature(path: str) -> tuple[int, int, int] | None:
@@ -56,7 +53,7 @@ def _signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-class Dispatcher(HookNotices, Replies):
+class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     """Fans requests out to bridges and turns what users do into decisions."""
 
     def __init__(
@@ -117,29 +114,6 @@ class Dispatcher(HookNotices, Replies):
             except Exception:
                 log.exception("closing %s failed", bridge.name)
 
-    def usable(self) -> bool:
-        """True while some bridge is (or may soon be) able to post."""
-        return any(s["state"] not in _DOWN for s in self.states.values())
-
-    def add_bridge(self, bridge: object) -> None:
-        """A bridge loaded after ``start`` (the daemon binds its socket before the SDK import)."""
-        name = bridge.name  # type: ignore[attr-defined]
-        self.bridges[name] = bridge
-        users = (self.cfg.get(name) or {}).get("allowed_user_ids") or []
-        self.allowed[name] = {str(u) for u in users}
-        self.states[name] = {"state": "starting", "detail": ""}
-        self._spawn(self._run_bridge(name, bridge))
-
-    def expect(self, name: str) -> None:
-        """A configured platform still loading: counts as usable meanwhile."""
-        self.states.setdefault(name, {"state": "starting", "detail": "loading"})
-
-    async def fail(self, name: str, detail: str) -> None:
-        """A configured platform could not even be loaded (no SDK, bad config)."""
-        log.error("%s: %s", name, detail)
-        self._set_state(name, "error", detail)
-        await self._no_bridge_left()
-
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -155,89 +129,6 @@ class Dispatcher(HookNotices, Replies):
     async def _io(self, fn: Callable, *args: object, **kwargs: object) -> object:
         """Store writes take a file lock and fsync: keep them off the event loop."""
         return await asyncio.to_thread(partial(fn, *args, **kwargs))
-
-    async def _run_bridge(self, name: str, bridge: object) -> None:
-        delays = iter(RETRY_DELAYS)
-        while not self._closing:
-            self._set_state(name, "starting", "")
-            try:
-                await bridge.start(self.on_event)  # type: ignore[attr-defined]
-            except Exception as exc:
-                auth = isinstance(exc, BridgeAuthError)
-                log.error("%s could not start: %s", name, exc)
-                self._set_state(name, "auth" if auth else "error", str(exc))
-                await self._no_bridge_left()
-                if auth:
-                    return
-                await asyncio.sleep(next(delays, RETRY_DELAYS[-1]))  # backoff before a retry
-                continue
-            self._started.add(name)
-            self._refresh_health()
-            if self.states[name]["state"] in ("starting", "stopped"):
-                self._set_state(name, "ok", "")
-            log.info("%s connected", name)
-            set_commands = getattr(bridge, "set_commands", None)
-            if set_commands is not None:
-                try:
-                    await set_commands(COMMANDS)
-                except Exception as exc:
-                    log.warning("%s: could not register commands: %s", name, exc)
-            self._wake.set()
-            return
-
-    def _ready(self) -> list:
-        return [b for n, b in self.bridges.items()
-                if self.states[n]["state"] not in (*_DOWN, "starting")]
-
-    def _set_state(self, name: str, value: str, detail: str, extra: dict | None = None) -> None:
-        new = {**(extra or {}), "state": value, "detail": detail}
-        if self.states.get(name) != new:
-            self.states[name] = new
-            self._write_health()
-            self._changed.set()
-            self._changed = asyncio.Event()
-
-    async def _until_started(self) -> None:
-        """Until no configured bridge is still starting."""
-        while any(s["state"] == "starting" for s in self.states.values()):
-            await self._changed.wait()
-
-    def _refresh_health(self) -> None:
-        for name, bridge in self.bridges.items():
-            health = getattr(bridge, "health", None)
-            if health is None or name not in self._started:
-                continue
-            try:
-                report = health()
-            except Exception as exc:
-                report = {"state": "error", "detail": str(exc)}
-            if isinstance(report, dict) and report.get("state"):
-                self._set_state(name, str(report["state"]), str(report.get("detail") or ""),
-                                report)
-
-    def _write_health(self) -> None:
-        if not self.health_path:
-            return
-        blob = {"pid": os.getpid(), "started_at": self.started_at, "updated_at": time.time(),
-                "bridges": self.states}
-        try:
-            state.write_atomic(self.health_path, json.dumps(blob).encode())
-        except OSError as exc:
-            log.warning("cannot write %s: %s", self.health_path, exc)
-
-    async def _no_bridge_left(self) -> None:
-        """No platform can post: settle what waits for one, so no hook waits for nothing."""
-        if self.usable() or self.local:
-            return
-        detail = "; ".join(f"{n}: {s['detail']}" for n, s in self.states.items())
-        for request in self.store.read()["requests"].values():
-            if request.get("status") == "pending" and not (request.get("chat") or {}).get("refs"):
-                await self._unrelayed(request["id"], f"no chat platform is reachable ({detail})")
-
-    async def _unrelayed(self, rid: str, reason: str) -> None:
-        """Settle as no decision: the hook falls back to the agent's own prompt at once."""
-        await self._io(self.store.decide, rid, "ask", by="tether-hooks", via="listener",
-                       reason=reason, status="expired")
 
     # -- the hook's messages ------------------------------------------------------------
 
@@ -307,18 +198,19 @@ class Dispatcher(HookNotices, Replies):
         try:
             nonce = chat.new_nonce()
             await self._io(self.store.set_chat, rid, nonce=nonce, refs=[], shown=False)
-            shown = dict(request, session=session)
             refs, problems = [], []
             for bridge in self._ready():
-                buttons = chat.buttons_for(request, nonce, str(self.cfg["default_timer"]),
-                                           full=hasattr(bridge, "show_full"))
-                try:
-                    ref = await bridge.post_request(shown, buttons)
-                except Exception as exc:
-                    log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
-                    problems.append(f"{bridge.name}: {exc}")
-                    continue
-                refs.append(ref.to_dict())
+                for view, buttons, index in chat.views(request, nonce,
+                                                       str(self.cfg["default_timer"]),
+                                                       full=hasattr(bridge, "show_full")):
+                    try:
+                        ref = await bridge.post_request(dict(view, session=session), buttons)
+                    except Exception as exc:
+                        log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
+                        problems.append(f"{bridge.name}: {exc}")
+                        break
+                    refs.append(dict(ref.to_dict(), **({} if index is None
+                                                       else {"question": index})))
             if refs:
                 await self._io(self.store.set_chat, rid, refs=refs)
                 log.info("posted request %s (%s) to %s", rid, request.get("tool_name"),
@@ -336,13 +228,14 @@ class Dispatcher(HookNotices, Replies):
         try:
             if not refs:
                 return  # still being posted: the post wakes sync, which shows it then
-            text = chat.outcome_text(request, timer, time.time())
+            text = outcome_text(request, timer, time.time())
             for ref in refs:
                 bridge = self.bridges.get(ref.get("bridge"))
                 if bridge is None:
                     continue
+                view, line = ref_view(request, ref, text)
                 try:
-                    await bridge.show_outcome(MessageRef.from_dict(ref), request, text)
+                    await bridge.show_outcome(MessageRef.from_dict(ref), view, line)
                 except Exception as exc:
                     self._error(f"edit:{bridge.name}",
                                 f"{bridge.name}: showing an outcome failed: {exc}")
@@ -357,12 +250,11 @@ class Dispatcher(HookNotices, Replies):
 
     async def on_event(self, event: Incoming) -> None:
         """Every press, text and command of every bridge arrives here."""
-        from tether_hooks.listener import commands
-
         try:
             if not self.authorized(event):
                 log.warning("not authorized: %s %r from user %s (%s) on %s", event.kind,
                             event.data[:40], event.user_id, event.user_name, event.bridge)
+                await self._io(audit.append, _unauthorized(event))
                 text = "⛔ Not authorized."
                 if event.kind != "press":
                     text += f" Your user id is {event.user_id}."
@@ -414,6 +306,7 @@ class Dispatcher(HookNotices, Replies):
         tool: str | None = None,
         duration: int | None = None,
         updated_input: dict | None = None,
+        updated_permissions: list | None = None,
         answer: str | None = None,
         interrupt: bool = False,
     ) -> bool:
@@ -423,6 +316,8 @@ class Dispatcher(HookNotices, Replies):
         extra: dict = {}
         if updated_input is not None:
             extra["updated_input"] = updated_input
+        if updated_permissions:
+            extra["updated_permissions"] = updated_permissions
         if answer:
             extra["answer"] = answer
         if interrupt:
@@ -441,9 +336,9 @@ class Dispatcher(HookNotices, Replies):
             if scope:
                 timer = await self._add_timer(event, settled, scope, tool, duration, by)
             if event.kind == "press":
-                await self.tell(event, "Allowed" if action == "allow" else "Denied")
+                await self.tell(event, _pressed(settled, action))
             else:
-                text = chat.outcome_text(settled, timer, time.time())
+                text = outcome_text(settled, timer, time.time())
                 await self.tell(event, f"{text} ({rid}: {settled.get('tool_name')})")
         except BaseException:
             self._showing.discard(rid)
@@ -468,3 +363,21 @@ class Dispatcher(HookNotices, Replies):
             await self.bridges[event.bridge].reply(event, f"Allowed, but no timer was set: {exc}")
             return None
         return timer  # type: ignore[return-value]
+
+
+def _pressed(request: dict, action: str) -> str:
+    """The toast a press gets once it decided."""
+    tool = request.get("tool_name")
+    if action == "allow":
+        return {"AskUserQuestion": "Answered", "ExitPlanMode": "Plan approved"}.get(
+            str(tool), "Allowed")
+    return "Keep planning" if tool == "ExitPlanMode" else "Denied"
+
+
+def _unauthorized(event: Incoming) -> dict:
+    """The audit entry of an attempt by a user who is not allowed (never a secret)."""
+    return {"event": "unauthorized", "bridge": event.bridge, "user_id": str(event.user_id),
+            "user_name": event.user_name, "chat_id": str(event.chat_id), "kind": event.kind,
+            "data": event.data[:64], "status": "unauthorized", "tool_name": event.kind,
+            "input": event.data[:64], "via": event.bridge, "by": event.user_name,
+            "reason": f"user id {event.user_id} is not in allowed_user_ids"}

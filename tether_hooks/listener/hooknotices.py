@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from tether_hooks.listener import chat
 from tether_hooks.platforms.base import MessageRef, Notice
+from tether_hooks.platforms.render import agent_label
 
 __all__ = ["BRIDGE_WAIT", "FINISHED_CHARS", "HookNotices"]
 
@@ -23,7 +23,7 @@ class HookNotices:
         sid = str(message.get("session_id") or "")
         session = self.store.read()["sessions"].get(sid) or {
             "id": sid, "agent": message.get("agent"), "cwd": message.get("cwd")}
-        who = chat.agent_display(session)
+        who = agent_label(session.get("agent"))
         folder = os.path.basename(str(session.get("cwd") or "").rstrip("/"))
         wait = float(message.get("wait") or 0)
         if message.get("kind") == "finished":

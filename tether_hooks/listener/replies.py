@@ -8,6 +8,7 @@ import time
 from tether_hooks import grammar
 from tether_hooks.listener import chat
 from tether_hooks.platforms.base import Incoming
+from tether_hooks.platforms.render import KEEP_PLANNING, outcome_text
 
 __all__ = ["Replies", "already"]
 
@@ -15,7 +16,7 @@ __all__ = ["Replies", "already"]
 def already(request: dict) -> str:
     if request.get("status") in ("expired", "abandoned"):
         return "⌛ Expired"
-    return f"Already decided: {chat.outcome_text(request)}"
+    return f"Already decided: {outcome_text(request)}"
 
 
 class Replies:
@@ -54,18 +55,16 @@ class Replies:
         elif verb == "r":
             self._reasons[(event.bridge, str(event.user_id))] = rid
             await bridge.answer(event, "Write the reason")
-            await bridge.reply(event, f"💬 {event.user_name}, your next message is the reason "
-                                      f"for denying {tool} ({rid}).")
+            what = ("your feedback on the plan" if tool == "ExitPlanMode"
+                    else f"the reason for denying {tool}")
+            await bridge.reply(event, f"💬 {event.user_name}, your next message is {what} "
+                                      f"({rid}).")
         elif verb == "k":
-            await self.decide(event, request, "deny",
-                              reason="The user wants you to keep planning.")
-        elif verb.startswith("q") and verb[1:].isdigit():
-            asked = chat.question(request)
-            index = int(verb[1:])
-            if asked is None or index >= len(asked["labels"]):
-                await self.tell(event, "⌛ Expired")
-                return
-            await self.answer_question(event, request, asked, asked["labels"][index])
+            await self.decide(event, request, "deny", reason=KEEP_PLANNING)
+        elif verb == "e" and tool == "ExitPlanMode":
+            await self.decide(event, request, "allow", updated_permissions=chat.ACCEPT_EDITS)
+        elif verb[:1] in ("o", "x", "y"):
+            await self._question_press(event, verb, request)
         elif verb in ("a", "d"):
             await self.decide(event, request, "allow" if verb == "a" else "deny")
         elif verb in ("t", "s", "p"):
@@ -74,24 +73,29 @@ class Replies:
         else:
             await self.tell(event, "⌛ Expired")
 
-    async def answer_question(self, event: Incoming, request: dict, asked: dict, label: str
-                              ) -> None:
-        answers = {asked["question"]: label}
-        updated = dict(request.get("tool_input") or {}, answers=answers)
-        await self.decide(event, request, "allow", updated_input=updated, answer=label)
-
     # -- texts ----------------------------------------------------------------------------
+
+    def replied(self, data: dict, event: Incoming) -> tuple[dict | None, dict | None]:
+        """The request whose message ``event`` replies to, and that message's ref."""
+        reply = event.reply_to
+        if reply is None:
+            return None, None
+        key = (reply.bridge, str(reply.chat_id), str(reply.message_id))
+        for request in data["requests"].values():
+            for ref in (request.get("chat") or {}).get("refs") or ():
+                if (ref.get("bridge"), str(ref.get("chat_id")), str(ref.get("message_id"))
+                        ) == key:
+                    return request, ref
+        return None, None
 
     def scope(self, data: dict, event: Incoming) -> tuple[dict | None, set[str] | None]:
         """The request replied to, or the sessions the event's thread/reply belongs to."""
+        request, _ = self.replied(data, event)
+        if request is not None:
+            return request, None
         reply = event.reply_to
         if reply is not None:
             key = (reply.bridge, str(reply.chat_id), str(reply.message_id))
-            for request in data["requests"].values():
-                for ref in (request.get("chat") or {}).get("refs") or ():
-                    if (ref.get("bridge"), str(ref.get("chat_id")), str(ref.get("message_id"))
-                            ) == key:
-                        return request, None
             if key in self._notice_refs:
                 return None, {self._notice_refs[key]}
         if event.thread_id is not None:
@@ -120,10 +124,12 @@ class Replies:
                    and float(r.get("expires_at", 0)) > now
                    and (sids is None or r.get("session_id") in sids)]
         candidates = [replied] if replied is not None else pending
-        if len(candidates) == 1 and (asked := chat.question(candidates[0])):
-            label = _option(text, asked["labels"])
-            if label is not None:
-                await self.answer_question(event, candidates[0], asked, label)
+        if len(candidates) == 1:
+            _, ref = self.replied(data, event)
+            index = (ref or {}).get("question")
+            if await self._question_text(event, text, candidates[0],
+                                         index if isinstance(index, int) else None,
+                                         set(data["requests"])):
                 return
         command = grammar.parse(text, set(data["requests"]))
         if command is None:
@@ -151,6 +157,9 @@ class Replies:
         if command.action == "deny":
             await self.decide(event, target, "deny", reason=command.reason)
             return
+        if chat.questions(target) is not None:
+            await self.tell(event, "Answer with an option's number or label (1,3 for several).")
+            return
         await self.decide(event, target, "allow", scope=command.scope, tool=command.tool,
                           duration=command.duration)
 
@@ -162,15 +171,3 @@ class Replies:
         self._waits[waiting[0]].set_result((text, event.user_name))
         await self.tell(event, "➡️ Sent; the agent goes on with it.")
         return True
-
-
-
-def _option(text: str, labels: list[str]) -> str | None:
-    cleaned = text.strip().rstrip(".")
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(labels):
-        return labels[int(cleaned) - 1]
-    for label in labels:
-        if label.casefold() == cleaned.casefold():
-            return label
-    return None
-

@@ -49,6 +49,7 @@ class MemoryBridge:
         self.answers: list[tuple[Incoming, str]] = []
         self.replies: list[dict] = []  # {"event", "text", "buttons"}
         self.full: list[dict] = []
+        self.button_updates: list[dict] = []  # {"ref", "buttons"}
         self.commands: list[tuple[str, str]] | None = None
         self.state = {"state": "starting", "detail": ""}
         self.changed = asyncio.Condition()
@@ -86,6 +87,11 @@ class MemoryBridge:
         self.outcomes.append({"ref": ref, "request_id": request.get("id"), "outcome": outcome})
         await self._note("show_outcome", ref=ref.to_dict(), request_id=request.get("id"),
                          outcome=outcome)
+
+    async def update_buttons(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
+        self.button_updates.append({"ref": ref, "buttons": buttons})
+        await self._note("update_buttons", ref=ref.to_dict(),
+                         buttons=[[b.label for b in row] for row in buttons])
 
     async def post_notice(self, session: dict | None, notice: Notice) -> MessageRef | None:
         sid = (session or {}).get("id") or notice.session_id

@@ -9,7 +9,8 @@ closes the ``<pre>`` it is in and the next chunk opens it again.
   ``.truncated``; inputs up to ``LONG_INPUT`` characters are always shown whole, so the
   "Show full" button dispatch adds past that size is the only way to more.
   :func:`full_input` renders the whole input as a list of messages (``post_full``).
-* :func:`outcome_text`: "✅ Allowed by @alice" and friends, from a settled request record.
+* :func:`outcome_text`: "✅ Allowed by @alice" and friends, from a settled request record:
+  the one wording of outcomes, for every bridge and for the listener's own replies.
 * :func:`notice_messages` and :func:`text_messages`: notices and plain text, chunked.
 """
 
@@ -20,9 +21,12 @@ import os
 from dataclasses import dataclass
 from itertools import groupby
 
+from tether_hooks import rules
+from tether_hooks.durations import format_duration
 from tether_hooks.platforms.render_input import Doc, Row, Span, input_doc, u16
 
 __all__ = [
+    "KEEP_PLANNING",
     "LIMIT",
     "PREVIEW_CHARS",
     "Preview",
@@ -42,6 +46,8 @@ PREVIEW_CHARS = 3000  # a request preview stays readable on a phone; the rest is
 _MARK_ROOM = 60  # room kept for the "✂️ … more characters" marker
 _PART_ROOM = 160  # room kept for the "part i/n" header of a full-input chunk
 _AGENTS = {"claude": "Claude Code", "codex": "Codex"}
+# The deny message of "Keep planning" (ExitPlanMode) when the user gave no feedback.
+KEEP_PLANNING = "The user wants you to keep planning."
 _NOTICE_ICONS = {
     "auto_approved": "🕒",
     "waiting": "⏳",
@@ -190,13 +196,17 @@ def _fit(rows: list[Row], budget: int) -> tuple[list[Row], bool]:
 
 def _header(request: dict) -> list[list[Span]]:
     tool = _clip(str(request.get("tool_name") or "?"), 200)
+    who = (agent_label(request.get("agent")), "b")
+    first: list[Span] = [("⚠️ ", None), who, (" wants to use ", None), (tool, "b")]
+    if tool == "AskUserQuestion":
+        first = [("❓ ", None), who, (" asks", None)]
+        part = request.get("question_part")  # (i, n): one message per question
+        if isinstance(part, (list, tuple)) and len(part) == 2 and part[1] > 1:
+            first.append((f" (question {part[0]} of {part[1]})", None))
+    elif tool == "ExitPlanMode":
+        first = [("📋 ", None), who, (" has a plan", None)]
     lines: list[list[Span]] = [
-        [
-            ("⚠️ ", None),
-            (agent_label(request.get("agent")), "b"),
-            (" wants to use ", None),
-            (tool, "b"),
-        ],
+        first,
         [
             ("📁 ", None),
             (_clip(project_name(request.get("cwd")), 100), "b"),
@@ -258,34 +268,60 @@ def full_input(request: dict, *, limit: int = LIMIT) -> list[str]:
     return out
 
 
-def outcome_text(request: dict) -> str:
-    """A plain-text outcome line for a settled request record (status and decision)."""
+def _waited(request: dict) -> str:
+    created, expires = request.get("created_at"), request.get("expires_at")
+    if created is None or expires is None:
+        return "no answer in time"
+    return f"no answer in {round(float(expires) - float(created))} s"
+
+
+def outcome_text(request: dict, timer: dict | None = None, now: float | None = None) -> str:
+    """The one outcome line of a settled request (plain text), whoever settled it.
+
+    ``timer``: the timer a press added along with the allow ("Allow Bash 30m").
+    """
     decision = request.get("decision") or {}
     status = str(request.get("status") or "")
     by = decision.get("by") or "someone"
-    reason = (decision.get("reason") or "").strip()
+    reason = str(decision.get("reason") or "").strip()
     via = decision.get("via")
-    if status == "answered_in_terminal" or via == "terminal":
+    tool = request.get("tool_name")
+    if status == "answered_in_terminal":
         return "💻 Answered in the terminal"
-    if via == "timer":
-        return f"🕒 Allowed by timer: {reason}" if reason else "🕒 Allowed by timer"
     if status == "allowed":
-        return f"✅ Allowed by {by}"
+        if via == "timer":
+            return f"🕒 Auto-approved: {reason}" if reason else "🕒 Auto-approved by a timer"
+        if tool == "AskUserQuestion" and decision.get("answer"):
+            return f"✅ Answered by {by}: {decision['answer']}"
+        if tool == "ExitPlanMode":
+            edits = decision.get("updated_permissions")
+            return f"✅ Plan approved by {by}" + ("; edits are accepted" if edits else "")
+        text = f"✅ Allowed by {by}"
+        if timer is not None:
+            left = float(timer.get("expires_at", 0)) - (
+                now if now is not None else float(timer.get("created_at", 0)))
+            text += f"; {rules.label(timer)} for {format_duration(left)} (timer {timer['id']})"
+        return text
     if status == "denied":
+        if decision.get("interrupt"):
+            return f"🛑 Stopped by {by}"
+        if tool == "ExitPlanMode":
+            feedback = "" if reason in ("", KEEP_PLANNING) else f": {reason}"
+            return f"📝 Keep planning, said {by}{feedback}"
         return f"❌ Denied by {by}: {reason}" if reason else f"❌ Denied by {by}"
-    if status == "expired" or via == "timeout":
-        created, expires = request.get("created_at"), request.get("expires_at")
-        waited = (
-            f"no answer in {round(float(expires) - float(created))} s"
-            if created is not None and expires is not None
-            else "no answer in time"
-        )
-        if decision.get("behavior") == "ask":
-            agent = agent_label(request.get("agent"))
-            return f"⌛ Expired: {waited}; {agent} asked in the terminal"
-        return f"⌛ Expired: {waited}"
-    label = status.replace("_", " ").capitalize() or "Closed"
-    return f"⏹ {label}: {reason}" if reason else f"⏹ {label}"
+    if status == "cancelled":
+        return f"🚫 Cancelled: {reason or 'the session ended'}"
+    if status == "abandoned":
+        return "⌛ Expired: the waiting hook is gone"
+    if status == "expired":
+        if via == "listener":
+            return f"⚠️ Not relayed: {reason}"
+        if decision.get("behavior") == "deny":
+            return f"⌛ Expired: {_waited(request)}; denied"
+        who = agent_label(request.get("agent"))
+        return f"⌛ Expired: {_waited(request)}; {who} asked in the terminal"
+    label_ = status.replace("_", " ").capitalize() or "Closed"
+    return f"⏹ {label_}: {reason}" if reason else f"⏹ {label_}"
 
 
 def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True) -> list[str]:

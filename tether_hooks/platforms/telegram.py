@@ -322,6 +322,18 @@ class TelegramBridge:
             if "not modified" not in str(err.__cause__ or err).lower():
                 raise
 
+    async def update_buttons(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
+        """Replace the buttons of a posted message (a multi-select's ☑ toggles)."""
+        await self._ready()
+        try:
+            await self._call(
+                "edit the buttons", self._app.bot.edit_message_reply_markup,
+                chat_id=ref.chat_id, message_id=int(ref.message_id), reply_markup=_markup(buttons),
+            )
+        except BridgeError as err:
+            if "not modified" not in str(err.__cause__ or err).lower():
+                raise
+
     async def post_notice(self, session: dict | None, notice: Notice) -> MessageRef | None:
         """Post a notice (several messages if long) in the session's topic; the first ref."""
         sid = str((session or {}).get("id") or notice.session_id or "")
