@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tether_hooks.errors import UsageError
 
-__all__ = ["answer_input", "pick", "questions"]
+__all__ = ["answer_input", "match_labels", "pick", "questions"]
 
 
 def questions(tool_input: object) -> list[dict]:
@@ -18,19 +18,33 @@ def questions(tool_input: object) -> list[dict]:
     return [q for q in items or [] if isinstance(q, dict) and isinstance(q.get("question"), str)]
 
 
+def match_labels(labels: list[str], multi: bool, text: str) -> list[str] | None:
+    """The option labels ``text`` picks (numbers or labels, any case; multi-select also a
+    comma list), in the options' order; None when any part matches no option."""
+
+    def one(part: str) -> str | None:
+        cleaned = part.strip().rstrip(".")
+        if cleaned.isdigit() and 1 <= int(cleaned) <= len(labels):
+            return labels[int(cleaned) - 1]
+        return next((label for label in labels if label.casefold() == cleaned.casefold()), None)
+
+    whole = one(text)
+    if whole is not None:
+        return [whole]
+    if not multi:
+        return None
+    picked = [one(part) for part in text.split(",") if part.strip()]
+    if not picked or None in picked:
+        return None
+    return [label for label in labels if label in picked]
+
+
 def pick(question: dict, text: str) -> str:
-    """The answer ``text`` gives to ``question``: option numbers or labels (``1,3``,
-    ``Auth, Export``) become labels; anything else is kept as a free-text answer."""
+    """The answer ``text`` gives to ``question``: the labels it picks (joined with ", "), or,
+    when it picks none, the text itself as a free-text answer (Claude accepts those)."""
     labels = [str(o.get("label")) for o in question.get("options") or [] if isinstance(o, dict)]
-    parts = [p.strip() for p in text.split(",")] if question.get("multiSelect") else [text.strip()]
-    chosen = []
-    for part in parts:
-        if part.isdigit() and 1 <= int(part) <= len(labels):
-            chosen.append(labels[int(part) - 1])
-        else:
-            chosen.append(next((label for label in labels if label.casefold() == part.casefold()),
-                               part))
-    return ", ".join(c for c in chosen if c)
+    matched = match_labels(labels, bool(question.get("multiSelect")), text)
+    return ", ".join(matched) if matched else text.strip()
 
 
 def answer_input(tool_input: dict, given: list[str]) -> dict:

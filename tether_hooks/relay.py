@@ -104,13 +104,17 @@ def spawn_listener() -> None:
     import subprocess
 
     log_dir = paths.ensure_dir(paths.log_dir())
-    out = os.open(os.path.join(log_dir, "listener.out"),
-                  os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    out = os.open(
+        os.path.join(log_dir, "listener.out"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+    )
     flags = ["-I"] if sys.flags.isolated else []
     try:
         proc = subprocess.Popen(
             [sys.executable, *flags, "-m", "tether_hooks", "listen", "--daemon"],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
             cwd="/",
         )
         _spawned.append(proc)
@@ -118,8 +122,9 @@ def spawn_listener() -> None:
         os.close(out)
 
 
-def reach(message: dict, budget: float = START_SECONDS, timeout: float = CALL_TIMEOUT
-          ) -> dict | None:
+def reach(
+    message: dict, budget: float = START_SECONDS, timeout: float = CALL_TIMEOUT
+) -> dict | None:
     """Send ``message``; if no listener answers, start one and retry for ``budget`` s."""
     try:
         return call(message, timeout)
@@ -147,8 +152,10 @@ def _doorbell(rid: str) -> str | None:
     """Tell the listener about request ``rid``; the reason it cannot relay it, or None."""
     answer = reach({"op": "request", "id": rid})
     if answer is None:
-        return ("the listener is not running and could not be started "
-                "(see `tether-hooks listener logs`)")
+        return (
+            "the listener is not running and could not be started "
+            "(see `tether-hooks listener logs`)"
+        )
     if answer.get("usable") is False:
         bridges = answer.get("bridges") or {}
         detail = "; ".join(f"{k}: {v.get('detail') or v.get('state')}" for k, v in bridges.items())
@@ -162,14 +169,6 @@ class Terminated(Exception):
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated(signum)
-
-
-def _signature(path: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def wait_for_decision(
@@ -199,7 +198,7 @@ def wait_for_decision(
         seen = None
         check_at = time.monotonic() + LIVENESS_SECONDS
         while True:
-            sig = _signature(state_path)
+            sig = state.signature(state_path)
             if sig != seen:
                 seen = sig
                 current = state.load(state_path)["requests"].get(rid)

@@ -19,7 +19,7 @@ import os
 
 from tether_hooks.errors import StoreError
 
-__all__ = ["SCHEMA", "empty", "load", "write_atomic"]
+__all__ = ["SCHEMA", "empty", "load", "signature", "write_atomic"]
 
 SCHEMA = 1
 
@@ -27,6 +27,16 @@ SCHEMA = 1
 def empty() -> dict:
     """A fresh state document."""
     return {"schema": SCHEMA, "timers": {}, "requests": {}, "sessions": {}}
+
+
+def signature(path: str) -> tuple[int, int, int] | None:
+    """What changes whenever the file is replaced (inode, mtime, size); None if missing.
+    Watchers (a waiting hook, the listener) re-read the state only when it changes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def load(path: str) -> dict:

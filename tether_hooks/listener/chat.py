@@ -16,6 +16,7 @@ from tether_hooks import rules
 from tether_hooks.durations import format_duration
 from tether_hooks.platforms.base import LONG_INPUT, Button
 from tether_hooks.platforms.render import agent_label
+from tether_hooks.questions import match_labels
 
 __all__ = [
     "ACCEPT_EDITS",
@@ -101,23 +102,10 @@ def questions(request: dict) -> list[dict] | None:
 
 def parse_options(text: str, asked: dict) -> str | list[str] | None:
     """A text answer: ``2`` or a label; for multi-select ``1,3`` or labels. None: no match."""
-    labels = asked["labels"]
-
-    def one(part: str) -> str | None:
-        cleaned = part.strip().rstrip(".")
-        if cleaned.isdigit() and 1 <= int(cleaned) <= len(labels):
-            return labels[int(cleaned) - 1]
-        return next((label for label in labels if label.casefold() == cleaned.casefold()), None)
-
-    whole = one(text)
-    if whole is not None:
-        return [whole] if asked["multi"] else whole
-    if not asked["multi"]:
+    matched = match_labels(asked["labels"], asked["multi"], text)
+    if matched is None:
         return None
-    picked = [one(part) for part in text.split(",") if part.strip()]
-    if not picked or None in picked:
-        return None
-    return [label for label in labels if label in picked]  # in the options' order
+    return matched if asked["multi"] else matched[0]
 
 
 def answers_for(asked: list[dict], answers: dict) -> tuple[dict, str]:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-from tether_hooks import audit, config, paths, timers
+from tether_hooks import audit, config, paths, state, timers
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import chat, commands
 from tether_hooks.listener.bridges import BridgeStates
@@ -43,14 +43,6 @@ log = logging.getLogger("tether_hooks.listener")
 STORE_POLL = 0.1
 HEALTH_EVERY = 1.0
 CLOSE_TIMEOUT = 5.0
-
-
-def _signature(path: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
@@ -155,7 +147,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         seen: object = ()
         last_health = 0.0
         while not self._closing:
-            sig = _signature(path)
+            sig = state.signature(path)
             if sig != seen or self._wake.is_set():
                 self._wake.clear()
                 seen = sig

@@ -176,6 +176,14 @@ class OptionalBridge(Protocol):
         chat/thread of ``event``. Dispatch adds a "Show full" button (verb ``f``) only when
         the serialized ``tool_input`` is over ``LONG_INPUT`` characters and this exists."""
 
+    async def update_buttons(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
+        """Replace the buttons of a posted message (multi-select toggles ☐/☑ in place).
+
+        Question messages: an AskUserQuestion request is posted once per question; the
+        request given to ``post_request`` then has ``tool_input`` reduced to that question and
+        ``question_part = (i, n)``, and its stored ref (``request["chat"]["refs"]``) carries
+        ``"question": i``."""
+
     def health(self) -> dict:
         """``{"state": ..., "detail": str, ...}`` (JSON-serializable; extra keys are kept).
 
