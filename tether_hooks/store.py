@@ -17,57 +17,13 @@ from filelock import FileLock, Timeout
 
 from tether_hooks import audit, paths, rules, state
 from tether_hooks.errors import NotFound, StoreError, UsageError
+from tether_hooks.lifecycle import cap_input, new_id, prune, settle
 
-__all__ = ["DECIDED_KEEP_SECONDS", "FINAL", "Store", "new_id"]
+__all__ = ["Store"]
 
 LOCK_TIMEOUT = 30.0
 # filelock retries a busy lock every 50 ms by default: a decision would wait that long.
 LOCK_POLL = 0.002
-DECIDED_KEEP_SECONDS = 24 * 3600
-SESSION_KEEP_SECONDS = 7 * 24 * 3600
-MAX_DECIDED = 1000
-INPUT_LIMIT = 256 * 1024
-# Final request states and what they mean for the agent.
-FINAL = ("allowed", "denied", "expired", "answered_in_terminal", "cancelled", "abandoned")
-_STATUS_OF = {"allow": "allowed", "deny": "denied"}
-
-
-def new_id(taken: dict | set, length: int = 4) -> str:
-    """A short hex id, unique in ``taken``, with a digit (so it never reads as a word)."""
-    while True:
-        candidate = os.urandom(8).hex()[:length]
-        if candidate not in taken and any(c.isdigit() for c in candidate):
-            return candidate
-
-
-def _pid_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _cap_input(tool_input: object) -> tuple[object, bool]:
-    """Keep huge inputs (a Write of a 5 MB file) out of the shared state document."""
-    import json
-
-    blob = json.dumps(tool_input, ensure_ascii=False)
-    if len(blob) <= INPUT_LIMIT:
-        return tool_input, False
-    if isinstance(tool_input, dict):
-        capped = {}
-        for key, value in tool_input.items():
-            if isinstance(value, str) and len(value) > 4096:
-                value = value[:4096] + f"\n… [{len(value) - 4096} more characters]"
-            capped[key] = value
-        if len(json.dumps(capped, ensure_ascii=False)) <= INPUT_LIMIT:
-            return capped, True
-    return {"preview": blob[:4096] + " …"}, True
 
 
 class Store:
@@ -96,7 +52,7 @@ class Store:
         try:
             data = state.load(self.path)
             yield data
-            self._prune(data, time.time())
+            prune(data, time.time())
             import json
 
             state.write_atomic(self.path, json.dumps(data, ensure_ascii=False).encode())
@@ -155,7 +111,7 @@ class Store:
                     continue
                 if rules.find_timer({timer["id"]: timer}, request, now, request.get("never", ())):
                     reason = rules.describe(timer, now)
-                    self._settle(request, "allow", reason, created_by, "timer", now, timer["id"])
+                    settle(request, "allow", reason, created_by, "timer", now, timer["id"])
                     resolved.append(request)
         return timer, resolved
 
@@ -175,7 +131,7 @@ class Store:
         """Record a pending request (id assigned); it expires after ``timeout`` seconds."""
         now = time.time()
         record = dict(request)
-        record["tool_input"], record["input_truncated"] = _cap_input(request.get("tool_input"))
+        record["tool_input"], record["input_truncated"] = cap_input(request.get("tool_input"))
         record.update(
             created_at=now,
             expires_at=now + timeout,
@@ -193,8 +149,15 @@ class Store:
             # A timer added since the hook looked (it reads without the lock) decides now.
             timer = rules.find_timer(data["timers"], record, now, record.get("never", ()))
             if timer is not None:
-                self._settle(record, "allow", rules.describe(timer, now),
-                             str(timer.get("created_by")), "timer", now, timer["id"])
+                settle(
+                    record,
+                    "allow",
+                    rules.describe(timer, now),
+                    str(timer.get("created_by")),
+                    "timer",
+                    now,
+                    timer["id"],
+                )
         return record
 
     def find_request(self, request_id: str) -> dict:
@@ -219,45 +182,8 @@ class Store:
             request = data["requests"][key]
             if request.get("status") != "pending":
                 return False, request
-            self._settle(request, behavior, reason, by, via, time.time(), None, status, extra)
+            settle(request, behavior, reason, by, via, time.time(), None, status, extra)
             return True, request
-
-    @staticmethod
-    def _settle(
-        request: dict,
-        behavior: str,
-        reason: str | None,
-        by: str,
-        via: str,
-        now: float,
-        timer_id: str | None = None,
-        status: str | None = None,
-        extra: dict | None = None,
-    ) -> None:
-        decision = {"behavior": behavior, "reason": reason, "by": by, "via": via, "at": now}
-        if timer_id:
-            decision["timer_id"] = timer_id
-        if extra:
-            decision.update(extra)
-        request["decision"] = decision
-        request["status"] = status or _STATUS_OF.get(behavior, "expired")
-        audit.append(
-            {
-                "at": now,
-                "event": "decision",
-                "request_id": request.get("id"),
-                "agent": request.get("agent"),
-                "session_id": request.get("session_id"),
-                "cwd": request.get("cwd"),
-                "tool_name": request.get("tool_name"),
-                "input": request.get("summary"),
-                "behavior": behavior,
-                "status": request["status"],
-                "via": via,
-                "by": by,
-                "reason": reason,
-            }
-        )
 
     # -- chat bookkeeping (the listener) -----------------------------------------
 
@@ -337,7 +263,7 @@ class Store:
                 if item.get("status") == "pending" and item.get("session_id") == request.get(
                     "session_id"
                 ):
-                    self._settle(
+                    settle(
                         item,
                         "deny",
                         "the session ended",
@@ -348,57 +274,6 @@ class Store:
                     )
                     cancelled.append(item)
         return cancelled
-
-    # -- pruning ----------------------------------------------------------------
-
-    @staticmethod
-    def _prune(data: dict, now: float) -> None:
-        timers = data["timers"]
-        for key in [k for k, t in timers.items() if float(t.get("expires_at", 0)) <= now]:
-            del timers[key]
-        requests = data["requests"]
-        for request in requests.values():
-            if request.get("status") != "pending":
-                continue
-            if float(request.get("expires_at", 0)) + 60 < now:
-                Store._settle(
-                    request,
-                    "ask",
-                    "no decision in time",
-                    "tether-hooks",
-                    "timeout",
-                    now,
-                    status="expired",
-                )
-            elif not _pid_alive(request.get("pid")):
-                Store._settle(
-                    request,
-                    "ask",
-                    "the waiting hook is gone",
-                    "tether-hooks",
-                    "stale",
-                    now,
-                    status="abandoned",
-                )
-        decided = sorted(
-            (r for r in requests.values() if r.get("status") != "pending"),
-            key=lambda r: float((r.get("decision") or {}).get("at", 0)),
-        )
-        drop = [
-            r
-            for r in decided
-            if float((r.get("decision") or {}).get("at", 0)) + DECIDED_KEEP_SECONDS < now
-        ]
-        drop += decided[len(drop) : max(len(drop), len(decided) - MAX_DECIDED)]
-        for request in drop:
-            requests.pop(request.get("id"), None)
-        sessions = data["sessions"]
-        for key in [
-            k
-            for k, s in sessions.items()
-            if float(s.get("last_seen", 0)) + SESSION_KEEP_SECONDS < now
-        ]:
-            del sessions[key]
 
 
 def _resolve(items: dict, key: str, kind: str) -> str:

@@ -1,0 +1,155 @@
+"""How state records live and age: ids, capped inputs, settling a request, pruning.
+
+Pure functions over the state document, used by ``store.Store`` under its lock.
+
+A request is ``pending`` until settled, once, as ``allowed``, ``denied``, ``expired`` (no
+answer in time), ``answered_in_terminal``, ``cancelled`` (its session ended) or
+``abandoned`` (its hook died).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tether_hooks import audit
+
+__all__ = [
+    "DECIDED_KEEP_SECONDS",
+    "INPUT_LIMIT",
+    "cap_input",
+    "new_id",
+    "pid_alive",
+    "prune",
+    "settle",
+]
+
+DECIDED_KEEP_SECONDS = 24 * 3600
+SESSION_KEEP_SECONDS = 7 * 24 * 3600
+MAX_DECIDED = 1000
+INPUT_LIMIT = 256 * 1024
+_STATUS_OF = {"allow": "allowed", "deny": "denied"}
+
+
+def new_id(taken: dict | set, length: int = 4) -> str:
+    """A short hex id, unique in ``taken``, with a digit (so it never reads as a word)."""
+    while True:
+        candidate = os.urandom(8).hex()[:length]
+        if candidate not in taken and any(c.isdigit() for c in candidate):
+            return candidate
+
+
+def pid_alive(pid: object) -> bool:
+    """False only when the process is known to be gone."""
+    if not isinstance(pid, int) or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def cap_input(tool_input: object) -> tuple[object, bool]:
+    """Keep huge inputs (a Write of a 5 MB file) out of the shared state document."""
+    blob = json.dumps(tool_input, ensure_ascii=False)
+    if len(blob) <= INPUT_LIMIT:
+        return tool_input, False
+    if isinstance(tool_input, dict):
+        capped = {}
+        for key, value in tool_input.items():
+            if isinstance(value, str) and len(value) > 4096:
+                value = value[:4096] + f"\n… [{len(value) - 4096} more characters]"
+            capped[key] = value
+        if len(json.dumps(capped, ensure_ascii=False)) <= INPUT_LIMIT:
+            return capped, True
+    return {"preview": blob[:4096] + " …"}, True
+
+
+def settle(
+    request: dict,
+    behavior: str,
+    reason: str | None,
+    by: str,
+    via: str,
+    now: float,
+    timer_id: str | None = None,
+    status: str | None = None,
+    extra: dict | None = None,
+) -> None:
+    """Record a decision on ``request`` (in place) and its audit line."""
+    decision = {"behavior": behavior, "reason": reason, "by": by, "via": via, "at": now}
+    if timer_id:
+        decision["timer_id"] = timer_id
+    if extra:
+        decision.update(extra)
+    request["decision"] = decision
+    request["status"] = status or _STATUS_OF.get(behavior, "expired")
+    audit.append(
+        {
+            "at": now,
+            "event": "decision",
+            "request_id": request.get("id"),
+            "agent": request.get("agent"),
+            "session_id": request.get("session_id"),
+            "cwd": request.get("cwd"),
+            "tool_name": request.get("tool_name"),
+            "input": request.get("summary"),
+            "behavior": behavior,
+            "status": request["status"],
+            "via": via,
+            "by": by,
+            "reason": reason,
+        }
+    )
+
+
+def prune(data: dict, now: float) -> None:
+    """Drop expired timers, old decided requests and stale sessions; settle the pending
+    requests whose hook is gone or whose time ran out long ago."""
+    timers = data["timers"]
+    for key in [k for k, t in timers.items() if float(t.get("expires_at", 0)) <= now]:
+        del timers[key]
+    requests = data["requests"]
+    for request in requests.values():
+        if request.get("status") != "pending":
+            continue
+        if float(request.get("expires_at", 0)) + 60 < now:
+            settle(
+                request,
+                "ask",
+                "no decision in time",
+                "tether-hooks",
+                "timeout",
+                now,
+                status="expired",
+            )
+        elif not pid_alive(request.get("pid")):
+            settle(
+                request,
+                "ask",
+                "the waiting hook is gone",
+                "tether-hooks",
+                "stale",
+                now,
+                status="abandoned",
+            )
+    decided = sorted(
+        (r for r in requests.values() if r.get("status") != "pending"),
+        key=lambda r: float((r.get("decision") or {}).get("at", 0)),
+    )
+    drop = [
+        r
+        for r in decided
+        if float((r.get("decision") or {}).get("at", 0)) + DECIDED_KEEP_SECONDS < now
+    ]
+    drop += decided[len(drop) : max(len(drop), len(decided) - MAX_DECIDED)]
+    for request in drop:
+        requests.pop(request.get("id"), None)
+    sessions = data["sessions"]
+    for key in [
+        k for k, s in sessions.items() if float(s.get("last_seen", 0)) + SESSION_KEEP_SECONDS < now
+    ]:
+        del sessions[key]
