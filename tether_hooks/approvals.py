@@ -11,7 +11,7 @@ from tether_hooks.store import Store
 
 __all__ = ["SCOPES", "approve", "deny", "pending"]
 
-SCOPES = ("tool", "session", "dir")
+SCOPES = timers.REQUEST_SCOPES
 
 
 def pending(store: Store | None = None) -> list[dict]:
@@ -49,6 +49,8 @@ def approve(
     store = store or Store()
     if scope and scope not in SCOPES:
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
+    if duration:
+        timers.seconds(duration)  # a bad duration fails before anything is decided
     extra = None
     pending_request = store.find_request(request_id)
     if pending_request.get("tool_name") == "AskUserQuestion":
@@ -61,21 +63,7 @@ def approve(
         raise _already(request)
     if not (duration or scope):
         return request, None
-    scope = scope or "tool"
-    session = request.get("session_id") or None
-    if scope == "tool":
-        timer, _ = timers.add(
-            "tool",
-            duration,
-            created_by=by,
-            session_id=session,
-            tool=request.get("tool_name"),
-            store=store,
-        )
-    elif scope == "session":
-        timer, _ = timers.add("session", duration, created_by=by, session_id=session, store=store)
-    else:
-        timer, _ = timers.add("dir", duration, created_by=by, path=request.get("cwd"), store=store)
+    timer, _ = timers.add_like(request, scope or "tool", duration, created_by=by, store=store)
     return request, timer
 
 

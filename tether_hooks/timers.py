@@ -6,12 +6,17 @@ import time
 
 from tether_hooks import config, rules
 from tether_hooks.durations import parse_duration
+from tether_hooks.errors import UsageError
 from tether_hooks.store import Store
 
-__all__ = ["add", "describe_all", "live", "revoke"]
+__all__ = ["REQUEST_SCOPES", "add", "add_like", "describe_all", "live", "revoke", "seconds"]
 
 
-def _seconds(duration: str | None) -> int:
+REQUEST_SCOPES = ("tool", "session", "dir")
+
+
+def seconds(duration: str | None) -> int:
+    """``duration`` in seconds, or the configured default; raises UsageError when bad."""
     if duration:
         return parse_duration(duration)
     return int(config.load()["default_timer_seconds"])
@@ -31,13 +36,35 @@ def add(
     """Add a timer (default duration from config); returns it and the requests it allowed."""
     return (store or Store()).add_timer(
         scope,
-        _seconds(duration),
+        seconds(duration),
         created_by=created_by,
         session_id=session_id,
         tool=tool,
         path=path,
         prefix=prefix,
     )
+
+
+def add_like(
+    request: dict,
+    scope: str,
+    duration: str | None,
+    *,
+    created_by: str,
+    tool: str | None = None,
+    store: Store | None = None,
+) -> tuple[dict, list[dict]]:
+    """A timer for calls like ``request``: its tool (or ``tool``) in its session, its whole
+    session, or its directory (every session). Shared by ``approve --for`` and chat buttons."""
+    if scope not in REQUEST_SCOPES:
+        raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(REQUEST_SCOPES)}")
+    session = request.get("session_id") or None
+    if scope == "tool":
+        return add("tool", duration, created_by=created_by, session_id=session,
+                   tool=tool or request.get("tool_name"), store=store)
+    if scope == "session":
+        return add("session", duration, created_by=created_by, session_id=session, store=store)
+    return add("dir", duration, created_by=created_by, path=request.get("cwd"), store=store)
 
 
 def live(store: Store | None = None, now: float | None = None) -> list[dict]:
