@@ -22,6 +22,7 @@ from tether_hooks.errors import TetherError
 __all__ = ["MAX_INPUT_BYTES", "main"]
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
+_STARTED = time.time()  # when the agent started this hook call
 
 
 def _say(message: str) -> None:
@@ -204,19 +205,24 @@ def _same_call(pending: dict, done: dict) -> bool:
 
 
 def _tool_done(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
-    """A tool ran: a request of ours still pending for the same call was answered in the
-    terminal (Claude does not signal the waiting hook when the user says Yes there)."""
-    requests = state.load(paths.state_file())["requests"]
-    same = [r["id"] for r in requests.values() if r.get("status") == "pending"
-            and r.get("session_id") == request["session_id"]
-            and r.get("tool_name") == request["tool_name"] and _same_call(r, request)]
+    """A tool ran: a request of ours still pending for that call was answered in the
+    terminal (Claude does not signal the waiting hook when the user says Yes there).
+
+    PermissionRequest carries no tool_use_id, so the call is matched by session, tool and
+    input, and only a request made before the tool started counts (an identical later call
+    may be waiting for the phone): the oldest such one."""
+    started = _STARTED - float(request.get("duration_ms") or 0) / 1000
+    requests = state.load(paths.state_file())["requests"].values()
+    same = sorted((r for r in requests if r.get("status") == "pending"
+                   and r.get("session_id") == request["session_id"]
+                   and r.get("tool_name") == request["tool_name"]
+                   and float(r.get("created_at", 0)) < started and _same_call(r, request)),
+                  key=lambda r: float(r.get("created_at", 0)))
     if same:
         from tether_hooks.store import Store
 
-        store = Store()
-        for rid in same:
-            store.decide(rid, "allow", by="terminal", via="terminal",
-                         reason="answered in the terminal", status="answered_in_terminal")
+        Store().decide(same[0]["id"], "allow", by="terminal", via="terminal",
+                       reason="answered in the terminal", status="answered_in_terminal")
     return ""
 
 

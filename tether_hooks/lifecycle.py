@@ -24,9 +24,11 @@ __all__ = [
     "settle",
 ]
 
-DECIDED_KEEP_SECONDS = 24 * 3600
+DECIDED_KEEP_SECONDS = 6 * 3600
 SESSION_KEEP_SECONDS = 7 * 24 * 3600
-MAX_DECIDED = 1000
+MAX_DECIDED = 300
+# A settled request keeps a small input (for its chat copies); the audit log has the rest.
+SETTLED_INPUT_LIMIT = 8 * 1024
 INPUT_LIMIT = 256 * 1024
 _STATUS_OF = {"allow": "allowed", "deny": "denied"}
 
@@ -52,20 +54,23 @@ def pid_alive(pid: object) -> bool:
     return True
 
 
-def cap_input(tool_input: object) -> tuple[object, bool]:
-    """Keep huge inputs (a Write of a 5 MB file) out of the shared state document."""
+def cap_input(
+    tool_input: object, limit: int = INPUT_LIMIT, chars: int = 4096
+) -> tuple[object, bool]:
+    """``tool_input`` within ``limit`` bytes of JSON (long strings cut to ``chars``), and
+    whether it was cut: huge inputs (a Write of a 5 MB file) stay out of the shared state."""
     blob = json.dumps(tool_input, ensure_ascii=False)
-    if len(blob) <= INPUT_LIMIT:
+    if len(blob) <= limit:
         return tool_input, False
     if isinstance(tool_input, dict):
         capped = {}
         for key, value in tool_input.items():
-            if isinstance(value, str) and len(value) > 4096:
-                value = value[:4096] + f"\n… [{len(value) - 4096} more characters]"
+            if isinstance(value, str) and len(value) > chars:
+                value = value[:chars] + f"\n… [{len(value) - chars} more characters]"
             capped[key] = value
-        if len(json.dumps(capped, ensure_ascii=False)) <= INPUT_LIMIT:
+        if len(json.dumps(capped, ensure_ascii=False)) <= limit:
             return capped, True
-    return {"preview": blob[:4096] + " …"}, True
+    return {"preview": blob[:chars] + " …"}, True
 
 
 def settle(
@@ -87,6 +92,10 @@ def settle(
         decision.update(extra)
     request["decision"] = decision
     request["status"] = status or _STATUS_OF.get(behavior, "expired")
+    # Every hook reads the whole state on every call: settled inputs must stay small.
+    if len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > SETTLED_INPUT_LIMIT:
+        request["tool_input"], _ = cap_input(request.get("tool_input"), SETTLED_INPUT_LIMIT, 1024)
+        request["input_truncated"] = True
     audit.append(
         {
             "at": now,

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_NEVER",
     "SCOPES",
     "bash_matches",
+    "bash_paths",
     "describe",
     "find_timer",
     "is_never",
@@ -104,18 +105,65 @@ def timer_matches(timer: dict, request: dict, now: float) -> bool:
             and bash_matches(str(timer.get("prefix") or ""), command)
         )
     if scope == "dir":
-        directory = timer.get("path")
-        cwd = request.get("cwd")
-        if not directory or not isinstance(cwd, str) or not cwd:
-            return False
-        if not path_inside(os.path.realpath(cwd), directory):
-            return False
-        # A file the call touches must be inside too: "everything in ~/proj" is not /etc.
-        return all(
-            path_inside(os.path.realpath(os.path.join(cwd, p)), directory)
-            for p in request.get("paths") or ()
-        )
+        return _dir_covers(request, str(timer.get("path") or ""))
     return False
+
+
+def _inside(cwd: str, path: str, directory: str) -> bool:
+    return path_inside(os.path.realpath(os.path.join(cwd, os.path.expanduser(path))), directory)
+
+
+def _dir_covers(request: dict, directory: str) -> bool:
+    """Everything in ``directory``: the call runs there and touches nothing visibly outside.
+
+    Files a tool names must be inside. A Bash command must name no path outside (``/etc``,
+    ``~``, ``..``) and use no expansion we cannot see through (``$VAR``, backticks). Tools
+    that say nothing about where they act (WebFetch, MCP, Agent) are not covered.
+    """
+    cwd = request.get("cwd")
+    if not directory or not isinstance(cwd, str) or not cwd:
+        return False
+    if not path_inside(os.path.realpath(cwd), directory):
+        return False
+    paths = list(request.get("paths") or ())
+    tool = str(request.get("tool_name") or "").casefold()
+    if tool == "bash":
+        command = (request.get("tool_input") or {}).get("command")
+        named = bash_paths(command) if isinstance(command, str) else None
+        if named is None:
+            return False
+        paths += named
+    elif not paths and tool not in _CWD_TOOLS:
+        return False
+    return all(_inside(cwd, p, directory) for p in paths)
+
+
+# Tools that act in the working directory when they name no path.
+_CWD_TOOLS = ("glob", "grep", "ls")
+_HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr")
+
+
+def bash_paths(command: str) -> list[str] | None:
+    """The paths a command names outright (absolute, ``~``, ``..``); None when it cannot be
+    known (unbalanced quotes, ``$`` expansions, backticks)."""
+    if "$" in command or "`" in command:
+        return None
+    import shlex
+
+    try:
+        tokens = shlex.split(command, comments=True)
+    except ValueError:
+        return None
+    found = []
+    for token in tokens:
+        for part in token.lstrip("0123456789&<>|;(").split("="):
+            if part in _HARMLESS:
+                continue
+            if part.startswith(("/", "~")) or part == ".." or part.startswith("../") or (
+                "/../" in part or part.endswith("/..")
+            ):
+                found.append(part)
+    return found
 
 
 def find_timer(

@@ -17,7 +17,7 @@ from filelock import FileLock, Timeout
 
 from tether_hooks import audit, paths, rules, state
 from tether_hooks.errors import NotFound, StoreError, UsageError
-from tether_hooks.lifecycle import cap_input, new_id, prune, settle
+from tether_hooks.lifecycle import cap_input, new_id, pid_alive, prune, settle
 
 __all__ = ["Store"]
 
@@ -109,7 +109,9 @@ class Store:
             for request in data["requests"].values():
                 if request.get("status") != "pending":
                     continue
-                if rules.find_timer({timer["id"]: timer}, request, now, request.get("never", ())):
+                if rules.find_timer(
+                    {timer["id"]: timer}, request, now, request.get("never", rules.DEFAULT_NEVER)
+                ):
                     reason = rules.describe(timer, now)
                     settle(request, "allow", reason, created_by, "timer", now, timer["id"])
                     resolved.append(request)
@@ -147,7 +149,9 @@ class Store:
             data["requests"][record["id"]] = record
             self._touch_session(data, request, now)
             # A timer added since the hook looked (it reads without the lock) decides now.
-            timer = rules.find_timer(data["timers"], record, now, record.get("never", ()))
+            timer = rules.find_timer(
+                data["timers"], record, now, record.get("never", rules.DEFAULT_NEVER)
+            )
             if timer is not None:
                 settle(
                     record,
@@ -181,6 +185,18 @@ class Store:
             key = _resolve(data["requests"], request_id, "request")
             request = data["requests"][key]
             if request.get("status") != "pending":
+                return False, request
+            if not pid_alive(request.get("pid")):
+                # Nothing waits for it any more (the hook was killed): say so, decide nothing.
+                settle(
+                    request,
+                    "ask",
+                    "the waiting hook is gone",
+                    "tether-hooks",
+                    "stale",
+                    time.time(),
+                    status="abandoned",
+                )
                 return False, request
             settle(request, behavior, reason, by, via, time.time(), None, status, extra)
             return True, request

@@ -305,3 +305,28 @@ def test_posttooluse_settles_a_request_answered_yes_in_the_terminal(hook: HookRu
     assert hook.finish(proc).stdout == ""  # the waiting hook stops; Claude already ran it
     record = Store().read()["requests"][request["id"]]
     assert record["status"] == "answered_in_terminal" and record["decision"]["via"] == "terminal"
+
+
+def test_posttooluse_of_an_earlier_identical_call_leaves_a_newer_request_alone(
+    hook: HookRunner,
+) -> None:
+    # The earlier call ran for 10 s and finished just now: a request made 1 s ago is for a
+    # second, identical call still waiting for the phone.
+    proc = hook.start("claude", perm("Bash", command="make", description="Build"), LOCAL)
+    request = wait_pending()[0]
+    earlier = perm("Bash", event="PostToolUse", command="make", description="Build")
+    earlier["duration_ms"] = 10_000
+    assert hook.run("claude", earlier).stdout == ""
+    assert Store().read()["requests"][request["id"]]["status"] == "pending"
+    cli("approve", request["id"])
+    assert hook.finish(proc).output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+
+
+def test_a_decision_for_a_killed_hook_is_refused(hook: HookRunner) -> None:
+    proc = hook.start("claude", perm("Bash"), LOCAL)
+    request = wait_pending()[0]
+    proc.kill()
+    proc.wait()
+    late = cli("approve", request["id"])
+    assert late.returncode == 1 and "already abandoned" in late.stderr
+    assert Store().read()["requests"][request["id"]]["status"] == "abandoned"

@@ -62,11 +62,11 @@ def test_dir_timer_uses_real_path_containment(tmp_path: Path) -> None:
     link = tmp_path / "link"
     link.symlink_to(proj)
     t = timer("dir", path=os.path.realpath(proj))
-    assert rules.timer_matches(t, request(cwd=str(proj)), NOW)
-    assert rules.timer_matches(t, request(cwd=str(proj / "sub")), NOW)
-    assert rules.timer_matches(t, request(cwd=str(link)), NOW)
-    assert not rules.timer_matches(t, request(cwd=str(tmp_path / "p2")), NOW)
-    assert not rules.timer_matches(t, request(cwd=str(tmp_path)), NOW)
+    assert rules.timer_matches(t, request(cwd=str(proj), command="make"), NOW)
+    assert rules.timer_matches(t, request(cwd=str(proj / "sub"), command="make"), NOW)
+    assert rules.timer_matches(t, request(cwd=str(link), command="make"), NOW)
+    assert not rules.timer_matches(t, request(cwd=str(tmp_path / "p2"), command="make"), NOW)
+    assert not rules.timer_matches(t, request(cwd=str(tmp_path), command="make"), NOW)
 
 
 def test_dir_timer_does_not_cover_files_outside_the_directory(tmp_path: Path) -> None:
@@ -137,3 +137,45 @@ def test_tool_aliases_let_tool_timers_and_never_list_see_other_names() -> None:
     assert not rules.timer_matches(timer("tool", tool="bash"), patch, NOW)
     assert not rules.timer_matches(timer("tool", tool="edit"), request("apply_patch"), NOW)
     assert rules.find_timer({"7f3a": timer("tool", tool="edit")}, patch, NOW, ["Write"]) is None
+
+
+def test_dir_timer_bash_must_name_no_path_outside(tmp_path: Path) -> None:
+    t = timer("dir", path=os.path.realpath(tmp_path))
+    cwd = str(tmp_path)
+
+    def covered(command: str) -> bool:
+        return rules.timer_matches(t, request("Bash", cwd=cwd, command=command), NOW)
+
+    assert covered("make test 2>/dev/null")
+    assert covered(f"cat {tmp_path}/README.md ./src/a.py")
+    assert covered("rm -rf build/*")
+    for outside in ("rm -rf ~", "rm -rf ~/", "cat /etc/passwd", "cd .. && ls", "ls ../other",
+                    "cp x --target=/tmp/elsewhere", "rm -rf /*", "echo hi >/etc/motd",
+                    "rm -rf $HOME", "rm -rf ${HOME}/x", "ls `pwd`/..", "echo 'unbalanced"):
+        assert not covered(outside), outside
+
+
+def test_dir_timer_does_not_cover_tools_that_act_elsewhere(tmp_path: Path) -> None:
+    t = timer("dir", path=os.path.realpath(tmp_path))
+    cwd = str(tmp_path)
+    assert not rules.timer_matches(t, request("WebFetch", cwd=cwd, url="http://evil"), NOW)
+    assert not rules.timer_matches(t, request("mcp__db__drop", cwd=cwd, table="users"), NOW)
+    assert rules.timer_matches(t, request("Grep", cwd=cwd, pattern="TODO"), NOW)
+
+
+def test_tilde_paths_are_expanded_before_the_containment_check(tmp_path: Path,
+                                                               monkeypatch) -> None:
+    from tether_hooks.agents import claude
+
+    monkeypatch.setenv("HOME", "/home/someone")
+    t = timer("dir", path=os.path.realpath(tmp_path))
+    base = {"session_id": "s1", "cwd": str(tmp_path), "hook_event_name": "PermissionRequest"}
+    write = claude.parse({**base, "tool_name": "Write",
+                          "tool_input": {"file_path": "~/.bashrc", "content": "x"}})
+    assert write["paths"] == ["/home/someone/.bashrc"]
+    assert not rules.timer_matches(t, write, NOW)
+    grep = claude.parse({**base, "tool_name": "Grep",
+                         "tool_input": {"pattern": "x", "glob": "/etc/**"}})
+    assert not rules.timer_matches(t, grep, NOW)
+    local = claude.parse({**base, "tool_name": "Glob", "tool_input": {"pattern": "src/**/*.py"}})
+    assert rules.timer_matches(t, local, NOW)

@@ -22,6 +22,19 @@ ECHO_INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
 _PATH_KEYS = ("file_path", "notebook_path", "path")
 
 
+def _paths(tool_input: dict) -> list[str]:
+    """Files and directories a tool call names (``~`` expanded, as Claude Code does); for a
+    Glob/Grep pattern reaching out (``/etc/**``, ``../x``), the part before the wildcard."""
+    found = [os.path.expanduser(v) for k in _PATH_KEYS
+             if isinstance(v := tool_input.get(k), str) and v]
+    for key in ("pattern", "glob"):
+        value = tool_input.get(key)
+        if isinstance(value, str) and (value.startswith(("/", "~")) or ".." in value):
+            fixed = value.split("*")[0].split("?")[0].split("[")[0].split("{")[0]
+            found.append(os.path.expanduser(fixed or "/"))
+    return found
+
+
 def parse(payload: object) -> dict:
     """The agent-neutral request for a Claude Code hook payload. Raises PayloadError."""
     request = common_request(payload, NAME)
@@ -32,7 +45,7 @@ def parse(payload: object) -> dict:
             tool_name=tool_name,
             tool_input=tool_input,
             tool_use_id=payload.get("tool_use_id"),
-            paths=[v for k in _PATH_KEYS if isinstance(v := tool_input.get(k), str) and v],
+            paths=_paths(tool_input),
         )
     for key in (
         "message",
@@ -43,6 +56,7 @@ def parse(payload: object) -> dict:
         "source",
         "reason",
         "model",
+        "duration_ms",
     ):
         if key in payload:
             request[key] = payload[key]
