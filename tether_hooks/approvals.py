@@ -58,6 +58,8 @@ def approve(
         extra = {"updated_input": updated}
     elif answers:
         raise UsageError(f"request {pending_request['id']} asks no question; drop --answer")
+    if scope == "dir":
+        timers.check_dir(pending_request.get("cwd"))  # fails before anything is decided
     first, request = store.decide(request_id, "allow", by=by, via=via, extra=extra)
     if not first:
         raise _already(request)

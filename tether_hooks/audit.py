@@ -44,11 +44,13 @@ def append(entry: dict) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line)
-            size = os.fstat(fd).st_size
+            mine = os.fstat(fd)
+            # Rotate only while the full file is still the current one: two hooks crossing
+            # the limit together must not rotate twice (that would drop the old generation).
+            if mine.st_size > MAX_BYTES and os.stat(path).st_ino == mine.st_ino:
+                os.replace(path, path + ".1")
         finally:
             os.close(fd)
-        if size > MAX_BYTES:
-            os.replace(path, path + ".1")
     except OSError as exc:
         import sys
 

@@ -42,6 +42,23 @@ def _log(exc: BaseException) -> str:
     return path
 
 
+_SECRET_OPTIONS = ("--token", "--bot-token", "--app-token", "--webhook-url")
+
+
+def _redacted(argv: list[str]) -> list[str]:
+    """``argv`` with the values of secret options replaced (the log must hold no token)."""
+    out = []
+    for i, arg in enumerate(argv):
+        name = arg.split("=", 1)[0]
+        if name in _SECRET_OPTIONS and "=" in arg:
+            out.append(f"{name}=***")
+        elif i > 0 and argv[i - 1] in _SECRET_OPTIONS:
+            out.append("***")
+        else:
+            out.append(arg)
+    return out
+
+
 @contextmanager
 def error_handler() -> Iterator[Result]:
     """Run the CLI body; map exceptions to messages and ``result.code``."""

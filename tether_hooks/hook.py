@@ -85,8 +85,6 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
         return ""
     from tether_hooks.relay import wait_for_decision
 
-    global _waited
-    _waited = True
     request["never"] = cfg["never_auto_approve"]
     record = wait_for_decision(
         request,
@@ -227,7 +225,6 @@ def _tool_done(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
 
 
 _NOTICE_CHARS = 8000
-_waited = False  # a request waited for a human: exit without interpreter teardown
 _HANDLERS = {
     "PermissionRequest": _permission,
     "PreToolUse": _permission,
@@ -280,8 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     if output:
         sys.stdout.write(output + "\n")
         sys.stdout.flush()
-    if _waited:
-        # The decision is out. Tearing down an interpreter that imported filelock (and so
+    if "filelock" in sys.modules:
+        # The slow path ran. Tearing down an interpreter that imported filelock (and so
         # asyncio) costs ~8 ms more; the agent waits for our exit, so skip it.
         sys.stderr.flush()
         os._exit(0)

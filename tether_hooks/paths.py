@@ -21,6 +21,13 @@ __all__ = [
     "ensure_dir",
     "home_override",
     "hook_shim",
+    "listener_health_file",
+    "listener_lock_file",
+    "listener_log_file",
+    "listener_offsets_file",
+    "listener_out_file",
+    "listener_pid_file",
+    "listener_socket",
     "lock_file",
     "log_dir",
     "state_dir",
@@ -105,12 +112,56 @@ def config_cache_file() -> str:
     return os.path.join(state_dir(), "config.cache.json")
 
 
+# -- the listener (one process per user: see listener/daemon.py) ------------------------
+
+
+def listener_socket() -> str:
+    """The listener's doorbell socket (0600, in the 0700 state directory)."""
+    return os.path.join(state_dir(), "listener.sock")
+
+
+def listener_pid_file() -> str:
+    return os.path.join(state_dir(), "listener.pid")
+
+
+def listener_lock_file() -> str:
+    """Held (flock) by the running listener for its whole life: one listener at a time."""
+    return os.path.join(state_dir(), "listener.lock")
+
+
+def listener_health_file() -> str:
+    """Per-bridge health the running listener keeps for ``tether-hooks status``."""
+    return os.path.join(state_dir(), "listener.health.json")
+
+
+def listener_offsets_file() -> str:
+    """The highest chat update id handled per bridge, so a restart skips what was handled."""
+    return os.path.join(state_dir(), "listener.offsets.json")
+
+
+def listener_log_file() -> str:
+    """The listener's log (rotated, secrets redacted)."""
+    return os.path.join(log_dir(), "listener.log")
+
+
+def listener_out_file() -> str:
+    """The daemon's stdout/stderr: what it says before its log is set up."""
+    return os.path.join(log_dir(), "listener.out")
+
+
 def hook_shim() -> str:
     """The stable absolute path agents' settings point at; it survives upgrades."""
     return os.path.join(data_dir(), "bin", "tether-hook")
 
 
 def ensure_dir(path: str) -> str:
-    """Create ``path`` (0700) if missing and return it."""
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """Create ``path`` and any missing parents, each 0700, and return it."""
+    if not os.path.isdir(path):
+        parent = os.path.dirname(path)
+        if parent and parent != path:
+            ensure_dir(parent)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from tether_hooks import config, rules
@@ -9,7 +10,16 @@ from tether_hooks.durations import parse_duration
 from tether_hooks.errors import UsageError
 from tether_hooks.store import Store
 
-__all__ = ["REQUEST_SCOPES", "add", "add_like", "describe_all", "live", "revoke", "seconds"]
+__all__ = [
+    "REQUEST_SCOPES",
+    "add",
+    "add_like",
+    "check_dir",
+    "describe_all",
+    "live",
+    "revoke",
+    "seconds",
+]
 
 
 REQUEST_SCOPES = ("tool", "session", "dir")
@@ -31,9 +41,15 @@ def add(
     tool: str | None = None,
     path: str | None = None,
     prefix: str | None = None,
+    broad_ok: bool = False,
     store: Store | None = None,
 ) -> tuple[dict, list[dict]]:
-    """Add a timer (default duration from config); returns it and the requests it allowed."""
+    """Add a timer (default duration from config); returns it and the requests it allowed.
+
+    A directory timer on ``/`` or the home directory needs ``broad_ok``: it would cover
+    nearly every session."""
+    if scope == "dir":
+        check_dir(path, broad_ok)
     return (store or Store()).add_timer(
         scope,
         seconds(duration),
@@ -43,6 +59,21 @@ def add(
         path=path,
         prefix=prefix,
     )
+
+
+def check_dir(path: str | None, broad_ok: bool = False) -> str:
+    """The real path of a directory a timer may cover; UsageError for a missing one, and for
+    ``/`` or the home directory unless ``broad_ok`` (they would cover nearly everything)."""
+    if not path:
+        raise UsageError("a directory timer needs a directory")
+    real = os.path.realpath(os.path.expanduser(path))
+    if not os.path.isdir(real):
+        raise UsageError(f"{real} is not a directory")
+    if not broad_ok and real in ("/", os.path.realpath(os.path.expanduser("~"))):
+        raise UsageError(
+            f"{real} would cover nearly every session; give a project directory (or --force)"
+        )
+    return real
 
 
 def add_like(
@@ -60,8 +91,14 @@ def add_like(
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(REQUEST_SCOPES)}")
     session = request.get("session_id") or None
     if scope == "tool":
-        return add("tool", duration, created_by=created_by, session_id=session,
-                   tool=tool or request.get("tool_name"), store=store)
+        return add(
+            "tool",
+            duration,
+            created_by=created_by,
+            session_id=session,
+            tool=tool or request.get("tool_name"),
+            store=store,
+        )
     if scope == "session":
         return add("session", duration, created_by=created_by, session_id=session, store=store)
     return add("dir", duration, created_by=created_by, path=request.get("cwd"), store=store)

@@ -87,15 +87,15 @@ def test_new_timer_never_allows_never_tools() -> None:
 
 
 def test_expired_timers_and_dead_hooks_are_pruned() -> None:
+    from tether_hooks.lifecycle import prune
+
     store = Store()
-    store.add_timer("tool", 0.01, created_by="a", tool="Bash")
+    store.add_timer("tool", 60, created_by="a", tool="Write")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    record = store.add_request({**REQ, "pid": int(dead)}, timeout=60)
-    time.sleep(0.02)  # let the 10 ms timer lapse: expiry is wall-clock by design
-    with store.edit():
-        pass
+    record = store.add_request({**REQ, "pid": int(dead)}, timeout=600)
     data = store.read()
+    prune(data, now=time.time() + 120)  # two minutes on: the 60 s timer is gone
     assert data["timers"] == {}
     assert data["requests"][record["id"]]["status"] == "abandoned"
 

@@ -34,12 +34,14 @@ def _report(timer: dict, resolved: list[dict], as_json: bool) -> None:
 
 
 @click.command("allow-dir")
-@click.argument("path", type=click.Path(file_okay=False), default=".")
+@click.argument("path", type=click.Path(file_okay=False))
 @_for
+@click.option("--force", is_flag=True, help="Allow / or your home directory too.")
 @output.json_option
-def allow_dir(path: str, duration: str | None, as_json: bool) -> None:
-    """Auto-approve every tool call of sessions working inside PATH."""
-    _report(*core.add("dir", duration, created_by=cli_actor(), path=path), as_json)
+def allow_dir(path: str, duration: str | None, force: bool, as_json: bool) -> None:
+    """Auto-approve calls of sessions working inside PATH that touch nothing outside it."""
+    _report(*core.add("dir", duration, created_by=cli_actor(), path=path, broad_ok=force),
+            as_json)
 
 
 @click.command("allow-tool")
