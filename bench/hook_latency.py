@@ -7,6 +7,8 @@ then times, interleaved in shuffled rounds:
   floor   the hook's own interpreter: python -I -c 'import json,sys; json.load(sys.stdin)'
   timer   the installed hook, a PermissionRequest that a live timer allows (the fast path)
   quiet   the installed hook, a PermissionRequest nothing decides (no platform: no output)
+  busy    the timer path with a well-used store: 100 settled requests (the most kept),
+          20 timers, 30 sessions
 
 each fed the same real payload on stdin, and prints medians and ratios to the floor.
 Usage: python bench/hook_latency.py [--rounds 40]
@@ -29,6 +31,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".bench" / "venv"
 PAYLOAD = ROOT / "tests" / "payloads" / "claude" / "PermissionRequest-Bash.json"
+
+
+BUSY = """
+from tether_hooks.store import Store
+store = Store()
+for n in range(20):
+    store.add_timer("tool", 7200, created_by="bench", tool=f"mcp__srv__tool{n}")
+for n in range(230):
+    record = store.add_request({"agent": "claude", "event": "PermissionRequest",
+        "session_id": f"s-{n % 30}", "cwd": "/home/user/proj", "tool_name": "Write",
+        "tool_input": {"file_path": f"/home/user/proj/f{n}.py", "content": "x = 1\\n" * 400},
+        "paths": []}, timeout=300)
+    store.decide(record["id"], "allow", by="bench", via="cli")
+print(len(store.read()["requests"]), "requests kept")
+"""
 
 
 def venv_python() -> Path:
@@ -59,7 +76,7 @@ def main() -> None:
 
     python = venv_python()
     payload = PAYLOAD.read_bytes()
-    homes = {name: Path(tempfile.mkdtemp(prefix=f"th-bench-{name}-")) for name in ("t", "q")}
+    homes = {name: Path(tempfile.mkdtemp(prefix=f"th-bench-{name}-")) for name in ("t", "q", "b")}
     base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(homes["t"])}
     tool = json.loads(payload)["tool_name"]
     shims = {}
@@ -68,13 +85,16 @@ def main() -> None:
         script = "from tether_hooks import installer; print(installer.write_shim())"
         shims[name] = subprocess.run([str(python), "-c", script], env=env, check=True,
                                      capture_output=True, text=True).stdout.strip()
-        if name == "t":
+        if name in ("t", "b"):
             subprocess.run([str(VENV / "bin" / "tether-hooks"), "allow-tool", tool, "--for", "2h"],
                            env=env, check=True, capture_output=True)
+        if name == "b":
+            subprocess.run([str(python), "-c", BUSY], env=env, check=True)
     subjects = {
         "floor": ([str(python), "-I", "-c", "import json,sys; json.load(sys.stdin)"], base_env),
         "timer": ([shims["t"], "claude"], {**base_env, "TETHER_HOOKS_HOME": str(homes["t"])}),
         "quiet": ([shims["q"], "claude"], {**base_env, "TETHER_HOOKS_HOME": str(homes["q"])}),
+        "busy": ([shims["b"], "claude"], {**base_env, "TETHER_HOOKS_HOME": str(homes["b"])}),
     }
     _, out = run_once(*subjects["timer"][:1], payload, subjects["timer"][1])
     assert b'"allow"' in out, f"the timer path did not allow: {out!r}"

@@ -24,11 +24,11 @@ __all__ = [
     "settle",
 ]
 
-DECIDED_KEEP_SECONDS = 6 * 3600
+DECIDED_KEEP_SECONDS = 2 * 3600
 SESSION_KEEP_SECONDS = 7 * 24 * 3600
-MAX_DECIDED = 300
+MAX_DECIDED = 100
 # A settled request keeps a small input (for its chat copies); the audit log has the rest.
-SETTLED_INPUT_LIMIT = 8 * 1024
+SETTLED_INPUT_LIMIT = 1024
 INPUT_LIMIT = 256 * 1024
 _STATUS_OF = {"allow": "allowed", "deny": "denied"}
 
@@ -94,7 +94,7 @@ def settle(
     request["status"] = status or _STATUS_OF.get(behavior, "expired")
     # Every hook reads the whole state on every call: settled inputs must stay small.
     if len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > SETTLED_INPUT_LIMIT:
-        request["tool_input"], _ = cap_input(request.get("tool_input"), SETTLED_INPUT_LIMIT, 1024)
+        request["tool_input"], _ = cap_input(request.get("tool_input"), SETTLED_INPUT_LIMIT, 256)
         request["input_truncated"] = True
     audit.append(
         {
