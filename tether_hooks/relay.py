@@ -36,8 +36,8 @@ __all__ = [
     "Terminated",
     "call",
     "listener_pid",
+    "listener_command",
     "reach",
-    "socket_path",
     "spawn_listener",
     "wait_for_decision",
 ]
@@ -48,17 +48,13 @@ LIVENESS_SECONDS = 1.0
 CALL_TIMEOUT = 2.0
 
 
-def socket_path() -> str:
-    return os.path.join(paths.state_dir(), "listener.sock")
-
-
 _spawned: list = []  # listeners this process started (a dead child stays a zombie)
 
 
 def listener_pid() -> int | None:
     """The pid in the listener's pidfile if that process is alive."""
     try:
-        with open(os.path.join(paths.state_dir(), "listener.pid"), "rb") as f:
+        with open(paths.listener_pid_file(), "rb") as f:
             pid = int(f.read().strip() or 0)
     except (OSError, ValueError):
         return None
@@ -82,7 +78,7 @@ def call(message: dict, timeout: float = CALL_TIMEOUT) -> dict:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(socket_path())
+        sock.connect(paths.listener_socket())
         sock.sendall(json.dumps(message, ensure_ascii=False).encode() + b"\n")
         buf = b""
         while not buf.endswith(b"\n"):
@@ -98,28 +94,41 @@ def call(message: dict, timeout: float = CALL_TIMEOUT) -> dict:
     return answer
 
 
-def spawn_listener() -> None:
+OUT_CAP = 256 * 1024  # listener.out is appended to; past this it starts over
+
+
+def listener_command(daemon: bool = True) -> list[str]:
+    """The listener's command line: this interpreter (isolated if we are), ``listen``."""
+    flags = ["-I"] if sys.flags.isolated else []
+    return [sys.executable, *flags, "-m", "tether_hooks", "listen",
+            *(["--daemon"] if daemon else [])]
+
+
+def spawn_listener():  # noqa: ANN201 - subprocess.Popen, imported lazily
     """Start ``tether-hooks listen --daemon`` detached: own session, no inherited stdio
-    (the agent waits for the hook's stdout to close, so the daemon must not hold it)."""
+    (the agent waits for the hook's stdout to close, so the daemon must not hold it).
+    Its stdout/stderr go to ``listener.out``: only what it says before its (redacting)
+    log is set up; after that the daemon sends its stderr through the log."""
     import subprocess
 
-    log_dir = paths.ensure_dir(paths.log_dir())
-    out = os.open(
-        os.path.join(log_dir, "listener.out"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
-    )
-    flags = ["-I"] if sys.flags.isolated else []
+    paths.ensure_dir(paths.log_dir())
+    out_path = paths.listener_out_file()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    try:
+        if os.path.getsize(out_path) > OUT_CAP:
+            flags |= os.O_TRUNC
+    except OSError:
+        pass
+    out = os.open(out_path, flags, 0o600)
     try:
         proc = subprocess.Popen(
-            [sys.executable, *flags, "-m", "tether_hooks", "listen", "--daemon"],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            start_new_session=True,
-            cwd="/",
+            listener_command(), stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            start_new_session=True, cwd="/",
         )
         _spawned.append(proc)
     finally:
         os.close(out)
+    return proc
 
 
 def reach(

@@ -13,7 +13,7 @@ from harness.anthropic_fake import AnthropicFake, text, tool_use
 from harness.claude import ClaudeRunner
 from harness.hookproc import wait_pending
 from harness.telegram import STRANGER_USER_ID
-from harness.telegram_relay import CHAT, edited, request_message
+from harness.telegram_relay import CHAT, configure, edited, request_message
 
 from tether_hooks.store import Store
 
@@ -22,13 +22,53 @@ def bash(command: str) -> object:
     return tool_use("Bash", {"command": command, "description": "Run it"})
 
 
-@pytest.fixture
-def relayed(claude: ClaudeRunner, telegram_listener: TelegramEmulator) -> ClaudeRunner:
-    """Our hooks installed for this Claude home, the listener relaying to Telegram."""
+def install(claude: ClaudeRunner) -> None:
     run = subprocess.run([sys.executable, "-m", "tether_hooks", "install"], env=claude.env(),
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
+
+
+@pytest.fixture
+def relayed(claude: ClaudeRunner, telegram_listener: TelegramEmulator) -> ClaudeRunner:
+    """Our hooks installed for this Claude home, the listener relaying to Telegram."""
+    install(claude)
     return claude
+
+
+def test_a_reply_to_finished_is_claudes_next_instruction(
+        claude: ClaudeRunner, fake_anthropic: AnthropicFake, claude_project: Path,
+        tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    """``stop_wait``: the Stop hook waits for a reply in the chat, and Claude goes on with it."""
+    from tether_hooks import relay
+    from tether_hooks.listener import daemon
+
+    emu = telegram_emulator
+    configure(tether_home, emu, extra="stop_wait = 10\n")
+    install(claude)  # (the Stop hook's timeout follows stop_wait)
+    daemon.start()
+    try:
+        emu.wait_for_poll(timeout=15)
+        fake_anthropic.script(text("The build is green."), text("All 12 tests pass."))
+        handle = claude.start("build it", cwd=claude_project, permission_mode="default")
+        finished = emu.wait_for_message(lambda m: "finished in" in (m.text or ""),
+                                        chat_id=CHAT, timeout=60)
+        assert "The build is green." in (finished.text or "")
+        assert "Reply here within 10 s" in (finished.text or "")
+        emu.send_text(CHAT, "now run the tests")
+
+        run = handle.wait(90)
+        assert run.ok, run.describe()
+        assert run.text == "All 12 tests pass."
+        assert len(fake_anthropic.requests) == 2
+        assert "Stop hook feedback:\nnow run the tests" in fake_anthropic.user_texts(-1)
+        emu.wait_for_message(lambda m: "Sent; the agent goes on" in (m.text or ""),
+                             chat_id=CHAT, timeout=10)
+        again = emu.wait_for_message(lambda m: "All 12 tests pass." in (m.text or ""),
+                                     chat_id=CHAT, timeout=15)
+        assert "Reply here" not in (again.text or "")  # stop_hook_active: no second wait
+    finally:
+        if relay.listener_pid() is not None:
+            daemon.stop()
 
 
 def test_the_request_shows_tool_and_command_and_a_press_lets_it_run(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from harness.codex import CodexHome, CodexProcess, CodexRunner, StubHooks
 from harness.openai_fake import FakeOpenAI, call, text
+from harness.waiting import until
 
 from tether_hooks import audit, codex_config
 from tether_hooks.main import cli
@@ -43,15 +43,14 @@ def env() -> dict[str, str]:
 
 def wait_pending(running: CodexProcess, count: int = 1, timeout: float = 30) -> dict:
     """Poll ``tether-hooks pending --json`` (bounded) until ``count`` requests were seen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def first() -> dict | None:
         items = json.loads(cli_run("pending", "--json"))
-        if items:
-            return items[0]
-        if running.popen.poll() is not None:
+        if not items and running.popen.poll() is not None:
             pytest.fail(f"codex exited before asking; stderr:\n{running.wait().stderr}")
-        time.sleep(0.05)
-    pytest.fail(f"no pending request within {timeout}s")
+        return items[0] if items else None
+
+    return until(first, timeout=timeout, what="a pending request")
 
 
 def escalated_write(target: Path, call_id: str):  # noqa: ANN201
@@ -88,13 +87,11 @@ def test_installed_hooks_are_trusted_and_fire(
     lines = result.hook_lines()
     assert "hook: SessionStart Completed" in lines and "hook: Stop Completed" in lines
     assert "hello" in fake_openai.function_outputs()["call_a"]
-    deadline = time.monotonic() + 15  # notify is fire-and-forget: Codex does not wait for it
-    while time.monotonic() < deadline:
-        sessions = [s for s in Store().read()["sessions"].values() if s.get("agent") == "codex"]
-        if sessions and sessions[0].get("last_event") == "turn-finished":
-            break
-        time.sleep(0.05)
-    assert sessions and sessions[0]["last_event"] == "turn-finished", sessions
+    def finished() -> list[dict]:  # notify is fire-and-forget: Codex does not wait for it
+        found = [s for s in Store().read()["sessions"].values() if s.get("agent") == "codex"]
+        return found if found and found[0].get("last_event") == "turn-finished" else []
+
+    sessions = until(finished, timeout=15, what="the turn-finished notify")
     assert sessions[0]["cwd"] == str(codex_project) and sessions[0]["status"] == "active"
     assert sessions[0]["last_assistant_message"] == "done"
 

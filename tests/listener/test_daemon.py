@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 from harness.hookproc import HookRunner
+from harness.waiting import until
 
 from tether_hooks import paths, relay
-from tether_hooks.listener import daemon
+from tether_hooks.listener import daemon, logs
 from tether_hooks.store import Store
 
 
@@ -38,17 +39,6 @@ def calls(record: Path, name: str | None = None) -> list[dict]:
         return []
     entries = [json.loads(line) for line in record.read_text().splitlines()]
     return [e for e in entries if name is None or e["call"] == name]
-
-
-def until(predicate, timeout: float = 10.0, what: str = "condition") -> object:  # noqa: ANN001
-    """A bounded poll of files the listener writes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def perm(tool: str = "Bash", session: str = "s-1", **tool_input: object) -> dict:
@@ -106,17 +96,35 @@ def test_sigterm_shuts_down_cleanly(tether_home: Path) -> None:
     info = daemon.start()
     assert info["started"]
     os.kill(info["pid"], signal.SIGTERM)
-    until(lambda: relay.listener_pid() is None and not Path(relay.socket_path()).exists(),
+    until(lambda: relay.listener_pid() is None and not Path(paths.listener_socket()).exists(),
           what="the listener to exit")
     log = Path(daemon.log_file()).read_text()
     assert "shutting down" in log and "listener stopped" in log
     assert calls(tether_home / "record.jsonl")[-1]["call"] == "close"
 
 
+def test_the_log_and_its_rotations_are_private(tether_home: Path) -> None:
+    configure(tether_home)
+    log = Path(paths.listener_log_file())
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("x" * logs.LOG_BYTES)  # full: the first line logged rotates it
+    log.chmod(0o644)
+    old = os.umask(0o022)  # a usual umask: the listener must not rely on it
+    try:
+        daemon.start()
+    finally:
+        os.umask(old)
+    rotated = Path(f"{log}.1")
+    until(lambda: rotated.exists() and "listener starting" in log.read_text(),
+          what="the log to rotate")
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(rotated.stat().st_mode) == 0o600
+
+
 def test_secrets_never_reach_the_log() -> None:
     token = "123456789:AAEsecret-token-value-for-the-log-test"
     cfg = {"telegram": {"bot_token": "configured-secret-value", "chat_id": 1}}
-    formatter = daemon._Redact(daemon._secrets(cfg))
+    formatter = logs.Redact(logs.secrets(cfg))
     try:
         raise RuntimeError(f"POST https://api.telegram.org/bot{token}/getMe failed")
     except RuntimeError:
@@ -128,10 +136,34 @@ def test_secrets_never_reach_the_log() -> None:
     assert text.count("<token>") >= 2 and "<secret>" in text
 
 
+def test_a_daemons_stderr_and_warnings_go_through_the_redacting_log(tether_home: Path) -> None:
+    token = "123456789:AAEsecret-token-value-for-the-log-test"
+    probe = f"""
+import sys, threading, warnings
+from tether_hooks.listener import logs
+logs.setup(foreground=False, known=["configured-secret-value"])
+print("stdout {token}")
+print("stderr {token} configured-secret-value", file=sys.stderr)
+warnings.warn("warning {token}")
+def boom():
+    raise RuntimeError("thread {token}")
+t = threading.Thread(target=boom); t.start(); t.join()
+sys.stderr.flush()
+"""
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=30)
+    assert run.returncode == 0 and run.stdout == run.stderr == ""  # nothing in listener.out
+    log = Path(paths.listener_log_file()).read_text()
+    assert token not in log and "configured-secret-value" not in log
+    for shown in ("stdout <token>", "stderr <token> <secret>", "warning <token>",
+                  "RuntimeError: thread <token>"):
+        assert shown in log
+
+
 def test_start_reports_why_the_listener_could_not_start(tether_home: Path) -> None:
     configure(tether_home)
-    Path(relay.socket_path()).parent.mkdir(parents=True, exist_ok=True)
-    Path(relay.socket_path()).mkdir()  # the socket path is taken by a directory
+    Path(paths.listener_socket()).parent.mkdir(parents=True, exist_ok=True)
+    Path(paths.listener_socket()).mkdir()  # the socket path is taken by a directory
     failed = cli("listener", "start")
     assert failed.returncode == 1
     assert "the listener exited at once" in failed.stderr
@@ -158,12 +190,10 @@ def test_a_hook_starts_the_listener_and_a_cli_decision_is_shown(hook: HookRunner
 def test_the_hook_falls_back_at_once_when_the_listener_cannot_start(hook: HookRunner,
                                                                     tether_home: Path) -> None:
     configure(tether_home)
-    Path(relay.socket_path()).parent.mkdir(parents=True, exist_ok=True)
-    Path(relay.socket_path()).mkdir()  # no listener can bind there
-    began = time.monotonic()
-    run = hook.run("claude", perm())  # approval_timeout is 300 s
-    took = time.monotonic() - began
-    assert took < relay.START_SECONDS + 3
+    Path(paths.listener_socket()).parent.mkdir(parents=True, exist_ok=True)
+    Path(paths.listener_socket()).mkdir()  # no listener can bind there
+    # approval_timeout is 300 s: a hook that waited would time out this run
+    run = hook.run("claude", perm(), timeout=60)
     assert run.output is None  # Claude Code asks in its own dialog
     assert "could not be started" in run.stderr
     (request,) = Store().read()["requests"].values()
@@ -173,9 +203,8 @@ def test_the_hook_falls_back_at_once_when_the_listener_cannot_start(hook: HookRu
 def test_the_hook_falls_back_at_once_when_no_platform_can_post(hook: HookRunner,
                                                                tether_home: Path) -> None:
     configure(tether_home, fail="start")
-    began = time.monotonic()
-    run = hook.run("claude", perm(), {"TETHER_HOOKS_APPROVAL_TIMEOUT": "120"})
-    assert time.monotonic() - began < relay.START_SECONDS + 3
+    # a hook that waited out its 300 s approval_timeout would time out this run
+    run = hook.run("claude", perm(), {"TETHER_HOOKS_APPROVAL_TIMEOUT": "300"}, timeout=60)
     assert run.output is None and "no chat platform is reachable" in run.stderr
     out = hook.run("claude", perm() | {"hook_event_name": "PreToolUse", "tool_use_id": "t"})
     assert out.output["hookSpecificOutput"]["permissionDecision"] == "ask"
@@ -232,7 +261,7 @@ def test_a_timer_hit_never_touches_the_listener(hook: HookRunner, tether_home: P
     assert cli("allow-tool", "Bash").returncode == 0
     run = hook.run("claude", perm())
     assert run.output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
-    assert relay.listener_pid() is None and not Path(relay.socket_path()).exists()
+    assert relay.listener_pid() is None and not Path(paths.listener_socket()).exists()
 
 
 def test_notification_and_stop_post_notices(hook: HookRunner, tether_home: Path) -> None:

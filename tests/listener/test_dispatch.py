@@ -7,13 +7,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from harness.waiting import until_async
 
-from tether_hooks import approvals, audit, config, timers
+from tether_hooks import approvals, audit, config, paths, timers
 from tether_hooks.listener.dispatch import COMMANDS, Dispatcher
 from tether_hooks.listener.notices import Debouncer
 from tether_hooks.platforms.base import LONG_INPUT, MessageRef
@@ -38,17 +39,6 @@ def add(request: dict | None = None, timeout: float = 300) -> dict:
     return Store().add_request(request or req(), timeout)
 
 
-async def until(predicate: Callable[[], object], timeout: float = 5.0) -> object:
-    """A bounded poll (of the store, mostly)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition never became true")
-
-
 def record(rid: str) -> dict:
     return Store().read()["requests"][rid]
 
@@ -71,8 +61,8 @@ async def running(section: dict | None = None, bridge: MemoryBridge | None = Non
 async def posted(bridge: MemoryBridge, count: int = 1) -> list[dict]:
     await bridge.wait_for(lambda: len(bridge.posts) >= count)
     # the refs are stored right after posting: wait for them so presses resolve to messages
-    await until(lambda: all((record(p["request"]["id"]).get("chat") or {}).get("refs")
-                            for p in bridge.posts))
+    await until_async(lambda: all((record(p["request"]["id"]).get("chat") or {}).get("refs")
+                                  for p in bridge.posts), what="the refs to be stored")
     return bridge.posts
 
 
@@ -136,7 +126,7 @@ def test_an_allowed_press_decides_once_and_shows_the_outcome() -> None:
             assert decided["decision"]["via"] == "memory"
             assert bridge.answers[-1][1] == "Allowed"
             assert [o["outcome"] for o in bridge.outcomes] == [f"✅ Allowed by @user{ALICE}"]
-            await until(lambda: record(rid)["chat"].get("shown"))
+            await until_async(lambda: record(rid)["chat"].get("shown"), what="the outcome shown")
             # a second press, and a Deny after it, change nothing
             await bridge.press(post, "✅ Allow", ALICE)
             await bridge.press(post, "❌ Deny", ALICE)
@@ -413,6 +403,55 @@ def test_text_in_a_sessions_topic_decides_that_sessions_request() -> None:
     run(scenario())
 
 
+def test_a_text_naming_another_tool_sets_the_timer_and_the_request_keeps_waiting() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            write = add(req("Write", file_path="/tmp/a.py", content="x"))["id"]
+            await posted(bridge)
+            await bridge.send("allow Bash 2h", ALICE)  # the only request is a Write
+            assert record(write)["status"] == "pending"
+            (timer,) = timers.live()
+            assert (timer["tool"], timer["session_id"]) == ("bash", "s-1")
+            assert 7190 < timer["expires_at"] - time.time() <= 7200
+            text = bridge.replies[-1]["text"]
+            assert text.startswith("⏱ Allow Bash") and f"{write} (Write) still waits" in text
+            assert not bridge.outcomes
+            await bridge.send("allow WRITE 1h", ALICE)  # its own tool, any case: decides
+            assert record(write)["status"] == "allowed"
+            assert {t["tool"] for t in timers.live()} == {"bash", "write"}
+            # a tool alias counts: Codex's apply_patch is an Edit
+            patch = dict(req("apply_patch", command="*** Begin Patch"), tool_aliases=["Edit"])
+            rid = add(patch)["id"]
+            await posted(bridge, 2)
+            await bridge.send("allow edit 30m", ALICE)
+            assert record(rid)["status"] == "allowed"
+
+    run(scenario())
+
+
+def test_a_bare_allow_never_decides_a_request_posted_after_it_was_sent() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            typed = time.time()  # "ok" typed for a request that timed out meanwhile...
+            late = add(req(command="rm -rf /srv"))["id"]
+            await posted(bridge)
+            await bridge.send("ok", ALICE, sent_at=typed)  # ...arrives after the next one
+            assert record(late)["status"] == "pending"
+            text = bridge.replies[-1]["text"]
+            assert text.startswith("Not decided: it arrived after your message")
+            assert f"allow {late}" in text
+            seen = time.time()
+            later = add(req(command="make"))["id"]
+            await posted(bridge, 2)
+            await bridge.send("ok", ALICE, sent_at=seen)  # only `late` was there: that one
+            assert record(late)["status"] == "allowed"
+            assert record(later)["status"] == "pending"
+            await bridge.send(f"deny {later}", ALICE, sent_at=typed)  # an id names it
+            assert record(later)["status"] == "denied"
+
+    run(scenario())
+
+
 # -- outcomes decided elsewhere ------------------------------------------------------------
 
 
@@ -451,7 +490,7 @@ def test_the_outcome_is_shown_whoever_decided(settle: str, outcome: str) -> None
                 store.end_session(request, "exit")
             await bridge.wait_for(lambda: bridge.outcomes)
             assert bridge.outcomes[0]["outcome"].startswith(outcome)
-            await until(lambda: record(rid)["chat"].get("shown"))
+            await until_async(lambda: record(rid)["chat"].get("shown"), what="the outcome shown")
             await bridge.press(bridge.posts[0], "✅ Allow", ALICE)
             assert len(bridge.outcomes) == 1 and record(rid)["status"] != "pending"
 
@@ -462,30 +501,45 @@ def test_the_outcome_is_shown_whoever_decided(settle: str, outcome: str) -> None
 
 
 def test_a_restart_neither_loses_nor_reapplies_anything() -> None:
+    """Replays that only the update-id guard can stop: each would change something."""
+
+    def picks(rid: str) -> list[str]:
+        return record(rid)["chat"].get("picks", {}).get("1", [])
+
     async def scenario() -> None:
         async with running() as (_, bridge):
-            first = add()["id"]
-            (post,) = await posted(bridge)
-            press = await bridge.press(post, "✅ Allow", ALICE)
-            text = await bridge.send("deny", ALICE)  # nothing pending: not applied
-            await until(lambda: text.update_id in (Store().read().get("listener") or {})
-                        .get("processed", {}).get("memory", []))
-            await until(lambda: press.update_id in Store().read()["listener"]["processed"]
-                        ["memory"])
-        second = add()["id"]
+            write = add(req("Write", file_path="/tmp/a.py", content="x"))["id"]
+            asked = add(req("AskUserQuestion", questions=QUESTIONS))["id"]
+            bash = add(req(session="s-2"))["id"]
+            posts = await posted(bridge, 4)
+            mine = {p["request"]["id"]: p for p in posts}
+            multi = next(p for p in posts if p["request"]["id"] == asked
+                         and "☐ Auth" in labels(p))
+            # "allow Bash 2h" replying to the Write: a timer, the Write keeps waiting
+            text = await bridge.send("allow Bash 2h", ALICE, reply_to=mine[write]["ref"])
+            toggle = await bridge.press(multi, "☐ Auth", ALICE)
+            reason = await bridge.press(mine[bash], "💬 Deny with reason", ALICE)
+            assert len(timers.live()) == 1 and picks(asked) == ["Auth"]
+        saved = json.loads(Path(paths.listener_offsets_file()).read_text())
+        assert saved["memory"]["id"] == reason.update_id
+        assert "listener" not in Store().read()  # state.json keeps no update ids
+        later = add(req(session="s-3"))["id"]
         restarted = MemoryBridge({"allowed_user_ids": [ALICE], "first_update_id": 1000})
         async with running(bridge=restarted) as (_, bridge2):
             (post2,) = await posted(bridge2)
-            assert post2["request"]["id"] == second  # the decided one is not posted again
-            await bridge2.deliver(text)  # replayed after the restart
-            await bridge2.deliver(press)
-            assert record(second)["status"] == "pending"
-            assert bridge2.answers[-1][1].startswith("Already decided")
-            assert not bridge2.replies  # the replayed text was dropped silently
-            assert record(first)["status"] == "allowed"
-            # the new nonce works and the old message's buttons still resolve
-            await bridge2.press(post2, "❌ Deny", ALICE)
-            assert record(second)["status"] == "denied"
+            assert post2["request"]["id"] == later  # the others are not posted again
+            for replayed in (text, toggle, reason):  # redelivered after the restart
+                await bridge2.deliver(replayed)
+            assert len(timers.live()) == 1  # not a second timer
+            assert picks(asked) == ["Auth"]  # not toggled off again
+            assert not bridge2.replies and not bridge2.answers  # all dropped silently
+            # no "next message is the reason" state: this allow is a decision on Bash
+            await bridge2.send("allow", ALICE, reply_to=mine[bash]["ref"])
+            assert record(bash)["status"] == "allowed"
+            assert record(write)["status"] == record(asked)["status"] == "pending"
+            # the old message's buttons still resolve
+            await bridge2.press(mine[write], "❌ Deny", ALICE)
+            assert record(write)["status"] == "denied"
 
     run(scenario())
 
@@ -513,7 +567,7 @@ def test_when_no_bridge_can_start_waiting_requests_fall_back_at_once() -> None:
         dispatcher = Dispatcher([MemoryBridge(section)], cfg, Store())
         await dispatcher.start()
         try:
-            await until(lambda: record(rid)["status"] != "pending")
+            await until_async(lambda: record(rid)["status"] != "pending", what="the fallback")
             decided = record(rid)
             assert decided["status"] == "expired" and decided["decision"]["via"] == "listener"
             assert "no chat platform is reachable" in decided["decision"]["reason"]

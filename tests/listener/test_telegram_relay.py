@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-import time
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from emulators.telegram import TelegramEmulator
 from harness.hookproc import HookRunner, payload
-from harness.telegram import STRANGER_USER_ID
+from harness.telegram import STRANGER_USER_ID, TOKEN
 from harness.telegram_relay import CHAT, configure, edited, request_message
+from harness.waiting import until
 
-from tether_hooks import relay, timers
+from tether_hooks import config, paths, relay, timers
 from tether_hooks.listener import daemon
+from tether_hooks.listener.offsets import Offsets
 from tether_hooks.store import Store
 
 pytest.importorskip("telegram")
@@ -97,10 +100,7 @@ def test_allow_bash_for_a_while_passes_the_next_call_without_a_message(
     emu.press(msg, "⏱ Allow Bash 30m")
     assert hook.finish(proc).output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
     # the timer is added right after the decision that released the hook: poll the store
-    deadline = time.monotonic() + 10
-    while not timers.live() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    (timer,) = timers.live()
+    (timer,) = until(timers.live, what="the timer")
     assert timer["tool"] == "bash" and timer["session_id"] == "s-tg"
     requests_before = len(Store().read()["requests"])
     run = hook.run("claude", perm(command="make test"))
@@ -147,7 +147,7 @@ def test_commands_are_registered_and_answer(hook: HookRunner, tether_home: Path,
     emu.send_text(CHAT, "/stop")
     decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
     assert decision["behavior"] == "deny" and decision["interrupt"] is True
-    info = json.loads((Path(tether_home) / "state" / "listener.health.json").read_text())
+    info = json.loads(Path(paths.listener_health_file()).read_text())
     assert info["bridges"]["telegram"]["state"] == "ok"
 
 
@@ -194,3 +194,67 @@ def test_a_plan_approved_with_accept_edits_switches_the_mode(
     assert decision["updatedPermissions"] == [
         {"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
     edited(emu, msg, "Plan approved by @alice; edits are accepted")
+
+
+def test_a_restart_skips_updates_handled_before_it(tether_home: Path,
+                                                  telegram_emulator: TelegramEmulator) -> None:
+    """The listener died after handling an update but before Telegram heard so: Telegram
+    delivers it again, and the persisted offset skips it."""
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    emu.send_text(CHAT, "/timers")  # handled before the crash
+    handled = emu.pending_updates[-1]["update_id"]
+    emu.send_text(CHAT, "/pending")  # not handled yet
+    offsets = Offsets()
+    offsets.bind("telegram", daemon._account(config.load()["telegram"]))
+    offsets.claim("telegram", handled)
+    offsets.save()
+    daemon.start()
+    emu.wait_for_message(lambda m: "Nothing is waiting" in (m.text or ""), chat_id=CHAT,
+                         timeout=15)
+    emu.wait_until_confirmed(timeout=15)
+    assert not [m for m in emu.messages(CHAT) if "No timers" in (m.text or "")]
+    assert Offsets().get("telegram") == handled + 1
+
+
+def test_the_bot_token_never_leaves_the_listener(tether_home: Path,
+                                                 telegram_emulator: TelegramEmulator) -> None:
+    """Errors that echo the token (a proxy's error page, an SDK message with the URL) reach
+    neither the log, nor listener.out, nor the health file, nor ``status --json``."""
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    echo = f"upstream failed: POST {emu.base_url}{TOKEN}/getUpdates"
+    emu.fail_next("getUpdates", 500, description=echo, times=2)
+    emu.fail_next("getUpdates", 429, retry_after=1)  # (PTB warns about retry_after)
+    emu.drop_connection_next("getUpdates")
+    daemon.start()
+    seen: list[str] = []
+
+    def failed_and_recovered() -> bool:
+        seen.append(Path(paths.listener_health_file()).read_text())
+        bridge = json.loads(seen[-1])["bridges"]["telegram"]
+        return bool(bridge.get("last_error")) and bridge.get("state") == "ok"
+
+    until(failed_and_recovered, timeout=60, what="polling to fail and recover")
+    seen.append(cli_status())
+    daemon.stop()
+    emu.fail_next("getMe", 401, description=f"Unauthorized: {echo}", times=5)
+    daemon.start()
+    until(lambda: "auth" in json.loads(cli_status())["listener"]["bridges"]["telegram"]["state"],
+          what="the bridge to fail with the token rejected")
+    seen += [cli_status(), Path(paths.listener_health_file()).read_text()]
+    assert "<secret>" in seen[-1]  # PTB's message names the token: blanked
+    daemon.stop()
+    out = Path(paths.listener_out_file())
+    logs = [Path(p) for p in (paths.listener_log_file(), f"{paths.listener_log_file()}.1")]
+    texts = seen + [p.read_text() for p in [out, *logs] if p.exists()]
+    assert any("upstream failed" in t for t in texts)  # the echo was logged, blanked
+    assert not [t for t in texts if TOKEN in t]
+    assert not out.exists() or not out.read_text().strip()  # all of it went through the log
+
+
+def cli_status() -> str:
+    run = subprocess.run([sys.executable, "-m", "tether_hooks", "status", "--json"],
+                         capture_output=True, text=True, timeout=30)
+    assert run.returncode == 0, run.stderr
+    return run.stdout

@@ -237,6 +237,8 @@ def test_texts_replies_and_commands(telegram_emulator) -> None:
 
     reply, plain, revoke, help_ = drive(emu, body)
     assert (reply.kind, reply.data) == ("text", "allow 7f3a")
+    sent = emu.message(ALICE, int(plain.event_id)).date  # when the user sent it
+    assert plain.sent_at == float(sent) and revoke.sent_at is not None
     assert reply.reply_to is not None and reply.reply_to.message_id == "1"
     assert plain.reply_to is None and plain.event_id.isdigit()
     assert (revoke.kind, revoke.data, revoke.args) == ("command", "revoke", "all")
@@ -441,3 +443,17 @@ def test_every_ptb_error_maps_to_a_bridge_error(exc: telegram.error.TelegramErro
         assert isinstance(mapped, RateLimited) and mapped.retry_after == 3
     if isinstance(exc, telegram.error.InvalidToken | telegram.error.Forbidden):
         assert isinstance(mapped, BridgeAuthError)
+
+
+def test_poll_errors_are_kept_without_the_token() -> None:
+    from tether_hooks.platforms.telegram_errors import PollHealth
+
+    token = "7000000001:AAHsome-bot-token-in-an-error-0123"
+    health = PollHealth(token)
+    health.polling = True
+    health.failed(telegram.error.NetworkError(f"httpx.ConnectError: https://h/bot{token}/x"))
+    other = "8000000002:AAHanother-token-shaped-value-999"
+    health.failed(RuntimeError(f"proxy refused https://h/bot{token}/getUpdates, {other}"))
+    report = json.dumps(health.report(60))
+    assert token not in report and other not in report
+    assert "proxy refused https://h/bot<secret>/getUpdates, <token>" in report

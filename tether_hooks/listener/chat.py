@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 
+from tether_hooks import questions as core_questions
 from tether_hooks import rules
 from tether_hooks.durations import format_duration
 from tether_hooks.platforms.base import LONG_INPUT, Button
-from tether_hooks.platforms.render import agent_label
+from tether_hooks.platforms.render import agent_label, clip, project_name
 from tether_hooks.questions import match_labels
 
 __all__ = [
@@ -73,29 +74,27 @@ def indexes(verb: str) -> tuple[int, int | None] | None:
     return int(head), (int(tail) if tail else None)
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
-
-
 # -- questions (AskUserQuestion) ------------------------------------------------------------
 
 
 def questions(request: dict) -> list[dict] | None:
-    """``[{"question", "labels", "multi"}]`` of an AskUserQuestion request; None if it is
-    not one or is malformed (then it is shown and decided like any other tool)."""
+    """``[{"question", "labels", "multi"}]`` of an AskUserQuestion request (the questions
+    ``tether_hooks.questions`` finds); None if it is not one or a question has no usable
+    options (then it is shown and decided like any other tool)."""
     if request.get("tool_name") != "AskUserQuestion":
         return None
-    items = (request.get("tool_input") or {}).get("questions")
-    if not isinstance(items, list) or not items:
+    tool_input = request.get("tool_input") or {}
+    items = core_questions.questions(tool_input)
+    if not items or len(items) != len(tool_input.get("questions") or ()):
         return None
     out = []
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("options"), list):
-            return None
-        labels = [o.get("label") if isinstance(o, dict) else o for o in item["options"]]
+        options = item.get("options")
+        labels = [o.get("label") if isinstance(o, dict) else o
+                  for o in (options if isinstance(options, list) else ())]
         if not labels or not all(isinstance(label, str) and label for label in labels):
             return None
-        out.append({"question": str(item.get("question") or ""), "labels": labels,
+        out.append({"question": item["question"], "labels": labels,
                     "multi": bool(item.get("multiSelect"))})
     return out
 
@@ -131,9 +130,9 @@ def question_buttons(asked: dict, index: int, nonce: str, picks: list[str] | Non
                      ) -> list[list[Button]]:
     """Option buttons of one question; multi-select: toggles (☑ when picked) and Done."""
     if not asked["multi"]:
-        return [[Button(f"{n + 1}. {_short(label)}", f"o{index}.{n}:{nonce}")]
+        return [[Button(f"{n + 1}. {clip(label, _LABEL_CHARS)}", f"o{index}.{n}:{nonce}")]
                 for n, label in enumerate(asked["labels"])]
-    rows = [[Button(f"{'☑' if label in (picks or ()) else '☐'} {_short(label)}",
+    rows = [[Button(f"{'☑' if label in (picks or ()) else '☐'} {clip(label, _LABEL_CHARS)}",
                     f"x{index}.{n}:{nonce}")] for n, label in enumerate(asked["labels"])]
     rows.append([Button("✔️ Done", f"y{index}:{nonce}")])
     return rows
@@ -164,9 +163,10 @@ def buttons_for(request: dict, nonce: str, timer: str, *, full: bool) -> list[li
     else:
         rows = [[b("✅ Allow", "a"), b("❌ Deny", "d"), b("💬 Deny with reason", "r")]]
         if not rules.is_never(tool, request.get("never") or rules.DEFAULT_NEVER):
-            rows.append([b(f"⏱ Allow {_short(tool)} {timer}", "t"), b(f"⏱ Allow all {timer}", "s")])
-            folder = os.path.basename(str(request.get("cwd") or "").rstrip("/")) or "/"
-            rows.append([b(f"📁 Allow {_short(folder)}/ {timer}", "p")])
+            rows.append([b(f"⏱ Allow {clip(tool, _LABEL_CHARS)} {timer}", "t"),
+                         b(f"⏱ Allow all {timer}", "s")])
+            folder = project_name(request.get("cwd"))
+            rows.append([b(f"📁 Allow {clip(folder, _LABEL_CHARS)}/ {timer}", "p")])
     if full and len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > LONG_INPUT:
         rows.append([b("📄 Show full", "f")])
     return rows
@@ -188,7 +188,7 @@ def views(request: dict, nonce: str, timer: str, *, full: bool
 
 def request_line(request: dict, now: float) -> str:
     """``7f3a Bash: rm -rf build (Claude Code in proj, 4 min left)`` for /pending."""
-    folder = os.path.basename(str(request.get("cwd") or "").rstrip("/"))
+    folder = project_name(request.get("cwd"))
     left = format_duration(float(request.get("expires_at", now)) - now)
     return (
         f"{request.get('id')} {request.get('tool_name')}: {request.get('summary', '')} "

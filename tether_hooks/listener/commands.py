@@ -6,14 +6,13 @@ has already checked that the user is allowed and that the update is not a replay
 
 from __future__ import annotations
 
-import os
 import time
 
 from tether_hooks import approvals, timers
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import chat, usage
 from tether_hooks.platforms.base import Incoming
-from tether_hooks.platforms.render import agent_label
+from tether_hooks.platforms.render import agent_label, project_name, short_id
 
 __all__ = ["COMMANDS", "run"]
 
@@ -50,7 +49,7 @@ async def _help(dispatcher, event: Incoming) -> None:  # noqa: ANN001
 
 
 def _folder(session: dict) -> str:
-    return os.path.basename(str(session.get("cwd") or "").rstrip("/")) or "?"
+    return project_name(session.get("cwd"))
 
 
 def _active(dispatcher, now: float) -> list[dict]:  # noqa: ANN001
@@ -73,7 +72,7 @@ async def _status(dispatcher, event: Incoming) -> None:  # noqa: ANN001
         lines.append(f"{agent_label(agent)} ({len(mine)}):")
         for s in mine:
             asking = sum(r.get("session_id") == s["id"] for r in waiting)
-            lines.append(f"• {s['id'][:8]} in {_folder(s)}"
+            lines.append(f"• {short_id(s['id'])} in {_folder(s)}"
                          + (f", {asking} pending" if asking else ""))
     lines.append(f"Pending: {len(waiting)}")
     lines += [f"• {chat.request_line(r, now)}" for r in waiting]
@@ -126,7 +125,7 @@ def _session_for(dispatcher, event: Incoming) -> tuple[dict | None, str]:  # noq
         return found[0], ""
     if not found:
         return None, "No such session."
-    listing = "\n".join(f"• {s['id'][:8]} {agent_label(s.get('agent'))} in {_folder(s)}"
+    listing = "\n".join(f"• {short_id(s['id'])} {agent_label(s.get('agent'))} in {_folder(s)}"
                         for s in found)
     return None, f"Which session? Add its id (/{event.data.lstrip('/')} <id>):\n{listing}"
 
@@ -165,7 +164,7 @@ async def _usage(dispatcher, event: Incoming) -> None:  # noqa: ANN001
     except OSError as exc:
         await dispatcher.tell(event, f"Cannot read the transcript: {exc.strerror}")
         return
-    head = f"Session {session['id'][:8]} in {_folder(session)}:\n"
+    head = f"Session {short_id(session['id'])} in {_folder(session)}:\n"
     await dispatcher.tell(event, head + usage.describe(totals))  # type: ignore[arg-type]
 
 

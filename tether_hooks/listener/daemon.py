@@ -4,8 +4,11 @@ Single instance: the process holds an exclusive ``flock`` on ``<state>/listener.
 its whole life (the kernel drops it when the process dies, so a crash never leaves a
 stale lock) and writes its pid to ``<state>/listener.pid``. It binds its socket before it
 imports any chat SDK, so a hook that started it gets an answer within a few hundred ms.
-Logs go to ``<log dir>/listener.log`` (rotated, 1 MiB x 3) with every secret redacted;
-SIGTERM (and SIGINT) shut it down cleanly: polling stopped, socket and pidfile removed.
+Logs go to ``<log dir>/listener.log`` (``logs``: rotated, 0600, every secret redacted, the
+daemon's own stderr included); it runs with umask 077. SIGTERM (and SIGINT) shut it down
+cleanly: polling stopped, socket and pidfile removed. Every path comes from ``paths``
+(``listener_*``), and it is spawned one way (``relay.spawn_listener``), by a hook or by
+``tether-hooks listener start``.
 """
 
 from __future__ import annotations
@@ -13,51 +16,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import inspect
 import json
 import logging
-import logging.handlers
 import os
-import re
 import signal
-import subprocess
 import sys
 import time
 
 from tether_hooks import __version__, config, paths, relay
 from tether_hooks.errors import TetherError
+from tether_hooks.listener import logs
+from tether_hooks.listener.logs import log_lines
 
-__all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
+__all__ = ["ListenerError", "health", "log_file", "log_lines", "serve", "start", "status",
+           "stop"]
 
 log = logging.getLogger("tether_hooks.listener")
 
 START_TIMEOUT = 15.0
 CONFIG_POLL = 1.0
 STOP_TIMEOUT = 10.0
-LOG_BYTES = 1024 * 1024
-LOG_BACKUPS = 3
-# A Telegram bot token, wherever it appears (URLs in SDK errors included).
-_TOKEN_RE = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}")
+
+log_file = paths.listener_log_file  # (the CLI's `listener logs` reads it)
 
 
 class ListenerError(TetherError):
     """The listener cannot be started, stopped or reached."""
-
-
-def _file(name: str) -> str:
-    return os.path.join(paths.state_dir(), name)
-
-
-def log_file() -> str:
-    return os.path.join(paths.log_dir(), "listener.log")
-
-
-def _out_file() -> str:
-    return os.path.join(paths.log_dir(), "listener.out")
-
-
-def health_file() -> str:
-    return _file("listener.health.json")
 
 
 # -- status -------------------------------------------------------------------------------
@@ -66,7 +52,7 @@ def health_file() -> str:
 def health() -> dict | None:
     """The health file the running listener keeps (per-bridge state), if any."""
     try:
-        with open(health_file(), "rb") as f:
+        with open(paths.listener_health_file(), "rb") as f:
             data = json.loads(f.read())
     except (OSError, ValueError):
         return None
@@ -80,8 +66,8 @@ def status() -> dict:
         answer = relay.call({"op": "ping"}, timeout=2.0)
     except (OSError, ValueError):
         answer = None
-    info: dict = {"running": answer is not None, "pid": pid, "socket": relay.socket_path(),
-                  "log": log_file()}
+    info: dict = {"running": answer is not None, "pid": pid, "socket": paths.listener_socket(),
+                  "log": paths.listener_log_file()}
     if answer is not None:
         info.update(pid=answer.get("pid", pid), usable=answer.get("usable"),
                     bridges=answer.get("bridges") or {})
@@ -100,7 +86,7 @@ def status() -> dict:
 def _reason() -> str:
     """The last meaningful line the listener wrote before it died."""
     lines: list[str] = []
-    for path in (_out_file(), log_file()):
+    for path in (paths.listener_out_file(), paths.listener_log_file()):
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
                 lines += [ln.rstrip() for ln in f.readlines()[-30:] if ln.strip()]
@@ -115,15 +101,7 @@ def start(timeout: float = START_TIMEOUT) -> dict:
     info = status()
     if info["running"]:
         return {**info, "started": False}
-    paths.ensure_dir(paths.log_dir())
-    out = os.open(_out_file(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, *_flags(), "-m", "tether_hooks", "listen", "--daemon"],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True, cwd="/",
-        )
-    finally:
-        os.close(out)
+    proc = relay.spawn_listener()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -143,7 +121,7 @@ def start(timeout: float = START_TIMEOUT) -> dict:
 
 
 def _lock_free() -> bool:
-    fd = os.open(_file("listener.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(paths.listener_lock_file(), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -169,67 +147,10 @@ def stop(timeout: float = STOP_TIMEOUT) -> dict:
     return {"running": False, "stopped": True, "pid": pid, "killed": True}
 
 
-def log_lines(count: int = 50) -> list[str]:
-    """The last ``count`` lines of the listener's log (rotated files included)."""
-    lines: list[str] = []
-    for path in [f"{log_file()}.{n}" for n in range(LOG_BACKUPS, 0, -1)] + [log_file()]:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                lines += f.read().splitlines()
-        except OSError:
-            continue
-    return lines[-count:] if count else lines
-
-
-# -- the process --------------------------------------------------------------------------
-
-
-class _Redact(logging.Formatter):
-    """Formats, then blanks every secret (tracebacks included)."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "<secret>")
-        return _TOKEN_RE.sub("<token>", text)
-
-
-def _secrets(cfg: dict) -> list[str]:
-    found = [v for k, v in os.environ.items() if k.endswith(("_TOKEN", "_SECRET")) and v]
-    for name in config.PLATFORMS:
-        section = cfg.get(name)
-        if isinstance(section, dict):
-            found += [str(v) for k, v in section.items()
-                      if any(w in k for w in ("token", "secret", "password", "key")) and v]
-    return found
-
-
-def _setup_logging(foreground: bool, secrets: list[str]) -> None:
-    paths.ensure_dir(paths.log_dir())
-    formatter = _Redact(secrets)
-    handler = logging.handlers.RotatingFileHandler(log_file(), maxBytes=LOG_BYTES,
-                                                   backupCount=LOG_BACKUPS, encoding="utf-8")
-    os.chmod(log_file(), 0o600)
-    handlers: list[logging.Handler] = [handler]
-    if foreground:
-        handlers.append(logging.StreamHandler(sys.stderr))
-    root = logging.getLogger()
-    for h in handlers:
-        h.setFormatter(formatter)
-        root.addHandler(h)
-    root.setLevel(logging.INFO)
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "telegram.Bot"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def _lock() -> int:
     directory = paths.ensure_dir(paths.state_dir())
     os.chmod(directory, 0o700)
-    fd = os.open(_file("listener.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(paths.listener_lock_file(), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -243,12 +164,13 @@ def _lock() -> int:
 
 def serve(foreground: bool = True) -> int:
     """Run the listener until SIGTERM/SIGINT. Raises ListenerError if one already runs."""
+    os.umask(0o077)  # the log, its rotations, the socket, every file: ours alone
     fd = _lock()
-    pid_path = _file("listener.pid")
+    pid_path = paths.listener_pid_file()
     try:
         state_write(pid_path, f"{os.getpid()}\n")
         cfg = config.load()
-        _setup_logging(foreground, _secrets(cfg))
+        logs.setup(foreground, logs.secrets(cfg))
         names = config.remote_platforms(cfg)
         log.info("tether-hooks %s listener starting (pid %d); platforms: %s", __version__,
                  os.getpid(), ", ".join(names) or "none")
@@ -258,18 +180,13 @@ def serve(foreground: bool = True) -> int:
         log.exception("the listener failed")
         raise
     finally:
-        for path in (pid_path, health_file()):
+        for path in (pid_path, paths.listener_health_file()):
             with contextlib.suppress(OSError):
                 os.unlink(path)
         os.close(fd)
     if restart:  # same command line, fresh config (our fds, the lock's too, close on exec)
-        os.execv(sys.executable, [sys.executable, *_flags(), "-m", "tether_hooks", "listen",
-                                  *([] if foreground else ["--daemon"])])
+        os.execv(sys.executable, relay.listener_command(daemon=not foreground))
     return 0
-
-
-def _flags() -> list[str]:
-    return ["-I"] if sys.flags.isolated else []
 
 
 def _config_source() -> tuple[int, int] | None:
@@ -289,6 +206,7 @@ def state_write(path: str, text: str) -> None:
 async def _main(cfg: dict, names: list[str]) -> bool:
     """Serve until a signal (False) or until config.toml changes (True: restart)."""
     from tether_hooks.listener.dispatch import Dispatcher
+    from tether_hooks.listener.offsets import Offsets
     from tether_hooks.listener.server import Server
     from tether_hooks.store import Store
 
@@ -297,9 +215,12 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, stopping.set)
     store = Store()
-    dispatcher = Dispatcher([], cfg, store, health_path=health_file())
+    offsets = Offsets()
+    dispatcher = Dispatcher([], cfg, store, health_path=paths.listener_health_file(),
+                            offsets=offsets)
     for name in names:
         dispatcher.expect(name)
+        offsets.bind(name, _account(cfg.get(name) or {}))
     server = Server(dispatcher)
     await server.start()
     log.info("listening on %s", server.path)
@@ -318,7 +239,8 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         await dispatcher.start()
         for name in names:
             try:
-                bridge = await asyncio.to_thread(_make_bridge, name, cfg, store, loop)
+                bridge = await asyncio.to_thread(_make_bridge, name, cfg, store, loop,
+                                                 offsets.get(name))
             except Exception as exc:
                 await dispatcher.fail(name, f"cannot load the {name} bridge: {exc}")
                 continue
@@ -332,8 +254,17 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     return bool(changed)
 
 
-def _make_bridge(name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop) -> object:
-    """Construct a bridge, passing the known topics and a topic recorder when it takes them."""
+def _account(section: dict) -> str:
+    """Which account a bridge runs as, for its update offsets: a digest of its config table
+    (another bot token numbers its updates anew). Never the secrets themselves."""
+    blob = json.dumps(section, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _make_bridge(name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop,
+                 handled: int | None = None) -> object:
+    """Construct a bridge, passing (when it takes them) the update offset after ``handled``,
+    the known topics and a topic recorder."""
     from tether_hooks import platforms
 
     try:
@@ -344,6 +275,8 @@ def _make_bridge(name: str, cfg: dict, store: object, loop: asyncio.AbstractEven
         ) from exc
     params = inspect.signature(cls).parameters
     kwargs: dict = {}
+    if "update_offset" in params and handled is not None:
+        kwargs["update_offset"] = handled + 1
     if "topics" in params:
         sessions = store.read()["sessions"]  # type: ignore[attr-defined]
         kwargs["topics"] = {

@@ -5,8 +5,9 @@ command), decide-once (``Store.decide``), the shared text grammar, timers and no
 store is the record: a request is posted when it appears pending in ``state.json`` (the
 hook's doorbell only wakes us up), and its outcome is shown on every bridge once it is
 settled there, whoever settled it (a button, a text, the CLI, a timer, a timeout, the
-terminal). Nonces, message refs and handled update ids are stored too, so a listener
-restart neither loses a request nor re-applies a press.
+terminal). Nonces and message refs are stored on the request, the highest handled update
+id per bridge beside the store (``offsets``), so a listener restart neither loses a
+request nor re-applies a press or a text.
 
 The parts, mixed into ``Dispatcher``: ``bridges`` (starting them, health, none left),
 ``hooknotices`` (waiting/finished, auto-approval summaries), ``replies`` (presses and
@@ -30,6 +31,7 @@ from tether_hooks.listener.bridges import BridgeStates
 from tether_hooks.listener.commands import COMMANDS
 from tether_hooks.listener.hooknotices import HookNotices
 from tether_hooks.listener.notices import AuditTail, Batcher, Debouncer
+from tether_hooks.listener.offsets import Offsets
 from tether_hooks.listener.questions import Questions, ref_view
 from tether_hooks.listener.replies import Replies, already
 from tether_hooks.platforms.base import Incoming, MessageRef, Notice
@@ -56,10 +58,12 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         *,
         health_path: str | None = None,
         batch_quiet: float = 1.5,
+        offsets: Offsets | None = None,
     ) -> None:
         self.bridges = {b.name: b for b in bridges}
         self.cfg = cfg
         self.store = store or Store()
+        self.offsets = offsets or Offsets()
         self.health_path = health_path
         self.allowed = {
             name: {str(u) for u in ((cfg.get(name) or {}).get("allowed_user_ids") or [])}
@@ -203,8 +207,8 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
                         break
                     refs.append(dict(ref.to_dict(), **({} if index is None
                                                        else {"question": index})))
-            if refs:
-                await self._io(self.store.set_chat, rid, refs=refs)
+            if refs:  # posted_at: texts sent before it cannot mean it (``replies``)
+                await self._io(self.store.set_chat, rid, refs=refs, posted_at=time.time())
                 log.info("posted request %s (%s) to %s", rid, request.get("tool_name"),
                          ", ".join(r["bridge"] for r in refs))
             elif not self.local:  # nowhere to answer it: the agent asks in its own prompt
@@ -243,6 +247,8 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     async def on_event(self, event: Incoming) -> None:
         """Every press, text and command of every bridge arrives here."""
         try:
+            if not await self._fresh(event):
+                return
             if not self.authorized(event):
                 log.warning("not authorized: %s %r from user %s (%s) on %s", event.kind,
                             event.data[:40], event.user_id, event.user_name, event.bridge)
@@ -254,11 +260,10 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
                 return
             if event.kind == "press":
                 await self._on_press(event)
-            elif event.kind in ("text", "command") and await self._fresh(event):
-                if event.kind == "text":
-                    await self._on_text(event)
-                else:
-                    await commands.run(self, event)
+            elif event.kind == "text":
+                await self._on_text(event)
+            elif event.kind == "command":
+                await commands.run(self, event)
         except Exception as exc:
             log.exception("handling a %s from %s failed", event.kind, event.bridge)
             try:
@@ -267,17 +272,14 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
                 pass
 
     async def _fresh(self, event: Incoming) -> bool:
-        """Record the update as handled; False for a replay (already handled)."""
+        """Claim the update (persisted before it is acted on); False for a replay."""
         if event.update_id is None:
             return True
-        fresh = await self._io(self.store.mark_processed, event.bridge, int(event.update_id))
-        if not fresh:
+        if not self.offsets.claim(event.bridge, int(event.update_id)):
             log.info("dropping replayed update %s from %s", event.update_id, event.bridge)
-        return bool(fresh)
-
-    def _seen(self, data: dict, event: Incoming) -> bool:
-        done = ((data.get("listener") or {}).get("processed") or {}).get(event.bridge) or ()
-        return event.update_id is not None and event.update_id in done
+            return False
+        await self._io(self.offsets.save)
+        return True
 
     async def tell(self, event: Incoming, text: str) -> None:
         """Answer a press privately, reply to a text or command."""
@@ -340,19 +342,13 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
 
     async def _add_timer(self, event: Incoming, request: dict, scope: str, tool: str | None,
                          duration: int | None, by: str) -> dict | None:
+        """A timer for calls like ``request`` (``timers.add_like``); None if it failed."""
         length = f"{duration}s" if duration else str(self.cfg["default_timer"])
-        sid = request.get("session_id") or None
-        kwargs: dict = {"created_by": by, "store": self.store}
-        if scope == "tool":
-            kwargs.update(session_id=sid, tool=tool or request.get("tool_name"))
-        elif scope == "session":
-            kwargs.update(session_id=sid)
-        else:
-            kwargs.update(path=request.get("cwd"))
         try:
-            timer, _ = await self._io(timers.add, scope, length, **kwargs)
+            timer, _ = await self._io(timers.add_like, request, scope, length, created_by=by,
+                                      tool=tool, store=self.store)
         except TetherError as exc:
-            await self.bridges[event.bridge].reply(event, f"Allowed, but no timer was set: {exc}")
+            await self.bridges[event.bridge].reply(event, f"No timer was set: {exc}")
             return None
         return timer  # type: ignore[return-value]
 

@@ -4,10 +4,9 @@ batched auto-approval notices (read from the audit log by ``notices.AuditTail``)
 from __future__ import annotations
 
 import asyncio
-import os
 
 from tether_hooks.platforms.base import MessageRef, Notice
-from tether_hooks.platforms.render import agent_label
+from tether_hooks.platforms.render import agent_label, project_name
 
 __all__ = ["BRIDGE_WAIT", "FINISHED_CHARS", "HookNotices"]
 
@@ -24,7 +23,7 @@ class HookNotices:
         session = self.store.read()["sessions"].get(sid) or {
             "id": sid, "agent": message.get("agent"), "cwd": message.get("cwd")}
         who = agent_label(session.get("agent"))
-        folder = os.path.basename(str(session.get("cwd") or "").rstrip("/"))
+        folder = project_name(session.get("cwd"))
         wait = float(message.get("wait") or 0)
         if message.get("kind") == "finished":
             last = str(message.get("text") or "").strip()

@@ -1,11 +1,17 @@
 """Dispatch, part three: what users do. Presses resolve a nonce to a request; texts use
-the shared grammar, in the scope of the message replied to or the session's topic."""
+the shared grammar, in the scope of the message replied to or the session's topic.
+
+A text that names no request (no reply to one, no id) only applies to a request posted
+before the text was sent (``Incoming.sent_at`` against ``chat.posted_at``): an ``ok`` typed
+for a request that timed out meanwhile never allows the one posted after it. A text that
+names a tool (``allow Bash 2h``) only decides a request of that tool; for another one it
+sets the timer and the request keeps waiting."""
 
 from __future__ import annotations
 
 import time
 
-from tether_hooks import grammar
+from tether_hooks import grammar, rules
 from tether_hooks.listener import chat
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.platforms.render import KEEP_PLANNING, outcome_text
@@ -20,7 +26,7 @@ def already(request: dict) -> str:
 
 
 class Replies:
-    """Mixed into ``Dispatcher``: uses its store, bridges, ``tell``, ``decide``, ``_seen``."""
+    """Mixed into ``Dispatcher``: uses its store, bridges, ``tell``, ``decide``, timers."""
 
     async def _on_press(self, event: Incoming) -> None:
         verb, nonce = chat.split_data(event.data)
@@ -29,15 +35,10 @@ class Replies:
         if nonce:
             request = next((r for r in data["requests"].values()
                             if (r.get("chat") or {}).get("nonce") == nonce), None)
-        if request is None or self._seen(data, event):
-            await self.tell(event, "⌛ Expired" if request is None else already(request))
+        if request is None:
+            await self.tell(event, "⌛ Expired")
             return
-        try:
-            await self._press(event, verb, request)
-        finally:
-            if event.update_id is not None:
-                self._spawn(self._io(self.store.mark_processed, event.bridge,
-                                     int(event.update_id)))
+        await self._press(event, verb, request)
 
     async def _press(self, event: Incoming, verb: str, request: dict) -> None:
         if request.get("status") != "pending":
@@ -123,7 +124,9 @@ class Replies:
         pending = [r for r in data["requests"].values() if r.get("status") == "pending"
                    and float(r.get("expires_at", 0)) > now
                    and (sids is None or r.get("session_id") in sids)]
-        candidates = [replied] if replied is not None else pending
+        sent = event.sent_at if event.sent_at is not None else now
+        seen = [r for r in pending if _posted_before(r, sent)]
+        candidates = [replied] if replied is not None else seen
         if len(candidates) == 1:
             _, ref = self.replied(data, event)
             index = (ref or {}).get("question")
@@ -141,15 +144,17 @@ class Replies:
             target = data["requests"][command.request_id]
         elif len(candidates) == 1:
             target = candidates[0]
-        elif not candidates:
-            if not await self._continue(event, text, sids):
-                await self.tell(event, "Nothing is waiting for a decision.")
-            return
         else:
+            if not candidates and await self._continue(event, text, sids):
+                return
+            if not candidates and not pending:
+                await self.tell(event, "Nothing is waiting for a decision.")
+                return
+            head = ("Several requests are waiting" if candidates else
+                    "Not decided: it arrived after your message")
             lines = [f"{command.action} {r['id']}: {r.get('tool_name')} {r.get('summary', '')}"
-                     for r in sorted(candidates, key=lambda r: r.get("created_at", 0))]
-            await self.tell(event, "Several requests are waiting. Reply to one, or add its "
-                                   "id:\n" + "\n".join(lines))
+                     for r in sorted(candidates or pending, key=lambda r: r.get("created_at", 0))]
+            await self.tell(event, f"{head}. Reply to one, or add its id:\n" + "\n".join(lines))
             return
         if target.get("status") != "pending":
             await self.tell(event, already(target))
@@ -160,8 +165,21 @@ class Replies:
         if chat.questions(target) is not None:
             await self.tell(event, "Answer with an option's number or label (1,3 for several).")
             return
+        if command.scope == "tool" and not _same_tool(command.tool, target):
+            await self._timer_only(event, target, command)
+            return
         await self.decide(event, target, "allow", scope=command.scope, tool=command.tool,
                           duration=command.duration)
+
+    async def _timer_only(self, event: Incoming, target: dict, command: grammar.Command) -> None:
+        """``allow Bash 2h`` when the request is a Write: the timer, not the request."""
+        by = event.user_name or f"user {event.user_id}"
+        timer = await self._add_timer(event, target, "tool", command.tool, command.duration, by)
+        if timer is None:
+            return
+        await self.tell(event, f"⏱ {rules.describe(timer, time.time())}. Request "
+                               f"{target['id']} ({target.get('tool_name')}) still waits: "
+                               "allow or deny it.")
 
     async def _continue(self, event: Incoming, text: str, sids: set[str] | None) -> bool:
         """Hand ``text`` to a Stop hook waiting in this scope; False if none waits."""
@@ -171,3 +189,16 @@ class Replies:
         self._waits[waiting[0]].set_result((text, event.user_name))
         await self.tell(event, "➡️ Sent; the agent goes on with it.")
         return True
+
+
+def _posted_before(request: dict, sent: float) -> bool:
+    """Was ``request`` in the chat when a message sent at ``sent`` was written?"""
+    posted = (request.get("chat") or {}).get("posted_at")
+    return isinstance(posted, (int, float)) and posted <= sent
+
+
+def _same_tool(tool: str | None, request: dict) -> bool:
+    """Does a timer for ``tool`` (as typed: any case, ``mcp__*``) cover ``request``'s tool,
+    or one of its ``tool_aliases``? The same matching as the timers themselves."""
+    rule = {"scope": "tool", "tool": str(tool or "").casefold(), "expires_at": float("inf")}
+    return bool(tool) and rules.timer_matches(rule, request, 0.0)

@@ -1,4 +1,4 @@
-"""The listener's socket: ``<state dir>/listener.sock``, 0600 in a 0700 directory.
+"""The listener's socket: ``paths.listener_socket()``, 0600 in a 0700 directory.
 
 Newline-delimited JSON, one request line and one answer line per exchange (a client may
 send several on one connection). The store stays the record; the socket is the doorbell.
@@ -22,15 +22,11 @@ import os
 
 from tether_hooks import paths
 
-__all__ = ["MAX_LINE", "Server", "socket_path"]
+__all__ = ["MAX_LINE", "Server"]
 
 log = logging.getLogger("tether_hooks.listener")
 
 MAX_LINE = 1024 * 1024
-
-
-def socket_path() -> str:
-    return os.path.join(paths.state_dir(), "listener.sock")
 
 
 class Server:
@@ -38,7 +34,7 @@ class Server:
 
     def __init__(self, dispatcher: object, path: str | None = None) -> None:
         self.dispatcher = dispatcher
-        self.path = path or socket_path()
+        self.path = path or paths.listener_socket()
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:

@@ -18,8 +18,13 @@ record. Once a message of a session was posted, the session holds
 ``chat[<bridge name>] = {"chat_id": ..., "thread_id": ...}`` from the returned
 ``MessageRef``: a forum bridge reuses that topic after a listener restart.
 
-Replays: dispatch persists the ``update_id`` of every event it handled and drops an event
-whose id it has seen, so a bridge may redeliver after a restart without harm.
+Replays: ``update_id`` must grow with every event of a bridge. Dispatch records the
+highest one before handling an event (``<state dir>/listener.offsets.json``) and drops an
+event at or below it, so a bridge may redeliver after a restart without harm; a bridge
+whose constructor takes ``update_offset`` gets that id + 1 and may skip older updates.
+
+Texts carry ``sent_at`` (the platform's time of the message): a decision that names no
+request (no reply, no id) only applies to requests posted before it was sent.
 
 Optional methods (dispatch checks with ``getattr``; see ``OptionalBridge``): ``set_commands``,
 ``show_full`` and ``health``. When the constructor takes them, the listener also passes
@@ -29,7 +34,8 @@ Optional methods (dispatch checks with ``getattr``; see ``OptionalBridge``): ``s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -46,7 +52,19 @@ __all__ = [
     "Notice",
     "OptionalBridge",
     "RateLimited",
+    "redact",
 ]
+
+# A Telegram bot token, wherever it appears (URLs in SDK errors included).
+_TOKEN_RE = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` (6+ characters) and anything shaped like a bot
+    token blanked: for whatever leaves a bridge or the listener (logs, health, errors)."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True):
+        text = text.replace(secret, "<secret>")
+    return _TOKEN_RE.sub("<token>", text)
 
 
 class BridgeError(TetherError):
@@ -115,6 +133,7 @@ class Incoming:
     reply_to: MessageRef | None = None  # text: the message it replies to, if any
     event_id: str = ""  # platform id of the event (a Telegram callback query id)
     update_id: int | None = None  # platform's ordering id, for replay protection
+    sent_at: float | None = None  # text/command: when the user sent it (epoch s), if known
 
 
 @dataclass

@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import json
 import os
+import time
 from typing import ClassVar
 
 from tether_hooks.platforms.base import (
@@ -136,6 +137,7 @@ class MemoryBridge:
         fields.setdefault("user_name", f"@user{user_id}")
         fields.setdefault("chat_id", self.chat_id)
         fields.setdefault("update_id", next(self._updates))
+        fields.setdefault("sent_at", time.time())
         return Incoming(self.name, kind, str(user_id), data=data, **fields)  # type: ignore[arg-type]
 
     async def deliver(self, event: Incoming) -> Incoming:

@@ -31,12 +31,14 @@ __all__ = [
     "PREVIEW_CHARS",
     "Preview",
     "agent_label",
+    "clip",
     "escape",
     "full_input",
     "notice_messages",
     "outcome_text",
     "project_name",
     "request_message",
+    "short_id",
     "text_messages",
     "visible_length",
 ]
@@ -89,16 +91,20 @@ def agent_label(agent: object) -> str:
 
 
 def project_name(cwd: object) -> str:
-    """The folder name of ``cwd`` ("proj" for /home/u/proj)."""
-    text = str(cwd or "").rstrip("/\\")
-    return os.path.basename(text) or text or "?"
+    """The folder name of ``cwd`` ("proj" for /home/u/proj; "/" for the root), everywhere
+    a project is named (messages, buttons, topics, commands)."""
+    raw = str(cwd or "")
+    text = raw.rstrip("/\\")
+    return os.path.basename(text) or text or ("/" if raw.startswith("/") else "?")
 
 
-def _short(value: object, size: int = 8) -> str:
+def short_id(value: object, size: int = 8) -> str:
+    """The first characters of an id (a session's 8), as shown in chats."""
     return str(value or "?")[:size]
 
 
-def _clip(text: str, size: int) -> str:
+def clip(text: str, size: int) -> str:
+    """``text`` cut to ``size`` characters, with "…" when it was longer."""
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
@@ -195,7 +201,7 @@ def _fit(rows: list[Row], budget: int) -> tuple[list[Row], bool]:
 
 
 def _header(request: dict) -> list[list[Span]]:
-    tool = _clip(str(request.get("tool_name") or "?"), 200)
+    tool = clip(str(request.get("tool_name") or "?"), 200)
     who = (agent_label(request.get("agent")), "b")
     first: list[Span] = [("⚠️ ", None), who, (" wants to use ", None), (tool, "b")]
     if tool == "AskUserQuestion":
@@ -209,9 +215,9 @@ def _header(request: dict) -> list[list[Span]]:
         first,
         [
             ("📁 ", None),
-            (_clip(project_name(request.get("cwd")), 100), "b"),
+            (clip(project_name(request.get("cwd")), 100), "b"),
             (" · session ", None),
-            (_short(request.get("session_id")), "code"),
+            (short_id(request.get("session_id")), "code"),
             (" · request ", None),
             (str(request.get("id") or "?"), "code"),
         ],
@@ -251,7 +257,7 @@ def full_input(request: dict, *, limit: int = LIMIT) -> list[str]:
     chunks = _chunks(
         [Row(r.spans, r.block + 1, r.box, r.joined) for r in doc.rows], limit - _PART_ROOM
     )
-    tool = _clip(str(request.get("tool_name") or "?"), 100)
+    tool = clip(str(request.get("tool_name") or "?"), 100)
     out = []
     for i, chunk in enumerate(chunks, 1):
         head = Row(
@@ -342,7 +348,7 @@ def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True)
     if context and cwd:
         where += [("📁 ", None), (project_name(cwd), "b")]
     if context and sid:
-        where += [(" · session " if where else "session ", None), (_short(sid), "code")]
+        where += [(" · session " if where else "session ", None), (short_id(sid), "code")]
     if where:
         doc.rows.append(Row(tuple(where), 0))
     if rest.strip():

@@ -10,8 +10,10 @@ The bridge only translates (see ``base.py``). What the listener can rely on:
 * **Texts**: ``reply_to`` is set only for a reply to one of the bot's messages, never for the
   implicit reply to a topic's first message. A **press** has ``reply_to`` = the message whose
   button was pressed. A text or command has ``event_id`` = its message id.
-* **Update offset**: :attr:`TelegramBridge.last_update_id` is the last update handed to
-  dispatch; ``update_offset=`` (e.g. that + 1 after a restart) skips older updates.
+* **Update offset**: ``update_offset=`` (the listener passes the highest update id dispatch
+  handled before a restart, + 1: ``listener/offsets.py``) skips older updates that Telegram
+  delivers again; :attr:`TelegramBridge.last_update_id` is the last one handed to dispatch.
+* **Secrets**: the bot token is blanked in every error and health report (``redact``).
 * **Forum topics** (``forum = true``): one per session, named "<folder> · <session id[:8]>",
   created on first use. A known topic comes from ``topics=`` (session id -> thread id), the
   session record (``session["chat"]["telegram"]["thread_id"]``, ``request["session"]`` for
@@ -116,8 +118,8 @@ class TelegramBridge:
         self._topic_locks: dict[str, asyncio.Lock] = {}
         self._ready_lock: asyncio.Lock | None = None
         self._initialized = False
-        self._health = PollHealth()
         s = self.settings
+        self._health = PollHealth(s.bot_token)
         self._app: Application = (
             ApplicationBuilder().token(s.bot_token).base_url(s.api_base)
             .base_file_url(s.base_file_url)

@@ -21,7 +21,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from tether_hooks.platforms.base import BridgeAuthError, BridgeError, RateLimited
+from tether_hooks.platforms.base import BridgeAuthError, BridgeError, RateLimited, redact
 
 __all__ = ["PollHealth", "PollRequest", "map_error", "retry_seconds"]
 
@@ -36,9 +36,7 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 def map_error(exc: TelegramError, what: str, token: str = "") -> BridgeError:
     """The BridgeError for a PTB error met while trying to ``what`` ("send a message")."""
-    text = str(getattr(exc, "message", exc))
-    if token:
-        text = text.replace(token, "<token>")
+    text = redact(str(getattr(exc, "message", exc)), [token])
     low = text.lower()
     if isinstance(exc, RetryAfter):
         wait = retry_seconds(exc)
@@ -90,9 +88,11 @@ def map_error(exc: TelegramError, what: str, token: str = "") -> BridgeError:
 
 
 class PollHealth:
-    """What the long poll has seen lately, summed up by :meth:`report`."""
+    """What the long poll has seen lately, summed up by :meth:`report` (which goes to the
+    health file and ``tether-hooks status``: errors are kept with the token blanked)."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: str = "") -> None:
+        self.token = token
         self.polling = False
         self.closed = False
         self.last_poll_ok: float | None = None
@@ -115,7 +115,8 @@ class PollHealth:
             self.last_error, self.last_error_at = f"getUpdates answered HTTP {code}", now
 
     def failed(self, exc: BaseException) -> None:
-        self.last_error, self.last_error_at = f"getUpdates failed: {exc!r}", time.time()
+        self.last_error = redact(f"getUpdates failed: {exc!r}", [self.token])
+        self.last_error_at = time.time()
 
     def report(self, conflict_window: float) -> dict[str, Any]:
         """``state``: ok, conflict (a 409 within the window), auth, error, or starting."""

@@ -58,6 +58,7 @@ def to_incoming(update: Update, bot_id: int | None, bot_username: str | None) ->
     who = (str(msg.from_user.id), _user_name(msg.from_user), str(msg.chat.id))
     common: dict[str, Any] = {
         "thread_id": _thread(msg), "event_id": str(msg.message_id), "update_id": update.update_id,
+        "sent_at": msg.date.timestamp() if msg.date else None,
     }
     match = _COMMAND_RE.match(text)
     if match and any(e.type == MessageEntity.BOT_COMMAND and e.offset == 0 for e in msg.entities):

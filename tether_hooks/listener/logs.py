@@ -1,0 +1,105 @@
+"""The listener's log: ``paths.listener_log_file()``, rotated (1 MiB x 3), 0600, every
+secret redacted. Whatever the daemon would print (stderr, stdout, warnings, tracebacks of
+threads) goes through the same redacting log, so ``listener.out`` only ever holds what the
+process said before its log was set up.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import logging.handlers
+import os
+import sys
+
+from tether_hooks import config, paths
+from tether_hooks.platforms.base import redact
+
+__all__ = ["LOG_BACKUPS", "Redact", "log_lines", "secrets", "setup"]
+
+LOG_BYTES = 1024 * 1024
+LOG_BACKUPS = 3
+
+
+class Redact(logging.Formatter):
+    """Formats, then blanks every secret (tracebacks included)."""
+
+    def __init__(self, known: list[str]) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.secrets = list(known)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+class _ToLog(io.TextIOBase):
+    """A text stream that logs each line it is given (``sys.stderr`` of the daemon)."""
+
+    def __init__(self, logger: logging.Logger, level: int) -> None:
+        self.logger, self.level, self._buf = logger, level, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._buf += text
+        *lines, self._buf = self._buf.split("\n")
+        for line in lines:
+            if line.strip():
+                self.logger.log(self.level, "%s", line.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        if self._buf.strip():
+            self.logger.log(self.level, "%s", self._buf.rstrip())
+        self._buf = ""
+
+
+def secrets(cfg: dict) -> list[str]:
+    """Every secret the listener knows: ``*_TOKEN``/``*_SECRET`` variables, platform keys."""
+    found = [v for k, v in os.environ.items() if k.endswith(("_TOKEN", "_SECRET")) and v]
+    for name in config.PLATFORMS:
+        section = cfg.get(name)
+        if isinstance(section, dict):
+            found += [str(v) for k, v in section.items()
+                      if any(w in k for w in ("token", "secret", "password", "key")) and v]
+    return found
+
+
+def setup(foreground: bool, known: list[str]) -> None:
+    """Log to the rotated file (and stderr in the foreground); a daemon's own stderr and
+    stdout are sent through the log too, redacted like the rest."""
+    paths.ensure_dir(paths.log_dir())
+    formatter = Redact(known)
+    handler = logging.handlers.RotatingFileHandler(
+        paths.listener_log_file(), maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    os.chmod(paths.listener_log_file(), 0o600)  # rotations: 0600 by the daemon's umask
+    handlers: list[logging.Handler] = [handler]
+    if foreground:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    root = logging.getLogger()
+    for h in handlers:
+        h.setFormatter(formatter)
+        root.addHandler(h)
+    root.setLevel(logging.INFO)
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "telegram.Bot"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    if not foreground:
+        logging.raiseExceptions = False  # a failing handler must not log into itself
+        out = logging.getLogger("tether_hooks.listener.stderr")
+        sys.stderr = _ToLog(out, logging.WARNING)  # type: ignore[assignment]
+        sys.stdout = _ToLog(out, logging.INFO)  # type: ignore[assignment]
+
+
+def log_lines(count: int = 50) -> list[str]:
+    """The last ``count`` lines of the listener's log (rotated files included)."""
+    main = paths.listener_log_file()
+    lines: list[str] = []
+    for path in [f"{main}.{n}" for n in range(LOG_BACKUPS, 0, -1)] + [main]:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines += f.read().splitlines()
+        except OSError:
+            continue
+    return lines[-count:] if count else lines
