@@ -157,6 +157,7 @@ def prune(data: dict, now: float) -> None:
     drop += decided[len(drop) : max(len(drop), len(decided) - MAX_DECIDED)]
     for request in drop:
         requests.pop(request.get("id"), None)
+    data.pop("listener", None)  # processed update ids of versions before listener.offsets.json
     sessions = data["sessions"]
     for key in [
         k for k, s in sessions.items() if float(s.get("last_seen", 0)) + SESSION_KEEP_SECONDS < now

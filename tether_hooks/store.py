@@ -237,17 +237,6 @@ class Store:
                     session[key] = value
             return session
 
-    def mark_processed(self, bridge: str, update_id: int, keep: int = 500) -> bool:
-        """Record a platform update as handled; False if it was already (a replay)."""
-        with self.edit() as data:
-            seen = data.setdefault("listener", {}).setdefault("processed", {})
-            ids = seen.setdefault(bridge, [])
-            if update_id in ids:
-                return False
-            ids.append(update_id)
-            del ids[:-keep]
-            return True
-
     # -- sessions -------------------------------------------------------------
 
     def touch_session(self, request: dict, **fields: object) -> None:

@@ -98,7 +98,7 @@ def test_sigterm_shuts_down_cleanly(tether_home: Path) -> None:
     os.kill(info["pid"], signal.SIGTERM)
     until(lambda: relay.listener_pid() is None and not Path(paths.listener_socket()).exists(),
           what="the listener to exit")
-    log = Path(daemon.log_file()).read_text()
+    log = Path(paths.listener_log_file()).read_text()
     assert "shutting down" in log and "listener stopped" in log
     assert calls(tether_home / "record.jsonl")[-1]["call"] == "close"
 
@@ -244,7 +244,7 @@ def test_a_waiting_hook_restarts_a_listener_that_died(hook: HookRunner,
     proc = hook.start("claude", perm())
     (request,) = pending()
     until(lambda: calls(record, "post_request"), what="the request to be posted")
-    log = Path(daemon.log_file())
+    log = Path(paths.listener_log_file())
     until(lambda: f"request {request['id']}: the hook is waiting" in log.read_text(),
           what="the hook's doorbell")
     first = relay.listener_pid()
@@ -325,4 +325,4 @@ def test_the_listener_restarts_itself_when_the_config_changes(tether_home: Path)
     until(lambda: calls(record, "start"), what="the bridge of the new config")
     info = daemon.status()
     assert info["running"] and info["pid"] == pid  # re-executed in place
-    assert "restarting for the new config" in Path(daemon.log_file()).read_text()
+    assert "restarting for the new config" in Path(paths.listener_log_file()).read_text()

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from tether_hooks import output
+from tether_hooks import output, paths
 from tether_hooks.listener import daemon
 
 __all__ = ["COMMANDS", "describe_status"]
@@ -73,10 +73,10 @@ def status(as_json: bool) -> None:
 def logs(count: int, follow: bool) -> None:
     """Print the listener's log."""
     lines = daemon.log_lines(count)
-    click.echo("\n".join(lines) if lines else f"No log yet ({daemon.log_file()}).")
-    if not follow or not os.path.exists(daemon.log_file()):
+    click.echo("\n".join(lines) if lines else f"No log yet ({paths.listener_log_file()}).")
+    if not follow or not os.path.exists(paths.listener_log_file()):
         return
-    with open(daemon.log_file(), encoding="utf-8", errors="replace") as f:
+    with open(paths.listener_log_file(), encoding="utf-8", errors="replace") as f:
         f.seek(0, 2)
         while True:
             line = f.readline()

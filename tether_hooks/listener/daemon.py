@@ -30,16 +30,13 @@ from tether_hooks.errors import TetherError
 from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
 
-__all__ = ["ListenerError", "health", "log_file", "log_lines", "serve", "start", "status",
-           "stop"]
+__all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
 
 log = logging.getLogger("tether_hooks.listener")
 
 START_TIMEOUT = 15.0
 CONFIG_POLL = 1.0
 STOP_TIMEOUT = 10.0
-
-log_file = paths.listener_log_file  # (the CLI's `listener logs` reads it)
 
 
 class ListenerError(TetherError):
@@ -66,11 +63,18 @@ def status() -> dict:
         answer = relay.call({"op": "ping"}, timeout=2.0)
     except (OSError, ValueError):
         answer = None
-    info: dict = {"running": answer is not None, "pid": pid, "socket": paths.listener_socket(),
-                  "log": paths.listener_log_file()}
+    info: dict = {
+        "running": answer is not None,
+        "pid": pid,
+        "socket": paths.listener_socket(),
+        "log": paths.listener_log_file(),
+    }
     if answer is not None:
-        info.update(pid=answer.get("pid", pid), usable=answer.get("usable"),
-                    bridges=answer.get("bridges") or {})
+        info.update(
+            pid=answer.get("pid", pid),
+            usable=answer.get("usable"),
+            bridges=answer.get("bridges") or {},
+        )
     elif pid is not None:
         info["unresponsive"] = True
     report = health()
@@ -172,8 +176,12 @@ def serve(foreground: bool = True) -> int:
         cfg = config.load()
         logs.setup(foreground, logs.secrets(cfg))
         names = config.remote_platforms(cfg)
-        log.info("tether-hooks %s listener starting (pid %d); platforms: %s", __version__,
-                 os.getpid(), ", ".join(names) or "none")
+        log.info(
+            "tether-hooks %s listener starting (pid %d); platforms: %s",
+            __version__,
+            os.getpid(),
+            ", ".join(names) or "none",
+        )
         restart = asyncio.run(_main(cfg, names))
         log.info("listener stopped" + ("; restarting for the new config" if restart else ""))
     except Exception:
@@ -216,8 +224,9 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         loop.add_signal_handler(sig, stopping.set)
     store = Store()
     offsets = Offsets()
-    dispatcher = Dispatcher([], cfg, store, health_path=paths.listener_health_file(),
-                            offsets=offsets)
+    dispatcher = Dispatcher(
+        [], cfg, store, health_path=paths.listener_health_file(), offsets=offsets
+    )
     for name in names:
         dispatcher.expect(name)
         offsets.bind(name, _account(cfg.get(name) or {}))
@@ -239,8 +248,9 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         await dispatcher.start()
         for name in names:
             try:
-                bridge = await asyncio.to_thread(_make_bridge, name, cfg, store, loop,
-                                                 offsets.get(name))
+                bridge = await asyncio.to_thread(
+                    _make_bridge, name, cfg, store, loop, offsets.get(name)
+                )
             except Exception as exc:
                 await dispatcher.fail(name, f"cannot load the {name} bridge: {exc}")
                 continue
@@ -261,8 +271,9 @@ def _account(section: dict) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _make_bridge(name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop,
-                 handled: int | None = None) -> object:
+def _make_bridge(
+    name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop, handled: int | None = None
+) -> object:
     """Construct a bridge, passing (when it takes them) the update offset after ``handled``,
     the known topics and a topic recorder."""
     from tether_hooks import platforms
@@ -280,13 +291,19 @@ def _make_bridge(name: str, cfg: dict, store: object, loop: asyncio.AbstractEven
     if "topics" in params:
         sessions = store.read()["sessions"]  # type: ignore[attr-defined]
         kwargs["topics"] = {
-            sid: int(thread) for sid, s in sessions.items()
+            sid: int(thread)
+            for sid, s in sessions.items()
             if str(thread := ((s.get("chat") or {}).get(name) or {}).get("thread_id")).isdigit()
         }
     if "on_topic" in params:
+
         def on_topic(session_id: str, thread_id: int) -> None:
-            chat = {name: {"chat_id": str((cfg.get(name) or {}).get("chat_id")),
-                           "thread_id": str(thread_id)}}
+            chat = {
+                name: {
+                    "chat_id": str((cfg.get(name) or {}).get("chat_id")),
+                    "thread_id": str(thread_id),
+                }
+            }
             loop.run_in_executor(None, _remember_topic, store, session_id, chat)
 
         kwargs["on_topic"] = on_topic
