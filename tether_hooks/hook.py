@@ -209,6 +209,8 @@ def _tool_done(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     PermissionRequest carries no tool_use_id, so the call is matched by session, tool and
     input, and only a request made before the tool started counts (an identical later call
     may be waiting for the phone): the oldest such one."""
+    # No margin: our start is at or after the tool's end, so this is at or after its start,
+    # and a request made before the tool started always counts.
     started = _STARTED - float(request.get("duration_ms") or 0) / 1000
     requests = state.load(paths.state_file())["requests"].values()
     same = sorted((r for r in requests if r.get("status") == "pending"

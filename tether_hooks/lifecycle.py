@@ -26,10 +26,14 @@ __all__ = [
 
 DECIDED_KEEP_SECONDS = 2 * 3600
 SESSION_KEEP_SECONDS = 7 * 24 * 3600
+ENDED_SESSION_KEEP_SECONDS = 24 * 3600
+MAX_SESSIONS = 200
+# Settled inputs are cut to SETTLED_INPUT_LIMIT once their chat copies had time to show them.
+SETTLED_GRACE_SECONDS = 120
 MAX_DECIDED = 100
 # A settled request keeps a small input (for its chat copies); the audit log has the rest.
 SETTLED_INPUT_LIMIT = 1024
-INPUT_LIMIT = 256 * 1024
+INPUT_LIMIT = 64 * 1024
 _STATUS_OF = {"allow": "allowed", "deny": "denied"}
 
 
@@ -92,10 +96,6 @@ def settle(
         decision.update(extra)
     request["decision"] = decision
     request["status"] = status or _STATUS_OF.get(behavior, "expired")
-    # Every hook reads the whole state on every call: settled inputs must stay small.
-    if len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > SETTLED_INPUT_LIMIT:
-        request["tool_input"], _ = cap_input(request.get("tool_input"), SETTLED_INPUT_LIMIT, 256)
-        request["input_truncated"] = True
     audit.append(
         {
             "at": now,
@@ -157,9 +157,26 @@ def prune(data: dict, now: float) -> None:
     drop += decided[len(drop) : max(len(drop), len(decided) - MAX_DECIDED)]
     for request in drop:
         requests.pop(request.get("id"), None)
+    # Every hook reads the whole state on every call: settled inputs must stay small.
+    for request in decided:
+        at = float((request.get("decision") or {}).get("at", 0))
+        if (
+            at + SETTLED_GRACE_SECONDS < now
+            and len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > SETTLED_INPUT_LIMIT
+        ):
+            request["tool_input"], _ = cap_input(
+                request.get("tool_input"), SETTLED_INPUT_LIMIT, 256
+            )
+            request["input_truncated"] = True
     data.pop("listener", None)  # processed update ids of versions before listener.offsets.json
     sessions = data["sessions"]
-    for key in [
-        k for k, s in sessions.items() if float(s.get("last_seen", 0)) + SESSION_KEEP_SECONDS < now
+    for key, session in list(sessions.items()):
+        keep = (
+            ENDED_SESSION_KEEP_SECONDS if session.get("status") == "ended" else SESSION_KEEP_SECONDS
+        )
+        if float(session.get("last_seen", 0)) + keep < now:
+            del sessions[key]
+    for key in sorted(sessions, key=lambda k: float(sessions[k].get("last_seen", 0)))[
+        : max(0, len(sessions) - MAX_SESSIONS)
     ]:
         del sessions[key]

@@ -22,6 +22,7 @@ import os
 from tether_hooks.durations import format_duration
 
 __all__ = [
+    "ALWAYS_ASK",
     "DEFAULT_NEVER",
     "SCOPES",
     "bash_matches",
@@ -36,6 +37,8 @@ __all__ = [
 
 SCOPES = ("session", "tool", "dir", "bash")
 DEFAULT_NEVER = ("AskUserQuestion", "ExitPlanMode", "EnterPlanMode")
+# Questions and plans need an answer, not a permission: no config can hand them to a timer.
+ALWAYS_ASK = ("AskUserQuestion", "ExitPlanMode")
 # A command-prefix rule never covers more than one command: text after the prefix
 # may not chain, pipe, substitute or redirect (`git status; rm -rf ~`).
 _SHELL_META = (";", "&", "|", "`", "$(", ">", "<", "\n", "\r")
@@ -141,28 +144,67 @@ def _dir_covers(request: dict, directory: str) -> bool:
 # Tools that act in the working directory when they name no path.
 _CWD_TOOLS = ("glob", "grep", "ls")
 _HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr")
+# Under a directory timer a Bash word may only be plain text or a relative path made of these.
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,+@%:=-")
+_GLOB = frozenset("*?[]")
+_OPERATORS = frozenset("();<>|&")
+_INTERPRETERS = frozenset(("sh", "bash", "zsh", "dash", "ksh", "fish", "python", "python3",
+                           "perl", "ruby", "node", "php", "lua", "pwsh", "osascript"))
+_CHANGES_DIR = frozenset(("cd", "pushd", "popd"))
+_RUNS_ANYTHING = frozenset(("eval", "exec", "source", ".", "xargs", "sudo", "su", "doas", "env",
+                            "command", "builtin", "nohup", "time", "watch", "find"))
 
 
 def bash_paths(command: str) -> list[str] | None:
-    """The paths a command names outright (absolute, ``~``, ``..``); None when it cannot be
-    known (unbalanced quotes, ``$`` expansions, backticks)."""
-    if "$" in command or "`" in command:
+    """The paths a Bash command names (to be checked against the directory), or None when it
+    may reach outside in a way we cannot check: a ``~`` path, ``..``, an expansion
+    (``$``, backticks, braces, ``.?``), a path glued to an option (``-o/etc/x``), or a command
+    that runs other commands (``sh -c``, ``eval``, ``xargs``, ``find -exec``, ...).
+
+    Deliberately strict and best-effort: anything unusual is left to a human.
+    """
+    if any(c in command for c in "$`{}~\\") or "\n" in command:
         return None
     import shlex
 
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
     try:
-        tokens = shlex.split(command, comments=True)
+        words = list(lexer)
     except ValueError:
         return None
-    found = []
-    for token in tokens:
-        for part in token.lstrip("0123456789&<>|;(").split("="):
-            if part in _HARMLESS:
-                continue
-            if part.startswith(("/", "~")) or part == ".." or part.startswith("../") or (
-                "/../" in part or part.endswith("/..")
-            ):
-                found.append(part)
+    found: list[str] = []
+    previous = ""
+    for word in words:
+        if word and set(word) <= _OPERATORS:
+            if previous in _CHANGES_DIR:
+                return None  # a bare `cd` goes home
+            previous = ""
+            continue
+        if previous in _CHANGES_DIR and word.startswith(("-", "+")):
+            return None  # `cd -` goes back to wherever the shell was
+        name = word.rsplit("/", 1)[-1]
+        if name in _RUNS_ANYTHING or (word in ("-c", "-e") and previous in _INTERPRETERS):
+            return None
+        previous_command, previous = previous, name
+        if word in _HARMLESS:
+            continue
+        path = word.split("=", 1)[1] if word.startswith("-") and "=" in word else word
+        if "/" not in path and not (_GLOB & set(path)):
+            if not set(path) <= _PLAIN | {" "}:
+                return None
+            if previous_command in _CHANGES_DIR:
+                found.append(path)  # `cd src`: src could be a link out of the directory
+            continue
+        if path.startswith("-") or not set(path) <= _PLAIN | _GLOB | {"/"}:
+            return None  # an option with a path glued on, or odd characters
+        parts = path.split("/")
+        if ".." in parts or any(p.startswith(".") and _GLOB & set(p) for p in parts):
+            return None
+        found.append(path)
+    if previous in _CHANGES_DIR and words and words[-1] == previous:
+        return None
     return found
 
 
@@ -171,7 +213,7 @@ def find_timer(
 ) -> dict | None:
     """The most specific live timer covering ``request``, or None."""
     names = (str(request.get("tool_name") or ""), *(request.get("tool_aliases") or ()))
-    if any(is_never(name, never) for name in names):
+    if any(is_never(name, never) or is_never(name, ALWAYS_ASK) for name in names):
         return None
     best = None
     for timer in timers.values():

@@ -107,7 +107,13 @@ class Store:
             timer["id"] = new_id(data["timers"])
             data["timers"][timer["id"]] = timer
             for request in data["requests"].values():
-                if request.get("status") != "pending":
+                # A capped input is not the call: a timer must never judge it; nor a request
+                # whose hook is gone (nothing would run).
+                if (
+                    request.get("status") != "pending"
+                    or request.get("input_truncated")
+                    or not pid_alive(request.get("pid"))
+                ):
                     continue
                 if rules.find_timer(
                     {timer["id"]: timer}, request, now, request.get("never", rules.DEFAULT_NEVER)
@@ -149,8 +155,12 @@ class Store:
             data["requests"][record["id"]] = record
             self._touch_session(data, request, now)
             # A timer added since the hook looked (it reads without the lock) decides now.
+            # (judged on the full input the hook was given, not the capped copy we keep)
             timer = rules.find_timer(
-                data["timers"], record, now, record.get("never", rules.DEFAULT_NEVER)
+                data["timers"],
+                {**record, "tool_input": request.get("tool_input")},
+                now,
+                record.get("never", rules.DEFAULT_NEVER),
             )
             if timer is not None:
                 settle(

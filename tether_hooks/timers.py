@@ -63,13 +63,15 @@ def add(
 
 def check_dir(path: str | None, broad_ok: bool = False) -> str:
     """The real path of a directory a timer may cover; UsageError for a missing one, and for
-    ``/`` or the home directory unless ``broad_ok`` (they would cover nearly everything)."""
+    the home directory or any directory holding it (``/``, ``/home``) unless ``broad_ok``:
+    they would cover nearly everything."""
     if not path:
         raise UsageError("a directory timer needs a directory")
     real = os.path.realpath(os.path.expanduser(path))
     if not os.path.isdir(real):
         raise UsageError(f"{real} is not a directory")
-    if not broad_ok and real in ("/", os.path.realpath(os.path.expanduser("~"))):
+    home = os.path.realpath(os.path.expanduser("~"))
+    if not broad_ok and (real == home or rules.path_inside(home, real)):
         raise UsageError(
             f"{real} would cover nearly every session; give a project directory (or --force)"
         )

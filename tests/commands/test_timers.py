@@ -51,7 +51,7 @@ def test_allow_bash_and_allow_dir(tmp_path: Path) -> None:
 
 
 def test_allow_dir_refuses_home_and_root_without_force() -> None:
-    for broad in ("/", os.environ["HOME"]):
+    for broad in ("/", os.environ["HOME"], os.path.dirname(os.environ["HOME"])):
         result = run("allow-dir", broad)
         assert result.exit_code == 1 and "nearly every session" in result.output
     assert timers_json() == []

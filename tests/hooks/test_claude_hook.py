@@ -299,8 +299,11 @@ def test_posttooluse_settles_a_request_answered_yes_in_the_terminal(hook: HookRu
     request = wait_pending()[0]
     other = hook.run("claude", perm("Bash", event="PostToolUse", command="make test"))
     assert other.stdout == "" and Store().read()["requests"][request["id"]]["status"] == "pending"
+    with Store().edit() as data:  # the user took a few seconds to answer in the terminal
+        data["requests"][request["id"]]["created_at"] -= 5
     done = perm("Bash", event="PostToolUse", command="make", description="Build")
     done["tool_response"] = {"stdout": "ok", "stderr": "", "interrupted": False}
+    done["duration_ms"] = 40
     assert hook.run("claude", done).stdout == ""
     assert hook.finish(proc).stdout == ""  # the waiting hook stops; Claude already ran it
     record = Store().read()["requests"][request["id"]]

@@ -452,6 +452,29 @@ def test_a_bare_allow_never_decides_a_request_posted_after_it_was_sent() -> None
     run(scenario())
 
 
+def test_the_race_is_judged_on_the_platform_clock_not_ours() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            bridge.clock = lambda: time.time() + 30  # the platform is 30 s ahead of us
+            typed = bridge.clock() - 5  # typed 5 s before the request reached the chat
+            rid = add(req(command="rm -rf /srv"))["id"]
+            await posted(bridge)
+            await bridge.send("ok", ALICE, sent_at=typed)
+            assert record(rid)["status"] == "pending"
+
+    run(scenario())
+
+
+def test_no_directory_button_where_a_directory_timer_is_refused() -> None:
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            add(req(cwd=os.environ["HOME"]))
+            (post,) = await posted(bridge)
+            assert not [label for label in labels(post) if label.startswith("📁")]
+
+    run(scenario())
+
+
 # -- outcomes decided elsewhere ------------------------------------------------------------
 
 

@@ -37,3 +37,14 @@ def test_another_account_or_an_old_offset_is_forgotten(tether_home: Path, monkey
     monkeypatch.setattr(offsets_module.time, "time", lambda: now + offsets_module.KEEP + 1)
     assert stale.get("telegram") is None  # Telegram keeps no update that long
     assert stale.claim("telegram", 3)  # (after a week idle, ids restart at random)
+
+
+def test_a_token_from_the_environment_is_part_of_the_account(monkeypatch) -> None:  # noqa: ANN001
+    from tether_hooks.listener import daemon
+
+    section = {"chat_id": 1, "allowed_user_ids": [2]}
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "111:aaa")
+    first = daemon._account(section)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "222:bbb")
+    assert daemon._account(section) != first
+    assert "aaa" not in first and "111" not in first

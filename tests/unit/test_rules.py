@@ -149,9 +149,22 @@ def test_dir_timer_bash_must_name_no_path_outside(tmp_path: Path) -> None:
     assert covered("make test 2>/dev/null")
     assert covered(f"cat {tmp_path}/README.md ./src/a.py")
     assert covered("rm -rf build/*")
-    for outside in ("rm -rf ~", "rm -rf ~/", "cat /etc/passwd", "cd .. && ls", "ls ../other",
-                    "cp x --target=/tmp/elsewhere", "rm -rf /*", "echo hi >/etc/motd",
-                    "rm -rf $HOME", "rm -rf ${HOME}/x", "ls `pwd`/..", "echo 'unbalanced"):
+    (tmp_path / "src").mkdir()
+    assert covered("cd src && make")
+    assert covered("pytest -q tests/unit && git commit -m 'fix the bug'")
+    (tmp_path / "out").symlink_to("/etc")
+    for outside in (
+        "rm -rf ~", "rm -rf ~/", "cat /etc/passwd", "cd .. && ls", "ls ../other",
+        "cp x --target=/tmp/elsewhere", "rm -rf /*", "echo hi >/etc/motd", "rm -rf $HOME",
+        "rm -rf ${HOME}/x", "ls `pwd`/..", "echo 'unbalanced",
+        # found by review: every way round a prefix check
+        'bash -c "rm -rf ~"', 'sh -c "cat /etc/shadow"', "python3 -c \"open('/etc/x','w')\"",
+        "echo hi>/tmp/evil", "true&&cat</etc/passwd", "cat {,/}etc/passwd",
+        "sort -o/home/x/.bashrc f", "tar -C/etc -x", "git -C/etc status", "cat ~-/x", "cd -",
+        "cd", "cd && rm -rf *", "cat .?/.?/etc/passwd", "ls .?", "find . -exec rm {} ;",
+        "xargs rm < list", "eval rm -rf x", "sudo make install", "cd out && rm -rf *",
+        "cat out/passwd",
+    ):
         assert not covered(outside), outside
 
 

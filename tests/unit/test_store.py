@@ -163,3 +163,50 @@ def test_a_timer_that_appeared_before_the_request_was_recorded_decides_it() -> N
     store.add_timer("tool", 600, created_by="alice", tool="Bash")
     record = store.add_request(REQ, timeout=60)
     assert record["status"] == "allowed" and record["decision"]["via"] == "timer"
+
+
+def test_timers_judge_the_full_input_never_the_capped_copy(tmp_path: Path) -> None:
+    store = Store()
+    store.add_timer("dir", 600, created_by="a", path=str(tmp_path))
+    sneaky = {**REQ, "cwd": str(tmp_path),
+              "tool_input": {"command": "echo " + "A" * 300_000 + " ; cat ~/.ssh/id_rsa"}}
+    record = store.add_request(sneaky, timeout=60)
+    assert record["input_truncated"] and record["status"] == "pending"
+    _, resolved = store.add_timer("dir", 600, created_by="a", path=str(tmp_path))
+    assert resolved == []  # a new timer never settles a request it cannot see whole
+
+
+def test_a_new_timer_leaves_requests_of_dead_hooks_alone() -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    store = Store()
+    store.add_request({**REQ, "pid": int(dead)}, timeout=60)
+    _, resolved = store.add_timer("tool", 600, created_by="a", tool="Bash")
+    assert resolved == []
+
+
+def test_questions_are_never_timed_whatever_the_config_says() -> None:
+    from tether_hooks import rules
+
+    timers = {"t": {"id": "t", "scope": "tool", "tool": "*", "expires_at": time.time() + 60}}
+    ask = {**REQ, "tool_name": "AskUserQuestion"}
+    assert rules.find_timer(timers, ask, time.time(), never=["Bash"]) is None
+
+
+def test_sessions_and_settled_inputs_are_kept_small() -> None:
+    from tether_hooks.lifecycle import MAX_SESSIONS, SETTLED_INPUT_LIMIT, prune
+
+    store = Store()
+    big = {**REQ, "tool_input": {"command": "x" * 20_000}}
+    record = store.add_request(big, timeout=60)
+    store.decide(record["id"], "allow", by="a", via="cli")
+    data = store.read()
+    now = time.time()
+    for n in range(MAX_SESSIONS + 50):
+        data["sessions"][f"s{n}"] = {"id": f"s{n}", "last_seen": now - n, "status": "active"}
+    prune(data, now)
+    assert len(data["requests"][record["id"]]["tool_input"]["command"]) == 20_000  # just settled
+    assert len(data["sessions"]) == MAX_SESSIONS and "s0" in data["sessions"]
+    prune(data, now + 300)  # its chat copies have long been updated
+    kept = json.dumps(data["requests"][record["id"]]["tool_input"])
+    assert len(kept) <= SETTLED_INPUT_LIMIT

@@ -13,8 +13,9 @@ import json
 import os
 
 from tether_hooks import questions as core_questions
-from tether_hooks import rules
+from tether_hooks import rules, timers
 from tether_hooks.durations import format_duration
+from tether_hooks.errors import TetherError
 from tether_hooks.platforms.base import LONG_INPUT, Button
 from tether_hooks.platforms.render import agent_label, clip, project_name
 from tether_hooks.questions import match_labels
@@ -165,11 +166,21 @@ def buttons_for(request: dict, nonce: str, timer: str, *, full: bool) -> list[li
         if not rules.is_never(tool, request.get("never") or rules.DEFAULT_NEVER):
             rows.append([b(f"⏱ Allow {clip(tool, _LABEL_CHARS)} {timer}", "t"),
                          b(f"⏱ Allow all {timer}", "s")])
-            folder = project_name(request.get("cwd"))
-            rows.append([b(f"📁 Allow {clip(folder, _LABEL_CHARS)}/ {timer}", "p")])
+            if _dir_timer_ok(request.get("cwd")):
+                folder = project_name(request.get("cwd"))
+                rows.append([b(f"📁 Allow {clip(folder, _LABEL_CHARS)}/ {timer}", "p")])
     if full and len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > LONG_INPUT:
         rows.append([b("📄 Show full", "f")])
     return rows
+
+
+def _dir_timer_ok(cwd: object) -> bool:
+    """No directory button where ``allow-dir`` would refuse (home, ``/``, a missing dir)."""
+    try:
+        timers.check_dir(cwd if isinstance(cwd, str) else None)
+    except TetherError:
+        return False
+    return True
 
 
 def views(request: dict, nonce: str, timer: str, *, full: bool

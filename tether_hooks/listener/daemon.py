@@ -267,7 +267,9 @@ async def _main(cfg: dict, names: list[str]) -> bool:
 def _account(section: dict) -> str:
     """Which account a bridge runs as, for its update offsets: a digest of its config table
     (another bot token numbers its updates anew). Never the secrets themselves."""
-    blob = json.dumps(section, sort_keys=True, default=str).encode()
+    # A token from the environment counts too (hashed here, never stored).
+    tokens = {k: os.environ.get(k, "") for k in ("TELEGRAM_BOT_TOKEN",)}
+    blob = json.dumps([section, tokens], sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -125,7 +125,7 @@ class Replies:
                    and float(r.get("expires_at", 0)) > now
                    and (sids is None or r.get("session_id") in sids)]
         sent = event.sent_at if event.sent_at is not None else now
-        seen = [r for r in pending if _posted_before(r, sent)]
+        seen = [r for r in pending if _posted_before(r, event.bridge, sent)]
         candidates = [replied] if replied is not None else seen
         if len(candidates) == 1:
             _, ref = self.replied(data, event)
@@ -191,9 +191,16 @@ class Replies:
         return True
 
 
-def _posted_before(request: dict, sent: float) -> bool:
-    """Was ``request`` in the chat when a message sent at ``sent`` was written?"""
-    posted = (request.get("chat") or {}).get("posted_at")
+def _posted_before(request: dict, bridge: str, sent: float) -> bool:
+    """Was ``request`` in the chat when a message sent at ``sent`` was written? Compared on
+    the platform's own clock (the date of our posted message) where we have it: the local
+    clock may be off. Whole-second dates: the same second counts as "not before"."""
+    chat = request.get("chat") or {}
+    dates = [ref.get("sent_at") for ref in chat.get("refs") or ()
+             if ref.get("bridge") == bridge and isinstance(ref.get("sent_at"), (int, float))]
+    if dates:
+        return min(dates) < sent
+    posted = chat.get("posted_at", request.get("created_at"))
     return isinstance(posted, (int, float)) and posted <= sent
 
 

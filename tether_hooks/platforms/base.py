@@ -91,6 +91,8 @@ class MessageRef:
     chat_id: str
     message_id: str
     thread_id: str | None = None
+    # the platform's own time of the message (its clock); not part of its identity
+    sent_at: float | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
         return {
@@ -98,6 +100,7 @@ class MessageRef:
             "chat_id": self.chat_id,
             "message_id": self.message_id,
             "thread_id": self.thread_id,
+            "sent_at": self.sent_at,
         }
 
     @classmethod
@@ -107,6 +110,7 @@ class MessageRef:
             str(data["chat_id"]),
             str(data["message_id"]),
             data.get("thread_id"),
+            data.get("sent_at"),
         )
 
 

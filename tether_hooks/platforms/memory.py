@@ -38,6 +38,7 @@ class MemoryBridge:
         if name:
             self.name = name  # type: ignore[misc] - per instance, for several fake platforms
         self.chat_id = str(section.get("chat_id", "100"))
+        self.clock = time.time  # the platform's clock (a test may set it off the local one)
         self.forum = bool(section.get("forum", False))
         self.record = section.get("record")
         self.fail = section.get("fail")
@@ -75,7 +76,7 @@ class MemoryBridge:
         return self._topics.setdefault(session_id, str(1000 + len(self._topics)))
 
     def _ref(self, thread_id: str | None) -> MessageRef:
-        return MessageRef(self.name, self.chat_id, str(next(self._ids)), thread_id)
+        return MessageRef(self.name, self.chat_id, str(next(self._ids)), thread_id, self.clock())
 
     async def post_request(self, request: dict, buttons: list[list[Button]]) -> MessageRef:
         ref = self._ref(self._thread(request.get("session_id")))
@@ -137,7 +138,7 @@ class MemoryBridge:
         fields.setdefault("user_name", f"@user{user_id}")
         fields.setdefault("chat_id", self.chat_id)
         fields.setdefault("update_id", next(self._updates))
-        fields.setdefault("sent_at", time.time())
+        fields.setdefault("sent_at", self.clock())
         return Incoming(self.name, kind, str(user_id), data=data, **fields)  # type: ignore[arg-type]
 
     async def deliver(self, event: Incoming) -> Incoming:

@@ -251,7 +251,8 @@ class TelegramBridge:
             reply_parameters=reply, link_preview_options=_NO_PREVIEW,
         )
         thread_id = str(msg.message_thread_id) if msg.is_topic_message else None
-        return MessageRef(self.name, str(msg.chat.id), str(msg.message_id), thread_id)
+        sent = msg.date.timestamp() if msg.date else None
+        return MessageRef(self.name, str(msg.chat.id), str(msg.message_id), thread_id, sent)
 
     async def _thread_for(self, sid: str, cwd: object, record: dict | None) -> int | None:
         """The session's topic in forum mode (created on first use), else None."""
