@@ -44,6 +44,9 @@ for n in range(230):
         "tool_input": {"file_path": f"/home/user/proj/f{n}.py", "content": "x = 1\\n" * 400},
         "paths": []}, timeout=300)
     store.decide(record["id"], "allow", by="bench", via="cli")
+with store.edit() as data:  # decided a while ago: the steady state the hook sees
+    for request in data["requests"].values():
+        request["decision"]["at"] -= 600
 print(len(store.read()["requests"]), "requests kept")
 """
 

@@ -29,7 +29,7 @@ SESSION_KEEP_SECONDS = 7 * 24 * 3600
 ENDED_SESSION_KEEP_SECONDS = 24 * 3600
 MAX_SESSIONS = 200
 # Settled inputs are cut to SETTLED_INPUT_LIMIT once their chat copies had time to show them.
-SETTLED_GRACE_SECONDS = 120
+SETTLED_GRACE_SECONDS = 30
 MAX_DECIDED = 100
 # A settled request keeps a small input (for its chat copies); the audit log has the rest.
 SETTLED_INPUT_LIMIT = 1024
