@@ -9,6 +9,7 @@ sets the timer and the request keeps waiting."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from tether_hooks import grammar, rules
@@ -76,6 +77,13 @@ class Replies:
 
     # -- texts ----------------------------------------------------------------------------
 
+    async def _posts_recorded(self, budget: float = 2.0) -> None:
+        """A quick reply can arrive before the message it answers is recorded with its
+        request: let posts in flight finish (bounded) so the reply finds its request."""
+        deadline = time.monotonic() + budget
+        while self._posting and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
     def replied(self, data: dict, event: Incoming) -> tuple[dict | None, dict | None]:
         """The request whose message ``event`` replies to, and that message's ref."""
         reply = event.reply_to
@@ -110,6 +118,8 @@ class Replies:
 
     async def _on_text(self, event: Incoming) -> None:
         text = event.data.strip()
+        if event.reply_to is not None:
+            await self._posts_recorded()
         data = self.store.read()
         rid = self._reasons.pop((event.bridge, str(event.user_id)), None)
         if rid is not None:
