@@ -22,6 +22,7 @@ __all__ = [
     "pid_alive",
     "prune",
     "settle",
+    "settle_if_abandoned",
 ]
 
 DECIDED_KEEP_SECONDS = 2 * 3600
@@ -115,6 +116,16 @@ def settle(
     )
 
 
+def settle_if_abandoned(request: dict, now: float) -> bool:
+    """Settle ``request`` as abandoned when its waiting hook is gone; True if it was."""
+    if pid_alive(request.get("pid")):
+        return False
+    settle(
+        request, "ask", "the waiting hook is gone", "tether-hooks", "stale", now, status="abandoned"
+    )
+    return True
+
+
 def prune(data: dict, now: float) -> None:
     """Drop expired timers, old decided requests and stale sessions; settle the pending
     requests whose hook is gone or whose time ran out long ago."""
@@ -135,16 +146,8 @@ def prune(data: dict, now: float) -> None:
                 now,
                 status="expired",
             )
-        elif not pid_alive(request.get("pid")):
-            settle(
-                request,
-                "ask",
-                "the waiting hook is gone",
-                "tether-hooks",
-                "stale",
-                now,
-                status="abandoned",
-            )
+        else:
+            settle_if_abandoned(request, now)
     decided = sorted(
         (r for r in requests.values() if r.get("status") != "pending"),
         key=lambda r: float((r.get("decision") or {}).get("at", 0)),

@@ -17,7 +17,7 @@ from filelock import FileLock, Timeout
 
 from tether_hooks import audit, paths, rules, state
 from tether_hooks.errors import NotFound, StoreError, UsageError
-from tether_hooks.lifecycle import cap_input, new_id, pid_alive, prune, settle
+from tether_hooks.lifecycle import cap_input, new_id, pid_alive, prune, settle, settle_if_abandoned
 
 __all__ = ["Store"]
 
@@ -196,18 +196,8 @@ class Store:
             request = data["requests"][key]
             if request.get("status") != "pending":
                 return False, request
-            if not pid_alive(request.get("pid")):
-                # Nothing waits for it any more (the hook was killed): say so, decide nothing.
-                settle(
-                    request,
-                    "ask",
-                    "the waiting hook is gone",
-                    "tether-hooks",
-                    "stale",
-                    time.time(),
-                    status="abandoned",
-                )
-                return False, request
+            if settle_if_abandoned(request, time.time()):
+                return False, request  # nothing waits for it any more: decide nothing
             settle(request, behavior, reason, by, via, time.time(), None, status, extra)
             return True, request
 
