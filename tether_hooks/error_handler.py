@@ -6,17 +6,14 @@ Exit codes: 0 ok, 1 TetherError (the message says what to do), 2 usage (click's 
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import click
 
-from tether_hooks import __version__, paths
+from tether_hooks import __version__, crashlog
 from tether_hooks.errors import TetherError
 
 __all__ = ["Result", "error_handler"]
@@ -28,18 +25,12 @@ class Result:
 
 
 def _log(exc: BaseException) -> str:
-    path = os.path.join(paths.log_dir(), "cli-errors.log")
-    try:
-        paths.ensure_dir(os.path.dirname(path))
-        with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as f:
-            f.write(
-                f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} tether-hooks {__version__} "
-                f"python {sys.version.split()[0]} {sys.platform}\n"
-                f"argv: {sys.argv}\n{''.join(traceback.format_exception(exc))}"
-            )
-    except OSError:
-        return "(the log could not be written)"
-    return path
+    return crashlog.record(
+        "cli-errors.log",
+        f"tether-hooks {__version__} python {sys.version.split()[0]} {sys.platform}\n"
+        f"argv: {_redacted(sys.argv)}",
+        exc,
+    )
 
 
 _SECRET_OPTIONS = ("--token", "--bot-token", "--app-token", "--webhook-url")

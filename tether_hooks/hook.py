@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"{exc}; no decision taken, {agent.DISPLAY} decides on its own")
         return 0
     except Exception as exc:  # a bug must never turn into an allow, nor a traceback
-        log = _log_exception(request)
+        log = _log_exception(request, exc)
         _say(f"unexpected error ({type(exc).__name__}: {exc}); no decision taken, details in {log}")
         return 0
     if output:
@@ -287,17 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _log_exception(request: dict) -> str:
-    import traceback
+def _log_exception(request: dict, exc: BaseException) -> str:
+    from tether_hooks import crashlog
 
-    path = os.path.join(paths.log_dir(), "hook-errors.log")
-    try:
-        paths.ensure_dir(os.path.dirname(path))
-        with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as f:
-            f.write(
-                f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {request.get('event')} "
-                f"{request.get('tool_name', '')}\n{traceback.format_exc()}"
-            )
-    except OSError:
-        pass
-    return path
+    return crashlog.record(
+        "hook-errors.log", f"{request.get('event')} {request.get('tool_name', '')}", exc
+    )

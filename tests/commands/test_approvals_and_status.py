@@ -85,3 +85,29 @@ def test_errors_never_show_a_traceback() -> None:
     result = run("status")
     assert result.exit_code == 1 and "not valid JSON" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unexpected_error_is_one_line_and_a_logged_traceback(tether_home) -> None:
+    import subprocess
+    import sys
+
+    from tether_hooks import paths
+
+    # Timers that are not what we write make `timers` fail in a way nobody foresaw.
+    os.makedirs(paths.state_dir(), exist_ok=True)
+    with open(paths.state_file(), "w") as f:
+        json.dump({"schema": 1, "timers": {"x": {"expires_at": "soon"}}, "requests": {},
+                   "sessions": {}}, f)
+    run_ = subprocess.run([sys.executable, "-m", "tether_hooks", "timers"],
+                          capture_output=True, text=True)
+    assert run_.returncode == 3 and "Traceback" not in run_.stderr
+    assert "Details are in" in run_.stderr and "cli-errors.log" in run_.stderr
+    with open(os.path.join(paths.log_dir(), "cli-errors.log")) as f:
+        assert "Traceback" in f.read()
+
+
+def test_secret_options_never_reach_the_error_log() -> None:
+    from tether_hooks.error_handler import _redacted
+
+    assert _redacted(["th", "setup", "telegram", "--token", "123:SECRET", "--token=9:X"]) == [
+        "th", "setup", "telegram", "--token", "***", "--token=***"]
