@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ from typing import Any
 import pytest
 from harness.anthropic_fake import AnthropicFake, ToolResult, Turn, text, tool_use
 from harness.claude import ClaudeRunner, plan_file, write_settings
+from harness.hookproc import wait_pending
 from harness.tmux import ClaudeTty
+from harness.waiting import until
 
 from tether_hooks.store import Store
 
@@ -34,20 +35,11 @@ def th(claude: ClaudeRunner, *args: str) -> subprocess.CompletedProcess:
 
 def poll(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
     """Poll until ``condition()`` is truthy (bounded); its value."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.02)
-    return value
+    return until(condition, timeout=timeout, what=what)
 
 
 def pending() -> dict:
-    def find() -> dict | None:
-        waiting = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-        return waiting[0] if waiting else None
-
-    return poll(find, "a pending request in the store")
+    return wait_pending()[0]
 
 
 def status(rid: str) -> str:

@@ -74,14 +74,11 @@ def hook(tether_home: Path) -> HookRunner:
 
 def wait_pending(count: int = 1, timeout: float = 30) -> list[dict]:
     """Poll the store (bounded) until ``count`` requests are pending; oldest first."""
-    import time
-
+    from harness.waiting import until
     from tether_hooks.store import Store
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-        if len(waiting) >= count:
-            return sorted(waiting, key=lambda r: r["created_at"])
-        time.sleep(0.01)
-    raise AssertionError(f"{count} pending request(s) never appeared within {timeout} s")
+    def waiting() -> list[dict]:
+        found = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
+        return sorted(found, key=lambda r: r["created_at"]) if len(found) >= count else []
+
+    return until(waiting, timeout=timeout, what=f"{count} pending request(s)")

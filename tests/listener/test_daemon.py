@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.hookproc import HookRunner
+from harness.hookproc import HookRunner, wait_pending
 from harness.waiting import until
 
 from tether_hooks import paths, relay
@@ -48,11 +48,7 @@ def perm(tool: str = "Bash", session: str = "s-1", **tool_input: object) -> dict
 
 
 def pending(count: int = 1) -> list[dict]:
-    def find() -> list[dict]:
-        items = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-        return items if len(items) >= count else []
-
-    return until(find, what=f"{count} pending request(s)")  # type: ignore[return-value]
+    return wait_pending(count, timeout=10)
 
 
 # -- the daemon verbs -----------------------------------------------------------------------
