@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tether_hooks import timers
+from tether_hooks import rules, timers
 from tether_hooks.errors import TetherError, UsageError
 from tether_hooks.questions import answer_input
 from tether_hooks.store import Store
@@ -59,7 +59,7 @@ def approve(
     elif answers:
         raise UsageError(f"request {pending_request['id']} asks no question; drop --answer")
     if scope == "dir":
-        timers.check_dir(pending_request.get("cwd"))  # fails before anything is decided
+        rules.check_dir(pending_request.get("cwd"))  # fails before anything is decided
     first, request = store.decide(request_id, "allow", by=by, via=via, extra=extra)
     if not first:
         raise _already(request)

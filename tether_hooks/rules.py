@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 
 from tether_hooks.durations import format_duration
+from tether_hooks.errors import UsageError
 
 __all__ = [
     "ALWAYS_ASK",
@@ -27,6 +28,7 @@ __all__ = [
     "SCOPES",
     "bash_matches",
     "bash_paths",
+    "check_dir",
     "describe",
     "find_timer",
     "is_never",
@@ -57,6 +59,23 @@ def path_inside(path: str, directory: str) -> bool:
         return True
     base = directory if directory.endswith(os.sep) else directory + os.sep
     return path.startswith(base)
+
+
+def check_dir(path: str | None, broad_ok: bool = False) -> str:
+    """The real path of a directory a timer may cover; UsageError for a missing one, and for
+    the home directory or any directory holding it (``/``, ``/home``) unless ``broad_ok``:
+    they would cover nearly everything."""
+    if not path:
+        raise UsageError("a directory timer needs a directory")
+    real = os.path.realpath(os.path.expanduser(path))
+    if not os.path.isdir(real):
+        raise UsageError(f"{real} is not a directory")
+    home = os.path.realpath(os.path.expanduser("~"))
+    if not broad_ok and (real == home or path_inside(home, real)):
+        raise UsageError(
+            f"{real} would cover nearly every session; give a project directory (or --force)"
+        )
+    return real
 
 
 def bash_matches(pattern: str, command: str) -> bool:

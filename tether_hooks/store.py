@@ -83,11 +83,7 @@ class Store:
         if scope == "bash" and not (prefix and prefix.strip()):
             raise UsageError("a Bash rule needs a command prefix, like 'git status*'")
         if scope == "dir":
-            if not path:
-                raise UsageError("a directory timer needs a directory")
-            path = os.path.realpath(os.path.expanduser(path))
-            if not os.path.isdir(path):
-                raise UsageError(f"{path} is not a directory")
+            path = rules.check_dir(path, broad_ok=True)  # policy on broad dirs: timers.add
         now = time.time()
         timer = {
             "id": "",

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from tether_hooks import config, rules
 from tether_hooks.durations import parse_duration
 from tether_hooks.errors import UsageError
+from tether_hooks.rules import check_dir
 from tether_hooks.store import Store
 
 __all__ = [
     "REQUEST_SCOPES",
     "add",
     "add_like",
-    "check_dir",
     "describe_all",
     "live",
     "revoke",
@@ -59,23 +58,6 @@ def add(
         path=path,
         prefix=prefix,
     )
-
-
-def check_dir(path: str | None, broad_ok: bool = False) -> str:
-    """The real path of a directory a timer may cover; UsageError for a missing one, and for
-    the home directory or any directory holding it (``/``, ``/home``) unless ``broad_ok``:
-    they would cover nearly everything."""
-    if not path:
-        raise UsageError("a directory timer needs a directory")
-    real = os.path.realpath(os.path.expanduser(path))
-    if not os.path.isdir(real):
-        raise UsageError(f"{real} is not a directory")
-    home = os.path.realpath(os.path.expanduser("~"))
-    if not broad_ok and (real == home or rules.path_inside(home, real)):
-        raise UsageError(
-            f"{real} would cover nearly every session; give a project directory (or --force)"
-        )
-    return real
 
 
 def add_like(

@@ -13,7 +13,7 @@ import json
 import os
 
 from tether_hooks import questions as core_questions
-from tether_hooks import rules, timers
+from tether_hooks import rules
 from tether_hooks.durations import format_duration
 from tether_hooks.errors import TetherError
 from tether_hooks.platforms.base import LONG_INPUT, Button
@@ -177,7 +177,7 @@ def buttons_for(request: dict, nonce: str, timer: str, *, full: bool) -> list[li
 def _dir_timer_ok(cwd: object) -> bool:
     """No directory button where ``allow-dir`` would refuse (home, ``/``, a missing dir)."""
     try:
-        timers.check_dir(cwd if isinstance(cwd, str) else None)
+        rules.check_dir(cwd if isinstance(cwd, str) else None)
     except TetherError:
         return False
     return True
