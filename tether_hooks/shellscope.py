@@ -267,7 +267,8 @@ def _simple(check: _Check, command: list[tuple[str, bool, bool]]) -> bool:
             if not check.word(":", text, glob):
                 return False
         elif not program:
-            if "=" in text or glob or "/" in text or not _program_ok(text, check.directory):
+            odd = "=" in text or (glob and text != "[") or "/" in text
+            if odd or not _program_ok(text, check.directory):
                 return False  # NAME=value, path-invoked, unknown, or found inside the directory
             program = text
         else:
