@@ -11,7 +11,8 @@ A timer is a dict::
      "created_at": float, "expires_at": float, "created_by": str}
 
 A request is the agent-neutral dict built by ``agents.*.parse``: ``agent``, ``session_id``,
-``cwd``, ``tool_name``, ``tool_input``, ``paths`` (absolute paths the call touches) and,
+``cwd``, ``tool_name``, ``tool_input``, ``paths`` (the paths the call names; None when the
+plug-in cannot know them all: a directory timer never covers it) and,
 optionally, ``tool_aliases`` (names a tool timer also matches: Codex's apply_patch is Edit/Write).
 """
 
@@ -26,8 +27,9 @@ __all__ = [
     "ALWAYS_ASK",
     "DEFAULT_NEVER",
     "SCOPES",
+    "DIR_TOOLS",
     "bash_matches",
-    "bash_paths",
+    "check_bash_rule",
     "check_dir",
     "describe",
     "find_timer",
@@ -41,8 +43,8 @@ SCOPES = ("session", "tool", "dir", "bash")
 DEFAULT_NEVER = ("AskUserQuestion", "ExitPlanMode", "EnterPlanMode")
 # Questions and plans need an answer, not a permission: no config can hand them to a timer.
 ALWAYS_ASK = ("AskUserQuestion", "ExitPlanMode")
-# A command-prefix rule never covers more than one command: text after the prefix
-# may not chain, pipe, substitute or redirect (`git status; rm -rf ~`).
+# A Bash rule never covers more than one command: the command may not chain, pipe,
+# substitute or redirect anywhere, quoted or not (`git status; rm -rf ~`).
 _SHELL_META = (";", "&", "|", "`", "$(", ">", "<", "\n", "\r")
 _SPECIFICITY = {"bash": 0, "tool": 1, "dir": 2, "session": 3}
 
@@ -78,22 +80,60 @@ def check_dir(path: str | None, broad_ok: bool = False) -> str:
     return real
 
 
+def _one_command(command: str) -> list[str] | None:
+    """The words of ``command`` when it is one simple command of printable ASCII, else None.
+
+    Conservative: an operator or newline character anywhere (quoted too) means "not one
+    command", and so does anything shlex cannot split."""
+    if not command.strip() or any(not " " <= c <= "~" for c in command):
+        return None
+    if any(meta in command for meta in _SHELL_META):
+        return None
+    import shlex
+
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return None
+
+
+def check_bash_rule(pattern: str | None) -> str:
+    """The normalised Bash rule ``pattern``; UsageError for an empty one or one that could
+    never match (several commands, an operator, a newline, odd characters)."""
+    text = (pattern or "").strip()
+    if not text:
+        raise UsageError("a Bash rule needs a command, like 'git status*' or 'npm test'")
+    body = text[:-2] if text.endswith(":*") else text[:-1] if text.endswith("*") else text
+    if body.strip() and _one_command(body) is None:
+        raise UsageError(
+            f"the Bash rule {text!r} can never match: a rule covers one simple command of "
+            "printable characters, without ; & | ` $( > < or a line break"
+        )
+    return text
+
+
 def bash_matches(pattern: str, command: str) -> bool:
-    """Does a Bash rule (``git status*`` or ``git status:*`` or an exact command) cover it?"""
-    pattern = pattern.strip()
-    command = command.strip()
-    if pattern.endswith(":*"):
-        prefix = pattern[:-2].rstrip()
-        if command != prefix and not command.startswith(prefix + " "):
-            return False
-    elif pattern.endswith("*"):
-        prefix = pattern[:-1]
-        if not command.startswith(prefix):
-            return False
+    """Does a Bash rule cover ``command``? ``git status:*`` (those words, then anything),
+    ``git stat*`` (the last word may go on), or an exact command (the same words). Pattern and
+    command are split by the same parse, and the command must be one simple command."""
+    words = _one_command(command)
+    text = pattern.strip()
+    if words is None or not text:
+        return False
+    if text.endswith(":*"):
+        body, partial = text[:-2], False
+    elif text.endswith("*"):
+        body = text[:-1]
+        partial = bool(body) and not body[-1].isspace()
     else:
-        return " ".join(command.split()) == " ".join(pattern.split())
-    rest = command[len(prefix) :]
-    return not any(meta in rest for meta in _SHELL_META)
+        return _one_command(text) == words
+    wanted = _one_command(body) if body.strip() else []
+    if wanted is None or len(words) < len(wanted):
+        return False
+    if not partial:
+        return words[: len(wanted)] == wanted
+    last = len(wanted) - 1
+    return words[:last] == wanted[:last] and words[last].startswith(wanted[last])
 
 
 def _tool_matches(rule: str, tool_name: str) -> bool:
@@ -135,96 +175,41 @@ def _inside(cwd: str, path: str, directory: str) -> bool:
     return path_inside(os.path.realpath(os.path.join(cwd, os.path.expanduser(path))), directory)
 
 
-def _dir_covers(request: dict, directory: str) -> bool:
-    """Everything in ``directory``: the call runs there and touches nothing visibly outside.
+# The only tools a directory timer can cover: built-in tools whose every path-bearing field
+# the agent plug-ins know (``paths`` is a list only then). MCP, unknown tools, WebFetch,
+# WebSearch, Agent/Task ... are never covered, whatever fields they carry.
+DIR_TOOLS = frozenset(("Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "Glob", "Grep",
+                       "LS", "Bash", "apply_patch"))
+# Tools that act in the working directory when they name no path.
+_CWD_TOOLS = ("Glob", "Grep", "LS")
 
-    Files a tool names must be inside. A Bash command must name no path outside (``/etc``,
-    ``~``, ``..``) and use no expansion we cannot see through (``$VAR``, backticks). Tools
-    that say nothing about where they act (WebFetch, MCP, Agent) are not covered.
-    """
+
+def _dir_covers(request: dict, directory: str) -> bool:
+    """Everything in ``directory``: the call runs there and provably touches nothing outside.
+
+    Every path the tool names (``paths``, from the agent plug-in; None when it cannot know
+    them all) must resolve inside; a Bash command must pass ``shellscope.command_inside``."""
     cwd = request.get("cwd")
-    if not directory or not isinstance(cwd, str) or not cwd:
+    tool = str(request.get("tool_name") or "")
+    paths = request.get("paths")
+    if not directory or not isinstance(cwd, str) or not cwd or tool not in DIR_TOOLS:
+        return False
+    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, str) for p in paths):
         return False
     if not path_inside(os.path.realpath(cwd), directory):
         return False
-    paths = list(request.get("paths") or ())
-    tool = str(request.get("tool_name") or "").casefold()
-    if tool == "bash":
-        command = (request.get("tool_input") or {}).get("command")
-        named = bash_paths(command) if isinstance(command, str) else None
-        if named is None:
+    if tool == "Bash":
+        tool_input = request.get("tool_input") or {}
+        command = tool_input.get("command")
+        if not isinstance(command, str) or tool_input.get("run_in_background"):
             return False
-        paths += named
+        from tether_hooks.shellscope import command_inside
+
+        if not command_inside(command, cwd, directory):
+            return False
     elif not paths and tool not in _CWD_TOOLS:
         return False
     return all(_inside(cwd, p, directory) for p in paths)
-
-
-# Tools that act in the working directory when they name no path.
-_CWD_TOOLS = ("glob", "grep", "ls")
-_HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr")
-# Under a directory timer a Bash word may only be plain text or a relative path made of these.
-_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,+@%:=-")
-_GLOB = frozenset("*?[]")
-_OPERATORS = frozenset("();<>|&")
-_INTERPRETERS = frozenset(("sh", "bash", "zsh", "dash", "ksh", "fish", "python", "python3",
-                           "perl", "ruby", "node", "php", "lua", "pwsh", "osascript"))
-_CHANGES_DIR = frozenset(("cd", "pushd", "popd"))
-_RUNS_ANYTHING = frozenset(("eval", "exec", "source", ".", "xargs", "sudo", "su", "doas", "env",
-                            "command", "builtin", "nohup", "time", "watch", "find"))
-
-
-def bash_paths(command: str) -> list[str] | None:
-    """The paths a Bash command names (to be checked against the directory), or None when it
-    may reach outside in a way we cannot check: a ``~`` path, ``..``, an expansion
-    (``$``, backticks, braces, ``.?``), a path glued to an option (``-o/etc/x``), or a command
-    that runs other commands (``sh -c``, ``eval``, ``xargs``, ``find -exec``, ...).
-
-    Deliberately strict and best-effort: anything unusual is left to a human.
-    """
-    if any(c in command for c in "$`{}~\\") or "\n" in command:
-        return None
-    import shlex
-
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    try:
-        words = list(lexer)
-    except ValueError:
-        return None
-    found: list[str] = []
-    previous = ""
-    for word in words:
-        if word and set(word) <= _OPERATORS:
-            if previous in _CHANGES_DIR:
-                return None  # a bare `cd` goes home
-            previous = ""
-            continue
-        if previous in _CHANGES_DIR and word.startswith(("-", "+")):
-            return None  # `cd -` goes back to wherever the shell was
-        name = word.rsplit("/", 1)[-1]
-        if name in _RUNS_ANYTHING or (word in ("-c", "-e") and previous in _INTERPRETERS):
-            return None
-        previous_command, previous = previous, name
-        if word in _HARMLESS:
-            continue
-        path = word.split("=", 1)[1] if word.startswith("-") and "=" in word else word
-        if "/" not in path and not (_GLOB & set(path)):
-            if not set(path) <= _PLAIN | {" "}:
-                return None
-            if previous_command in _CHANGES_DIR:
-                found.append(path)  # `cd src`: src could be a link out of the directory
-            continue
-        if path.startswith("-") or not set(path) <= _PLAIN | _GLOB | {"/"}:
-            return None  # an option with a path glued on, or odd characters
-        parts = path.split("/")
-        if ".." in parts or any(p.startswith(".") and _GLOB & set(p) for p in parts):
-            return None
-        found.append(path)
-    if previous in _CHANGES_DIR and words and words[-1] == previous:
-        return None
-    return found
 
 
 def find_timer(

@@ -49,6 +49,8 @@ def add(
     nearly every session."""
     if scope == "dir":
         check_dir(path, broad_ok)
+    if scope == "bash":
+        prefix = rules.check_bash_rule(prefix)
     return (store or Store()).add_timer(
         scope,
         seconds(duration),

@@ -62,11 +62,13 @@ def test_dir_timer_uses_real_path_containment(tmp_path: Path) -> None:
     link = tmp_path / "link"
     link.symlink_to(proj)
     t = timer("dir", path=os.path.realpath(proj))
-    assert rules.timer_matches(t, request(cwd=str(proj), command="make"), NOW)
-    assert rules.timer_matches(t, request(cwd=str(proj / "sub"), command="make"), NOW)
-    assert rules.timer_matches(t, request(cwd=str(link), command="make"), NOW)
-    assert not rules.timer_matches(t, request(cwd=str(tmp_path / "p2"), command="make"), NOW)
-    assert not rules.timer_matches(t, request(cwd=str(tmp_path), command="make"), NOW)
+    assert rules.timer_matches(t, request(cwd=str(proj), command="ls"), NOW)
+    assert rules.timer_matches(t, request(cwd=str(proj / "sub"), command="ls"), NOW)
+    assert rules.timer_matches(t, request(cwd=str(link), command="ls"), NOW)
+    assert not rules.timer_matches(t, request(cwd=str(tmp_path / "p2"), command="ls"), NOW)
+    assert not rules.timer_matches(t, request(cwd=str(tmp_path), command="ls"), NOW)
+    # a build tool runs whatever the project says: never covered by a directory timer
+    assert not rules.timer_matches(t, request(cwd=str(proj), command="make"), NOW)
 
 
 def test_dir_timer_does_not_cover_files_outside_the_directory(tmp_path: Path) -> None:
@@ -146,12 +148,15 @@ def test_dir_timer_bash_must_name_no_path_outside(tmp_path: Path) -> None:
     def covered(command: str) -> bool:
         return rules.timer_matches(t, request("Bash", cwd=cwd, command=command), NOW)
 
-    assert covered("make test 2>/dev/null")
+    assert covered("ls -la 2>/dev/null")
     assert covered(f"cat {tmp_path}/README.md ./src/a.py")
     assert covered("rm -rf build/*")
     (tmp_path / "src").mkdir()
-    assert covered("cd src && make")
-    assert covered("pytest -q tests/unit && git commit -m 'fix the bug'")
+    assert covered("cd ./src && ls")
+    # interpreters, build tools and git run code the project (or the agent) wrote
+    for runs_code in ("make test 2>/dev/null", "cd ./src && make",
+                      "pytest -q tests/unit && git commit -m 'fix the bug'"):
+        assert not covered(runs_code), runs_code
     (tmp_path / "out").symlink_to("/etc")
     for outside in (
         "rm -rf ~", "rm -rf ~/", "cat /etc/passwd", "cd .. && ls", "ls ../other",

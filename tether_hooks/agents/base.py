@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-__all__ = ["PayloadError", "common_request", "emit", "tool_call"]
+__all__ = ["PayloadError", "common_request", "emit", "known_fields", "tool_call"]
 
 
 class PayloadError(ValueError):
@@ -46,3 +46,19 @@ def tool_call(payload: dict, event: str) -> tuple[str, dict]:
 def emit(output: dict) -> str:
     """The JSON an agent reads on the hook's stdout."""
     return json.dumps(output, ensure_ascii=False)
+
+
+def known_fields(tool_input: dict, path_keys: tuple[str, ...], inert_keys: tuple[str, ...]
+                 ) -> list[str] | None:
+    """The ``path_keys`` values of a tool input, or None when a field could name a place we
+    do not know of: a path key that is not a string, or an unknown key whose value is not a
+    plain number or boolean. (Directory timers cover a call only when this is a list.)"""
+    found: list[str] = []
+    for key, value in tool_input.items():
+        if key in path_keys:
+            if not isinstance(value, str) or not value:
+                return None
+            found.append(os.path.expanduser(value))
+        elif key not in inert_keys and not (value is None or isinstance(value, (bool, int, float))):
+            return None
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from tether_hooks.agents.base import PayloadError, common_request, emit, tool_call
+from tether_hooks.agents.base import PayloadError, common_request, emit, known_fields, tool_call
 
 __all__ = ["DISPLAY", "NAME", "PayloadError", "allow", "deny", "no_decision", "parse", "stop_block"]
 
@@ -19,19 +19,54 @@ TOOL_EVENTS = ("PermissionRequest", "PreToolUse", "PostToolUse", "PostToolUseFai
 # A plain allow does nothing for these: Claude needs the input back (with answers for
 # questions) to close its dialog (docs/claude-hooks-observed.md §7).
 ECHO_INPUT_TOOLS = ("AskUserQuestion", "ExitPlanMode")
-_PATH_KEYS = ("file_path", "notebook_path", "path")
+# Per built-in tool: the fields naming a place, and the fields that never do (text, modes).
+# Any other field, and any other tool (MCP, WebFetch, Agent ...), leaves ``paths`` None.
+_TOOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Read": (("file_path",), ("pages",)),
+    "Write": (("file_path",), ("content",)),
+    "Edit": (("file_path",), ("old_string", "new_string")),
+    "MultiEdit": (("file_path",), ("edits",)),
+    "NotebookEdit": (("notebook_path",), ("new_source", "cell_id", "cell_type", "edit_mode")),
+    "Glob": (("path",), ("pattern",)),
+    "Grep": (("path",), ("pattern", "glob", "type", "output_mode")),
+    "LS": (("path",), ("ignore",)),
+    "Bash": ((), ("command", "description")),
+}
+_WILD = "*?[{"
 
 
-def _paths(tool_input: dict) -> list[str]:
-    """Files and directories a tool call names (``~`` expanded, as Claude Code does); for a
-    Glob/Grep pattern reaching out (``/etc/**``, ``../x``), the part before the wildcard."""
-    found = [os.path.expanduser(v) for k in _PATH_KEYS
-             if isinstance(v := tool_input.get(k), str) and v]
-    for key in ("pattern", "glob"):
-        value = tool_input.get(key)
-        if isinstance(value, str) and (value.startswith(("/", "~")) or ".." in value):
-            fixed = value.split("*")[0].split("?")[0].split("[")[0].split("{")[0]
-            found.append(os.path.expanduser(fixed or "/"))
+def _pattern_path(pattern: object, root: str) -> str | None:
+    """Where a Glob pattern or Grep glob can reach: its literal leading directories (joined to
+    ``root``); None when it may climb out (``..``, ``~``) and cannot be judged."""
+    if not isinstance(pattern, str) or ".." in pattern or "~" in pattern or "\\" in pattern:
+        return None
+    literal: list[str] = []
+    for part in pattern.split("/")[:-1]:
+        if any(c in part for c in _WILD):
+            break
+        literal.append(part)
+    fixed = "/".join(literal)
+    return os.path.join(root, fixed) if fixed or pattern.startswith("/") else root
+
+
+def _paths(tool_name: str, tool_input: dict) -> list[str] | None:
+    """Every place a built-in tool call names (``~`` expanded, as Claude Code does), or None
+    when the tool or one of its fields is unknown. Glob and Grep run ripgrep without
+    following links (checked in 2.1.328): their search root and the literal directories of
+    their patterns are what they can reach."""
+    if tool_name not in _TOOLS:
+        return None
+    path_keys, inert = _TOOLS[tool_name]
+    found = known_fields(tool_input, path_keys, inert)
+    if found is None or tool_name not in ("Glob", "Grep"):
+        return found
+    root = found[0] if found else "."
+    for key in ("pattern",) if tool_name == "Glob" else ("glob",):
+        if key in tool_input:
+            reach = _pattern_path(tool_input[key], root)
+            if reach is None:
+                return None
+            found.append(reach)
     return found
 
 
@@ -45,7 +80,7 @@ def parse(payload: object) -> dict:
             tool_name=tool_name,
             tool_input=tool_input,
             tool_use_id=payload.get("tool_use_id"),
-            paths=_paths(tool_input),
+            paths=_paths(tool_name, tool_input),
         )
     for key in (
         "message",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from tether_hooks.agents.base import PayloadError, common_request, emit, tool_call
+from tether_hooks.agents.base import PayloadError, common_request, emit, known_fields, tool_call
 
 __all__ = [
     "DISPLAY",
@@ -102,11 +102,16 @@ def parse(payload: object) -> dict:
     request["turn_id"] = payload.get("turn_id")
     if event in TOOL_EVENTS:
         tool_name, tool_input = tool_call(payload, event)
-        paths: list[str] = []
+        # None (never covered by a directory timer) for MCP tools, unknown tools and
+        # unknown fields that could name a place.
+        paths: list[str] | None = None
         aliases: list[str] = []
         if tool_name == PATCH_TOOL:
-            paths = patch_paths(tool_input.get("command"), cwd)
+            if known_fields(tool_input, (), ("command",)) is not None:
+                paths = patch_paths(tool_input.get("command"), cwd)
             aliases = list(PATCH_ALIASES)
+        elif tool_name == "Bash":
+            paths = known_fields(tool_input, (), ("command", "description"))
         request.update(
             tool_name=tool_name,
             tool_input=tool_input,
