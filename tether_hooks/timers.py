@@ -14,6 +14,7 @@ __all__ = [
     "REQUEST_SCOPES",
     "add",
     "add_like",
+    "check_like",
     "check_scope",
     "describe_all",
     "live",
@@ -87,6 +88,14 @@ def check_scope(scope: str, *, session_id: str | None = None, tool: str | None =
                              "--session ID, or --force if you mean that")
 
 
+def check_like(request: dict, scope: str) -> None:
+    """UsageError when a timer like ``request`` would be broader than meant: a tool or
+    session timer for a request that names no session would cover every session."""
+    if scope in ("tool", "session") and not str(request.get("session_id") or "").strip():
+        raise UsageError(f"request {request.get('id')} names no session: a {scope} timer for "
+                         "it would cover every session; approve it alone, or use --scope dir")
+
+
 def add_like(
     request: dict,
     scope: str,
@@ -100,10 +109,8 @@ def add_like(
     session, or its directory (every session). Shared by ``approve --for`` and chat buttons."""
     if scope not in REQUEST_SCOPES:
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(REQUEST_SCOPES)}")
+    check_like(request, scope)
     session = request.get("session_id") or None
-    if session is None and scope in ("tool", "session"):
-        raise UsageError(f"request {request.get('id')} names no session: a {scope} timer for it "
-                         "would cover every session")
     if scope == "tool":
         return add(
             "tool",
