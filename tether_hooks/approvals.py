@@ -60,6 +60,8 @@ def approve(
         raise UsageError(f"request {pending_request['id']} asks no question; drop --answer")
     if scope == "dir":
         rules.check_dir(pending_request.get("cwd"))  # fails before anything is decided
+    if duration or scope:
+        timers.check_like(pending_request, scope or "tool")
     first, request = store.decide(request_id, "allow", by=by, via=via, extra=extra)
     if not first:
         raise _already(request)

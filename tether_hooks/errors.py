@@ -5,12 +5,14 @@ TetherError            base; the CLI exits 1 with its message
 ├─ SettingsError       an agent settings file does not parse; left untouched
 ├─ StoreError          state unreadable or from a newer schema; hooks take the safe path
 ├─ UsageError          a bad argument value (duration, id, scope)
-└─ NotFound            no such timer, request or session
+├─ NotFound            no such timer, request or session
+└─ AgentRefused        a grant/decide verb run by a coding agent
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "NotFound", "SettingsError", "StoreError", "TetherError", "UsageError"]
+__all__ = ["AgentRefused", "ConfigError", "NotFound", "SettingsError", "StoreError", "TetherError",
+           "UsageError"]
 
 
 class TetherError(Exception):
@@ -35,3 +37,7 @@ class UsageError(TetherError):
 
 class NotFound(TetherError):
     """A timer, request or session does not exist."""
+
+
+class AgentRefused(TetherError):
+    """A grant or decide verb was run by a coding agent (see agent_check)."""

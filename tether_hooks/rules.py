@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 
+from tether_hooks import selfguard
 from tether_hooks.durations import format_duration
 from tether_hooks.errors import UsageError
 
@@ -218,6 +219,8 @@ def find_timer(
     """The most specific live timer covering ``request``, or None."""
     names = (str(request.get("tool_name") or ""), *(request.get("tool_aliases") or ()))
     if any(is_never(name, never) or is_never(name, ALWAYS_ASK) for name in names):
+        return None
+    if timers and selfguard.touches_us(request):  # our own CLI and files: always asked
         return None
     best = None
     for timer in timers.values():

@@ -14,6 +14,8 @@ __all__ = [
     "REQUEST_SCOPES",
     "add",
     "add_like",
+    "check_like",
+    "check_scope",
     "describe_all",
     "live",
     "revoke",
@@ -45,8 +47,11 @@ def add(
 ) -> tuple[dict, list[dict]]:
     """Add a timer (default duration from config); returns it and the requests it allowed.
 
-    A directory timer on ``/`` or the home directory needs ``broad_ok``: it would cover
-    nearly every session."""
+    Refused: an empty or blank session id (an unset shell variable must not mean "every
+    session") and an empty tool name. Needing ``broad_ok`` (``--force``): a directory timer
+    on ``/`` or the home directory, and, with no session, a tool pattern or Bash rule that
+    matches everything (``*``): they would allow nearly every call of every session."""
+    check_scope(scope, session_id=session_id, tool=tool, prefix=prefix, broad_ok=broad_ok)
     if scope == "dir":
         check_dir(path, broad_ok)
     if scope == "bash":
@@ -62,6 +67,37 @@ def add(
     )
 
 
+def check_scope(scope: str, *, session_id: str | None = None, tool: str | None = None,
+                prefix: str | None = None, broad_ok: bool = False) -> None:
+    """UsageError for a scope broader than anyone would mean, or one that can never match."""
+    if session_id is not None and not session_id.strip():
+        raise UsageError("the session id is empty (an unset variable?): give one, or leave "
+                         "--session out to mean every session")
+    if scope == "tool":
+        name = (tool or "").strip()
+        if not name:
+            raise UsageError("the tool name is empty: give one, like Bash, Write or "
+                             "mcp__github__*")
+        if any(c.isspace() or not c.isprintable() for c in name):
+            raise UsageError(f"{name!r} can never match: a tool name has no spaces")
+        if not name.strip("*") and not session_id and not broad_ok:
+            raise UsageError(f"{name!r} allows every tool in every session (as allow-all with "
+                             "no session); give --session ID, or --force if you mean that")
+    if scope == "bash" and prefix and prefix.strip():
+        rest = prefix.strip().removesuffix(":*").removesuffix("*").strip()
+        if not rest and not session_id and not broad_ok:
+            raise UsageError(f"{prefix.strip()!r} allows every command in every session; give "
+                             "--session ID, or --force if you mean that")
+
+
+def check_like(request: dict, scope: str) -> None:
+    """UsageError when a timer like ``request`` would be broader than meant: a tool or
+    session timer for a request that names no session would cover every session."""
+    if scope in ("tool", "session") and not str(request.get("session_id") or "").strip():
+        raise UsageError(f"request {request.get('id')} names no session: a {scope} timer for "
+                         "it would cover every session; approve it alone, or use --scope dir")
+
+
 def add_like(
     request: dict,
     scope: str,
@@ -75,6 +111,7 @@ def add_like(
     session, or its directory (every session). Shared by ``approve --for`` and chat buttons."""
     if scope not in REQUEST_SCOPES:
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(REQUEST_SCOPES)}")
+    check_like(request, scope)
     session = request.get("session_id") or None
     if scope == "tool":
         return add(

@@ -77,3 +77,71 @@ def test_revoke_one_or_all() -> None:
     assert run("revoke", "--all").exit_code == 0 and timers_json() == []
     missing = run("revoke", "abcd")
     assert missing.exit_code == 1 and "no timer with id 'abcd'" in missing.output
+
+
+# -- scopes broader than meant, or impossible ---------------------------------------------
+
+
+def refused(*args: str) -> str:
+    result = run(*args)
+    assert result.exit_code == 1, (args, result.output)
+    assert result.output.startswith("tether-hooks: error: ") and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    return result.output
+
+
+def test_an_empty_session_is_refused_not_every_session(tmp_path: Path) -> None:
+    for blank in ("", " ", "\t", "\n"):
+        for args in (("allow-tool", "Bash"), ("allow-bash", "git status*"),
+                     ("allow-all",), ("allow-tool", "*")):
+            assert "session id is empty" in refused(*args, "--session", blank)
+    assert timers_json() == []
+
+
+def test_a_wildcard_tool_with_no_session_needs_force() -> None:
+    for pattern in ("*", "**", " * "):
+        message = refused("allow-tool", pattern)
+        assert "every tool in every session" in message and "--force" in message
+    assert timers_json() == []
+    assert run("allow-tool", "*", "--session", "s-1").exit_code == 0  # one session: allow-all
+    assert run("allow-tool", "*", "--force").exit_code == 0
+    assert sorted(str(t["session_id"]) for t in timers_json()) == ["None", "s-1"]
+
+
+def test_a_match_everything_bash_rule_with_no_session_needs_force() -> None:
+    for pattern in ("*", " *", ":*"):
+        message = refused("allow-bash", pattern)
+        assert "every command in every session" in message and "--force" in message
+    assert timers_json() == []
+    assert run("allow-bash", "*", "--session", "s-1").exit_code == 0
+    assert run("allow-bash", "*", "--force").exit_code == 0
+    assert len(timers_json()) == 2
+
+
+def test_empty_and_impossible_tool_names_are_refused() -> None:
+    for name in ("", " ", "\t"):
+        assert "tool name is empty" in refused("allow-tool", name)
+    for name in ("Bash Write", "Ba\x00sh", "Bash\tx"):
+        assert "can never match" in refused("allow-tool", name)
+    assert timers_json() == []
+
+
+def test_approve_for_a_request_without_a_session_is_refused_before_deciding() -> None:
+    """A tool timer "like" a request that names no session would cover every session."""
+    from tether_hooks.store import Store
+
+    request = Store().add_request({"agent": "claude", "event": "PermissionRequest",
+                                   "session_id": "", "cwd": "/p", "tool_name": "Bash",
+                                   "tool_input": {"command": "make"}, "paths": [],
+                                   "pid": os.getpid()}, 600)
+    for scope in ((), ("--scope", "session"), ("--scope", "tool")):
+        assert "names no session" in refused("approve", request["id"], "--for", "1h", *scope)
+    assert Store().read()["requests"][request["id"]]["status"] == "pending"
+    assert timers_json() == []
+    assert run("approve", request["id"]).exit_code == 0  # alone, it is fine
+
+
+def test_force_is_explained_in_help() -> None:
+    for verb in ("allow-tool", "allow-bash"):
+        text = " ".join(run(verb, "--help").output.split())
+        assert "--force" in text and "as allow-all with no session" in text

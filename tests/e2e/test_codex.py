@@ -225,3 +225,33 @@ def test_install_then_uninstall_leaves_foreign_files_as_they_were(
     result = codex.run("without ours", cwd=codex_project, extra_env=env())
     assert "hook: SessionStart Completed" not in result.hook_lines()
     assert codex_stub_hooks.events() == ["Stop", "Stop"]
+
+
+def test_under_a_bash_timer_our_cli_is_asked_and_an_ordinary_call_is_not(
+    codex: CodexRunner,
+    fake_openai: FakeOpenAI,
+    codex_project: Path,
+    install,  # noqa: ANN001
+) -> None:
+    install("--mode", "every-tool")
+    cli_run("allow-tool", "Bash", "--for", "1h")
+    (timer_id,) = Store().read()["timers"]
+    fake_openai.script(
+        call("exec_command", {"cmd": "echo ordinary"}, call_id="call_1"),
+        call("exec_command", {"cmd": "tether-hooks allow-tool '*' --for 1d"}, call_id="call_2"),
+        text("done"),
+    )
+
+    running = codex.start("go", cwd=codex_project, extra_env=env())
+    request = wait_pending(running)  # the timer allowed call_1 without asking; not call_2
+    assert request["tool_input"]["command"] == "tether-hooks allow-tool '*' --for 1d"
+    cli_run("deny", request["id"], "--reason", "not yours to grant")
+    result = running.wait()
+
+    assert result.returncode == 0, result.stderr
+    outputs = fake_openai.function_outputs()
+    assert "ordinary" in outputs["call_1"] and "blocked" not in outputs["call_1"]
+    assert "not yours to grant" in outputs["call_2"]
+    assert list(Store().read()["timers"]) == [timer_id]
+    statuses = [r["status"] for r in Store().read()["requests"].values()]
+    assert statuses == ["denied"]

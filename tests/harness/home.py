@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tether_hooks.agent_check import AGENT_VARIABLES
+
 
 @pytest.fixture(autouse=True)
 def tether_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -20,7 +22,7 @@ def tether_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     monkeypatch.setenv("HOME", str(user_home))
     for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "CLAUDE_CONFIG_DIR",
                 "CODEX_HOME", "TETHER_HOOKS_LOCAL_APPROVALS", "TETHER_HOOKS_APPROVAL_TIMEOUT",
-                "TELEGRAM_BOT_TOKEN"):
+                "TELEGRAM_BOT_TOKEN", *AGENT_VARIABLES):  # a suite run from an agent's shell
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -9,6 +9,7 @@ import click
 from tether_hooks import approvals as core
 from tether_hooks import output, rules
 from tether_hooks.actor import cli_actor
+from tether_hooks.agent_check import human_only
 
 __all__ = ["COMMANDS", "describe_request"]
 
@@ -70,6 +71,7 @@ def pending(as_json: bool) -> None:
                    "option number, a label ('Auth,Export' for multi-select) or "
                    "'Question text=answer'.")
 @output.json_option
+@human_only
 def approve(request_id: str, duration: str | None, scope: str | None, answers: tuple[str, ...],
             as_json: bool) -> None:
     """Allow the pending request REQUEST_ID."""
@@ -90,6 +92,7 @@ def approve(request_id: str, duration: str | None, scope: str | None, answers: t
 @click.option("--reason", help="Why; the agent is told.")
 @click.option("--stop", "interrupt", is_flag=True, help="Also stop the agent.")
 @output.json_option
+@human_only
 def deny(request_id: str, reason: str | None, interrupt: bool, as_json: bool) -> None:
     """Deny the pending request REQUEST_ID."""
     request = core.deny(request_id, by=cli_actor(), via="cli", reason=reason, interrupt=interrupt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tether_hooks import agents, installer, output
+from tether_hooks.agent_check import human_only
 
 __all__ = ["COMMANDS"]
 
@@ -82,6 +83,7 @@ def _report(changes: list[installer.Change], verb: str, dry_run: bool, as_json: 
 )
 @_dry
 @output.json_option
+@human_only
 def install(
     agent: str,
     scope: str,
@@ -106,6 +108,7 @@ def install(
 @_project
 @_dry
 @output.json_option
+@human_only
 def uninstall(agent: str, scope: str, project: str, dry_run: bool, as_json: bool) -> None:
     """Remove our hooks (only ours) from the agent's settings."""
     changes = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tether_hooks import output
+from tether_hooks.agent_check import human_only
 
 __all__ = ["COMMANDS"]
 
@@ -31,6 +32,7 @@ def setup() -> None:
 @click.option("--wait", "wait", type=click.FloatRange(0, 50), default=5.0, show_default=True,
               help="With --discover: seconds to wait for a message.")
 @output.json_option
+@human_only
 def telegram(
     token: str | None,
     chat_id: str | None,

@@ -7,6 +7,7 @@ import click
 from tether_hooks import output
 from tether_hooks import timers as core
 from tether_hooks.actor import cli_actor
+from tether_hooks.agent_check import human_only
 
 __all__ = ["COMMANDS"]
 
@@ -20,7 +21,7 @@ _session = click.option(
     "--session",
     "session_id",
     metavar="ID",
-    help="Only this agent session (default: every session).",
+    help="Only this agent session (default: every session); an empty ID is refused.",
 )
 
 
@@ -38,21 +39,36 @@ def _report(timer: dict, resolved: list[dict], as_json: bool) -> None:
 @_for
 @click.option("--force", is_flag=True, help="Allow / or your home directory too.")
 @output.json_option
+@human_only
 def allow_dir(path: str, duration: str | None, force: bool, as_json: bool) -> None:
     """Auto-approve calls of sessions working inside PATH that touch nothing outside it."""
     _report(*core.add("dir", duration, created_by=cli_actor(), path=path, broad_ok=force),
             as_json)
 
 
+_force_all = click.option(
+    "--force",
+    is_flag=True,
+    help="Allow a pattern matching everything ('*') with no --session: every call in every "
+    "session, as allow-all with no session.",
+)
+
+
 @click.command("allow-tool")
 @click.argument("tool")
 @_session
 @_for
+@_force_all
 @output.json_option
-def allow_tool(tool: str, session_id: str | None, duration: str | None, as_json: bool) -> None:
-    """Auto-approve TOOL (any case; mcp__server__* for a whole MCP server)."""
+@human_only
+def allow_tool(tool: str, session_id: str | None, duration: str | None, force: bool,
+               as_json: bool) -> None:
+    """Auto-approve TOOL (any case; mcp__server__* for a whole MCP server).
+
+    '*' matches every tool: with no --session it needs --force."""
     _report(
-        *core.add("tool", duration, created_by=cli_actor(), session_id=session_id, tool=tool),
+        *core.add("tool", duration, created_by=cli_actor(), session_id=session_id, tool=tool,
+                  broad_ok=force),
         as_json,
     )
 
@@ -67,6 +83,7 @@ def allow_tool(tool: str, session_id: str | None, duration: str | None, as_json:
 )
 @_for
 @output.json_option
+@human_only
 def allow_all(session_id: str, duration: str | None, as_json: bool) -> None:
     """Auto-approve every tool call of one session."""
     _report(*core.add("session", duration, created_by=cli_actor(), session_id=session_id), as_json)
@@ -76,11 +93,17 @@ def allow_all(session_id: str, duration: str | None, as_json: bool) -> None:
 @click.argument("prefix")
 @_session
 @_for
+@_force_all
 @output.json_option
-def allow_bash(prefix: str, session_id: str | None, duration: str | None, as_json: bool) -> None:
-    """Auto-approve Bash commands matching PREFIX ('git status*'); no chaining or redirects."""
+@human_only
+def allow_bash(prefix: str, session_id: str | None, duration: str | None, force: bool,
+               as_json: bool) -> None:
+    """Auto-approve Bash commands matching PREFIX ('git status*'); no chaining or redirects.
+
+    '*' matches every command: with no --session it needs --force."""
     _report(
-        *core.add("bash", duration, created_by=cli_actor(), session_id=session_id, prefix=prefix),
+        *core.add("bash", duration, created_by=cli_actor(), session_id=session_id, prefix=prefix,
+                  broad_ok=force),
         as_json,
     )
 
@@ -97,6 +120,7 @@ def timers(as_json: bool) -> None:
 @click.argument("timer_id", required=False)
 @click.option("--all", "revoke_all", is_flag=True, help="Revoke every timer.")
 @output.json_option
+@human_only
 def revoke(timer_id: str | None, revoke_all: bool, as_json: bool) -> None:
     """Revoke the timer TIMER_ID, or --all of them."""
     if bool(timer_id) == revoke_all:
