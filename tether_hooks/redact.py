@@ -48,12 +48,15 @@ _TOKENS = [  # (label, regex): whole match is the secret
     ("GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{20,255}\b|\bgithub_pat_[A-Za-z0-9_]{20,255}"),
     ("GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
     ("Slack token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}|\bxapp-\d+-[A-Za-z0-9-]{10,}"),
-    ("AWS access key id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
-    ("Google key", r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}"),
+    ("AWS access key id",
+     r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
+    ("Google key",
+     r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}"),
     ("Stripe key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|\bwhsec_[0-9A-Za-z]{20,}"),
     ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
     ("Telegram bot token", r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}"),
-    ("Discord bot token", r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
+    ("Discord bot token",
+     r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
     ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
     ("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
     ("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b"),
@@ -75,7 +78,8 @@ _SPANS = [
      r"(?P<s>[A-Za-z0-9]{8,})"),
     (("authorization",), "authorization",
      r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]{0,8}[:=][ \t]{0,8}(?:[fFbBrR]?[\"'])?"
-     r"(?:(?:bearer|basic|token|bot|digest|negotiate|apikey|key)[ \t]+)?(?P<s>[^\s\"'\\,;]{1,4096})"),
+     r"(?:(?:bearer|basic|token|bot|digest|negotiate|apikey|key)[ \t]+)?"
+     r"(?P<s>[^\s\"'\\,;]{1,4096})"),
     (("cookie",), "cookie", r"(?i)\b(?:set-)?cookie[ \t]{0,8}:[ \t]{0,8}(?P<s>[^\n\"'\\]{1,4096})"),
     (("bearer",), "bearer token", r"(?i)\bbearer[ \t]+(?P<s>(?=[A-Za-z._~+/-]{0,200}\d)"
                                   r"[A-Za-z0-9._~+/-]{16,4096}=*)"),
@@ -88,7 +92,8 @@ _SPANS = [
     (("sshpass",), "password", r"\bsshpass\b[^\n|;&]{0,200}?(?<=\s)-p[ \t]*(?P<s>[^\s]{1,256})"),
 ]
 
-_VALUE = (r"(?P<v>(?:[rRbBuUfF]{1,2})?\"(?:[^\"\\\n]|\\.){0,4096}\"|(?:[rRbBuUfF]{1,2})?'[^'\n]{0,4096}'"
+_VALUE = (r"(?P<v>(?:[rRbBuUfF]{1,2})?\"(?:[^\"\\\n]|\\.){0,4096}\""
+          r"|(?:[rRbBuUfF]{1,2})?'[^'\n]{0,4096}'"
           r"|`[^`\n]{0,4096}`|[^\s'\"`,;(){}\[\]<>|&«]{1,4096})")
 _FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+)"
          r"(?P<v>\"(?:[^\"\\\n]|\\.){0,4096}\"|'[^'\n]{0,4096}'|[^\s'\"`;|&<>()]{1,4096})")
@@ -178,6 +183,15 @@ def _span(m: re.Match[str], group: str | int, label: str, hashed: bool) -> str:
             + m.string[end:m.end(0)])
 
 
+def _span_checked(m: re.Match[str], label: str, hashed: bool) -> str:
+    """``_span`` of group ``s``, unless it is a ``$VAR`` or ``uid:gid`` (``-u 1000:1000``)."""
+    found = m.groupdict()
+    if _is_reference(found["s"]) or (
+            found.get("user") is not None and found["user"].isdigit() and found["s"].isdigit()):
+        return m.group(0)
+    return _span(m, "s", label, hashed)
+
+
 def _label(name: str) -> str:
     low = name.lower()
     if "pass" in low or "pwd" in low:
@@ -201,7 +215,8 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
         prefix, inner, quote = quoted
         if _is_reference(inner) or ("f" in prefix.lower() and "{" in inner) or "${" in inner:
             return m.group(0)
-        return m.group(0)[: m.start("v") - m.start(0)] + prefix + _mark(label, inner, hashed) + quote
+        head = m.group(0)[: m.start("v") - m.start(0)]
+        return head + prefix + _mark(label, inner, hashed) + quote
     if _is_reference(v) or v.lower() in _LITERALS or v.lower() == name.lower():
         return m.group(0)
     nxt = m.string[m.end("v"): m.end("v") + 1]
@@ -310,7 +325,7 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
     for hints, label, source in _SPANS:
         if any(h in low for h in hints):
             pattern = _re(source, re.S)
-            value = pattern.sub(lambda m, lb=label: _span(m, "s", lb, hashed), value)
+            value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
     if "akia" in low or "asia" in low:
         value = _aws_pairs(value, hashed)
     value = _re(_TOKEN_RE).sub(
