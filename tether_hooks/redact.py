@@ -40,7 +40,7 @@ __all__ = ["MARK", "argv", "check_patterns", "chat", "secret_name", "text", "val
 
 MARK = "«secret"
 _MAX_DEPTH = 100
-_HASHED = re.compile(r"«secret: ([^«»\n]{0,80}?) sha256:[0-9a-f]{12}»")
+_HASHED = r"«secret: ([^«»\n]{0,80}?) sha256:[0-9a-f]{12}»"
 
 _TOKENS = [  # (label, regex): whole match is the secret
     ("Anthropic key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
@@ -61,6 +61,9 @@ _TOKENS = [  # (label, regex): whole match is the secret
     ("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
     ("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b"),
 ]
+_TOKEN_HINTS = ("sk-", "gh", "github_pat_", "glpat-", "xox", "xapp-", "AKIA", "ASIA", "ABIA",
+                "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA", "AIza", "ya29.",
+                "GOCSPX-", "_live_", "_test_", "whsec_", "eyJ", "npm_", "pypi-", "hf_")
 _TOKEN_RE = "|".join(f"(?P<t{i}>{source})" for i, (_, source) in enumerate(_TOKENS))
 
 # (hints, label, regex): the group ``s`` is the secret
@@ -101,7 +104,7 @@ _ASSIGN = (r"(?<![\w.$«-])(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P
            r"(?P<op>:=|=(?![=>~])|:(?![:/\\=?+-]))(?P<sp2>[ \t]{0,8})" + _VALUE)
 _NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "webhook")
 
-_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_PARTS = r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+"
 _LAST = {"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials",
          "credential", "creds"}
 _ENDS = ("password", "passwd", "token", "secret", "apikey", "accesskey", "secretkey",
@@ -115,11 +118,10 @@ _LITERALS = {"none", "null", "nil", "true", "false", "undefined", "yes", "no", "
              "str", "string", "int", "bool", "boolean", "bytes", "any", "number", "object",
              "optional", "secretstr", "text", "float", "list", "dict", "char", "varchar",
              "required", "self", "this", "await", "new", "lambda", "function", "async"}
-_REFERENCE = re.compile(r"\$\{?\w*|\{\{.*\}\}|%\(\w+\)s|<[^<>]*>|\*{3,}|x{3,}|X{3,}|\.\.\.|…",
-                        re.S)
-_CODE_END = re.compile(r"[ \t]*(?:\Z|[\r\n#;,)}\]\"'])")
-_AWS_ID = re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}")
-_B64_40 = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_REFERENCE = r"(?s)\$\{?\w*|\{\{.*\}\}|%\(\w+\)s|<[^<>]*>|\*{3,}|x{3,}|X{3,}|\.\.\.|…"
+_CODE_END = r"[ \t]*(?:\Z|[\r\n#;,)}\]\"'])"
+_AWS_ID = r"(?:AKIA|ASIA)[A-Z0-9]{16}"
+_B64_40 = r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
 
 _compiled: dict[str, re.Pattern[str]] = {}
 _extra_cache: dict[object, list[re.Pattern[str]]] = {}
@@ -136,7 +138,7 @@ def secret_name(name: str) -> bool:
     """Is ``name`` (a variable, key, flag or header name) one whose value is a secret?"""
     if name.upper() in ("PWD", "OLDPWD"):
         return False
-    parts = [p.lower() for p in _PARTS.findall(name)]
+    parts = [p.lower() for p in _re(_PARTS).findall(name)]
     while parts and parts[-1].isdigit():
         parts.pop()
     if not parts:
@@ -157,7 +159,7 @@ def secret_name(name: str) -> bool:
 
 
 def _is_reference(value: str) -> bool:
-    return not value.strip() or bool(_REFERENCE.fullmatch(value.strip()))
+    return not value.strip() or bool(_re(_REFERENCE).fullmatch(value.strip()))
 
 
 def _mark(label: str, secret: str, hashed: bool) -> str:
@@ -224,7 +226,7 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
         return m.group(0)
     if not tight:
         code_ref = re.fullmatch(r"[A-Za-z_]\w*(?:\.\w+)+", v) is not None
-        if code_ref or not _CODE_END.match(m.string, m.end("v")):
+        if code_ref or not _re(_CODE_END).match(m.string, m.end("v")):
             return m.group(0)
         if re.fullmatch(r"[A-Za-z_]\w*", v) and secret_name(v):
             return m.group(0)  # new_password = old_password
@@ -256,13 +258,13 @@ def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
 
 def _aws_pairs(text: str, hashed: bool) -> str:
     """A 40-character base64 word within 400 characters of an AWS key id is its secret."""
-    ids = [m.start() for m in _AWS_ID.finditer(text)]
+    ids = [m.start() for m in _re(_AWS_ID).finditer(text)]
     if not ids:
         return text
     spans = []
     for pos in ids:
         lo = max(0, pos - 400)
-        for m in _B64_40.finditer(text, lo, min(len(text), pos + 420)):
+        for m in _re(_B64_40).finditer(text, lo, min(len(text), pos + 420)):
             if not re.fullmatch(r"[0-9a-fA-F]{40}|[A-Za-z]{40}", m.group()):
                 spans.append(m.span())
     for start, end in sorted(set(spans), reverse=True):
@@ -315,7 +317,7 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
     if not value:
         return value
     if not hashed and "sha256:" in value:
-        value = _HASHED.sub(r"«secret: \1»", value)
+        value = _re(_HASHED).sub(r"«secret: \1»", value)
     for secret in sorted({s for s in known if s and len(s) >= 6}, key=len, reverse=True):
         value = value.replace(secret, _mark("known", secret, hashed) if hashed else "«secret»")
     for pattern in _configured() if extra is None else extra:
@@ -328,8 +330,10 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
             value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
     if "akia" in low or "asia" in low:
         value = _aws_pairs(value, hashed)
-    value = _re(_TOKEN_RE).sub(
-        lambda m: _span(m, 0, _TOKENS[int(str(m.lastgroup)[1:])][0], hashed), value)
+    if (any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2  # Discord
+            or (":" in value and any(c.isdigit() for c in value))):  # Telegram
+        value = _re(_TOKEN_RE).sub(
+            lambda m: _span(m, 0, _TOKENS[int(str(m.lastgroup)[1:])][0], hashed), value)
     low = value.lower()
     if "-" in value and any(h in low for h in _NAME_HINTS):
         value = _re(_FLAG).sub(_flag_repl(hashed), value)

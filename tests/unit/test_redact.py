@@ -288,3 +288,11 @@ def test_logged_command_lines_keep_no_secret() -> None:
                         f"--note={GH}"])
     assert "pw1234" not in str(line) and "123:x" not in str(line) and GH not in str(line)
     assert line[:2] == ["th", "--password"] and "run" in line
+
+
+def test_question_buttons_show_no_secret() -> None:
+    from tether_hooks.listener import chat
+
+    asked = {"question": "Which key?", "labels": [GH, "none"], "multi": False}
+    labels = [b.label for row in chat.question_buttons(asked, 0, "n0") for b in row]
+    assert not any(GH[:10] in label for label in labels) and "«secret" in labels[0]
