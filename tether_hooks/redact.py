@@ -198,7 +198,9 @@ def _label(name: str) -> str:
     low = name.lower()
     if "pass" in low or "pwd" in low:
         return "password"
-    return "token" if "token" in low else "secret"
+    if "token" in low:
+        return "token"
+    return "key" if low.endswith("key") else "secret"
 
 
 def _quoted(v: str) -> tuple[str, str, str] | None:
