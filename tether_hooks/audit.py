@@ -16,10 +16,12 @@ __all__ = ["MAX_BYTES", "append", "read", "summarize_input"]
 
 MAX_BYTES = 10 * 1024 * 1024
 _SUMMARY_CHARS = 200
+_WINDOW = 8192  # redacted before the cut; a word cut by the window is left out
 
 
 def summarize_input(tool_name: str, tool_input: object) -> str:
-    """A one-line summary of a tool call's input, for the log and lists."""
+    """A one-line summary of a tool call's input, for the log and lists: every likely
+    secret replaced by a hashed marker (``redact``), never the secret."""
     if isinstance(tool_input, dict):
         for key in ("command", "file_path", "notebook_path", "path", "url", "pattern", "query"):
             value = tool_input.get(key)
@@ -30,7 +32,12 @@ def summarize_input(tool_name: str, tool_input: object) -> str:
             text = json.dumps(tool_input, ensure_ascii=False, sort_keys=True)
     else:
         text = json.dumps(tool_input, ensure_ascii=False)
-    text = " ".join(text.split())
+    from tether_hooks import redact
+
+    if len(text) > _WINDOW:
+        text = text[:_WINDOW]
+        text = text[: len(text) - len(text.split()[-1])] if text.split() else ""
+    text = " ".join(redact.text(text, hashed=True).split())
     return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
 
 

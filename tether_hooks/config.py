@@ -25,6 +25,7 @@ DEFAULTS: dict = {
     "default_timer": "30m",
     "never_auto_approve": ["AskUserQuestion", "ExitPlanMode", "EnterPlanMode"],
     "stop_wait": 0,
+    "redact_patterns": [],
 }
 _ON_TIMEOUT = ("ask", "deny")
 
@@ -81,6 +82,12 @@ def validate(data: dict, path: str = "config.toml") -> dict:
         cfg["default_timer_seconds"] = parse_duration(str(cfg["default_timer"]))
     except UsageError as exc:
         raise bad("default_timer", str(exc)) from exc
+    from tether_hooks.redact import check_patterns
+
+    try:
+        check_patterns(cfg["redact_patterns"])
+    except ValueError as exc:
+        raise bad("redact_patterns", str(exc)) from None
     for name in PLATFORMS + DEV_PLATFORMS:
         if name in cfg and not isinstance(cfg[name], dict):
             raise ConfigError(f"{path}: [{name}] must be a table")

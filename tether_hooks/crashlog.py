@@ -9,7 +9,7 @@ import os
 import time
 import traceback
 
-from tether_hooks import paths
+from tether_hooks import paths, redact
 
 __all__ = ["record"]
 
@@ -21,8 +21,8 @@ def record(name: str, header: str, exc: BaseException) -> str:
     try:
         paths.ensure_dir(os.path.dirname(path))
         with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {header}\n"
-                    f"{''.join(traceback.format_exception(exc))}")
+            body = f"{header}\n{''.join(traceback.format_exception(exc))}"
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {redact.text(body)}")
     except OSError:
         return f"(the log {path} could not be written)"
     return path

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import click
 
-from tether_hooks import __version__, crashlog
+from tether_hooks import __version__, crashlog, redact
 from tether_hooks.errors import TetherError
 
 __all__ = ["Result", "error_handler"]
@@ -33,21 +33,9 @@ def _log(exc: BaseException) -> str:
     )
 
 
-_SECRET_OPTIONS = ("--token", "--bot-token", "--app-token", "--webhook-url")
-
-
 def _redacted(argv: list[str]) -> list[str]:
-    """``argv`` with the values of secret options replaced (the log must hold no token)."""
-    out = []
-    for i, arg in enumerate(argv):
-        name = arg.split("=", 1)[0]
-        if name in _SECRET_OPTIONS and "=" in arg:
-            out.append(f"{name}=***")
-        elif i > 0 and argv[i - 1] in _SECRET_OPTIONS:
-            out.append("***")
-        else:
-            out.append(arg)
-    return out
+    """``argv`` with the values of secret options and every likely secret masked."""
+    return redact.argv(argv)
 
 
 @contextmanager

@@ -109,5 +109,7 @@ def test_an_unexpected_error_is_one_line_and_a_logged_traceback(tether_home) -> 
 def test_secret_options_never_reach_the_error_log() -> None:
     from tether_hooks.error_handler import _redacted
 
-    assert _redacted(["th", "setup", "telegram", "--token", "123:SECRET", "--token=9:X"]) == [
-        "th", "setup", "telegram", "--token", "***", "--token=***"]
+    assert _redacted(["th", "setup", "telegram", "--token", "123:SECRET", "--token=9:X",
+                      "--webhook-url", "https://hooks.slack.com/services/T0/B0/abcdefgh123"]) == [
+        "th", "setup", "telegram", "--token", "«secret»", "--token=«secret»",
+        "--webhook-url", "«secret»"]

@@ -129,7 +129,7 @@ def test_secrets_never_reach_the_log() -> None:
                                    sys.exc_info())
     text = formatter.format(record)
     assert token not in text and "configured-secret-value" not in text
-    assert text.count("<token>") >= 2 and "<secret>" in text
+    assert text.count("«secret: Telegram bot token»") >= 2 and "«secret»" in text
 
 
 def test_a_daemons_stderr_and_warnings_go_through_the_redacting_log(tether_home: Path) -> None:
@@ -151,8 +151,9 @@ sys.stderr.flush()
     assert run.returncode == 0 and run.stdout == run.stderr == ""  # nothing in listener.out
     log = Path(paths.listener_log_file()).read_text()
     assert token not in log and "configured-secret-value" not in log
-    for shown in ("stdout <token>", "stderr <token> <secret>", "warning <token>",
-                  "RuntimeError: thread <token>"):
+    tok = "«secret: Telegram bot token»"
+    for shown in (f"stdout {tok}", f"stderr {tok} «secret»", f"warning {tok}",
+                  f"RuntimeError: thread {tok}"):
         assert shown in log
 
 

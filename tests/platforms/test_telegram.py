@@ -121,7 +121,7 @@ def test_button_data_over_64_bytes_is_refused_before_sending(telegram_emulator) 
     assert emu.calls("sendMessage") == []
 
 
-def test_long_input_preview_fits_and_post_full_sends_it_all(telegram_emulator) -> None:
+def test_long_input_preview_fits_and_show_full_sends_it_all(telegram_emulator) -> None:
     emu = telegram_emulator
     command = "\n".join(f"echo {i} '<{'&' * 40}>'" for i in range(600))
     req = request(tool_input={"command": command})
@@ -131,7 +131,7 @@ def test_long_input_preview_fits_and_post_full_sends_it_all(telegram_emulator) -
         qid = emu.press(emu.message(ALICE, int(ref.message_id)), f"a:{NONCE}")
         event = await dispatch.next()
         assert event.event_id == qid
-        await bridge.post_full(event, req)
+        await bridge.show_full(event, req)
         return await wait(emu.messages, ALICE)
 
     posted, *parts = drive(emu, body)
@@ -456,4 +456,5 @@ def test_poll_errors_are_kept_without_the_token() -> None:
     health.failed(RuntimeError(f"proxy refused https://h/bot{token}/getUpdates, {other}"))
     report = json.dumps(health.report(60))
     assert token not in report and other not in report
-    assert "proxy refused https://h/bot<secret>/getUpdates, <token>" in report
+    assert ("proxy refused https://h/bot«secret»/getUpdates, «secret: Telegram bot token»"
+            in json.dumps(health.report(60), ensure_ascii=False))

@@ -13,7 +13,7 @@ import json
 import os
 
 from tether_hooks import questions as core_questions
-from tether_hooks import rules
+from tether_hooks import redact, rules
 from tether_hooks.durations import format_duration
 from tether_hooks.errors import TetherError
 from tether_hooks.platforms.base import LONG_INPUT, Button
@@ -131,9 +131,11 @@ def question_buttons(asked: dict, index: int, nonce: str, picks: list[str] | Non
                      ) -> list[list[Button]]:
     """Option buttons of one question; multi-select: toggles (☑ when picked) and Done."""
     if not asked["multi"]:
-        return [[Button(f"{n + 1}. {clip(label, _LABEL_CHARS)}", f"o{index}.{n}:{nonce}")]
+        return [[Button(f"{n + 1}. {clip(redact.chat(label), _LABEL_CHARS)}",
+                        f"o{index}.{n}:{nonce}")]
                 for n, label in enumerate(asked["labels"])]
-    rows = [[Button(f"{'☑' if label in (picks or ()) else '☐'} {clip(label, _LABEL_CHARS)}",
+    rows = [[Button(f"{'☑' if label in (picks or ()) else '☐'} "
+                    f"{clip(redact.chat(label), _LABEL_CHARS)}",
                     f"x{index}.{n}:{nonce}")] for n, label in enumerate(asked["labels"])]
     rows.append([Button("✔️ Done", f"y{index}:{nonce}")])
     return rows

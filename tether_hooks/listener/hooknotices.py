@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tether_hooks import redact
 from tether_hooks.platforms.base import MessageRef, Notice
 from tether_hooks.platforms.render import agent_label, project_name
 
@@ -26,7 +27,7 @@ class HookNotices:
         folder = project_name(session.get("cwd"))
         wait = float(message.get("wait") or 0)
         if message.get("kind") == "finished":
-            last = str(message.get("text") or "").strip()
+            last = redact.chat(str(message.get("text") or "")).strip()  # before the cut
             if len(last) > FINISHED_CHARS:
                 last = last[: FINISHED_CHARS - 1] + "…"
             text = f"🏁 {who} finished in {folder}." + (f"\n\n{last}" if last else "")

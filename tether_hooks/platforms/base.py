@@ -34,11 +34,11 @@ Optional methods (dispatch checks with ``getattr``; see ``OptionalBridge``): ``s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
+from tether_hooks import redact as _redact
 from tether_hooks.errors import TetherError
 
 __all__ = [
@@ -55,16 +55,11 @@ __all__ = [
     "redact",
 ]
 
-# A Telegram bot token, wherever it appears (URLs in SDK errors included).
-_TOKEN_RE = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}")
-
-
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with each of ``secrets`` (6+ characters) and anything shaped like a bot
-    token blanked: for whatever leaves a bridge or the listener (logs, health, errors)."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True):
-        text = text.replace(secret, "<secret>")
-    return _TOKEN_RE.sub("<token>", text)
+    """``text`` with each of ``secrets`` (6+ characters) and every likely secret (bot
+    tokens included) masked by ``tether_hooks.redact``: for whatever leaves a bridge or the
+    listener (logs, health, errors)."""
+    return _redact.text(text, known=secrets)
 
 
 class BridgeError(TetherError):

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from itertools import groupby
 
-from tether_hooks import rules
+from tether_hooks import redact, rules
 from tether_hooks.durations import format_duration
 from tether_hooks.platforms.render_input import Doc, Row, Span, input_doc, u16
 
@@ -239,6 +239,7 @@ def request_message(
     head = Doc()
     head.para(*_header(request))
     header_rows = head.rows
+    footer = redact.chat(footer) if footer else footer
     footer_rows = [Row(((line, "b"),), 10**6) for line in footer.split("\n")] if footer else []
     room = limit - visible_length(header_rows) - visible_length(footer_rows) - 4
     doc = input_doc(request, full=False)
@@ -338,7 +339,7 @@ def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True)
     ``items`` are listed unless the text lists them already.
     """
     kind = str(getattr(notice, "kind", "info"))
-    text = str(getattr(notice, "text", "")).strip()
+    text = redact.chat(str(getattr(notice, "text", ""))).strip()
     first, _, rest = text.partition("\n")
     doc = Doc()
     icon = f"{_NOTICE_ICONS.get(kind, 'ℹ️')} " if first[:1].isalnum() else ""
@@ -353,14 +354,16 @@ def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True)
         doc.rows.append(Row(tuple(where), 0))
     if rest.strip():
         doc.text(rest.strip("\n"))
-    items = [str(i) for i in getattr(notice, "items", None) or [] if str(i) not in text]
+    items = [redact.chat(str(i)) for i in getattr(notice, "items", None) or []]
+    items = [i for i in items if i not in text]
     if items:
         doc.para(*[[("• ", None), (item, None)] for item in items])
     return [_html(c) for c in _chunks(doc.rows, limit)]
 
 
 def text_messages(text: str, *, limit: int = LIMIT) -> list[str]:
-    """Plain text, escaped and split on line boundaries into messages."""
+    """Plain text, secrets masked, escaped and split on line boundaries into messages."""
+    text = redact.chat(text)
     doc = Doc()
     doc.text(text)
     return [_html(c) for c in _chunks(doc.rows, limit)] or [escape(text.strip() or "…")]

@@ -11,6 +11,7 @@ import json
 import shlex
 from dataclasses import dataclass
 
+from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
 
 __all__ = ["Doc", "Row", "Span", "input_doc", "u16"]
@@ -214,7 +215,8 @@ def input_doc(request: dict, *, full: bool) -> Doc:
         data = {"input": data} if data is not None else {}
     # Dispatch offers "Show full" only past LONG_INPUT: below it, show everything.
     small = len(json.dumps(data, ensure_ascii=False, default=str)) <= LONG_INPUT
-    _body(doc, tool, data, full or small)
+    masked = redact.value(data)  # every secret masked before anything is shown
+    _body(doc, tool, masked if isinstance(masked, dict) else {}, full or small)
     if request.get("input_truncated"):
         doc.note("⚠️ The input was too large to keep in full: this is its start.")
     return doc

@@ -381,14 +381,14 @@ class TelegramBridge:
         ]
         return refs[-1]
 
-    async def post_full(self, event: Incoming, request: dict) -> None:
+    async def show_full(self, event: Incoming, request: dict) -> list[MessageRef]:
         """Post the whole input of ``request``, in as many messages as needed, where ``event``
-        happened (quoting the request message)."""
+        happened (quoting the request message). (Dispatch looks for ``show_full``.)"""
         await self._ready()
         thread = int(event.thread_id) if event.thread_id else None
         quote = int(event.reply_to.message_id) if event.reply_to else None
-        for i, html in enumerate(render.full_input(request)):
-            await self._send(event.chat_id, html, thread, None, quote if i == 0 else None)
+        return [await self._send(event.chat_id, html, thread, None, quote if i == 0 else None)
+                for i, html in enumerate(render.full_input(request))]
 
     async def set_commands(self, commands: list[tuple[str, str]]) -> None:
         """Register the command menu (setMyCommands): ``[("help", "What I can do"), ...]``."""

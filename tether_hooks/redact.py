@@ -1,0 +1,385 @@
+"""Mask likely secrets before text leaves the machine: one rule table for every sink.
+
+Sinks: the chat (previews, "Show full", notices, command answers: ``platforms.render``),
+the audit log and the stored summary (``audit.summarize_input``: a hash in place of each
+secret), and the logs (listener log, crash logs, ``cli-errors.log``).
+
+Markers: ``«secret: GitHub token»``; hashed: ``«secret: GitHub token sha256:0123456789ab»``
+(the same secret always gives the same hash). Chat text turns hashed markers plain.
+
+What is masked (``text``):
+* token shapes: ``sk-``/``sk-ant-``, ``gh[pousr]_``, ``github_pat_``, ``glpat-``,
+  ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
+  ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Telegram and Discord bot tokens,
+  JWTs, npm/PyPI/Hugging Face tokens; PEM private key blocks (to the end if unterminated);
+* ``Authorization:``/``Cookie:`` header values, ``Bearer <token>``, ``-u user:pass``,
+  ``mysql -pX``, ``sshpass -p X``, the password of ``scheme://user:pass@host``, Slack and
+  Discord webhook secrets;
+* the value of a *secret name* (``secret_name``: its last word is password, passwd, pwd,
+  pass, passphrase, secret, token, credentials, or key after api/access/secret/private/...,
+  or any ``*_KEY`` in capitals) in ``NAME=value``, ``name = "value"``, ``name: value``,
+  ``"name": "value"``, ``--name value``, ``--name=value`` and dict keys (``value``).
+  Not masked: ``$VAR``/``${VAR}`` references, empty values, ``None``/``true``-like words,
+  and in code-like ``name = value`` or ``name: value`` a value that is an expression
+  (a call, subscript, dotted name, type, or something followed by more code): so
+  ``password_field = form.get("x")`` and ``token: str`` stay as they are.
+* ``redact_patterns`` from config.toml: the whole match, or its ``secret`` group.
+
+Stdlib only, each rule compiled on first need (cheap substring hints first): the hook's
+timer path summarizes inputs through it. Every quantifier is bounded or anchored on a
+literal, so huge inputs take linear time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+
+__all__ = ["MARK", "argv", "check_patterns", "chat", "secret_name", "text", "value"]
+
+MARK = "«secret"
+_MAX_DEPTH = 100
+_HASHED = r"«secret: ([^«»\n]{0,80}?) sha256:[0-9a-f]{12}»"
+
+_TOKENS = [  # (label, regex): whole match is the secret
+    ("Anthropic key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+    ("API key", r"\bsk-[A-Za-z0-9_-]{20,}"),
+    ("GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{20,255}\b|\bgithub_pat_[A-Za-z0-9_]{20,255}"),
+    ("GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
+    ("Slack token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}|\bxapp-\d+-[A-Za-z0-9-]{10,}"),
+    ("AWS access key id",
+     r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
+    ("Google key",
+     r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}"),
+    ("Stripe key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|\bwhsec_[0-9A-Za-z]{20,}"),
+    ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+    ("Telegram bot token", r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}"),
+    ("Discord bot token",
+     r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
+    ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
+    ("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b"),
+]
+_TOKEN_HINTS = ("sk-", "gh", "github_pat_", "glpat-", "xox", "xapp-", "AKIA", "ASIA", "ABIA",
+                "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA", "AIza", "ya29.",
+                "GOCSPX-", "_live_", "_test_", "whsec_", "eyJ", "npm_", "pypi-", "hf_")
+_TOKEN_RE = "|".join(f"(?P<t{i}>{source})" for i, (_, source) in enumerate(_TOKENS))
+
+# (hints, label, regex): the group ``s`` is the secret
+_SPANS = [
+    (("private key",), "private key",
+     r"-----BEGIN [A-Z0-9 ]{0,40}?PRIVATE KEY(?: BLOCK)?-----(?P<s>.*?)"
+     r"(?:-----END [A-Z0-9 ]{0,40}-----|\Z)"),
+    (("://",), "URL password",
+     r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/:@'\"<>]{0,128}:(?P<s>[^\s/@'\"<>]{1,256})@"),
+    (("://",), "URL token", r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<s>[A-Za-z0-9_-]{20,256})@"),
+    (("discord",), "Discord webhook",
+     r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d+/(?P<s>[A-Za-z0-9_-]{10,})"),
+    (("hooks.slack.com",), "Slack webhook",
+     r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9]+/[A-Za-z0-9]+/"
+     r"(?P<s>[A-Za-z0-9]{8,})"),
+    (("authorization",), "authorization",
+     r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]{0,8}[:=][ \t]{0,8}(?:[fFbBrR]?[\"'])?"
+     r"(?:(?:bearer|basic|token|bot|digest|negotiate|apikey|key)[ \t]+)?"
+     r"(?P<s>[^\s\"'\\,;]{1,4096})"),
+    (("cookie",), "cookie", r"(?i)\b(?:set-)?cookie[ \t]{0,8}:[ \t]{0,8}(?P<s>[^\n\"'\\]{1,4096})"),
+    (("bearer",), "bearer token", r"(?i)\bbearer[ \t]+(?P<s>(?=[A-Za-z._~+/-]{0,200}\d)"
+                                  r"[A-Za-z0-9._~+/-]{16,4096}=*)"),
+    (("-u", "--user", "--proxy-user"), "password",
+     r"(?<![\w-])(?:-u|--user|--proxy-user)(?:[ \t]+|=)?(?P<q>[\"']?)(?P<user>[^\s:\"']{1,128})"
+     r":(?P<s>[^\s\"']{1,256})"),
+    (("mysql", "mariadb"), "password",
+     r"\b(?:mysql|mysqldump|mysqladmin|mysqlsh|mysqlimport|mysqlcheck|mariadb)\b[^\n|;&]{0,400}?"
+     r"(?<=\s)-p(?P<s>'[^'\n]{1,256}'|\"[^\"\n]{1,256}\"|[^\s'\"]{1,256})"),
+    (("sshpass",), "password", r"\bsshpass\b[^\n|;&]{0,200}?(?<=\s)-p[ \t]*(?P<s>[^\s]{1,256})"),
+]
+
+_VALUE = (r"(?P<v>(?:[rRbBuUfF]{1,2})?\"(?:[^\"\\\n]|\\.){0,4096}\""
+          r"|(?:[rRbBuUfF]{1,2})?'[^'\n]{0,4096}'"
+          r"|`[^`\n]{0,4096}`|[^\s'\"`,;(){}\[\]<>|&«]{1,4096})")
+_FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+)"
+         r"(?P<v>\"(?:[^\"\\\n]|\\.){0,4096}\"|'[^'\n]{0,4096}'|[^\s'\"`;|&<>()]{1,4096})")
+_ASSIGN = (r"(?<![\w.$«-])(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P<sp1>[ \t]{0,8})"
+           r"(?P<op>:=|=(?![=>~])|:(?![:/\\=?+-]))(?P<sp2>[ \t]{0,8})" + _VALUE)
+_NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "webhook")
+
+_PARTS = r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+"
+_LAST = {"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials",
+         "credential", "creds"}
+_ENDS = ("password", "passwd", "token", "secret", "apikey", "accesskey", "secretkey",
+         "privatekey")
+_KEY_BEFORE = {"api", "access", "secret", "private", "encryption", "signing", "sign", "master",
+               "client", "auth", "app", "account", "service", "license", "session", "webhook",
+               "hmac", "jwt", "crypt", "crypto", "cipher", "admin", "deploy", "secure", "sk"}
+_PASS_BEFORE = {"db", "user", "smtp", "mail", "admin", "root", "ftp", "redis", "mysql", "pg",
+                "ldap", "proxy", "login", "sudo", "email", "database"}
+_LITERALS = {"none", "null", "nil", "true", "false", "undefined", "yes", "no", "on", "off",
+             "str", "string", "int", "bool", "boolean", "bytes", "any", "number", "object",
+             "optional", "secretstr", "text", "float", "list", "dict", "char", "varchar",
+             "required", "self", "this", "await", "new", "lambda", "function", "async"}
+_REFERENCE = r"(?s)\$\{?\w*|\{\{.*\}\}|%\(\w+\)s|<[^<>]*>|\*{3,}|x{3,}|X{3,}|\.\.\.|…"
+_CODE_END = r"[ \t]*(?:\Z|[\r\n#;,)}\]\"'])"
+_AWS_ID = r"(?:AKIA|ASIA)[A-Z0-9]{16}"
+_B64_40 = r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+
+_compiled: dict[str, re.Pattern[str]] = {}
+_extra_cache: dict[object, list[re.Pattern[str]]] = {}
+
+
+def _re(source: str, flags: int = 0) -> re.Pattern[str]:
+    pattern = _compiled.get(source)
+    if pattern is None:
+        pattern = _compiled[source] = re.compile(source, flags)
+    return pattern
+
+
+def secret_name(name: str) -> bool:
+    """Is ``name`` (a variable, key, flag or header name) one whose value is a secret?"""
+    if name.upper() in ("PWD", "OLDPWD"):
+        return False
+    parts = [p.lower() for p in _re(_PARTS).findall(name)]
+    while parts and parts[-1].isdigit():
+        parts.pop()
+    if not parts:
+        return False
+    last, prev = parts[-1], (parts[-2] if len(parts) > 1 else "")
+    if last in _LAST or last.endswith(_ENDS):
+        return True
+    if last in ("pwd", "pass"):
+        return bool(prev) and (last == "pwd" or prev in _PASS_BEFORE)
+    if last == "key":
+        if prev in _KEY_BEFORE:
+            return True
+        letters = name.replace("-", "_").replace(".", "_")
+        return bool(prev) and letters == letters.upper() and prev not in ("public", "primary")
+    if last == "url":
+        return prev == "webhook"
+    return last == "auth" and prev in ("basic", "http", "proxy")
+
+
+def _is_reference(value: str) -> bool:
+    return not value.strip() or bool(_re(_REFERENCE).fullmatch(value.strip()))
+
+
+def _mark(label: str, secret: str, hashed: bool) -> str:
+    if not hashed:
+        return f"«secret: {label}»"
+    import hashlib
+
+    digest = hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"«secret: {label} sha256:{digest}»"
+
+
+def _span(m: re.Match[str], group: str | int, label: str, hashed: bool) -> str:
+    """The match with ``group`` masked (its surrounding whitespace kept)."""
+    start, end = m.span(group)
+    secret = m.string[start:end]
+    core = secret.strip()
+    if not core or core.startswith("«"):
+        return m.group(0)
+    lead = secret[: len(secret) - len(secret.lstrip())]
+    trail = secret[len(secret.rstrip()):]
+    s0 = m.start(0)
+    return (m.string[s0:start] + lead + _mark(label, core, hashed) + trail
+            + m.string[end:m.end(0)])
+
+
+def _span_checked(m: re.Match[str], label: str, hashed: bool) -> str:
+    """``_span`` of group ``s``, unless it is a ``$VAR`` or ``uid:gid`` (``-u 1000:1000``)."""
+    found = m.groupdict()
+    if _is_reference(found["s"]) or (
+            found.get("user") is not None and found["user"].isdigit() and found["s"].isdigit()):
+        return m.group(0)
+    return _span(m, "s", label, hashed)
+
+
+def _label(name: str) -> str:
+    low = name.lower()
+    if "pass" in low or "pwd" in low:
+        return "password"
+    if "token" in low:
+        return "token"
+    return "key" if low.endswith("key") else "secret"
+
+
+def _quoted(v: str) -> tuple[str, str, str] | None:
+    """(prefix, inner, quote) of a quoted value, or None."""
+    body = v.lstrip("rRbBuUfF")
+    if len(body) >= 2 and body[0] in "\"'`" and body[-1] == body[0]:
+        return v[: len(v) - len(body)] + body[0], body[1:-1], body[0]
+    return None
+
+
+def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
+    v = m.group("v")
+    label = _label(name)
+    quoted = _quoted(v)
+    if quoted is not None:
+        prefix, inner, quote = quoted
+        if _is_reference(inner) or ("f" in prefix.lower() and "{" in inner) or "${" in inner:
+            return m.group(0)
+        head = m.group(0)[: m.start("v") - m.start(0)]
+        return head + prefix + _mark(label, inner, hashed) + quote
+    if _is_reference(v) or v.lower() in _LITERALS or v.lower() == name.lower():
+        return m.group(0)
+    nxt = m.string[m.end("v"): m.end("v") + 1]
+    if nxt in ("(", "["):
+        return m.group(0)
+    if not tight:
+        code_ref = re.fullmatch(r"[A-Za-z_]\w*(?:\.\w+)+", v) is not None
+        if code_ref or not _re(_CODE_END).match(m.string, m.end("v")):
+            return m.group(0)
+        if re.fullmatch(r"[A-Za-z_]\w*", v) and secret_name(v):
+            return m.group(0)  # new_password = old_password
+    elif re.fullmatch(r"(?:self|this|cls|args|opts|options|config|settings|os)\.\w+", v):
+        return m.group(0)
+    return _span(m, "v", label, hashed)
+
+
+def _assign_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
+    def repl(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if not secret_name(name):
+            return m.group(0)
+        tight = m.group("op") == "=" and not m.group("sp1") and not m.group("sp2")
+        return _value_repl(m, name, tight, hashed)
+    return repl
+
+
+def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
+    def repl(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if not secret_name(name) or name.lower().startswith("no-"):
+            return m.group(0)
+        if m.group("sep") != "=" and m.group("v").startswith("-"):
+            return m.group(0)
+        return _value_repl(m, name, True, hashed)
+    return repl
+
+
+def _aws_pairs(text: str, hashed: bool) -> str:
+    """A 40-character base64 word within 400 characters of an AWS key id is its secret."""
+    ids = [m.start() for m in _re(_AWS_ID).finditer(text)]
+    if not ids:
+        return text
+    spans = []
+    for pos in ids:
+        lo = max(0, pos - 400)
+        for m in _re(_B64_40).finditer(text, lo, min(len(text), pos + 420)):
+            if not re.fullmatch(r"[0-9a-fA-F]{40}|[A-Za-z]{40}", m.group()):
+                spans.append(m.span())
+    for start, end in sorted(set(spans), reverse=True):
+        text = text[:start] + _mark("AWS secret key", text[start:end], hashed) + text[end:]
+    return text
+
+
+def check_patterns(patterns: object, key: str = "redact_patterns") -> list[re.Pattern[str]]:
+    """Compile ``redact_patterns``; ValueError (saying which and why) when one is unusable."""
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ValueError("give a list of regular expressions (strings)")
+    out = []
+    for source in patterns:
+        try:
+            pattern = re.compile(source)
+        except re.error as exc:
+            raise ValueError(f"{source!r} is not a regular expression: {exc}") from None
+        if pattern.fullmatch(""):
+            raise ValueError(f"{source!r} matches the empty text")
+        out.append(pattern)
+    return out
+
+
+def _configured() -> list[re.Pattern[str]]:
+    """``redact_patterns`` of config.toml (through the hook's cached view)."""
+    from tether_hooks import config, paths
+
+    path = paths.config_file()
+    try:
+        st = os.stat(path)
+        key: object = (path, st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        return []
+    if key not in _extra_cache:
+        try:
+            found = check_patterns(config.hook_config().get("redact_patterns") or [])
+        except Exception:  # a bad config is reported where it is loaded; built-ins still apply
+            found = []
+        _extra_cache.clear()
+        _extra_cache[key] = found
+    return _extra_cache[key]
+
+
+def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
+         extra: Iterable[re.Pattern[str]] | None = None) -> str:
+    """``value`` with every likely secret masked (``hashed``: markers carry a hash).
+
+    ``known``: literal secrets (6+ characters) to blank too; ``extra``: extra patterns
+    (default: ``redact_patterns`` of config.toml)."""
+    if not value:
+        return value
+    if not hashed and "sha256:" in value:
+        value = _re(_HASHED).sub(r"«secret: \1»", value)
+    for secret in sorted({s for s in known if s and len(s) >= 6}, key=len, reverse=True):
+        value = value.replace(secret, _mark("known", secret, hashed) if hashed else "«secret»")
+    for pattern in _configured() if extra is None else extra:
+        group = "secret" if "secret" in pattern.groupindex else 0
+        value = pattern.sub(lambda m, g=group: _span(m, g, "custom pattern", hashed), value)
+    low = value.lower()
+    for hints, label, source in _SPANS:
+        if any(h in low for h in hints):
+            pattern = _re(source, re.S)
+            value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
+    if "akia" in low or "asia" in low:
+        value = _aws_pairs(value, hashed)
+    if (any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2  # Discord
+            or (":" in value and any(c.isdigit() for c in value))):  # Telegram
+        value = _re(_TOKEN_RE).sub(
+            lambda m: _span(m, 0, _TOKENS[int(str(m.lastgroup)[1:])][0], hashed), value)
+    low = value.lower()
+    if "-" in value and any(h in low for h in _NAME_HINTS):
+        value = _re(_FLAG).sub(_flag_repl(hashed), value)
+    if ("=" in value or ":" in value) and any(h in low for h in _NAME_HINTS):
+        value = _re(_ASSIGN).sub(_assign_repl(hashed), value)
+    return value
+
+
+def chat(value: str) -> str:
+    """Text about to be posted to a chat: masked, without hashes."""
+    return text(value)
+
+
+def value(obj: object, *, hashed: bool = False, _depth: int = 0) -> object:
+    """A copy of a JSON-like ``obj`` (a tool input) with secrets masked in every string and
+    every value of a secret-named key."""
+    if isinstance(obj, str):
+        return text(obj, hashed=hashed)
+    if _depth > _MAX_DEPTH and isinstance(obj, (dict, list, tuple)):
+        return "«nested too deep to show»"
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if (isinstance(k, str) and secret_name(k) and isinstance(v, (str, int, float))
+                    and not isinstance(v, bool) and not (isinstance(v, str) and _is_reference(v))):
+                out[k] = _mark(_label(k), str(v), hashed)
+            else:
+                out[k] = value(v, hashed=hashed, _depth=_depth + 1)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [value(v, hashed=hashed, _depth=_depth + 1) for v in obj]
+    return obj
+
+
+def argv(args: list[str]) -> list[str]:
+    """A command line as it may be logged: option values of secret names masked too."""
+    out = []
+    for i, arg in enumerate(args):
+        name = arg.split("=", 1)[0]
+        if arg.startswith("-") and "=" in arg and secret_name(name.lstrip("-")):
+            out.append(f"{name}=«secret»")
+        elif (i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
+              and secret_name(args[i - 1].lstrip("-"))):
+            out.append("«secret»")
+        else:
+            out.append(text(arg))
+    return out
