@@ -200,12 +200,11 @@ def _fit(
         if left > 80:
             kept.extend(_split_row(row, left - 1)[:1])
         break
-    rest = total - visible_length(kept)  # kept by the store, not shown here
-    missing = max(rest + extra, 1)
+    missing = max(total - visible_length(kept) + extra, 1)
     if extra > 0:
         mark = f"✂️ … {missing:,} more characters; too large to keep in full"
-        if show_full and rest > 0:
-            mark += f"; Show full sends the next {rest:,}"
+        if show_full:
+            mark += "; Show full sends the part kept"
     else:
         mark = f"✂️ … {missing:,} more characters" + ("; Show full sends the rest" if show_full
                                                        else "")
@@ -261,7 +260,8 @@ def request_message(
     doc = input_doc(request, full=False)
     body = [Row(r.spans, r.block + 1, r.box, r.joined) for r in doc.rows]
     # A request with its buttons (no footer yet) has "Show full" past LONG_INPUT.
-    fitted, cut = _fit(body, max(min(preview, room), 0), hidden_by_store(request),
+    extra = hidden_by_store(request)
+    fitted, cut = _fit(body, max(min(preview, room), 0), extra + doc.hidden if extra else 0,
                        show_full=footer is None and len(_json(request.get("tool_input")))
                        > LONG_INPUT)
     rows = header_rows + fitted + footer_rows

@@ -44,6 +44,7 @@ class Doc:
     def __init__(self) -> None:
         self.rows: list[Row] = []
         self.cut = False
+        self.hidden = 0  # characters of the input a builder left out (a Write's tail)
         self._block = -1
 
     def para(self, *lines: list[Span]) -> None:
@@ -144,9 +145,11 @@ def _body(doc: Doc, tool: str, data: dict, full: bool, request: dict) -> None:
         if full or len(lines) <= _WRITE_HEAD_LINES:
             doc.pre(content or "(empty file)")
         else:
-            doc.pre("\n".join(lines[:_WRITE_HEAD_LINES]))
-            more = " kept, and more not kept" if hidden_by_store(request) > 0 else ""
-            doc.note(f"… {len(lines) - _WRITE_HEAD_LINES:,} more lines{more}")
+            head = "\n".join(lines[:_WRITE_HEAD_LINES])
+            doc.pre(head)
+            doc.hidden = len(content) - len(head)
+            if not hidden_by_store(request):  # else the preview's marker counts it all
+                doc.note(f"… {len(lines) - _WRITE_HEAD_LINES:,} more lines")
             doc.cut = True
     elif tool == "AskUserQuestion" and isinstance(data.get("questions"), list):
         _questions(doc, data["questions"])
