@@ -52,9 +52,21 @@ bin_dir="${XDG_BIN_HOME:-$HOME/.local/bin}"
 
 umask 077
 mkdir -p "$data_dir"
+# Run again over an install, this upgrades it in place: same venv, config and state kept,
+# hooks re-installed (new events added), the listener restarted on the new version.
+old_version=""
+if "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  old_version="$("$venv/bin/tether-hooks" --version 2>/dev/null || true)"
+elif [ -e "$venv" ]; then
+  say "the virtual environment in $venv no longer runs (its Python is gone): recreating it"
+  "$python" -m venv --clear "$venv"
+fi
 if [ ! -x "$venv/bin/python" ]; then
   say "creating a virtual environment in $venv"
   "$python" -m venv "$venv"
+fi
+if [ -n "$old_version" ]; then
+  say "upgrading the install in $venv (${old_version#tether-hooks, }); config and state are kept"
 fi
 say "installing the package (extras: $extras)"
 spec="$here"
