@@ -92,8 +92,8 @@ def test_rerunning_install_sh_upgrades_and_purge_removes_exactly_ours(tmp_path: 
         main.write_text(main.read_text().replace("from your phone,", "from your phone (new),"))
 
         second = user.install_sh(clone)
-        assert "upgrading the install in" in second.stdout and "(version 0.1.0)" in second.stdout and "config and state are kept" \
-            in second.stdout
+        assert "upgrading the install in" in second.stdout
+        assert "(version 0.1.0); config and state are kept" in second.stdout
         assert "from your phone (new)," in user.th("--help").stdout
         assert json.loads(claude.read_text())["hooks"]["Stop"] == dropped
         assert (config_dir / "config.toml").read_text() == "approval_timeout = 120\n[memory]\n"
