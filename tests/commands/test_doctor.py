@@ -167,3 +167,17 @@ def test_doctor_warns_when_a_hook_timeout_is_too_short(tether_home: Path) -> Non
     found = by_name(doctor()[1])
     assert found["claude user"]["status"] == "warn"
     assert "tether-hooks install" in found["claude user"]["fix"]
+
+
+def test_the_real_command_exits_1_on_a_failure_and_0_when_fixed() -> None:
+    """Through the console entry point (not CliRunner): the exit status a script sees."""
+    import sys
+
+    def real() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tether_hooks", "doctor"],
+                              capture_output=True, text=True, timeout=60)
+
+    failing = real()
+    assert failing.returncode == 1 and "[FAIL] hook" in failing.stdout
+    install()
+    assert real().returncode == 0
