@@ -4,6 +4,7 @@
 #   ./install.sh [--python PYTHON] [--mode permission|every-tool] [--no-hooks] [--extras all]
 #
 # Never prompts: safe to run without a terminal (CI, provisioning scripts).
+# Run again (after `git pull`) to upgrade in place; `tether-hooks uninstall --purge` undoes it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     --mode) mode="$2"; shift 2 ;;
     --no-hooks) hooks=0; shift ;;
     --extras) extras="$2"; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

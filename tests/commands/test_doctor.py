@@ -76,7 +76,7 @@ def test_a_config_that_does_not_parse_gets_its_line_and_a_move_aside(tether_home
     code, checks = doctor()
     found = by_name(checks)["config"]
     assert code == 1 and found["status"] == "fail"
-    assert f"fix line 2, column 14 of {config}" in found["fix"]
+    assert f"correct line 2, column 14 of {config}" in found["fix"]
     assert f"mv {config} {config}.bad-" in found["fix"]
     run_fix(found["fix"])
     assert doctor()[0] == 0
