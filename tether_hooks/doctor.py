@@ -53,7 +53,7 @@ def _toml_error(path: str) -> Check | None:
         return Check("config", "fail", f"cannot read {path}: {exc.strerror}",
                      f"make it readable: chmod 600 {_q(path)}")
     aside = (f"or move it aside to run on the defaults (no chat platform until you run "
-             f"`tether-hooks setup telegram` again): {_aside(path, "bad")}")
+             f"`tether-hooks setup telegram` again): {_aside(path, 'bad')}")
     try:
         tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
