@@ -84,3 +84,46 @@ def test_a_broken_settings_file_stops_the_purge_before_anything_goes(tether_home
     result = run("uninstall", "--purge", "--yes")
     assert result.exit_code == 1 and f"{settings} is not valid JSON" in result.output
     assert (tether_home / "config.toml").exists() and os.path.exists(paths.hook_shim())
+
+
+def _in_a_terminal(answer: bytes) -> tuple[int, str]:
+    """Run purge in a pseudo-terminal, answer its question, return (exit code, screen)."""
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "tether_hooks", "uninstall", "--purge"],
+                            stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    screen, answered = b"", False
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 60)
+            assert ready, screen.decode(errors="replace")
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if not answered and b"Remove all of this? [y/N]" in screen:
+                os.write(master, answer)
+                answered = True
+    finally:
+        os.close(master)
+    return proc.wait(timeout=60), screen.decode(errors="replace")
+
+
+def test_in_a_terminal_purge_shows_the_plan_and_asks(tether_home: Path) -> None:
+    installed(tether_home)
+    code, screen = _in_a_terminal(b"n\n")
+    assert code == 130 and "Aborted." in screen
+    assert f"Would remove {tether_home / 'config.toml'}" in screen
+    assert (tether_home / "config.toml").exists()
+    code, screen = _in_a_terminal(b"y\n")
+    assert code == 0, screen
+    assert f"Removed {tether_home / 'config.toml'}" in screen
+    assert not (tether_home / "config.toml").exists()
