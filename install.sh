@@ -4,6 +4,7 @@
 #   ./install.sh [--python PYTHON] [--mode permission|every-tool] [--no-hooks] [--extras all]
 #
 # Never prompts: safe to run without a terminal (CI, provisioning scripts).
+# Run again (after `git pull`) to upgrade in place; `tether-hooks uninstall --purge` undoes it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     --mode) mode="$2"; shift 2 ;;
     --no-hooks) hooks=0; shift ;;
     --extras) extras="$2"; shift 2 ;;
-    -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,9 +53,21 @@ bin_dir="${XDG_BIN_HOME:-$HOME/.local/bin}"
 
 umask 077
 mkdir -p "$data_dir"
+# Run again over an install, this upgrades it in place: same venv, config and state kept,
+# hooks re-installed (new events added), the listener restarted on the new version.
+old_version=""
+if "$venv/bin/python" -c '' >/dev/null 2>&1; then
+  old_version="$("$venv/bin/tether-hooks" --version 2>/dev/null || true)"
+elif [ -e "$venv" ]; then
+  say "the virtual environment in $venv no longer runs (its Python is gone): recreating it"
+  "$python" -m venv --clear "$venv"
+fi
 if [ ! -x "$venv/bin/python" ]; then
   say "creating a virtual environment in $venv"
   "$python" -m venv "$venv"
+fi
+if [ -n "$old_version" ]; then
+  say "upgrading the install in $venv (${old_version#tether-hooks, }); config and state are kept"
 fi
 say "installing the package (extras: $extras)"
 spec="$here"

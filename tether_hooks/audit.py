@@ -12,7 +12,7 @@ import time
 
 from tether_hooks import paths
 
-__all__ = ["MAX_BYTES", "append", "read", "summarize_input"]
+__all__ = ["MAX_BYTES", "MORE", "append", "read", "summarize_input", "summary_cut"]
 
 MAX_BYTES = 10 * 1024 * 1024
 _SUMMARY_CHARS = 200
@@ -34,11 +34,43 @@ def summarize_input(tool_name: str, tool_input: object) -> str:
         text = json.dumps(tool_input, ensure_ascii=False)
     from tether_hooks import redact
 
-    if len(text) > _WINDOW:
-        text = text[:_WINDOW]
-        text = text[: len(text) - len(text.split()[-1])] if text.split() else ""
-    text = " ".join(redact.text(text, hashed=True).split())
-    return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
+    window = text
+    if len(window) > _WINDOW:
+        window = window[:_WINDOW]
+        window = window[: len(window) - len(window.split()[-1])] if window.split() else ""
+    words = " ".join(redact.text(window, hashed=True).split())
+    if len(words) <= _SUMMARY_CHARS and window is text:
+        return words
+    shown = words[:_SUMMARY_CHARS]
+    # The count is of the original text, whose whitespace the summary folds.
+    return f"{shown}… {len(text) - _cut_point(text, len(shown)):,}{MORE}"
+
+
+MORE = " more characters"
+
+
+def _cut_point(text: str, n: int) -> int:
+    """The index in ``text`` where its whitespace-folded form reaches ``n`` characters."""
+    count, gap = 0, False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            gap = count > 0
+            continue
+        if gap and count + 1 >= n:  # the folded space is the last shown character
+            return i
+        count += 1 + gap
+        gap = False
+        if count >= n:
+            return i + 1
+    return len(text)
+
+
+def summary_cut(summary: object) -> bool:
+    """Whether a summary was cut (it ends with "… N more characters")."""
+    if not isinstance(summary, str) or not summary.endswith(MORE):
+        return False
+    number = summary[: -len(MORE)].rpartition("… ")[2]
+    return number.replace(",", "").isdigit()
 
 
 def append(entry: dict) -> None:

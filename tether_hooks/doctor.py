@@ -1,55 +1,156 @@
-"""Health checks behind ``tether-hooks doctor``: each says what is wrong and what to do."""
+"""Health checks behind ``tether-hooks doctor``: each says what is wrong and the command
+that fixes it (``fix``), not a generic "install again"."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tether_hooks import __version__, agents, config, installer, paths, state
-from tether_hooks.errors import TetherError
+from tether_hooks import __version__, agents, config, effective, installer, paths, state
+from tether_hooks.errors import ConfigError, TetherError
 
 __all__ = ["CHECKS", "Check", "run_checks"]
 
 
 @dataclass
 class Check:
-    """One finding: ``ok``, ``warn`` or ``fail``, with a hint when it is not ok."""
+    """One finding: ``ok``, ``warn`` or ``fail``, with the fix when it is not ok."""
 
     name: str
     status: str
     detail: str
-    hint: str = ""
+    fix: str = ""
+
+
+def _q(path: str) -> str:
+    return shlex.quote(path)
+
+
+def _aside(path: str, tag: str) -> str:
+    """``mv PATH PATH.<tag>-<time>``: a name that never overwrites an earlier copy."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"mv {_q(path)} {_q(f'{path}.{tag}-{stamp}')}"
+
+
+def _toml_error(path: str) -> Check | None:
+    """A config.toml that does not parse: where, and how to get going again."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return Check("config", "fail", f"cannot read {path}: {exc.strerror}",
+                     f"make it readable: chmod 600 {_q(path)}")
+    aside = (f"or move it aside to run on the defaults (no chat platform until you run "
+             f"`tether-hooks setup telegram` again): {_aside(path, 'bad')}")
+    try:
+        tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return Check("config", "fail", f"{path} is not UTF-8 text (byte {exc.start})",
+                     f"save it as UTF-8, {aside}")
+    except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"at line (\d+), column (\d+)", str(exc))
+        at = f"line {where[1]}, column {where[2]}" if where else "the place named"
+        return Check("config", "fail", f"{path} is not valid TOML: {exc}",
+                     f"correct {at} of {path}, {aside}")
+    return None
 
 
 def _config() -> list[Check]:
+    path = paths.config_file()
+    broken = _toml_error(path)
+    if broken:
+        return [broken]
     try:
         cfg = config.load()
-    except TetherError as exc:
+    except ConfigError as exc:
         return [Check("config", "fail", str(exc),
-                      "fix the file; hooks take no decision until then")]
-    where = paths.config_file() if os.path.exists(paths.config_file()) else "defaults"
+                      f"edit that key in {path} (or delete its line to use the default); "
+                      "hooks take no decision until then")]
+    where = path if os.path.exists(path) else "defaults (no config.toml)"
     remote = ", ".join(config.remote_platforms(cfg)) or "no chat platform"
-    return [Check("config", "ok", f"{where}: {remote}, approval_timeout {cfg['approval_timeout']}"
-                  f" s, on_timeout {cfg['on_timeout']}")]
+    checks = [Check("config", "ok", f"{where}: {remote}, on_timeout {cfg['on_timeout']}")]
+    try:
+        items = effective.settings(cfg)
+    except ConfigError as exc:
+        var = effective.ENV["approval_timeout"]
+        return checks + [Check("settings", "fail", str(exc),
+                               f"unset {var}, or set it to a number of seconds")]
+    checks.append(Check("settings", "ok", effective.describe(items)))
+    if "telegram" in config.remote_platforms(cfg):
+        from tether_hooks.platforms.telegram_config import settings
+
+        try:
+            settings(cfg["telegram"], path)
+        except ConfigError as exc:
+            checks.append(Check("telegram config", "fail", str(exc),
+                                "tether-hooks setup telegram --token TOKEN --chat-id ID "
+                                "--allow-user ID (or --discover to find the ids)"))
+    return checks
 
 
 def _state() -> list[Check]:
+    path = paths.state_file()
+    checks = []
     try:
-        data = state.load(paths.state_file())
+        data = state.load(path)
     except TetherError as exc:
-        return [Check("state", "fail", str(exc), "move the file away to start afresh")]
-    return [Check("state", "ok", f"{paths.state_file()}: {len(data['timers'])} timer(s), "
-                  f"{len(data['requests'])} request(s), {len(data['sessions'])} session(s)")]
+        text = str(exc)
+        if "schema" in text:
+            fix = ("upgrade tether-hooks: run ./install.sh from an up-to-date clone "
+                   "(it keeps config and state)")
+        elif "cannot read" in text:
+            fix = f"make it readable: chmod 600 {_q(path)}"
+        else:
+            fix = (f"move it aside to start afresh (its timers and pending requests are lost; "
+                   f"hooks ask until then): {_aside(path, 'corrupt')}")
+        checks.append(Check("state", "fail", text, fix))
+    else:
+        checks.append(Check("state", "ok", f"{path}: {len(data['timers'])} timer(s), "
+                            f"{len(data['requests'])} request(s), "
+                            f"{len(data['sessions'])} session(s)"))
+    moved = sorted(glob.glob(glob.escape(path) + ".corrupt-*"))
+    if moved:
+        checks.append(Check(
+            "state (moved aside)", "warn",
+            f"{len(moved)} unreadable state file(s) were moved aside: {', '.join(moved)}; "
+            "the timers and pending requests in them were dropped",
+            "check `tether-hooks status` (what is in effect now), then remove them: rm "
+            + " ".join(_q(m) for m in moved)))
+    return checks
+
+
+def _interpreter(shim: str) -> str:
+    try:
+        with open(shim, encoding="utf-8", errors="replace") as f:
+            first = f.readline()
+    except OSError:
+        return ""
+    return first[2:].split()[0] if first.startswith("#!") and first[2:].split() else ""
 
 
 def _shim() -> list[Check]:
     shim = paths.hook_shim()
+    reinstall = "run `tether-hooks install` (it rewrites the hook executable for this Python)"
     if not os.path.exists(shim):
-        return [Check("hook", "fail", f"{shim} is missing", "run `tether-hooks install`")]
+        return [Check("hook", "fail", f"the hook executable {shim} is missing",
+                      f"run `tether-hooks install` (it writes {shim})")]
+    python = _interpreter(shim)
+    if python and not os.path.exists(python):
+        return [Check("hook", "fail", f"{shim} runs {python}, which is gone",
+                      f"{reinstall}; if this command does not run either, run ./install.sh "
+                      "again from your tether-hooks clone")]
     probe = json.dumps({"session_id": "doctor", "cwd": os.getcwd(),
                         "hook_event_name": "PostToolUse", "tool_name": "Bash", "tool_input": {}})
     try:
@@ -57,11 +158,13 @@ def _shim() -> list[Check]:
                              timeout=30)
     except OSError as exc:
         return [Check("hook", "fail", f"{shim} does not run: {exc}",
-                      "run `tether-hooks install` again (its interpreter may be gone)")]
+                      f"make it executable (chmod 755 {_q(shim)}), or {reinstall}")]
+    except subprocess.TimeoutExpired:
+        return [Check("hook", "fail", f"{shim} did not answer a probe in 30 s",
+                      "see the crash log under " + paths.log_dir())]
     if run.returncode != 0 or run.stdout or run.stderr:
         return [Check("hook", "fail", f"{shim} answered a probe with exit {run.returncode}: "
-                      f"{(run.stderr or run.stdout).strip()[:300]}",
-                      "run `tether-hooks install` again")]
+                      f"{(run.stderr or run.stdout).strip()[:300]}", reinstall)]
     return [Check("hook", "ok", f"{shim} runs (python {sys.version.split()[0]})")]
 
 
@@ -78,7 +181,9 @@ def _agent_settings() -> list[Check]:
         try:
             settings, _ = installer.read_settings(path)
         except TetherError as exc:
-            found.append(Check(f"claude {scope}", "fail", str(exc)))
+            found.append(Check(f"claude {scope}", "fail", str(exc),
+                               f"fix the JSON in {path} (tether-hooks leaves it untouched until "
+                               "then), then run `tether-hooks install`"))
             continue
         ours = [(event, h) for event, groups in (settings.get("hooks") or {}).items()
                 if isinstance(groups, list) for g in groups if isinstance(g, dict)
@@ -96,7 +201,7 @@ def _agent_settings() -> list[Check]:
             found.append(Check(f"claude {scope}", "ok", detail))
     if not found:
         found.append(Check("claude", "warn", "no Claude Code settings file has our hooks",
-                           "run `tether-hooks install`"))
+                           "run `tether-hooks install` (add --agent codex for Codex)"))
     return found
 
 
@@ -116,6 +221,26 @@ def _codex() -> list[Check]:
                   "/hooks")]
 
 
+def _bridge_fix(name: str, state_: str, detail: str) -> str:
+    """The platform-specific fix for a bridge that cannot post."""
+    low = detail.lower()
+    restart = "then `tether-hooks listener stop && tether-hooks listener start`"
+    if name == "telegram":
+        if "token" in low and ("reject" in low or "unauthorized" in low or state_ == "auth"):
+            return ("check the token with `tether-hooks setup telegram --token TOKEN --test` "
+                    f"(a new one from @BotFather if it was revoked), {restart}")
+        if "chat not found" in low or "may not" in low or "rights" in low:
+            return ("add the bot to the chat (an admin, with Manage Topics in forum mode), check "
+                    f"chat_id with `tether-hooks setup telegram --discover`, {restart}")
+        if "another program" in low or "conflict" in low:
+            return ("stop the other program polling this bot (another listener, the Telegram "
+                    "plugin), or give tether-hooks its own bot")
+        if "reach" in low or "network" in low or "did not answer" in low:
+            return ("check the network and api_base in config.toml; the listener keeps retrying "
+                    "(`tether-hooks listener logs`)")
+    return f"see `tether-hooks listener logs`, {restart}"
+
+
 def _listener() -> list[Check]:
     try:
         platforms = config.remote_platforms(config.load())
@@ -128,13 +253,16 @@ def _listener() -> list[Check]:
     info = daemon.status()
     if not info["running"]:
         return [Check("listener", "warn", "not running (a hook starts it when needed)",
-                      "`tether-hooks listener start`; its log: `tether-hooks listener logs`")]
+                      "tether-hooks listener start (its log: `tether-hooks listener logs`)")]
     checks = [Check("listener", "ok", f"running, pid {info.get('pid')}")]
     for name, health in (info.get("bridges") or {}).items():
-        state_ = health.get("state", "?")
-        detail = health.get("detail") or state_
-        checks.append(Check(name, "ok" if state_ == "ok" else "fail", str(detail),
-                            "" if state_ == "ok" else "see `tether-hooks listener logs`"))
+        state_ = str(health.get("state", "?"))
+        detail = str(health.get("detail") or state_)
+        if state_ in ("ok", "starting"):
+            checks.append(Check(name, "ok", detail))
+        else:
+            checks.append(Check(name, "fail", f"{state_}: {detail}",
+                                _bridge_fix(name, state_, detail)))
     return checks
 
 
@@ -152,5 +280,6 @@ def run_checks() -> list[Check]:
             results.extend(check())
         except Exception as exc:  # a broken check must not hide the others
             results.append(Check(check.__name__.strip("_"), "fail",
-                                 f"the check crashed: {type(exc).__name__}: {exc}"))
+                                 f"the check crashed: {type(exc).__name__}: {exc}",
+                                 "report it, with `tether-hooks doctor --json`"))
     return results

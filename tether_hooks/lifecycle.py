@@ -18,6 +18,7 @@ __all__ = [
     "DECIDED_KEEP_SECONDS",
     "INPUT_LIMIT",
     "cap_input",
+    "missing_chars",
     "new_id",
     "pid_alive",
     "prune",
@@ -71,11 +72,41 @@ def cap_input(
         capped = {}
         for key, value in tool_input.items():
             if isinstance(value, str) and len(value) > chars:
-                value = value[:chars] + f"\n… [{len(value) - chars} more characters]"
+                value = _cut(value, chars)
             capped[key] = value
         if len(json.dumps(capped, ensure_ascii=False)) <= limit:
             return capped, True
-    return {"preview": blob[:chars] + " …"}, True
+    return {"preview": _cut(blob, chars, " ")}, True
+
+
+_MARK_HEAD, _MARK_TAIL = "… [", " more characters]"
+
+
+def _cut(text: str, chars: int, sep: str = "\n") -> str:
+    """``text[:chars]`` and a marker with the true count of what is cut, counting what an
+    earlier cut (whose marker ``text`` ends with) had already left out."""
+    earlier, body = 0, text
+    if text.endswith(_MARK_TAIL):
+        at = text.rfind(_MARK_HEAD)
+        number = text[at + len(_MARK_HEAD) : -len(_MARK_TAIL)].replace(",", "")
+        if at > 0 and number.isdigit():
+            earlier, body = int(number), text[: at - 1]
+    hidden = len(body) - chars + earlier
+    return f"{body[:chars]}{sep}{_MARK_HEAD}{hidden:,}{_MARK_TAIL}"
+
+
+def missing_chars(original: object, capped: object) -> int:
+    """How many characters of ``original`` its capped copy ``capped`` lacks (net of the
+    cut markers), so a preview of the copy can say how much is really hidden."""
+    if (isinstance(original, dict) and isinstance(capped, dict)
+            and set(original) == set(capped)):
+        return sum(  # per key net of its marker: the preview counts the marker as hidden
+            len(value) - len(capped[key])
+            for key, value in original.items()
+            if isinstance(value, str) and isinstance(capped[key], str)
+        )
+    size = len(json.dumps(original, ensure_ascii=False))
+    return max(0, size - len(json.dumps(capped, ensure_ascii=False)))
 
 
 def settle(
@@ -167,10 +198,12 @@ def prune(data: dict, now: float) -> None:
             at + SETTLED_GRACE_SECONDS < now
             and len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > SETTLED_INPUT_LIMIT
         ):
-            request["tool_input"], _ = cap_input(
-                request.get("tool_input"), SETTLED_INPUT_LIMIT, 256
-            )
+            kept = request.get("tool_input")
+            request["tool_input"], _ = cap_input(kept, SETTLED_INPUT_LIMIT, 256)
             request["input_truncated"] = True
+            request["input_missing"] = int(request.get("input_missing") or 0) + missing_chars(
+                kept, request["tool_input"]
+            )
     data.pop("listener", None)  # processed update ids of versions before listener.offsets.json
     sessions = data["sessions"]
     for key, session in list(sessions.items()):

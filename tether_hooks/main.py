@@ -43,5 +43,9 @@ for module in (install, timers, approvals, status, setup, listener, doctor):
 def main() -> int:
     """Console entry point."""
     with error_handler() as result:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns an Exit's code (doctor's 1) instead of
+        # raising it: keep it, or a failing check would exit 0.
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool):
+            result.code = code
     return result.code

@@ -17,7 +17,15 @@ from filelock import FileLock, Timeout
 
 from tether_hooks import audit, paths, rules, state
 from tether_hooks.errors import NotFound, StoreError, UsageError
-from tether_hooks.lifecycle import cap_input, new_id, pid_alive, prune, settle, settle_if_abandoned
+from tether_hooks.lifecycle import (
+    cap_input,
+    missing_chars,
+    new_id,
+    pid_alive,
+    prune,
+    settle,
+    settle_if_abandoned,
+)
 
 __all__ = ["Store"]
 
@@ -136,6 +144,8 @@ class Store:
         now = time.time()
         record = dict(request)
         record["tool_input"], record["input_truncated"] = cap_input(request.get("tool_input"))
+        if record["input_truncated"]:  # what a preview of the kept copy cannot see
+            record["input_missing"] = missing_chars(request.get("tool_input"), record["tool_input"])
         record.update(
             created_at=now,
             expires_at=now + timeout,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import tomllib
 from pathlib import Path
@@ -141,3 +142,41 @@ def test_discover_with_nobody_says_what_to_do(telegram_emulator) -> None:
                  "--discover", "--wait", "0")
     assert result.exit_code == 0
     assert "Nobody wrote to @emu_bot lately" in result.output
+
+
+def _printed_next(output: str) -> list[str]:
+    line = next(ln for ln in output.splitlines() if ln.startswith("Then: "))
+    words = shlex.split(line[len("Then: "):])
+    assert words[:3] == ["tether-hooks", "setup", "telegram"]
+    return words[1:]
+
+
+@pytest.mark.parametrize("token_from", ["option", "env", "config"])
+def test_discover_prints_a_next_command_that_works_as_printed(
+    telegram_emulator, monkeypatch, token_from: str
+) -> None:
+    emu = telegram_emulator
+    emu.send_text(ALICE, "hi")
+    args = ["setup", "telegram", "--discover", "--wait", "0"]
+    if token_from == "option":
+        args += ["--token", emu.token, "--api-base", emu.base_url]
+    elif token_from == "env":
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", emu.token)
+        args += ["--api-base", emu.base_url]
+    else:
+        Path(paths.config_file()).write_text(
+            f'[telegram]\nbot_token = "{emu.token}"\napi_base = "{emu.base_url}"\n'
+            f"chat_id = 1\nallowed_user_ids = [1]\n")
+    found = run(*args)
+    assert found.exit_code == 0, found.output
+    printed = _printed_next(found.output)
+    assert ("--token" in printed) == (token_from == "option")
+    assert ("TELEGRAM_BOT_TOKEN" in found.output) == (token_from == "env")
+    result = run(*printed)
+    assert result.exit_code == 0, result.output
+    assert f"Wrote [telegram] to {paths.config_file()}: bot @emu_bot, chat {ALICE}" \
+        in result.output
+    written = config()["telegram"]
+    assert written["chat_id"] == ALICE and written["allowed_user_ids"] == [ALICE]
+    assert written["api_base"] == emu.base_url
+    assert ("bot_token" in written) == (token_from != "env")

@@ -7,7 +7,7 @@ import time
 import click
 
 from tether_hooks import approvals as core
-from tether_hooks import output, rules
+from tether_hooks import audit, output, rules
 from tether_hooks.actor import cli_actor
 from tether_hooks.agent_check import human_only
 
@@ -26,15 +26,21 @@ _FIELDS = (
     "permission_mode",
     "summary",
     "input_truncated",
+    "input_missing",
 )
 
 
 def describe_request(request: dict, now: float) -> str:
     """``7f3a  claude  Bash: rm -rf build  (~/proj, session 1a2b3c4d, expires in 4 min)``."""
     left = output.until(float(request.get("expires_at", now)) - now)
+    summary = request.get("summary", "")
+    if audit.summary_cut(summary):
+        summary += (" (too large to keep in full: tether-hooks pending --json shows its start)"
+                    if request.get("input_truncated")
+                    else " (tether-hooks pending --json shows all)")
     return (
         f"{request['id']}  {request.get('agent')}  {request.get('tool_name')}: "
-        f"{request.get('summary', '')}  ({request.get('cwd')}, session "
+        f"{summary}  ({request.get('cwd')}, session "
         f"{str(request.get('session_id'))[:8]}, expires {left})"
     )
 

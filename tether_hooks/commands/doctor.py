@@ -17,15 +17,25 @@ _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 @click.command("doctor")
 @output.json_option
 def doctor(as_json: bool) -> None:
-    """Check config, state, the hook executable, agent settings; exit 1 if anything fails."""
+    """Check config, state, the hook executable, agent settings and the listener, and say
+    how to fix each problem.
+
+    \b
+    Exit status: 1 if any check fails, 0 otherwise (warnings alone exit 0).
+    --json prints a list of checks: {name, status (ok/warn/fail), detail, fix}.
+    """
     results = run_checks()
 
     def text() -> str:
         lines = []
         for r in results:
             lines.append(f"[{_MARK[r.status]}] {r.name}: {r.detail}")
-            if r.hint:
-                lines.append(f"       hint: {r.hint}")
+            if r.fix:
+                lines.append(f"       fix: {r.fix}")
+        failed = sum(r.status == "fail" for r in results)
+        warned = sum(r.status == "warn" for r in results)
+        if failed or warned:
+            lines.append(f"{failed} failure(s), {warned} warning(s).")
         return "\n".join(lines)
 
     output.emit([dataclasses.asdict(r) for r in results], as_json, text)

@@ -106,17 +106,72 @@ def install(
 @_agent
 @_scope
 @_project
+@click.option("--purge", is_flag=True, help="Remove everything: our hooks from every agent's "
+              "settings (user scope and --project's), Codex trust/notify entries, the "
+              "listener, config (with its secrets), state, logs, the venv, the hook "
+              "executable and the ~/.local/bin/tether-hooks link if it is ours.")
+@click.option("--yes", is_flag=True, help="With --purge: do not ask (needed without a terminal).")
 @_dry
 @output.json_option
 @human_only
-def uninstall(agent: str, scope: str, project: str, dry_run: bool, as_json: bool) -> None:
-    """Remove our hooks (only ours) from the agent's settings."""
+def uninstall(agent: str, scope: str, project: str, purge: bool, yes: bool, dry_run: bool,
+              as_json: bool) -> None:
+    """Remove our hooks (only ours) from the agent's settings; --purge removes everything."""
+    if purge:
+        _purge(project, yes, dry_run, as_json)
+        return
     changes = [
         change
         for name in _names(agent)
         for change in installer.uninstall(name, scope, project, dry_run)
     ]
     _report(changes, "uninstalled", dry_run, as_json)
+
+
+def _purge(project: str, yes: bool, dry_run: bool, as_json: bool) -> None:
+    import sys
+
+    from tether_hooks import purge
+    from tether_hooks.errors import UsageError
+
+    planned = purge.plan(project)
+    if dry_run:
+        output.emit(_purge_data(planned, False), as_json, lambda: _purge_text(planned, False))
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("uninstall --purge deletes your config, state and the install "
+                             "itself; without a terminal to confirm, add --yes "
+                             "(--dry-run shows what it would remove)")
+        click.echo(_purge_text(planned, False))
+        click.confirm("Remove all of this?", abort=True)
+    done = purge.execute(project)
+    output.emit(_purge_data(done, True), as_json, lambda: _purge_text(done, True))
+
+
+def _purge_data(p, done: bool) -> dict:  # noqa: ANN001 - a purge.Plan
+    return {"done": done, "settings": [{"path": c.path, "backup": c.backup} for c in p.changes],
+            "listener": p.listener, "removed" if done else "remove": p.remove,
+            "kept": p.kept, "notes": p.notes}
+
+
+def _purge_text(p, done: bool) -> str:  # noqa: ANN001 - a purge.Plan
+    head = "Removed" if done else "Would remove"
+    lines = [f"{head} our hooks from {c.path}" for c in p.changes]
+    if not p.changes:
+        lines.append("No agent settings file has our hooks.")
+    if done:
+        state = p.listener
+        lines.append(f"Stopped the listener (pid {state.get('pid')})." if state.get("stopped")
+                     else "The listener was not running.")
+    else:
+        lines.append("Would stop the listener, if it runs.")
+    lines += [f"{head} {path}" for path in p.remove]
+    lines += [f"Left {path}: not ours." for path in p.kept]
+    lines += [f"Note: {n}" for n in p.notes]
+    if done:
+        lines.append("tether-hooks is uninstalled; your clone of the repository is untouched.")
+    return "\n".join(lines)
 
 
 COMMANDS = [install, uninstall]

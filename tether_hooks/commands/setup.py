@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from tether_hooks import output
@@ -82,9 +84,9 @@ def _discovered(found: dict) -> str:
         kind = s["chat_type"] + (" (forum)" if s["forum"] else "")
         lines.append(f"  chat {s['chat_id']} [{kind}] {s['chat_title']!s}: user {s['user_id']} "
                      f"{who}: {s['text']!r}")
-    first = found["seen"][0]
-    lines.append(f"Then: tether-hooks setup telegram --chat-id {first['chat_id']} "
-                 f"--allow-user {first['user_id']}" + (" --forum" if first["forum"] else ""))
+    lines.append(f"Then: {shlex.join(found['next'])}")
+    if found["token_from"] == "env":
+        lines.append("  (the token is read from TELEGRAM_BOT_TOKEN: keep it set)")
     return "\n".join(lines)
 
 

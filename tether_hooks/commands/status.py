@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from tether_hooks import approvals, audit, config, output, timers
+from tether_hooks import approvals, audit, config, effective, output, timers
 from tether_hooks.agents import codex
 from tether_hooks.commands.approvals import describe_request
 from tether_hooks.commands.listener import describe_status
@@ -36,6 +36,7 @@ def status(as_json: bool) -> None:
         "timers": live,
         "platforms": config.remote_platforms(cfg),
         "local_approvals": config.apply_env(cfg)["local_approvals"],
+        "settings": effective.settings(cfg),
         "codex_hooks": codex.trust_report(os.getcwd()),
         "listener": daemon.status(),
     }
@@ -52,10 +53,10 @@ def status(as_json: bool) -> None:
         lines.append("Timers:")
         lines += [f"  {t}" for t in timers.describe_all(live, now)] or ["  none"]
         remote = ", ".join(data["platforms"]) or "none configured"
-        lines.append(
-            f"Chat platforms: {remote}; local approvals: "
-            f"{'on' if data['local_approvals'] else 'off'}"
-        )
+        lines.append(f"Chat platforms: {remote}")
+        lines.append(f"Settings: {effective.describe(data['settings'])}")
+        if any(s["source"].startswith("env ") for s in data["settings"]):
+            lines.append("  (env: this shell's environment; hooks use the agent's)")
         lines.append(f"Codex hooks: {_codex_line(data['codex_hooks'])}")
         if data["platforms"] or data["listener"]["running"]:
             lines.append(f"Listener: {describe_status(data['listener'])}")

@@ -17,13 +17,15 @@ closes the ``<pre>`` it is in and the next chunk opens it again.
 from __future__ import annotations
 
 import html
+import json
 import os
 from dataclasses import dataclass
 from itertools import groupby
 
 from tether_hooks import redact, rules
 from tether_hooks.durations import format_duration
-from tether_hooks.platforms.render_input import Doc, Row, Span, input_doc, u16
+from tether_hooks.platforms.base import LONG_INPUT
+from tether_hooks.platforms.render_input import Doc, Row, Span, hidden_by_store, input_doc, u16
 
 __all__ = [
     "KEEP_PLANNING",
@@ -45,7 +47,7 @@ __all__ = [
 
 LIMIT = 4096  # Telegram: characters of a message after entity parsing
 PREVIEW_CHARS = 3000  # a request preview stays readable on a phone; the rest is "Show full"
-_MARK_ROOM = 60  # room kept for the "✂️ … more characters" marker
+_MARK_ROOM = 120  # room kept for the "✂️ … more characters" marker
 _PART_ROOM = 160  # room kept for the "part i/n" header of a full-input chunk
 _AGENTS = {"claude": "Claude Code", "codex": "Codex"}
 # The deny message of "Keep planning" (ExitPlanMode) when the user gave no feedback.
@@ -64,6 +66,10 @@ class Preview:
 
     text: str
     truncated: bool
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def escape(text: str) -> str:
@@ -173,9 +179,13 @@ def _chunks(rows: list[Row], limit: int) -> list[list[Row]]:
     return [c for c in chunks if any(raw.strip() for r in c for raw, _ in r.spans)]
 
 
-def _fit(rows: list[Row], budget: int) -> tuple[list[Row], bool]:
-    """The rows that fit in ``budget``, and a marker row saying how much was left out."""
-    if visible_length(rows) <= budget:
+def _fit(
+    rows: list[Row], budget: int, extra: int = 0, show_full: bool = False
+) -> tuple[list[Row], bool]:
+    """The rows that fit in ``budget``, and a marker row saying how much was left out:
+    what did not fit plus ``extra``, the characters the store did not keep."""
+    total = visible_length(rows)
+    if total <= budget and extra <= 0:
         return rows, False
     room = budget - _MARK_ROOM
     kept: list[Row] = []
@@ -190,10 +200,16 @@ def _fit(rows: list[Row], budget: int) -> tuple[list[Row], bool]:
         if left > 80:
             kept.extend(_split_row(row, left - 1)[:1])
         break
-    shown = visible_length(kept)
-    missing = max(visible_length(rows) - shown, 1)
+    missing = max(total - visible_length(kept) + extra, 1)
+    if extra > 0:
+        mark = f"✂️ … {missing:,} more characters; too large to keep in full"
+        if show_full:
+            mark += "; Show full sends the part kept"
+    else:
+        mark = f"✂️ … {missing:,} more characters" + ("; Show full sends the rest" if show_full
+                                                       else "")
     block = (kept[-1].block + 1) if kept else 0
-    kept.append(Row(((f"✂️ … {missing:,} more characters", "i"),), block))
+    kept.append(Row(((mark, "i"),), block))
     return kept, True
 
 
@@ -244,7 +260,11 @@ def request_message(
     room = limit - visible_length(header_rows) - visible_length(footer_rows) - 4
     doc = input_doc(request, full=False)
     body = [Row(r.spans, r.block + 1, r.box, r.joined) for r in doc.rows]
-    fitted, cut = _fit(body, max(min(preview, room), 0))
+    # A request with its buttons (no footer yet) has "Show full" past LONG_INPUT.
+    extra = hidden_by_store(request)
+    fitted, cut = _fit(body, max(min(preview, room), 0), extra + doc.hidden if extra else 0,
+                       show_full=footer is None and len(_json(request.get("tool_input")))
+                       > LONG_INPUT)
     rows = header_rows + fitted + footer_rows
     if visible_length(rows) > limit:  # a pathological header or footer
         rows = _chunks(rows, limit)[0]

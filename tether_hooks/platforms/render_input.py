@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
 
-__all__ = ["Doc", "Row", "Span", "input_doc", "u16"]
+__all__ = ["Doc", "Row", "Span", "hidden_by_store", "input_doc", "u16"]
 
 _WRITE_HEAD_LINES = 20
 
@@ -45,6 +45,7 @@ class Doc:
     def __init__(self) -> None:
         self.rows: list[Row] = []
         self.cut = False
+        self.hidden = 0  # characters of the input a builder left out (a Write's tail)
         self._block = -1
 
     def para(self, *lines: list[Span]) -> None:
@@ -98,7 +99,7 @@ def _patch_files(patch: str) -> list[list[Span]]:
     return lines
 
 
-def _body(doc: Doc, tool: str, data: dict, full: bool) -> None:
+def _body(doc: Doc, tool: str, data: dict, full: bool, request: dict) -> None:
     command = data.get("command")
     if isinstance(command, list):
         command = shlex.join(str(c) for c in command)
@@ -138,19 +139,18 @@ def _body(doc: Doc, tool: str, data: dict, full: bool) -> None:
     elif tool == "Write" and "content" in data:
         content = _s(data.get("content"))
         lines = content.splitlines()
-        size = len(content.encode())
-        doc.para(
-            [
-                ("📝 ", None),
-                (_s(data.get("file_path")), "code"),
-                (f" · {size:,} bytes · {len(lines):,} lines", None),
-            ]
-        )
+        size = f" · {len(content.encode()):,} bytes · {len(lines):,} lines"
+        if hidden_by_store(request) > 0:  # the kept copy's size is not the file's
+            size = f" · {len(content) + hidden_by_store(request):,} characters"
+        doc.para([("📝 ", None), (_s(data.get("file_path")), "code"), (size, None)])
         if full or len(lines) <= _WRITE_HEAD_LINES:
             doc.pre(content or "(empty file)")
         else:
-            doc.pre("\n".join(lines[:_WRITE_HEAD_LINES]))
-            doc.note(f"… {len(lines) - _WRITE_HEAD_LINES:,} more lines")
+            head = "\n".join(lines[:_WRITE_HEAD_LINES])
+            doc.pre(head)
+            doc.hidden = len(content) - len(head)
+            if not hidden_by_store(request):  # else the preview's marker counts it all
+                doc.note(f"… {len(lines) - _WRITE_HEAD_LINES:,} more lines")
             doc.cut = True
     elif tool == "AskUserQuestion" and isinstance(data.get("questions"), list):
         _questions(doc, data["questions"])
@@ -216,7 +216,13 @@ def input_doc(request: dict, *, full: bool) -> Doc:
     # Dispatch offers "Show full" only past LONG_INPUT: below it, show everything.
     small = len(json.dumps(data, ensure_ascii=False, default=str)) <= LONG_INPUT
     masked = redact.value(data)  # every secret masked before anything is shown
-    _body(doc, tool, masked if isinstance(masked, dict) else {}, full or small)
-    if request.get("input_truncated"):
+    _body(doc, tool, masked if isinstance(masked, dict) else {}, full or small, request)
+    if request.get("input_truncated") and full:  # a preview's marker says it with the count
         doc.note("⚠️ The input was too large to keep in full: this is its start.")
     return doc
+
+
+def hidden_by_store(request: dict) -> int:
+    """The characters of the original input the stored copy lacks (``input_missing``)."""
+    value = request.get("input_missing")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

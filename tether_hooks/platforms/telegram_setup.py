@@ -128,10 +128,19 @@ def discover(token: str | None, api_base: str | None, timeout: float) -> dict[st
         section = _current()
     except ConfigError:
         pass
+    given_token, given_base = token, api_base
     token = token or section.get("bot_token") or token_from_env()
     if not token:
         raise UsageError("give the bot token: --token or TELEGRAM_BOT_TOKEN")
     base = (api_base or section.get("api_base") or DEFAULT_API_BASE).rstrip("/")
+    # The next command must work as printed: it names what the config file does not hold.
+    token_from = ("option" if given_token else "config" if section.get("bot_token")
+                  else "env")
+    carry: list[str] = []
+    if token_from == "option":
+        carry += ["--token", token]
+    if given_base and given_base.rstrip("/") != section.get("api_base"):
+        carry += ["--api-base", base]
 
     async def run() -> tuple[dict, list]:
         me = await _get_me(token, base)
@@ -161,4 +170,12 @@ def discover(token: str | None, api_base: str | None, timeout: float) -> dict[st
             "user_id": user.id, "username": user.username, "name": user.full_name,
             "text": (msg.text or "")[:60] if update.message else "(button press)",
         }
-    return {"bot": me, "seen": list(seen.values()), "config": paths.config_file()}
+    found = list(seen.values())
+    result: dict[str, Any] = {"bot": me, "seen": found, "config": paths.config_file(),
+                              "token_from": token_from}
+    if found:
+        first = found[0]
+        result["next"] = ["tether-hooks", "setup", "telegram", *carry,
+                          "--chat-id", str(first["chat_id"]), "--allow-user",
+                          str(first["user_id"]), *(["--forum"] if first["forum"] else [])]
+    return result
