@@ -42,11 +42,12 @@ def add(
     prefix: str | None = None,
     broad_ok: bool = False,
     store: Store | None = None,
+    key: str | None = None,
 ) -> tuple[dict, list[dict]]:
     """Add a timer (default duration from config); returns it and the requests it allowed.
 
     A directory timer on ``/`` or the home directory needs ``broad_ok``: it would cover
-    nearly every session."""
+    nearly every session. ``key`` (a chat update): a timer with that key is added once."""
     if scope == "dir":
         check_dir(path, broad_ok)
     return (store or Store()).add_timer(
@@ -57,6 +58,7 @@ def add(
         tool=tool,
         path=path,
         prefix=prefix,
+        key=key,
     )
 
 
@@ -68,6 +70,7 @@ def add_like(
     created_by: str,
     tool: str | None = None,
     store: Store | None = None,
+    key: str | None = None,
 ) -> tuple[dict, list[dict]]:
     """A timer for calls like ``request``: its tool (or ``tool``) in its session, its whole
     session, or its directory (every session). Shared by ``approve --for`` and chat buttons."""
@@ -82,10 +85,13 @@ def add_like(
             session_id=session,
             tool=tool or request.get("tool_name"),
             store=store,
+            key=key,
         )
     if scope == "session":
-        return add("session", duration, created_by=created_by, session_id=session, store=store)
-    return add("dir", duration, created_by=created_by, path=request.get("cwd"), store=store)
+        return add("session", duration, created_by=created_by, session_id=session, store=store,
+                   key=key)
+    return add("dir", duration, created_by=created_by, path=request.get("cwd"), store=store,
+               key=key)
 
 
 def live(store: Store | None = None, now: float | None = None) -> list[dict]:

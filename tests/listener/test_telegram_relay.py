@@ -207,8 +207,7 @@ def test_a_restart_skips_updates_handled_before_it(tether_home: Path,
     emu.send_text(CHAT, "/pending")  # not handled yet
     offsets = Offsets()
     offsets.bind("telegram", daemon._account(config.load()["telegram"]))
-    offsets.claim("telegram", handled)
-    offsets.save()
+    offsets.done("telegram", handled)
     daemon.start()
     emu.wait_for_message(lambda m: "Nothing is waiting" in (m.text or ""), chat_id=CHAT,
                          timeout=15)

@@ -53,6 +53,7 @@ from tether_hooks.platforms.base import (
     MessageRef,
     Notice,
     OnEvent,
+    redact,
 )
 from tether_hooks.platforms.telegram_config import THREAD_KEY, TelegramSettings, settings
 from tether_hooks.platforms.telegram_errors import (
@@ -61,13 +62,14 @@ from tether_hooks.platforms.telegram_errors import (
     map_error,
     retry_seconds,
 )
-from tether_hooks.platforms.telegram_updates import to_incoming
+from tether_hooks.platforms.telegram_updates import fetched_updates, to_incoming
 
 __all__ = ["TelegramBridge", "map_error"]
 
 log = logging.getLogger(__name__)
 
 _ALLOWED_UPDATES = ["message", "callback_query"]
+_POLL_TASK = "Updater:start_polling:polling_task"  # PTB's name for its polling task
 _TOPIC_COLOR = 0x6FB9F0
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _TOPIC_GONE = re.compile(r"thread not found|topic_deleted|topic_id_invalid|topic_closed")
@@ -104,6 +106,7 @@ class TelegramBridge:
         update_offset: int | None = None,
         topics: dict[str, int] | None = None,
         on_topic: Callable[[str, int], object] | None = None,
+        inbox: Any = None,
     ) -> None:
         self.settings: TelegramSettings = settings(config)
         self.topics: dict[str, int] = {str(k): int(v) for k, v in (topics or {}).items()}
@@ -118,6 +121,8 @@ class TelegramBridge:
         self._topic_locks: dict[str, asyncio.Lock] = {}
         self._ready_lock: asyncio.Lock | None = None
         self._initialized = False
+        self.inbox = inbox  # listener.offsets.Offsets: holds fetched updates until applied
+        self.resolved_chat_id: str | None = None  # chat_id "@name" as the number events carry
         s = self.settings
         self._health = PollHealth(s.bot_token)
         self._app: Application = (
@@ -126,7 +131,8 @@ class TelegramBridge:
             .request(HTTPXRequest(connection_pool_size=8, read_timeout=20, write_timeout=20,
                                   connect_timeout=10, pool_timeout=10))
             .get_updates_request(PollRequest(
-                self._health, connection_pool_size=1, read_timeout=s.poll_timeout + 10,
+                self._health, self._fetched, connection_pool_size=1,
+                read_timeout=s.poll_timeout + 10,
                 write_timeout=10, connect_timeout=10, pool_timeout=10))
             .concurrent_updates(False).job_queue(None).build()
         )
@@ -143,7 +149,8 @@ class TelegramBridge:
             self._ready_lock = asyncio.Lock()
         async with self._ready_lock:
             if not self._initialized:
-                await self._call("connect to Telegram", self._app.initialize)
+                # one try: the listener reports a failure at once and retries with backoff
+                await self._call("connect to Telegram", self._app.initialize, retries=0)
                 self.bot_id, self.bot_username = self._app.bot.bot.id, self._app.bot.bot.username
                 self._initialized = True
 
@@ -156,6 +163,11 @@ class TelegramBridge:
         if not self._app.handlers:
             self._app.add_handler(TypeHandler(Update, self._handle))
         await self._app.start()
+        if self.inbox is not None:  # fetched before the last listener died, never applied
+            for raw in await asyncio.to_thread(self.inbox.backlog, self.name):
+                update = Update.de_json(raw, self._app.bot)
+                if update is not None:
+                    await self._app.update_queue.put(update)
         self._health.closed = False
         try:
             await self._app.updater.start_polling(
@@ -166,6 +178,30 @@ class TelegramBridge:
             await self.close()
             raise map_error(exc, "start polling", self.settings.bot_token) from exc
         self._health.polling = True
+
+    async def _fetched(self, payload: bytes) -> None:
+        """A getUpdates answer, before PTB (and so Telegram) takes it as received: held."""
+        held = fetched_updates(payload, self._skip_below) if self.inbox is not None else []
+        if held:
+            await asyncio.to_thread(self.inbox.hold, self.name, held)
+
+    def polling_alive(self) -> bool:
+        """Is PTB's polling task still there? (It ends for good on errors it deems fatal.)"""
+        return any(t.get_name() == _POLL_TASK and not t.done() for t in asyncio.all_tasks())
+
+    async def restart_polling(self) -> None:
+        """Start polling again after PTB's polling task ended (a watchdog's remedy)."""
+        log.error("telegram: polling stopped; starting it again")
+        try:
+            if self._app.updater is not None and self._app.updater.running:
+                await self._app.updater.stop()
+        except Exception as exc:  # the ended task's own error comes back here
+            log.info("telegram: the old poller ended with: %s",
+                     redact(repr(exc), [self.settings.bot_token]))
+        await self._app.updater.start_polling(
+            timeout=timedelta(seconds=self.settings.poll_timeout),
+            allowed_updates=_ALLOWED_UPDATES, error_callback=self._poll_error,
+        )
 
     def _poll_error(self, exc: TelegramError) -> None:
         """PTB retries polling by itself; this only logs, without a traceback per retry."""
@@ -217,22 +253,23 @@ class TelegramBridge:
     # -- outgoing ---------------------------------------------------------------------------
 
     async def _call(self, what: str, fn: Callable[..., Awaitable[Any]], *args: Any,
-                    **kwargs: Any) -> Any:
+                    retries: int | None = None, **kwargs: Any) -> Any:
         """``fn`` with 429s waited out and network errors retried with backoff."""
         s, delay = self.settings, self.settings.retry_delay
-        for attempt in range(s.retries + 1):
+        retries = s.retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 return await fn(*args, **kwargs)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                if wait > s.max_retry_after or attempt == s.retries:
+                if wait > s.max_retry_after or attempt == retries:
                     raise map_error(exc, what, s.bot_token) from exc
                 log.info("telegram: flood control, waiting %g s to %s", wait, what)
                 await asyncio.sleep(wait)
             except BadRequest as exc:
                 raise map_error(exc, what, s.bot_token) from exc
             except NetworkError as exc:  # 5xx, timeouts, dropped connections
-                if attempt == s.retries:
+                if attempt == retries:
                     raise map_error(exc, what, s.bot_token) from exc
                 log.info("telegram: %s failed (%s), retrying in %g s", what, exc, delay)
                 await asyncio.sleep(delay)
@@ -252,6 +289,8 @@ class TelegramBridge:
         )
         thread_id = str(msg.message_thread_id) if msg.is_topic_message else None
         sent = msg.date.timestamp() if msg.date else None
+        if str(chat_id) == str(self.settings.chat_id):
+            self.resolved_chat_id = str(msg.chat.id)
         return MessageRef(self.name, str(msg.chat.id), str(msg.message_id), thread_id, sent)
 
     async def _thread_for(self, sid: str, cwd: object, record: dict | None) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -9,7 +10,7 @@ from telegram import Message, MessageEntity, Update, User
 
 from tether_hooks.platforms.base import Incoming, MessageRef
 
-__all__ = ["to_incoming"]
+__all__ = ["fetched_updates", "to_incoming"]
 
 _NAME = "telegram"
 _COMMAND_RE = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,32}))?(?=\s|$)")
@@ -68,3 +69,15 @@ def to_incoming(update: Update, bot_id: int | None, bot_username: str | None) ->
         return Incoming(_NAME, "command", *who, data=match.group(1).lower(),
                         args=text[match.end():].strip(), **common)
     return Incoming(_NAME, "text", *who, data=text, reply_to=_replied(msg, bot_id), **common)
+
+
+def fetched_updates(payload: bytes, skip_below: int = 0) -> list[tuple[int, dict]]:
+    """``(update_id, raw update)`` of a getUpdates answer, from ``skip_below`` on."""
+    try:
+        result = json.loads(payload).get("result")
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    if not isinstance(result, list):
+        return []
+    return [(u["update_id"], u) for u in result if isinstance(u, dict)
+            and isinstance(u.get("update_id"), int) and u["update_id"] >= skip_below]
