@@ -40,7 +40,8 @@ Control API (tests): ``create_private_chat``/``create_group``/``create_supergrou
 ``messages``/``message``/``answered_callbacks``/``calls``/``pending_updates`` (inspect),
 ``wait_for_message``/``wait_for_callback_answer``/``wait_for_call``/``wait_for_poll``/
 ``wait_until_confirmed``/``wait_until`` (block on a threading.Condition, raise TimeoutError),
-``fail_next``/``drop_connection_next`` (faults). ``internal_errors`` holds emulator crashes.
+``fail_next``/``delay_next``/``drop_connection_next`` (faults). ``internal_errors`` holds
+emulator crashes.
 """
 
 from __future__ import annotations
@@ -442,6 +443,7 @@ class _Fault:
     description: str | None
     retry_after: int | None
     after: bool = False
+    delay: float = 0.0  # answer normally, this many seconds late
 
 
 @dataclass
@@ -963,6 +965,12 @@ class TelegramEmulator:
         with self._cond:
             self._faults += [_Fault(method.lower(), status, description, retry_after)] * times
 
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are answered normally, ``seconds`` late
+        (longer than the client's read timeout: a timeout on its side)."""
+        with self._cond:
+            self._faults += [_Fault(method.lower(), None, None, None, delay=seconds)] * times
+
     def drop_connection_next(self, method: str, *, after: bool = False, times: int = 1) -> None:
         """Close the connection without a response, before (or ``after``) doing the call."""
         with self._cond:
@@ -1033,6 +1041,9 @@ class TelegramEmulator:
             fault = next((f for f in self._faults if f.method in (name, "*")), None)
             if fault is not None:
                 self._faults.remove(fault)
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+            fault = None
         if fault is not None and fault.status is not None:
             return self._fault_response(method, raw, fault)
         if fault is not None and not fault.after:

@@ -74,6 +74,7 @@ def status() -> dict:
             pid=answer.get("pid", pid),
             usable=answer.get("usable"),
             bridges=answer.get("bridges") or {},
+            tasks=answer.get("tasks") or {},
         )
     elif pid is not None:
         info["unresponsive"] = True
