@@ -124,7 +124,8 @@ def test_bot_api_failures_never_stop_polling_and_status_says_what_is_wrong(
     emu.fail_next("getUpdates", 500)
     emu.drop_connection_next("getUpdates")
     emu.delay_next("getUpdates", 15)  # beyond the read timeout (poll_timeout 2 + 10)
-    emu.send_text(CHAT, "/timers")
+    emu.wait_for_call("getUpdates", lambda c: c.status == 0, timeout=60)
+    emu.send_text(CHAT, "/timers")  # while the late answer keeps the bot waiting
     emu.wait_for_message(lambda m: "No timers" in (m.text or ""), chat_id=CHAT, timeout=120)
     statuses = [c.status for c in emu.calls("getUpdates")]
     assert {401, 429, 502, 500, 0} <= set(statuses)
