@@ -37,6 +37,7 @@ keyboard expected", bad parameter types) are close guesses.
 
 Control API (tests): ``create_private_chat``/``create_group``/``create_supergroup``/
 ``create_forum``/``create_topic``, ``send_text`` and ``press`` (inject updates as a user),
+``push_update``/``redeliver`` (raw and replayed updates),
 ``messages``/``message``/``answered_callbacks``/``calls``/``pending_updates`` (inspect),
 ``wait_for_message``/``wait_for_callback_answer``/``wait_for_call``/``wait_for_poll``/
 ``wait_until_confirmed``/``wait_until`` (block on a threading.Condition, raise TimeoutError),
@@ -570,6 +571,7 @@ class TelegramEmulator:
         self._messages: dict[tuple[int, int], Message] = {}
         self._next_message_id: dict[int, int] = {}
         self._updates: list[dict[str, Any]] = []
+        self._sent_updates: dict[int, dict[str, Any]] = {}  # every update queued, by id
         self._update_ids = itertools.count(10_000)
         self._last_update_id = 0
         self._confirmed_up_to = 0  # every update id below this has been confirmed
@@ -822,8 +824,17 @@ class TelegramEmulator:
         self.add_user(uid, username=username)
         return uid
 
+    def redeliver(self, update_id: int) -> None:
+        """Queue an update again with its own id, as Telegram does with one it believes
+        unconfirmed (or a proxy replaying traffic)."""
+        with self._cond:
+            self._updates.append(copy.deepcopy(self._sent_updates[update_id]))
+            self._updates.sort(key=lambda u: u["update_id"])
+            self._changed()
+
     def _push_update(self, kind: str, payload: dict[str, Any]) -> int:
         uid = next(self._update_ids)
+        self._sent_updates[uid] = {"update_id": uid, kind: copy.deepcopy(payload)}
         self._updates.append({"update_id": uid, kind: payload})
         self._last_update_id = uid
         self._changed()
@@ -869,6 +880,12 @@ class TelegramEmulator:
         """The command list set with setMyCommands for ``scope`` (its type) and language."""
         with self._cond:
             return list(self._commands.get(f"{scope}|{language_code}", []))
+
+    @property
+    def sent_updates(self) -> dict[int, dict[str, Any]]:
+        """Every update ever queued, by id (confirmed or not)."""
+        with self._cond:
+            return copy.deepcopy(self._sent_updates)
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
