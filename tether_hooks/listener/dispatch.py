@@ -26,7 +26,7 @@ from functools import partial
 
 from tether_hooks import audit, config, paths, state, timers
 from tether_hooks.errors import TetherError
-from tether_hooks.listener import chat, commands, logs
+from tether_hooks.listener import access, chat, commands, logs
 from tether_hooks.listener.bridges import BridgeStates
 from tether_hooks.listener.commands import COMMANDS
 from tether_hooks.listener.hooknotices import HookNotices
@@ -48,7 +48,6 @@ DOORBELL_WAIT = 1.5
 STORE_RETRY = 1.0
 HEALTH_EVERY = 1.0
 CLOSE_TIMEOUT = 5.0
-
 
 class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     """Fans requests out to bridges and turns what users do into decisions."""
@@ -162,8 +161,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     # -- the store: post new requests, show outcomes ------------------------------------
 
     async def _watch_store(self) -> None:
-        """Post and show what the store holds; a store it cannot read (damaged, poisoned) is
-        reported and retried, never the end of this task."""
+        """Post and show what the store holds; an unreadable store is reported, retried."""
         path = self.store.path
         seen: object = ()
         last_health = 0.0
@@ -268,14 +266,11 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     # -- what users do ------------------------------------------------------------------
 
     def _chat_of(self, bridge: str) -> str | None:
-        """The configured chat of ``bridge`` (``chat_id``), if it has one."""
-        chat_id = (self.cfg.get(bridge) or {}).get("chat_id")
-        return None if chat_id is None or chat_id == "" else str(chat_id)
+        return access.chat_of(self.cfg, bridge,
+                              getattr(self.bridges.get(bridge), "resolved_chat_id", None))
 
     def in_chat(self, event: Incoming) -> bool:
-        """Did ``event`` happen in the bridge's configured chat (where requests go)?"""
-        configured = self._chat_of(event.bridge)
-        return configured is None or str(event.chat_id) == configured
+        return access.in_chat(self._chat_of(event.bridge), event)
 
     def authorized(self, event: Incoming) -> bool:
         """An allowed user, in the configured chat: nothing is answered anywhere else."""
@@ -305,7 +300,8 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
                 log.warning("not authorized: %s %r from user %s (%s) in chat %s on %s",
                             event.kind, event.data[:40], event.user_id, event.user_name,
                             event.chat_id, event.bridge)
-                await self._io(audit.append, _unauthorized(event, self._chat_of(event.bridge)))
+                entry = access.unauthorized(event, self._chat_of(event.bridge))
+                await self._io(audit.append, entry)
                 if not self.in_chat(event):
                     return  # another chat: not a word there (nor about what waits here)
                 text = "⛔ Not authorized."
@@ -380,7 +376,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
             if scope:
                 timer = await self._add_timer(event, settled, scope, tool, duration, by)
             if event.kind == "press":
-                await self.tell(event, _pressed(settled, action))
+                await self.tell(event, access.pressed(settled, action))
             else:
                 text = outcome_text(settled, timer, time.time())
                 await self.tell(event, f"{text} ({rid}: {settled.get('tool_name')})")
@@ -401,25 +397,3 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
             await self.bridges[event.bridge].reply(event, f"No timer was set: {exc}")
             return None
         return timer  # type: ignore[return-value]
-
-
-def _pressed(request: dict, action: str) -> str:
-    """The toast a press gets once it decided."""
-    tool = request.get("tool_name")
-    if action == "allow":
-        return {"AskUserQuestion": "Answered", "ExitPlanMode": "Plan approved"}.get(
-            str(tool), "Allowed")
-    return "Keep planning" if tool == "ExitPlanMode" else "Denied"
-
-
-def _unauthorized(event: Incoming, chat: str | None = None) -> dict:
-    """The audit entry of an attempt by a user who is not allowed, or from another chat
-    than the configured one (never a secret)."""
-    foreign = chat is not None and str(event.chat_id) != chat
-    reason = (f"chat {event.chat_id} is not the configured chat_id" if foreign
-              else f"user id {event.user_id} is not in allowed_user_ids")
-    return {"event": "unauthorized", "bridge": event.bridge, "user_id": str(event.user_id),
-            "user_name": event.user_name, "chat_id": str(event.chat_id), "kind": event.kind,
-            "data": event.data[:64], "status": "unauthorized", "tool_name": event.kind,
-            "input": event.data[:64], "via": event.bridge, "by": event.user_name,
-            "reason": reason}
