@@ -244,7 +244,7 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         changed.append(True)
         stopping.set()
 
-    watcher = asyncio.ensure_future(watch_config())
+    watcher = dispatcher.supervise("config watcher", watch_config)
     try:
         await dispatcher.start()
         for name in names:
