@@ -15,7 +15,9 @@ If nobody answers it starts the listener (detached) and retries for ``START_SECO
 if that fails, or no platform can post, it settles the request at once as no decision
 (the agent's own prompt) instead of waiting out the timeout for nothing. While waiting it
 checks the listener's pid every second and starts a new one if it died; decisions live
-in the store, so one made while the listener restarts is not lost.
+in the store, so one made while the listener restarts is not lost; once the request is
+posted in the chat, a listener that is slow to come back never makes it give up (a press
+the dead one fetched is applied by the next).
 
 Stdlib only: the hook imports this module on its slow path.
 """
@@ -205,6 +207,7 @@ def wait_for_decision(
             return _unrelayed(store, rid, problem)
         state_path = paths.state_file()
         seen = None
+        posted = False
         check_at = time.monotonic() + LIVENESS_SECONDS
         while True:
             sig = state.signature(state_path)
@@ -213,13 +216,18 @@ def wait_for_decision(
                 current = state.load(state_path)["requests"].get(rid)
                 if current is None or current.get("status") != "pending":
                     return current or record
+                posted = bool((current.get("chat") or {}).get("refs"))
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
                 break
             if remote and now >= check_at:
                 check_at = now + LIVENESS_SECONDS
-                if listener_pid() is None and (problem := _doorbell(rid)) and not local:
+                # Posted already: a press may be held by the dead listener, and a new one
+                # applies it; keep (re)starting it rather than giving up. Not posted yet:
+                # nobody can answer, fall back at once.
+                if listener_pid() is None and (problem := _doorbell(rid)) and not (
+                        local or posted):
                     return _unrelayed(store, rid, problem)
             time.sleep(min(POLL_SECONDS, remaining))
         behavior = "deny" if on_timeout == "deny" else "ask"

@@ -80,8 +80,10 @@ class Store:
         path: str | None = None,
         prefix: str | None = None,
         agent: str | None = None,
+        key: str | None = None,
     ) -> tuple[dict, list[dict]]:
-        """Add a timer; pending requests it covers are allowed at once. Returns both."""
+        """Add a timer; pending requests it covers are allowed at once. Returns both.
+        With ``key`` (the chat update that asked for it) a second call adds nothing."""
         if scope not in rules.SCOPES:
             raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(rules.SCOPES)}")
         if scope == "session" and not session_id:
@@ -106,8 +108,13 @@ class Store:
             "expires_at": now + seconds,
             "created_by": created_by,
         }
+        if key:
+            timer["key"] = key
         resolved = []
         with self.edit() as data:
+            done = [t for t in data["timers"].values() if key and t.get("key") == key]
+            if done:
+                return done[0], []
             timer["id"] = new_id(data["timers"])
             data["timers"][timer["id"]] = timer
             for request in data["requests"].values():

@@ -44,13 +44,15 @@ def add(
     prefix: str | None = None,
     broad_ok: bool = False,
     store: Store | None = None,
+    key: str | None = None,
 ) -> tuple[dict, list[dict]]:
     """Add a timer (default duration from config); returns it and the requests it allowed.
 
     Refused: an empty or blank session id (an unset shell variable must not mean "every
     session") and an empty tool name. Needing ``broad_ok`` (``--force``): a directory timer
     on ``/`` or the home directory, and, with no session, a tool pattern or Bash rule that
-    matches everything (``*``): they would allow nearly every call of every session."""
+    matches everything (``*``): they would allow nearly every call of every session.
+    ``key`` (a chat update): a timer with that key is added once."""
     check_scope(scope, session_id=session_id, tool=tool, prefix=prefix, broad_ok=broad_ok)
     if scope == "dir":
         check_dir(path, broad_ok)
@@ -64,6 +66,7 @@ def add(
         tool=tool,
         path=path,
         prefix=prefix,
+        key=key,
     )
 
 
@@ -106,6 +109,7 @@ def add_like(
     created_by: str,
     tool: str | None = None,
     store: Store | None = None,
+    key: str | None = None,
 ) -> tuple[dict, list[dict]]:
     """A timer for calls like ``request``: its tool (or ``tool``) in its session, its whole
     session, or its directory (every session). Shared by ``approve --for`` and chat buttons."""
@@ -121,10 +125,13 @@ def add_like(
             session_id=session,
             tool=tool or request.get("tool_name"),
             store=store,
+            key=key,
         )
     if scope == "session":
-        return add("session", duration, created_by=created_by, session_id=session, store=store)
-    return add("dir", duration, created_by=created_by, path=request.get("cwd"), store=store)
+        return add("session", duration, created_by=created_by, session_id=session, store=store,
+                   key=key)
+    return add("dir", duration, created_by=created_by, path=request.get("cwd"), store=store,
+               key=key)
 
 
 def live(store: Store | None = None, now: float | None = None) -> list[dict]:

@@ -37,10 +37,12 @@ keyboard expected", bad parameter types) are close guesses.
 
 Control API (tests): ``create_private_chat``/``create_group``/``create_supergroup``/
 ``create_forum``/``create_topic``, ``send_text`` and ``press`` (inject updates as a user),
+``push_update``/``redeliver`` (raw and replayed updates),
 ``messages``/``message``/``answered_callbacks``/``calls``/``pending_updates`` (inspect),
 ``wait_for_message``/``wait_for_callback_answer``/``wait_for_call``/``wait_for_poll``/
 ``wait_until_confirmed``/``wait_until`` (block on a threading.Condition, raise TimeoutError),
-``fail_next``/``drop_connection_next`` (faults). ``internal_errors`` holds emulator crashes.
+``fail_next``/``delay_next``/``drop_connection_next`` (faults). ``internal_errors`` holds
+emulator crashes.
 """
 
 from __future__ import annotations
@@ -442,6 +444,7 @@ class _Fault:
     description: str | None
     retry_after: int | None
     after: bool = False
+    delay: float = 0.0  # answer normally, this many seconds late
 
 
 @dataclass
@@ -568,6 +571,7 @@ class TelegramEmulator:
         self._messages: dict[tuple[int, int], Message] = {}
         self._next_message_id: dict[int, int] = {}
         self._updates: list[dict[str, Any]] = []
+        self._sent_updates: dict[int, dict[str, Any]] = {}  # every update queued, by id
         self._update_ids = itertools.count(10_000)
         self._last_update_id = 0
         self._confirmed_up_to = 0  # every update id below this has been confirmed
@@ -820,8 +824,17 @@ class TelegramEmulator:
         self.add_user(uid, username=username)
         return uid
 
+    def redeliver(self, update_id: int) -> None:
+        """Queue an update again with its own id, as Telegram does with one it believes
+        unconfirmed (or a proxy replaying traffic)."""
+        with self._cond:
+            self._updates.append(copy.deepcopy(self._sent_updates[update_id]))
+            self._updates.sort(key=lambda u: u["update_id"])
+            self._changed()
+
     def _push_update(self, kind: str, payload: dict[str, Any]) -> int:
         uid = next(self._update_ids)
+        self._sent_updates[uid] = {"update_id": uid, kind: copy.deepcopy(payload)}
         self._updates.append({"update_id": uid, kind: payload})
         self._last_update_id = uid
         self._changed()
@@ -867,6 +880,12 @@ class TelegramEmulator:
         """The command list set with setMyCommands for ``scope`` (its type) and language."""
         with self._cond:
             return list(self._commands.get(f"{scope}|{language_code}", []))
+
+    @property
+    def sent_updates(self) -> dict[int, dict[str, Any]]:
+        """Every update ever queued, by id (confirmed or not)."""
+        with self._cond:
+            return copy.deepcopy(self._sent_updates)
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
@@ -963,6 +982,12 @@ class TelegramEmulator:
         with self._cond:
             self._faults += [_Fault(method.lower(), status, description, retry_after)] * times
 
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are answered normally, ``seconds`` late
+        (longer than the client's read timeout: a timeout on its side)."""
+        with self._cond:
+            self._faults += [_Fault(method.lower(), None, None, None, delay=seconds)] * times
+
     def drop_connection_next(self, method: str, *, after: bool = False, times: int = 1) -> None:
         """Close the connection without a response, before (or ``after``) doing the call."""
         with self._cond:
@@ -1033,6 +1058,9 @@ class TelegramEmulator:
             fault = next((f for f in self._faults if f.method in (name, "*")), None)
             if fault is not None:
                 self._faults.remove(fault)
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+            fault = None
         if fault is not None and fault.status is not None:
             return self._fault_response(method, raw, fault)
         if fault is not None and not fault.after:

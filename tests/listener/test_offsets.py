@@ -1,4 +1,4 @@
-"""Update offsets: claimed before handling, persisted, forgotten when they cannot matter."""
+"""Update offsets: applied ids and held updates, persisted, forgotten when they cannot matter."""
 
 from __future__ import annotations
 
@@ -7,36 +7,66 @@ from pathlib import Path
 
 from tether_hooks import paths
 from tether_hooks.listener import offsets as offsets_module
-from tether_hooks.listener.offsets import Offsets
+from tether_hooks.listener.offsets import MAX_TRIES, Offsets
 
 
-def test_claims_persist_and_replays_are_refused(tether_home: Path) -> None:
+def test_applied_ids_persist_and_replays_are_not_fresh(tether_home: Path) -> None:
     first = Offsets()
     first.bind("telegram", "bot-a")
-    assert first.claim("telegram", 100) and first.claim("telegram", 101)
-    assert not first.claim("telegram", 101) and not first.claim("telegram", 99)
-    first.save()
+    assert first.fresh("telegram", 100)
+    first.done("telegram", 100)
+    first.done("telegram", 101)
+    assert not first.fresh("telegram", 101) and not first.fresh("telegram", 99)
     again = Offsets()  # a restart
     again.bind("telegram", "bot-a")
     assert again.get("telegram") == 101
-    assert not again.claim("telegram", 100) and again.claim("telegram", 102)
-    assert again.get("memory") is None and again.claim("memory", 1)
+    assert not again.fresh("telegram", 100) and again.fresh("telegram", 102)
+    assert again.get("memory") is None and again.fresh("memory", 1)
+
+
+def test_held_updates_come_back_after_a_restart_until_applied(tether_home: Path) -> None:
+    first = Offsets()
+    first.bind("telegram", "bot-a")
+    first.done("telegram", 9)
+    first.hold("telegram", [(9, {"update_id": 9}), (10, {"update_id": 10}),
+                            (11, {"update_id": 11})])
+    first.done("telegram", 10)  # applied; 11 was not when the listener died
+    again = Offsets()
+    again.bind("telegram", "bot-a")
+    assert again.held("telegram") == [11]
+    assert again.backlog("telegram") == [{"update_id": 11}]
+    again.hold("telegram", [(11, {"update_id": 11})])  # delivered again: held once
+    assert again.held("telegram") == [11]
+    again.done("telegram", 11)
+    assert Offsets().held("telegram") == []
+
+
+def test_an_update_that_keeps_crashing_the_listener_is_dropped(tether_home: Path) -> None:
+    first = Offsets()
+    first.bind("telegram", "bot-a")
+    first.hold("telegram", [(5, {"update_id": 5})])
+    for _ in range(MAX_TRIES):
+        restarted = Offsets()
+        restarted.bind("telegram", "bot-a")
+        assert restarted.backlog("telegram") == [{"update_id": 5}]
+    last = Offsets()
+    last.bind("telegram", "bot-a")
+    assert last.backlog("telegram") == [] and last.held("telegram") == []
 
 
 def test_another_account_or_an_old_offset_is_forgotten(tether_home: Path, monkeypatch) -> None:  # noqa: ANN001
     first = Offsets()
     first.bind("telegram", "bot-a")
-    first.claim("telegram", 5000)
-    first.save()
+    first.done("telegram", 5000)
     other = Offsets()
     other.bind("telegram", "bot-b")  # a new bot token numbers its updates anew
-    assert other.get("telegram") is None and other.claim("telegram", 10)
+    assert other.get("telegram") is None and other.fresh("telegram", 10)
     stale = Offsets()
     stale.bind("telegram", "bot-a")
     now = json.loads(Path(paths.listener_offsets_file()).read_text())["telegram"]["at"]
     monkeypatch.setattr(offsets_module.time, "time", lambda: now + offsets_module.KEEP + 1)
     assert stale.get("telegram") is None  # Telegram keeps no update that long
-    assert stale.claim("telegram", 3)  # (after a week idle, ids restart at random)
+    assert stale.fresh("telegram", 3)  # (after a week idle, ids restart at random)
 
 
 def test_a_token_from_the_environment_is_part_of_the_account(monkeypatch) -> None:  # noqa: ANN001

@@ -207,14 +207,14 @@ def test_a_restart_skips_updates_handled_before_it(tether_home: Path,
     emu.send_text(CHAT, "/pending")  # not handled yet
     offsets = Offsets()
     offsets.bind("telegram", daemon._account(config.load()["telegram"]))
-    offsets.claim("telegram", handled)
-    offsets.save()
+    offsets.done("telegram", handled)
     daemon.start()
     emu.wait_for_message(lambda m: "Nothing is waiting" in (m.text or ""), chat_id=CHAT,
                          timeout=15)
     emu.wait_until_confirmed(timeout=15)
     assert not [m for m in emu.messages(CHAT) if "No timers" in (m.text or "")]
-    assert Offsets().get("telegram") == handled + 1
+    until(lambda: Offsets().get("telegram") == handled + 1, what="the update marked applied")
+    assert Offsets().held("telegram") == []
 
 
 def test_the_bot_token_never_leaves_the_listener(tether_home: Path,

@@ -446,7 +446,7 @@ def test_every_ptb_error_maps_to_a_bridge_error(exc: telegram.error.TelegramErro
 
 
 def test_poll_errors_are_kept_without_the_token() -> None:
-    from tether_hooks.platforms.telegram_errors import PollHealth
+    from tether_hooks.platforms.telegram_poll import PollHealth
 
     token = "7000000001:AAHsome-bot-token-in-an-error-0123"
     health = PollHealth(token)

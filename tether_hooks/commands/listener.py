@@ -37,6 +37,11 @@ def describe_status(info: dict) -> str:
     for name, bridge in (info.get("bridges") or {}).items():
         detail = f" ({bridge['detail']})" if bridge.get("detail") else ""
         text += f"; {name}: {bridge.get('state')}{detail}"
+    for name, task in (info.get("tasks") or {}).items():
+        if task.get("state") != "ok":  # a supervised task restarting, or reporting a problem
+            text += f"; {name}: {task.get('state')} ({task.get('detail')})"
+        elif task.get("restarts"):
+            text += f"; {name}: restarted {task['restarts']}x"
     return text
 
 

@@ -49,6 +49,8 @@ class BridgeStates:
         await self._no_bridge_left()
 
     async def _run_bridge(self, name: str, bridge: object) -> None:
+        """Start ``bridge``; on any failure (unreachable, token rejected...) say so at once
+        (``_no_bridge_left``: no hook waits for it) and try again with backoff, for ever."""
         delays = iter(RETRY_DELAYS)
         while not self._closing:
             self._set_state(name, "starting", "")
@@ -56,12 +58,12 @@ class BridgeStates:
                 await bridge.start(self.on_event)  # type: ignore[attr-defined]
             except Exception as exc:
                 auth = isinstance(exc, BridgeAuthError)
-                log.error("%s could not start: %s", name, exc)
-                self._set_state(name, "auth" if auth else "error", str(exc))
+                delay = next(delays, RETRY_DELAYS[-1])
+                log.error("%s could not start: %s; retrying in %g s", name, exc, delay)
+                self._set_state(name, "auth" if auth else "error",
+                                f"{exc}; retrying in {delay:g} s")
                 await self._no_bridge_left()
-                if auth:
-                    return
-                await asyncio.sleep(next(delays, RETRY_DELAYS[-1]))  # backoff before a retry
+                await asyncio.sleep(delay)  # backoff before a retry
                 continue
             self._started.add(name)
             self._refresh_health()
@@ -77,17 +79,41 @@ class BridgeStates:
             self._wake.set()
             return
 
+    def _check_pollers(self) -> None:
+        """A started bridge whose poller ended (``polling_alive``) gets it started again."""
+        for name in list(self._started):
+            bridge = self.bridges.get(name)
+            alive = getattr(bridge, "polling_alive", None)
+            if alive is None or name in self._restarting or alive():
+                continue
+            self._restarting.add(name)
+            self._set_state(name, "error", "polling stopped; starting it again")
+
+            async def restart(name: str = name, bridge: object = bridge) -> None:
+                try:
+                    await bridge.restart_polling()  # type: ignore[attr-defined]
+                except Exception as exc:
+                    log.error("%s: restarting polling failed: %s", name, exc)
+                    await asyncio.sleep(RETRY_DELAYS[0])
+                finally:
+                    self._restarting.discard(name)
+
+            self._spawn(restart())
+
     def _ready(self) -> list:
         return [b for n, b in self.bridges.items()
                 if self.states[n]["state"] not in (*DOWN, "starting")]
 
     def _set_state(self, name: str, value: str, detail: str, extra: dict | None = None) -> None:
         new = {**(extra or {}), "state": value, "detail": detail}
-        if self.states.get(name) != new:
+        old = self.states.get(name)
+        if old != new:
             self.states[name] = new
             self._write_health()
             self._changed.set()
             self._changed = asyncio.Event()
+            if value in DOWN and (old or {}).get("state") not in DOWN and not self._closing:
+                self._spawn(self._no_bridge_left())  # none can post now: nobody waits
 
     async def _until_started(self) -> None:
         """Until no configured bridge is still starting."""
@@ -111,7 +137,7 @@ class BridgeStates:
         if not self.health_path:
             return
         blob = {"pid": os.getpid(), "started_at": self.started_at, "updated_at": time.time(),
-                "bridges": self.states}
+                "bridges": self.states, "tasks": getattr(self, "tasks", None) and self.tasks.states}
         try:
             state.write_atomic(self.health_path, json.dumps(blob).encode())
         except OSError as exc:

@@ -74,6 +74,7 @@ def status() -> dict:
             pid=answer.get("pid", pid),
             usable=answer.get("usable"),
             bridges=answer.get("bridges") or {},
+            tasks=answer.get("tasks") or {},
         )
     elif pid is not None:
         info["unresponsive"] = True
@@ -243,13 +244,13 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         changed.append(True)
         stopping.set()
 
-    watcher = asyncio.ensure_future(watch_config())
+    watcher = dispatcher.supervise("config watcher", watch_config)
     try:
         await dispatcher.start()
         for name in names:
             try:
                 bridge = await asyncio.to_thread(
-                    _make_bridge, name, cfg, store, loop, offsets.get(name)
+                    _make_bridge, name, cfg, store, loop, offsets.get(name), offsets
                 )
             except Exception as exc:
                 await dispatcher.fail(name, f"cannot load the {name} bridge: {exc}")
@@ -274,10 +275,11 @@ def _account(section: dict) -> str:
 
 
 def _make_bridge(
-    name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop, handled: int | None = None
+    name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop,
+    handled: int | None = None, inbox: object = None,
 ) -> object:
     """Construct a bridge, passing (when it takes them) the update offset after ``handled``,
-    the known topics and a topic recorder."""
+    the inbox of fetched updates (``offsets``), the known topics and a topic recorder."""
     from tether_hooks import platforms
 
     try:
@@ -290,6 +292,8 @@ def _make_bridge(
     kwargs: dict = {}
     if "update_offset" in params and handled is not None:
         kwargs["update_offset"] = handled + 1
+    if "inbox" in params and inbox is not None:
+        kwargs["inbox"] = inbox
     if "topics" in params:
         sessions = store.read()["sessions"]  # type: ignore[attr-defined]
         kwargs["topics"] = {

@@ -26,7 +26,7 @@ from functools import partial
 
 from tether_hooks import audit, config, paths, state, timers
 from tether_hooks.errors import TetherError
-from tether_hooks.listener import chat, commands
+from tether_hooks.listener import access, chat, commands, logs
 from tether_hooks.listener.bridges import BridgeStates
 from tether_hooks.listener.commands import COMMANDS
 from tether_hooks.listener.hooknotices import HookNotices
@@ -34,6 +34,7 @@ from tether_hooks.listener.notices import AuditTail, Batcher, Debouncer
 from tether_hooks.listener.offsets import Offsets
 from tether_hooks.listener.questions import Questions, ref_view
 from tether_hooks.listener.replies import Replies, already
+from tether_hooks.listener.supervise import Tasks
 from tether_hooks.platforms.base import Incoming, MessageRef, Notice
 from tether_hooks.platforms.render import outcome_text
 from tether_hooks.store import Store
@@ -43,9 +44,10 @@ __all__ = ["COMMANDS", "Dispatcher"]
 log = logging.getLogger("tether_hooks.listener")
 
 STORE_POLL = 0.1
+DOORBELL_WAIT = 1.5
+STORE_RETRY = 1.0
 HEALTH_EVERY = 1.0
 CLOSE_TIMEOUT = 5.0
-
 
 class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     """Fans requests out to bridges and turns what users do into decisions."""
@@ -84,7 +86,9 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         self._waits: dict[str, asyncio.Future] = {}  # session id -> Stop hook waiting
         self._notice_refs: dict[tuple[str, str, str], str] = {}  # message -> session id
         self._started: set[str] = set()  # bridges whose start() returned
+        self._restarting: set[str] = set()  # bridges whose poller is being restarted
         self._closing = False
+        self.tasks = Tasks(self._write_health, logs.secrets(cfg))
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -93,8 +97,12 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         self._write_health()
         for name, bridge in self.bridges.items():
             self._spawn(self._run_bridge(name, bridge))
-        self._spawn(self._watch_store())
-        self._spawn(AuditTail(paths.audit_file(), self._on_audit).run())
+        self.supervise("store watcher", self._watch_store)
+        self.supervise("audit tail", AuditTail(paths.audit_file(), self._on_audit).run)
+
+    def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> asyncio.Task:
+        """A long-lived task, restarted with backoff when it fails (``supervise``)."""
+        return self._spawn(self.tasks.supervise(name, factory, lambda: self._closing))
 
     async def close(self) -> None:
         self._closing = True
@@ -129,12 +137,18 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     # -- the hook's messages ------------------------------------------------------------
 
     def status(self) -> dict:
-        return {"ok": True, "pid": os.getpid(), "usable": self.usable(), "bridges": self.states}
+        return {"ok": True, "pid": os.getpid(), "usable": self.usable(), "bridges": self.states,
+                "tasks": self.tasks.states}
 
     async def on_request(self, request_id: str) -> dict:
-        """The doorbell: a new request is pending in the store."""
+        """The doorbell: a new request is pending in the store. A bridge still starting gets
+        ``DOORBELL_WAIT`` s to connect, so a hook hears at once that none can post."""
         log.info("request %s: the hook is waiting", request_id)
         self._wake.set()
+        try:
+            await asyncio.wait_for(self._until_started(), DOORBELL_WAIT)
+        except TimeoutError:
+            pass  # still connecting: if it fails later, the request is settled then
         return self.status()
 
     def _error(self, key: str, text: str) -> None:
@@ -147,6 +161,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     # -- the store: post new requests, show outcomes ------------------------------------
 
     async def _watch_store(self) -> None:
+        """Post and show what the store holds; an unreadable store is reported, retried."""
         path = self.store.path
         seen: object = ()
         last_health = 0.0
@@ -157,11 +172,20 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
                 seen = sig
                 try:
                     await self.sync()
-                except TetherError as exc:
-                    self._error("store", str(exc))
+                except Exception as exc:  # StoreError, RecursionError, ValueError, ...
+                    problem = f"cannot read the store: {type(exc).__name__}: {exc}"
+                    if not isinstance(exc, TetherError) and self.errors.allow("store trace"):
+                        log.error("store watcher: %s", problem, exc_info=exc)
+                    self._error("store", str(exc) if isinstance(exc, TetherError) else problem)
+                    self.tasks.report("store watcher", "error", f"{problem}; retrying")
+                    seen = ()  # read it again (changed or not) after a pause
+                    await asyncio.sleep(STORE_RETRY)
+                else:
+                    self.tasks.report("store watcher", "ok")
             if time.monotonic() - last_health > HEALTH_EVERY:
                 last_health = time.monotonic()
                 self._refresh_health()
+                self._check_pollers()
             try:
                 await asyncio.wait_for(self._wake.wait(), STORE_POLL)
             except TimeoutError:
@@ -241,18 +265,45 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
 
     # -- what users do ------------------------------------------------------------------
 
+    def _chat_of(self, bridge: str) -> str | None:
+        return access.chat_of(self.cfg, bridge,
+                              getattr(self.bridges.get(bridge), "resolved_chat_id", None))
+
+    def in_chat(self, event: Incoming) -> bool:
+        return access.in_chat(self._chat_of(event.bridge), event)
+
     def authorized(self, event: Incoming) -> bool:
-        return str(event.user_id) in self.allowed.get(event.bridge, set())
+        """An allowed user, in the configured chat: nothing is answered anywhere else."""
+        return (str(event.user_id) in self.allowed.get(event.bridge, set())
+                and self.in_chat(event))
 
     async def on_event(self, event: Incoming) -> None:
-        """Every press, text and command of every bridge arrives here."""
+        """Every press, text and command of every bridge arrives here. An update is marked
+        applied (``offsets.done``) only once it was: a listener killed meanwhile applies it
+        again after its restart, and that changes nothing (``event_key``)."""
+        if event.update_id is not None and not self.offsets.fresh(event.bridge,
+                                                                  int(event.update_id)):
+            log.info("dropping replayed update %s from %s", event.update_id, event.bridge)
+            return
         try:
-            if not await self._fresh(event):
-                return
+            await self._apply(event)
+        finally:
+            if event.update_id is not None:
+                try:
+                    await self._io(self.offsets.done, event.bridge, int(event.update_id))
+                except OSError as exc:
+                    log.error("cannot record update %s as applied: %s", event.update_id, exc)
+
+    async def _apply(self, event: Incoming) -> None:
+        try:
             if not self.authorized(event):
-                log.warning("not authorized: %s %r from user %s (%s) on %s", event.kind,
-                            event.data[:40], event.user_id, event.user_name, event.bridge)
-                await self._io(audit.append, _unauthorized(event))
+                log.warning("not authorized: %s %r from user %s (%s) in chat %s on %s",
+                            event.kind, event.data[:40], event.user_id, event.user_name,
+                            event.chat_id, event.bridge)
+                entry = access.unauthorized(event, self._chat_of(event.bridge))
+                await self._io(audit.append, entry)
+                if not self.in_chat(event):
+                    return  # another chat: not a word there (nor about what waits here)
                 text = "⛔ Not authorized."
                 if event.kind != "press":
                     text += f" Your user id is {event.user_id}."
@@ -270,16 +321,6 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
                 await self.tell(event, f"⚠️ That failed: {exc}")
             except Exception:
                 pass
-
-    async def _fresh(self, event: Incoming) -> bool:
-        """Claim the update (persisted before it is acted on); False for a replay."""
-        if event.update_id is None:
-            return True
-        if not self.offsets.claim(event.bridge, int(event.update_id)):
-            log.info("dropping replayed update %s from %s", event.update_id, event.bridge)
-            return False
-        await self._io(self.offsets.save)
-        return True
 
     async def tell(self, event: Incoming, text: str) -> None:
         """Answer a press privately, reply to a text or command."""
@@ -316,10 +357,15 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
             extra["answer"] = answer
         if interrupt:
             extra["interrupt"] = True
+        key = chat.event_key(event)
+        if key:
+            extra["event"] = key
         self._showing.add(rid)
         try:
             first, settled = await self._io(self.store.decide, rid, action, by=by,
                                             via=event.bridge, reason=reason, extra=extra or None)
+            # the same update applied again (a restart): finish what it began, once
+            first = first or bool(key and (settled.get("decision") or {}).get("event") == key)
             if not first:
                 await self.tell(event, already(settled))
                 self._showing.discard(rid)
@@ -330,7 +376,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
             if scope:
                 timer = await self._add_timer(event, settled, scope, tool, duration, by)
             if event.kind == "press":
-                await self.tell(event, _pressed(settled, action))
+                await self.tell(event, access.pressed(settled, action))
             else:
                 text = outcome_text(settled, timer, time.time())
                 await self.tell(event, f"{text} ({rid}: {settled.get('tool_name')})")
@@ -346,26 +392,8 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         length = f"{duration}s" if duration else str(self.cfg["default_timer"])
         try:
             timer, _ = await self._io(timers.add_like, request, scope, length, created_by=by,
-                                      tool=tool, store=self.store)
+                                      tool=tool, store=self.store, key=chat.event_key(event))
         except TetherError as exc:
             await self.bridges[event.bridge].reply(event, f"No timer was set: {exc}")
             return None
         return timer  # type: ignore[return-value]
-
-
-def _pressed(request: dict, action: str) -> str:
-    """The toast a press gets once it decided."""
-    tool = request.get("tool_name")
-    if action == "allow":
-        return {"AskUserQuestion": "Answered", "ExitPlanMode": "Plan approved"}.get(
-            str(tool), "Allowed")
-    return "Keep planning" if tool == "ExitPlanMode" else "Denied"
-
-
-def _unauthorized(event: Incoming) -> dict:
-    """The audit entry of an attempt by a user who is not allowed (never a secret)."""
-    return {"event": "unauthorized", "bridge": event.bridge, "user_id": str(event.user_id),
-            "user_name": event.user_name, "chat_id": str(event.chat_id), "kind": event.kind,
-            "data": event.data[:64], "status": "unauthorized", "tool_name": event.kind,
-            "input": event.data[:64], "via": event.bridge, "by": event.user_name,
-            "reason": f"user id {event.user_id} is not in allowed_user_ids"}

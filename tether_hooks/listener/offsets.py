@@ -1,11 +1,17 @@
-"""Replay protection: the highest update id handled per bridge, kept in
-``paths.listener_offsets_file()`` (``{"telegram": {"id": 812345, "at": ..., "account": ...}}``),
-a few bytes beside the store.
+"""At-least-once updates: per bridge, the highest update id *applied* and the updates
+fetched but not applied yet, kept in ``paths.listener_offsets_file()``::
 
-Dispatch claims an update *before* handling it: a restart then never applies a press or a
-text twice (a crash in the middle loses that one update instead). The bridge gets the
-offset back when the listener starts (``update_offset`` = highest + 1) and skips what came
-before; the claim check stays as a second guard for a bridge that redelivers anyway.
+    {"telegram": {"id": 812345, "at": ..., "account": ...,
+                  "inbox": {"812346": {"raw": {...the update...}, "at": ..., "tries": 0}}}}
+
+A bridge that can (Telegram) ``hold``\\ s what it fetched before the platform hears it was
+received, so a listener killed at any moment (kill -9, OOM, reboot) loses nothing: the
+restarted one gets the held updates back (``backlog``) and applies them first. Dispatch
+marks an update ``done`` only *after* applying it, and drops one whose id is not
+``fresh`` (applied already: a redelivery). Applying an update twice (the listener died
+after applying it, before ``done`` was written) changes nothing: decisions and timers are
+keyed on the update (``listener.dispatch``). An update held through ``MAX_TRIES``
+restarts without being applied (it crashes the listener) is dropped with an error.
 
 An offset is forgotten after ``KEEP`` seconds (Telegram keeps an unconfirmed update 24 h at
 most, and after a week without updates it numbers them from a random new start) and when
@@ -16,36 +22,43 @@ the bridge's ``account`` changed (another bot token: another numbering). Only th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
 
 from tether_hooks import paths, state
 
-__all__ = ["KEEP", "Offsets"]
+__all__ = ["KEEP", "MAX_TRIES", "Offsets"]
+
+log = logging.getLogger("tether_hooks.listener")
 
 KEEP = 24 * 3600.0
+MAX_TRIES = 3
 
 
 class Offsets:
-    """Highest handled update id per bridge; ``claim`` in memory, ``save`` to the file."""
+    """Applied update ids and held updates per bridge; every change is written at once."""
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path or paths.listener_offsets_file()
-        self._lock = threading.Lock()
-        self._pending: tuple[int, bytes] = (0, b"{}")  # (version, what to write)
-        self._written = 0
+        self._lock = threading.RLock()
         self._accounts: dict[str, str] = {}
         try:
             with open(self.path, "rb") as f:
                 loaded = json.loads(f.read())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             loaded = {}
         self._ids: dict[str, dict] = {
             str(k): v for k, v in (loaded if isinstance(loaded, dict) else {}).items()
             if isinstance(v, dict) and isinstance(v.get("id"), int)
             and isinstance(v.get("at"), (int, float))
         }
+        for entry in self._ids.values():
+            inbox = entry.get("inbox")
+            entry["inbox"] = {k: v for k, v in (inbox if isinstance(inbox, dict) else {}).items()
+                              if str(k).lstrip("-").isdigit() and isinstance(v, dict)
+                              and isinstance(v.get("raw"), dict)}
 
     def _live(self, bridge: str, now: float) -> dict | None:
         entry = self._ids.get(bridge)
@@ -53,36 +66,86 @@ class Offsets:
             return None
         return entry
 
+    def _entry(self, bridge: str, now: float) -> dict:
+        entry = self._live(bridge, now)
+        if entry is None:
+            entry = self._ids[bridge] = {"id": -(2**62), "at": now,
+                                         "account": self._accounts.get(bridge, ""), "inbox": {}}
+        return entry
+
     def bind(self, bridge: str, account: str) -> None:
-        """The account ``bridge`` now runs as; an offset of another account is dropped."""
-        self._accounts[bridge] = account
-        entry = self._ids.get(bridge)
-        if entry is not None and entry.get("account") != account:
-            del self._ids[bridge]
+        """The account ``bridge`` now runs as; what another account left is dropped."""
+        with self._lock:
+            self._accounts[bridge] = account
+            entry = self._ids.get(bridge)
+            if entry is not None and entry.get("account") != account:
+                del self._ids[bridge]
 
     def get(self, bridge: str) -> int | None:
-        """The highest update id of ``bridge`` handled lately, if any."""
-        entry = self._live(bridge, time.time())
-        return None if entry is None else int(entry["id"])
-
-    def claim(self, bridge: str, update_id: int) -> bool:
-        """Record ``update_id`` as handled; False if it (or a later one) already was."""
-        now = time.time()
-        entry = self._live(bridge, now)
-        if entry is not None and update_id <= int(entry["id"]):
-            return False
-        self._ids[bridge] = {"id": update_id, "at": now,
-                             "account": self._accounts.get(bridge, "")}
-        self._pending = (self._pending[0] + 1, json.dumps(self._ids, sort_keys=True).encode())
-        return True
-
-    def save(self) -> None:
-        """Write the latest offsets (atomically; from any thread): call after ``claim``,
-        before acting on the update."""
+        """The highest update id of ``bridge`` applied lately, if any."""
         with self._lock:
-            version, data = self._pending
-            if version <= self._written:
-                return  # a later save already wrote this (or newer)
-            paths.ensure_dir(os.path.dirname(self.path))
-            state.write_atomic(self.path, data)
-            self._written = version
+            entry = self._live(bridge, time.time())
+            if entry is None or entry["id"] == -(2**62):
+                return None
+            return int(entry["id"])
+
+    def fresh(self, bridge: str, update_id: int) -> bool:
+        """False if ``update_id`` (or a later one) was applied already: a redelivery."""
+        with self._lock:
+            entry = self._live(bridge, time.time())
+            return entry is None or update_id > int(entry["id"])
+
+    def hold(self, bridge: str, updates: list[tuple[int, dict]]) -> None:
+        """Keep fetched updates (``(update_id, raw)``) until they are applied; written now."""
+        with self._lock:
+            now = time.time()
+            entry = self._entry(bridge, now)
+            added = False
+            entry["at"] = now
+            for update_id, raw in updates:
+                if update_id > int(entry["id"]) and str(update_id) not in entry["inbox"]:
+                    entry["inbox"][str(update_id)] = {"raw": raw, "at": now, "tries": 0}
+                    added = True
+            if added:
+                self._save()
+
+    def backlog(self, bridge: str) -> list[dict]:
+        """The held updates of ``bridge`` (oldest first), each counted as one more try."""
+        with self._lock:
+            entry = self._live(bridge, time.time())
+            if entry is None or not entry["inbox"]:
+                return []
+            out = []
+            for key in sorted(entry["inbox"], key=int):
+                held = entry["inbox"][key]
+                if int(held.get("tries") or 0) >= MAX_TRIES:
+                    log.error("%s: dropping update %s: applying it failed %d times",
+                              bridge, key, MAX_TRIES)
+                    del entry["inbox"][key]
+                    continue
+                held["tries"] = int(held.get("tries") or 0) + 1
+                out.append(held["raw"])
+            self._save()
+            return out
+
+    def held(self, bridge: str) -> list[int]:
+        """The ids of the updates held (fetched, not applied yet)."""
+        with self._lock:
+            entry = self._live(bridge, time.time())
+            return sorted(int(k) for k in (entry or {}).get("inbox", {}))
+
+    def done(self, bridge: str, update_id: int) -> None:
+        """``update_id`` is applied (updates are applied in order): written now."""
+        with self._lock:
+            now = time.time()
+            entry = self._entry(bridge, now)
+            entry["id"] = max(int(entry["id"]), update_id)
+            entry["at"] = now
+            entry["account"] = self._accounts.get(bridge, entry.get("account", ""))
+            for key in [k for k in entry["inbox"] if int(k) <= update_id]:
+                del entry["inbox"][key]
+            self._save()
+
+    def _save(self) -> None:
+        paths.ensure_dir(os.path.dirname(self.path))
+        state.write_atomic(self.path, json.dumps(self._ids, sort_keys=True).encode())

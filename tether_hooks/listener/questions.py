@@ -35,12 +35,20 @@ def _record(store: Store, rid: str, index: int, value: object, key: str = "answe
         return request
 
 
-def _toggle(store: Store, rid: str, index: int, label: str, labels: list[str]) -> dict | None:
+def _toggle(store: Store, rid: str, index: int, label: str, labels: list[str],
+            key: str | None = None) -> dict | None:
+    """Toggle ``label``; once per ``key`` (the update), so a replayed press changes nothing."""
     with store.edit() as data:
         request = data["requests"].get(rid)
         if request is None or request.get("status") != "pending":
             return request
-        picks = request.setdefault("chat", {}).setdefault("picks", {})
+        chat_record = request.setdefault("chat", {})
+        if key:
+            applied = chat_record.setdefault("toggled", [])
+            if key in applied:
+                return request
+            applied[:] = [*applied[-49:], key]
+        picks = chat_record.setdefault("picks", {})
         chosen = set(picks.get(str(index)) or ()) ^ {label}
         picks[str(index)] = [x for x in labels if x in chosen]
         return request
@@ -92,7 +100,7 @@ class Questions:
             await self.answer_question(event, request, index, labels[option])
             return
         updated = await self._io(_toggle, self.store, request["id"], index, labels[option],
-                                 labels)
+                                 labels, chat.event_key(event))
         if updated is None or updated.get("status") != "pending":
             await self.tell(event, "⌛ Expired" if updated is None else
                             f"Already decided: {outcome_text(updated)}")

@@ -2,24 +2,23 @@
 
 The bridge only translates (see ``base.py``). What the listener can rely on:
 
-* **Every update reaches dispatch**, whoever sent it and from whichever chat: unknown users
-  (dispatch answers "not authorized, your id is N"), private chats with the bot as well as
-  the configured ``chat_id``. Messages from bots, edits and non-text messages are dropped.
-  A press is always answered: if dispatch did not call :meth:`TelegramBridge.answer` while
-  handling it, an empty answer follows. ``on_event`` is awaited one update at a time.
-* **Texts**: ``reply_to`` is set only for a reply to one of the bot's messages, never for the
-  implicit reply to a topic's first message. A **press** has ``reply_to`` = the message whose
-  button was pressed. A text or command has ``event_id`` = its message id.
-* **Update offset**: ``update_offset=`` (the listener passes the highest update id dispatch
-  handled before a restart, + 1: ``listener/offsets.py``) skips older updates that Telegram
-  delivers again; :attr:`TelegramBridge.last_update_id` is the last one handed to dispatch.
+* **Every update reaches dispatch**, whoever sent it and from whichever chat (dispatch
+  refuses other chats and users). Messages from bots, edits and non-text messages are
+  dropped. A press is always answered (an empty answer if dispatch gave none).
+  ``on_event`` is awaited one update at a time.
+* **Texts**: ``reply_to`` only for a reply to one of the bot's messages (not the implicit
+  reply to a topic's first message); a **press**: the message pressed; ``event_id``: the
+  message id of a text or command.
+* **At least once**: with ``inbox=`` (``listener/offsets.py``) each getUpdates answer is held
+  before PTB (and Telegram) take it as received, and what a dead listener held comes back
+  first on ``start``; ``update_offset=`` (highest applied + 1) skips older redeliveries.
+* **Polling never stops for good**: a 401/403/404 is retried like a network error
+  (``telegram_poll``), and :meth:`restart_polling` revives a poller that ended anyway.
 * **Secrets**: the bot token is blanked in every error and health report (``redact``).
 * **Forum topics** (``forum = true``): one per session, named "<folder> · <session id[:8]>",
-  created on first use. A known topic comes from ``topics=`` (session id -> thread id), the
-  session record (``session["chat"]["telegram"]["thread_id"]``, ``request["session"]`` for
-  requests) or ``session["telegram_thread_id"]``; returned MessageRefs carry the thread id,
-  and ``on_topic(session_id, thread_id)`` is called when a topic is created. A deleted topic
-  is replaced, a closed one reopened.
+  created on first use, known from ``topics=`` or the session record; MessageRefs carry the
+  thread id; ``on_topic(session_id, thread_id)`` when one is created. A deleted topic is
+  replaced, a closed one reopened.
 * Text for :meth:`reply`, :meth:`answer`, :meth:`show_outcome` and notices is plain text.
 """
 
@@ -27,14 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from telegram import (
     BotCommand,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
     ReplyParameters,
@@ -54,45 +51,30 @@ from tether_hooks.platforms.base import (
     Notice,
     OnEvent,
 )
-from tether_hooks.platforms.telegram_config import THREAD_KEY, TelegramSettings, settings
-from tether_hooks.platforms.telegram_errors import (
+from tether_hooks.platforms.telegram_config import TelegramSettings, settings
+from tether_hooks.platforms.telegram_errors import map_error, retry_seconds
+from tether_hooks.platforms.telegram_poll import (
     PollHealth,
     PollRequest,
-    map_error,
-    retry_seconds,
+    polling_alive,
+    restart_polling,
 )
-from tether_hooks.platforms.telegram_updates import to_incoming
+from tether_hooks.platforms.telegram_topics import Topics
+from tether_hooks.platforms.telegram_updates import (
+    fetched_updates,
+    keyboard,
+    to_incoming,
+)
 
 __all__ = ["TelegramBridge", "map_error"]
 
 log = logging.getLogger(__name__)
 
 _ALLOWED_UPDATES = ["message", "callback_query"]
-_TOPIC_COLOR = 0x6FB9F0
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-_TOPIC_GONE = re.compile(r"thread not found|topic_deleted|topic_id_invalid|topic_closed")
 
 
-def _markup(buttons: list[list[Button]] | None) -> InlineKeyboardMarkup | None:
-    rows = []
-    for row in buttons or []:
-        for b in row:
-            if not 1 <= len(b.data.encode()) <= 64:
-                raise BridgeError(f"button {b.label!r}: callback data must be 1-64 bytes")
-        if row:
-            rows.append([InlineKeyboardButton(b.label, callback_data=b.data) for b in row])
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-def _known_thread(record: dict | None) -> int | None:
-    record = record or {}
-    ref = (record.get("chat") or {}).get("telegram") or {}
-    value = ref.get("thread_id") if isinstance(ref, dict) else None
-    value = value or record.get(THREAD_KEY)
-    return int(value) if value else None
-
-
-class TelegramBridge:
+class TelegramBridge(Topics):
     """The :class:`~tether_hooks.platforms.base.Bridge` for Telegram; see the module doc."""
 
     name: ClassVar[str] = "telegram"
@@ -104,6 +86,7 @@ class TelegramBridge:
         update_offset: int | None = None,
         topics: dict[str, int] | None = None,
         on_topic: Callable[[str, int], object] | None = None,
+        inbox: Any = None,
     ) -> None:
         self.settings: TelegramSettings = settings(config)
         self.topics: dict[str, int] = {str(k): int(v) for k, v in (topics or {}).items()}
@@ -118,6 +101,8 @@ class TelegramBridge:
         self._topic_locks: dict[str, asyncio.Lock] = {}
         self._ready_lock: asyncio.Lock | None = None
         self._initialized = False
+        self.inbox = inbox  # listener.offsets.Offsets: holds fetched updates until applied
+        self.resolved_chat_id: str | None = None  # chat_id "@name" as the number events carry
         s = self.settings
         self._health = PollHealth(s.bot_token)
         self._app: Application = (
@@ -126,7 +111,8 @@ class TelegramBridge:
             .request(HTTPXRequest(connection_pool_size=8, read_timeout=20, write_timeout=20,
                                   connect_timeout=10, pool_timeout=10))
             .get_updates_request(PollRequest(
-                self._health, connection_pool_size=1, read_timeout=s.poll_timeout + 10,
+                self._health, self._fetched, connection_pool_size=1,
+                read_timeout=s.poll_timeout + 10,
                 write_timeout=10, connect_timeout=10, pool_timeout=10))
             .concurrent_updates(False).job_queue(None).build()
         )
@@ -143,7 +129,8 @@ class TelegramBridge:
             self._ready_lock = asyncio.Lock()
         async with self._ready_lock:
             if not self._initialized:
-                await self._call("connect to Telegram", self._app.initialize)
+                # one try: the listener reports a failure at once and retries with backoff
+                await self._call("connect to Telegram", self._app.initialize, retries=0)
                 self.bot_id, self.bot_username = self._app.bot.bot.id, self._app.bot.bot.username
                 self._initialized = True
 
@@ -156,16 +143,37 @@ class TelegramBridge:
         if not self._app.handlers:
             self._app.add_handler(TypeHandler(Update, self._handle))
         await self._app.start()
+        if self.inbox is not None:  # fetched before the last listener died, never applied
+            for raw in await asyncio.to_thread(self.inbox.backlog, self.name):
+                update = Update.de_json(raw, self._app.bot)
+                if update is not None:
+                    await self._app.update_queue.put(update)
         self._health.closed = False
         try:
-            await self._app.updater.start_polling(
-                timeout=timedelta(seconds=self.settings.poll_timeout),
-                allowed_updates=_ALLOWED_UPDATES, error_callback=self._poll_error,
-            )
+            await self._start_polling()
         except TelegramError as exc:
             await self.close()
             raise map_error(exc, "start polling", self.settings.bot_token) from exc
         self._health.polling = True
+
+    async def _fetched(self, payload: bytes) -> None:
+        """A getUpdates answer, before PTB (and so Telegram) takes it as received: held."""
+        held = fetched_updates(payload, self._skip_below) if self.inbox is not None else []
+        if held:
+            await asyncio.to_thread(self.inbox.hold, self.name, held)
+
+    def polling_alive(self) -> bool:
+        return polling_alive()
+
+    async def restart_polling(self) -> None:
+        """Start polling again after PTB's polling task ended (a watchdog's remedy)."""
+        await restart_polling(self._app, self.settings.bot_token, self._start_polling)
+
+    async def _start_polling(self) -> None:
+        await self._app.updater.start_polling(
+            timeout=timedelta(seconds=self.settings.poll_timeout),
+            allowed_updates=_ALLOWED_UPDATES, error_callback=self._poll_error,
+        )
 
     def _poll_error(self, exc: TelegramError) -> None:
         """PTB retries polling by itself; this only logs, without a traceback per retry."""
@@ -217,22 +225,23 @@ class TelegramBridge:
     # -- outgoing ---------------------------------------------------------------------------
 
     async def _call(self, what: str, fn: Callable[..., Awaitable[Any]], *args: Any,
-                    **kwargs: Any) -> Any:
+                    retries: int | None = None, **kwargs: Any) -> Any:
         """``fn`` with 429s waited out and network errors retried with backoff."""
         s, delay = self.settings, self.settings.retry_delay
-        for attempt in range(s.retries + 1):
+        retries = s.retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 return await fn(*args, **kwargs)
             except RetryAfter as exc:
                 wait = retry_seconds(exc)
-                if wait > s.max_retry_after or attempt == s.retries:
+                if wait > s.max_retry_after or attempt == retries:
                     raise map_error(exc, what, s.bot_token) from exc
                 log.info("telegram: flood control, waiting %g s to %s", wait, what)
                 await asyncio.sleep(wait)
             except BadRequest as exc:
                 raise map_error(exc, what, s.bot_token) from exc
             except NetworkError as exc:  # 5xx, timeouts, dropped connections
-                if attempt == s.retries:
+                if attempt == retries:
                     raise map_error(exc, what, s.bot_token) from exc
                 log.info("telegram: %s failed (%s), retrying in %g s", what, exc, delay)
                 await asyncio.sleep(delay)
@@ -252,59 +261,13 @@ class TelegramBridge:
         )
         thread_id = str(msg.message_thread_id) if msg.is_topic_message else None
         sent = msg.date.timestamp() if msg.date else None
+        if str(chat_id) == str(self.settings.chat_id):
+            self.resolved_chat_id = str(msg.chat.id)
         return MessageRef(self.name, str(msg.chat.id), str(msg.message_id), thread_id, sent)
-
-    async def _thread_for(self, sid: str, cwd: object, record: dict | None) -> int | None:
-        """The session's topic in forum mode (created on first use), else None."""
-        if not self.settings.forum or not sid:
-            return None
-        stored = _known_thread(record)
-        if sid not in self.topics and stored and stored not in self._dead_threads:
-            self.topics[sid] = stored
-        if sid in self.topics:
-            return self.topics[sid]
-        async with self._topic_locks.setdefault(sid, asyncio.Lock()):
-            if sid in self.topics:
-                return self.topics[sid]
-            topic = await self._call(
-                "create a forum topic", self._app.bot.create_forum_topic,
-                chat_id=self.settings.chat_id, icon_color=_TOPIC_COLOR,
-                name=f"{render.project_name(cwd)} · {sid[:8]}"[:128],
-            )
-            thread = self.topics[sid] = int(topic.message_thread_id)
-        if self.on_topic is not None:
-            self.on_topic(sid, thread)
-        return thread
-
-    async def _post(self, messages: list[str], sid: str, cwd: object, record: dict | None,
-                    markup: InlineKeyboardMarkup | None = None) -> list[MessageRef]:
-        """Post messages (buttons on the last) in the session's topic, replacing a lost one."""
-        await self._ready()
-        chat = self.settings.chat_id
-        thread = await self._thread_for(sid, cwd, record)
-        refs = []
-        for i, html in enumerate(messages):
-            buttons = markup if i == len(messages) - 1 else None
-            try:
-                refs.append(await self._send(chat, html, thread, buttons))
-                continue
-            except BridgeError as err:
-                problem = str(err.__cause__ or err).lower()
-                if thread is None or not _TOPIC_GONE.search(problem):
-                    raise
-            if "closed" in problem:
-                await self._call("reopen a forum topic", self._app.bot.reopen_forum_topic,
-                                 chat_id=chat, message_thread_id=thread)
-            else:
-                self._dead_threads.add(thread)
-                self.topics.pop(sid, None)
-                thread = await self._thread_for(sid, cwd, record)
-            refs.append(await self._send(chat, html, thread, buttons))
-        return refs
 
     async def post_request(self, request: dict, buttons: list[list[Button]]) -> MessageRef:
         """Post the request with its preview and buttons (in the session's topic in forums)."""
-        markup = _markup(buttons)
+        markup = keyboard(buttons)
         html = render.request_message(request).text
         session = request.get("session") if isinstance(request.get("session"), dict) else None
         refs = await self._post([html], str(request.get("session_id") or ""),
@@ -331,7 +294,7 @@ class TelegramBridge:
         try:
             await self._call(
                 "edit the buttons", self._app.bot.edit_message_reply_markup,
-                chat_id=ref.chat_id, message_id=int(ref.message_id), reply_markup=_markup(buttons),
+                chat_id=ref.chat_id, message_id=int(ref.message_id), reply_markup=keyboard(buttons),
             )
         except BridgeError as err:
             if "not modified" not in str(err.__cause__ or err).lower():
@@ -370,7 +333,7 @@ class TelegramBridge:
     ) -> MessageRef:
         """Plain ``text`` in the event's chat and topic, quoting the user's message."""
         await self._ready()
-        markup = _markup(buttons)
+        markup = keyboard(buttons)
         quote = int(event.event_id) if event.kind != "press" and event.event_id.isdigit() else None
         thread = int(event.thread_id) if event.thread_id else None
         messages = render.text_messages(text)

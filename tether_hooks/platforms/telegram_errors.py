@@ -1,11 +1,9 @@
-"""PTB errors mapped to BridgeErrors, and the health of the getUpdates long poll."""
+"""PTB errors mapped to BridgeErrors."""
 
 from __future__ import annotations
 
-import time
 import warnings
 from datetime import timedelta
-from typing import Any
 
 from telegram.error import (
     BadRequest,
@@ -19,11 +17,10 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 
 from tether_hooks.platforms.base import BridgeAuthError, BridgeError, RateLimited, redact
 
-__all__ = ["PollHealth", "PollRequest", "map_error", "retry_seconds"]
+__all__ = ["map_error", "retry_seconds", "short_reason"]
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -82,89 +79,18 @@ def map_error(exc: TelegramError, what: str, token: str = "") -> BridgeError:
         return BridgeError(f"Telegram did not answer in time to {what}: {text}")
     if isinstance(exc, NetworkError):
         return BridgeError(
-            f"cannot reach the Telegram Bot API to {what}: {text}; check the network and api_base"
+            f"cannot reach the Telegram Bot API to {what} ({short_reason(exc)}); check the network "
+            "and api_base"
         )
     return BridgeError(f"Telegram error trying to {what}: {text}")
 
 
-class PollHealth:
-    """What the long poll has seen lately, summed up by :meth:`report` (which goes to the
-    health file and ``tether-hooks status``: errors are kept with the token blanked)."""
-
-    def __init__(self, token: str = "") -> None:
-        self.token = token
-        self.polling = False
-        self.closed = False
-        self.last_poll_ok: float | None = None
-        self.last_error: str | None = None
-        self.last_error_at: float | None = None
-        self.auth_failed = False
-        self.conflicts = 0
-        self.last_conflict_at: float | None = None
-
-    def polled(self, code: int) -> None:
-        now = time.time()
-        if 200 <= code < 300:
-            self.last_poll_ok, self.auth_failed = now, False
-        elif code == 409:
-            if self.polling:  # PTB's last getUpdates on stop cuts its own long poll: not ours
-                self.conflicts += 1
-                self.last_conflict_at = now
-        else:
-            self.auth_failed = code in (401, 404)
-            self.last_error, self.last_error_at = f"getUpdates answered HTTP {code}", now
-
-    def failed(self, exc: BaseException) -> None:
-        self.last_error = redact(f"getUpdates failed: {exc!r}", [self.token])
-        self.last_error_at = time.time()
-
-    def report(self, conflict_window: float) -> dict[str, Any]:
-        """``state``: ok, conflict (a 409 within the window), auth, error, or starting."""
-        now = time.time()
-        at = self.last_conflict_at
-        conflict = at is not None and now - at < conflict_window
-        failing = self.last_error_at is not None and (
-            self.last_poll_ok is None or self.last_error_at > self.last_poll_ok
-        )
-        if self.closed:
-            state, detail = "error", "closed"
-        elif not self.polling:
-            state, detail = "starting", "connecting"
-        elif conflict:
-            state, detail = "conflict", (
-                "another program is polling this bot token (409 Conflict): stop the other "
-                "listener or bot, or give tether-hooks a bot of its own"
-            )
-        elif self.auth_failed:
-            state, detail = "auth", "Telegram rejected the bot token"
-        elif failing:
-            state, detail = "error", f"cannot poll Telegram, retrying: {self.last_error}"
-        else:
-            state, detail = "ok", "polling"
-        return {
-            "state": state,
-            "detail": detail,
-            "conflict": conflict,
-            "conflicts": self.conflicts,
-            "last_conflict_at": self.last_conflict_at,
-            "last_poll_at": self.last_poll_ok,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-        }
-
-
-class PollRequest(HTTPXRequest):
-    """The getUpdates connection, watched for health (409s, failures, recoveries)."""
-
-    def __init__(self, health: PollHealth, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._health = health
-
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        try:
-            code, payload = await super().do_request(*args, **kwargs)
-        except Exception as exc:
-            self._health.failed(exc)
-            raise
-        self._health.polled(code)
-        return code, payload
+def short_reason(exc: BaseException) -> str:
+    """``connection refused`` rather than a chain of wrapped exception reprs."""
+    text = str(getattr(exc, "message", exc) or type(exc).__name__)
+    low = text.lower()
+    if "connection refused" in low or "connecterror" in low or "connection attempts" in low:
+        return "connection refused"
+    if "remoteprotocolerror" in low or "disconnected" in low or "reset" in low:
+        return "connection dropped"
+    return text[:160]

@@ -1,15 +1,25 @@
-"""Telegram updates as ``Incoming`` events: presses, texts and commands (pure, no I/O)."""
+"""Telegram updates as ``Incoming`` events (presses, texts, commands), the updates of a
+getUpdates answer, and inline keyboards: pure, no I/O."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-from telegram import Message, MessageEntity, Update, User
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
 
-from tether_hooks.platforms.base import Incoming, MessageRef
+from tether_hooks.platforms.base import BridgeError, Button, Incoming, MessageRef
+from tether_hooks.platforms.telegram_config import THREAD_KEY
 
-__all__ = ["to_incoming"]
+__all__ = ["fetched_updates", "keyboard", "known_thread", "to_incoming"]
 
 _NAME = "telegram"
 _COMMAND_RE = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,32}))?(?=\s|$)")
@@ -68,3 +78,36 @@ def to_incoming(update: Update, bot_id: int | None, bot_username: str | None) ->
         return Incoming(_NAME, "command", *who, data=match.group(1).lower(),
                         args=text[match.end():].strip(), **common)
     return Incoming(_NAME, "text", *who, data=text, reply_to=_replied(msg, bot_id), **common)
+
+
+def fetched_updates(payload: bytes, skip_below: int = 0) -> list[tuple[int, dict]]:
+    """``(update_id, raw update)`` of a getUpdates answer, from ``skip_below`` on."""
+    try:
+        result = json.loads(payload).get("result")
+    except (ValueError, AttributeError, RecursionError):
+        return []
+    if not isinstance(result, list):
+        return []
+    return [(u["update_id"], u) for u in result if isinstance(u, dict)
+            and isinstance(u.get("update_id"), int) and u["update_id"] >= skip_below]
+
+
+def keyboard(buttons: list[list[Button]] | None) -> InlineKeyboardMarkup | None:
+    """Inline keyboard rows; callback data must be 1-64 bytes (BridgeError otherwise)."""
+    rows = []
+    for row in buttons or []:
+        for b in row:
+            if not 1 <= len(b.data.encode()) <= 64:
+                raise BridgeError(f"button {b.label!r}: callback data must be 1-64 bytes")
+        if row:
+            rows.append([InlineKeyboardButton(b.label, callback_data=b.data) for b in row])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def known_thread(record: dict | None) -> int | None:
+    """The forum topic recorded on a session record (``chat.telegram`` or the old key)."""
+    record = record or {}
+    ref = (record.get("chat") or {}).get("telegram") or {}
+    value = ref.get("thread_id") if isinstance(ref, dict) else None
+    value = value or record.get(THREAD_KEY)
+    return int(value) if value else None
