@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 from tether_hooks import paths
@@ -16,7 +17,7 @@ __all__ = ["MAX_BYTES", "MORE", "append", "read", "summarize_input", "summary_cu
 
 MAX_BYTES = 10 * 1024 * 1024
 _SUMMARY_CHARS = 200
-_WINDOW = 8192  # redacted before the cut; a word cut by the window is left out
+_WINDOW = 8192  # the text judged by redact before the summary is cut
 
 
 def summarize_input(tool_name: str, tool_input: object) -> str:
@@ -36,8 +37,10 @@ def summarize_input(tool_name: str, tool_input: object) -> str:
 
     window = text
     if len(window) > _WINDOW:
-        window = window[:_WINDOW]
-        window = window[: len(window) - len(window.split()[-1])] if window.split() else ""
+        # Redact whole words: the window ends after the word it cuts, unless that word is
+        # itself huge (then its start is judged alone, as any token shape still matches).
+        gap = re.search(r"\s", text[_WINDOW : _WINDOW + _WINDOW])
+        window = text[: _WINDOW + gap.start()] if gap else text[:_WINDOW]
     words = " ".join(redact.text(window, hashed=True).split())
     if len(words) <= _SUMMARY_CHARS and window is text:
         return words
