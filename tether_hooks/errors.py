@@ -4,13 +4,17 @@ TetherError            base; the CLI exits 1 with its message
 ├─ ConfigError         bad or missing config key; names the file and the key
 ├─ SettingsError       an agent settings file does not parse; left untouched
 ├─ StoreError          state unreadable or from a newer schema; hooks take the safe path
+│  └─ StoreCorrupt     the state file is damaged: moved aside, a fresh state is used
 ├─ UsageError          a bad argument value (duration, id, scope)
 └─ NotFound            no such timer, request or session
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "NotFound", "SettingsError", "StoreError", "TetherError", "UsageError"]
+__all__ = [
+    "ConfigError", "NotFound", "SettingsError", "StoreCorrupt", "StoreError", "TetherError",
+    "UsageError",
+]
 
 
 class TetherError(Exception):
@@ -35,3 +39,13 @@ class UsageError(TetherError):
 
 class NotFound(TetherError):
     """A timer, request or session does not exist."""
+
+
+class StoreCorrupt(StoreError):
+    """The state file is damaged (not JSON, too deep, wrong types, not a file): it is moved
+    aside and a fresh state is used (``store.Store``); ``path`` names it, ``detail`` says why."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"the state file {path} is corrupt ({detail})")
+        self.path = path
+        self.detail = detail
