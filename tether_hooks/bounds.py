@@ -26,23 +26,18 @@ MAX_STRING = 4096  # characters of one string kept in a stored copy
 
 def depth(value: object, limit: int = MAX_DEPTH) -> int:
     """How deeply ``value`` nests lists and objects (a scalar is 0, ``{}`` is 1); the
-    walk stops as soon as it passes ``limit`` (then the result is ``limit + 1``)."""
+    walk (level by level, no recursion) stops past ``limit`` and then returns ``limit + 1``."""
+    level = [value] if isinstance(value, dict | list | tuple) else []
     deepest = 0
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            children: object = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        if level > deepest:
-            deepest = level
-            if deepest > limit:
-                return limit + 1
-        stack.extend((child, level + 1) for child in children  # type: ignore[attr-defined]
-                     if isinstance(child, dict | list | tuple))
+    while level:
+        deepest += 1
+        if deepest > limit:
+            return limit + 1
+        below: list = []
+        for item in level:
+            below += [v for v in (item.values() if isinstance(item, dict) else item)
+                      if isinstance(v, dict | list | tuple)]
+        level = below
     return deepest
 
 
