@@ -16,6 +16,7 @@ import pytest
 from harness.hookproc import HookRunner
 
 from tether_hooks import audit, paths, timers
+from tether_hooks.store import Store
 
 PERM = {"session_id": "s-1", "transcript_path": "/t.jsonl", "cwd": "/home/user/proj",
         "hook_event_name": "PermissionRequest", "tool_name": "Bash",
@@ -171,3 +172,40 @@ def test_a_full_disk(hook: HookRunner, tiny_disk: Path) -> None:
     assert Path(paths.state_file()).read_text() == good and not leftovers(tiny_disk)
     (tiny_disk / "filler").unlink()
     assert cli("allow-tool", "Write").returncode == 0  # room again: it works
+
+
+def nested(levels: int) -> object:
+    value: object = "x"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("levels", [100, 900])
+def test_a_poisoned_input_is_not_stored_and_no_timer_allows_it(hook: HookRunner,
+                                                               levels: int) -> None:
+    cli("allow-all", "--session", "s-1", "--for", "1h")  # would allow anything of s-1
+    call = {**PERM, "tool_name": "mcp__srv__tool", "tool_input": {"args": nested(levels)}}
+    run = hook.run("claude", call, LOCAL)
+    assert run.returncode == 0 and run.stdout == ""
+    assert "nested over 64 levels deep" in one_line(run.stderr)
+    for args in (["revoke", "--all"], ["status"], ["pending"]):
+        result = cli(*args)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert json.loads(Path(paths.state_file()).read_text())["requests"] == {}
+
+
+def test_a_deep_but_legal_input_is_stored_bounded_and_never_judged_by_a_new_timer(
+        hook: HookRunner) -> None:
+    call = {**PERM, "tool_name": "mcp__srv__tool", "tool_input": {"args": nested(40)},
+            "session_id": "s-2"}
+    proc = hook.start("claude", call, {"TETHER_HOOKS_LOCAL_APPROVALS": "1"})
+    from harness.hookproc import wait_pending
+
+    (request,) = wait_pending()
+    assert request["input_truncated"] and "nested too deep" in json.dumps(request["tool_input"])
+    add = cli("allow-all", "--session", "s-2", "--for", "1h")
+    assert add.returncode == 0
+    assert Store().read()["requests"][request["id"]]["status"] == "pending"  # not judged
+    cli("deny", request["id"])
+    assert hook.finish(proc).output["hookSpecificOutput"]["decision"]["behavior"] == "deny"
