@@ -131,6 +131,11 @@ def test_timeout_follows_on_timeout(hook: HookRunner, tether_home: Path, on_time
                               "approval_timeout = 0.3\n")
     run = hook.run("claude", perm("Bash", event=event))
     out = run.output
+    if on_timeout == "ask":  # the README promises the hook says why
+        assert run.stderr == ("tether-hooks: no answer from a remote approver within 0.3 s; "
+                              "Claude Code asks in the terminal\n")
+    else:
+        assert run.stderr == ""
     if on_timeout == "ask" and event == "PermissionRequest":
         assert out is None  # Claude shows its own dialog
     elif on_timeout == "ask":
