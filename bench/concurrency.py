@@ -64,6 +64,7 @@ def run(sessions: int, calls: int, workers: int, seed: int = 7) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     decided: dict[str, tuple[str, int]] = {}  # request id -> (behavior, call number)
     twice: list[str] = []
+    refused: list[str] = []  # a CLI decision that failed with an error (retried)
     done = threading.Event()
 
     def decider() -> None:
@@ -77,8 +78,12 @@ def run(sessions: int, calls: int, workers: int, seed: int = 7) -> dict:
                 if n % 10 == 0 or n % 10 == 5:
                     args = ["approve", rid] if behavior == "allow" else [
                         "deny", rid, "--reason", f"no {n}"]
-                    first = subprocess.run([sys.executable, "-m", "tether_hooks", *args],
-                                           capture_output=True, env=env).returncode == 0
+                    cli = subprocess.run([sys.executable, "-m", "tether_hooks", *args],
+                                         capture_output=True, text=True, env=env)
+                    if cli.returncode != 0 and "already" not in cli.stderr:
+                        refused.append(cli.stderr.strip())  # e.g. the lock was busy: retry
+                        continue
+                    first = cli.returncode == 0
                 else:
                     first, _ = store.decide(rid, behavior, by="bench", via="bench",
                                             reason=None if behavior == "allow" else f"no {n}")
@@ -135,6 +140,8 @@ def run(sessions: int, calls: int, workers: int, seed: int = 7) -> dict:
         "decisions": len(decided),
         "decided_by_cli": sum(1 for _, n in decided.values() if n % 10 in (0, 5)),
         "audit_lines": len(entries),
+        "cli_errors_retried": len(refused),
+        "first_cli_error": refused[0] if refused else None,
         "lost_updates": sum(lost.values()),
         "lost_detail": lost,
         "problems": [r["problem"] for r in results if r["problem"]][:5],
@@ -164,6 +171,9 @@ def main() -> int:
         print(f"  timer hits {report['timer_hits']}, decisions {report['decisions']} "
               f"({report['decided_by_cli']} by the CLI), audit lines {report['audit_lines']}")
         print(f"  lost updates: {report['lost_updates']} {report['lost_detail']}")
+        if report["cli_errors_retried"]:
+            print(f"  CLI decisions that failed and were retried: "
+                  f"{report['cli_errors_retried']} (first: {report['first_cli_error']})")
         for name in ("all", "timer", "decided"):
             f = report[f"latency_{name}"]
             print(f"  {name:8} n={f['count']:5}  p50 {f['p50_ms']:7.1f} ms  "
