@@ -79,7 +79,9 @@ def summary_cut(summary: object) -> bool:
 def append(entry: dict) -> None:
     """Append one entry (``at`` is added if missing). Never raises on I/O errors."""
     entry.setdefault("at", time.time())
-    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    # a lone surrogate (undecodable input) is written as its JSON escape, never fatal
+    line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode(
+        "utf-8", "backslashreplace")
     path = paths.audit_file()
     try:
         paths.ensure_dir(os.path.dirname(path))

@@ -20,9 +20,13 @@ def record(name: str, header: str, exc: BaseException) -> str:
     path = os.path.join(paths.log_dir(), name)
     try:
         paths.ensure_dir(os.path.dirname(path))
-        with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as f:
-            body = f"{header}\n{''.join(traceback.format_exception(exc))}"
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {redact.text(body)}")
-    except OSError:
+        body = f"{header}\n{''.join(traceback.format_exception(exc))}"
+        text = f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {redact.text(body)}"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:  # lone surrogates (a tool name from undecodable bytes) are escaped, never fatal
+            os.write(fd, text.encode("utf-8", "backslashreplace"))
+        finally:
+            os.close(fd)
+    except Exception:
         return f"(the log {path} could not be written)"
     return path

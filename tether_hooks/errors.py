@@ -4,6 +4,7 @@ TetherError            base; the CLI exits 1 with its message
 ├─ ConfigError         bad or missing config key; names the file and the key
 ├─ SettingsError       an agent settings file does not parse; left untouched
 ├─ StoreError          state unreadable or from a newer schema; hooks take the safe path
+│  └─ StoreCorrupt     the state file is damaged: moved aside, a fresh state is used
 ├─ UsageError          a bad argument value (duration, id, scope)
 ├─ NotFound            no such timer, request or session
 └─ AgentRefused        a grant/decide verb run by a coding agent
@@ -11,8 +12,10 @@ TetherError            base; the CLI exits 1 with its message
 
 from __future__ import annotations
 
-__all__ = ["AgentRefused", "ConfigError", "NotFound", "SettingsError", "StoreError", "TetherError",
-           "UsageError"]
+__all__ = [
+    "AgentRefused", "ConfigError", "NotFound", "SettingsError", "StoreCorrupt", "StoreError",
+    "TetherError", "UsageError",
+]
 
 
 class TetherError(Exception):
@@ -41,3 +44,13 @@ class NotFound(TetherError):
 
 class AgentRefused(TetherError):
     """A grant or decide verb was run by a coding agent (see agent_check)."""
+
+
+class StoreCorrupt(StoreError):
+    """The state file is damaged (not JSON, too deep, wrong types, not a file): it is moved
+    aside and a fresh state is used (``store.Store``); ``path`` names it, ``detail`` says why."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"the state file {path} is corrupt ({detail})")
+        self.path = path
+        self.detail = detail

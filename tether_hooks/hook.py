@@ -16,8 +16,8 @@ import os
 import sys
 import time
 
-from tether_hooks import audit, config, paths, rules, state
-from tether_hooks.errors import TetherError
+from tether_hooks import audit, bounds, config, paths, rules, state
+from tether_hooks.errors import StoreCorrupt, TetherError
 
 __all__ = ["MAX_INPUT_BYTES", "main"]
 
@@ -26,7 +26,21 @@ _STARTED = time.time()  # when the agent started this hook call
 
 
 def _say(message: str) -> None:
-    sys.stderr.write(f"tether-hooks: {message}\n")
+    try:
+        sys.stderr.write(bounds.printable(f"tether-hooks: {message}\n"))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr closed: nothing more to say
+
+
+def _load_state() -> dict:
+    """The state; a corrupt file is moved aside (one warning line) and a fresh one used."""
+    try:
+        return state.load(paths.state_file())
+    except StoreCorrupt:
+        from tether_hooks.store import Store
+
+        return Store().read()
 
 
 def _deny_text(record: dict) -> str:
@@ -56,7 +70,7 @@ def _stop_requested(data: dict, request: dict) -> dict | None:
 def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent module
     event = request["event"]
     now = time.time()
-    data = state.load(paths.state_file())
+    data = _load_state()
     if data["sessions"] and (stop := _stop_requested(data, request)):
         return agent.deny(event, f"Stopped by {stop.get('by')} via tether-hooks.", True)
     timers = data["timers"]
@@ -111,7 +125,7 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
     if status == "denied" or (status == "expired" and decision.get("behavior") == "deny"):
         return agent.deny(event, _deny_text(record), bool(decision.get("interrupt")))
     if status == "expired":
-        if decision.get("via") == "listener":
+        if decision.get("via") in ("listener", "timeout"):
             _say(f"{decision.get('reason')}; {agent.DISPLAY} asks in the terminal")
         return agent.no_decision(event, f"tether-hooks: {decision.get('reason')}")
     return ""
@@ -126,7 +140,7 @@ def _notice(request: dict, kind: str, text: object, wait: float = 0) -> dict | N
         "session_id": request.get("session_id"),
         "agent": request.get("agent"),
         "cwd": request.get("cwd"),
-        "text": str(text or "")[:_NOTICE_CHARS],
+        "text": text[:_NOTICE_CHARS] if isinstance(text, str) else "",
         "wait": wait,
     }
     # with a wait, the listener answers after the reply (or ``wait``): allow for connecting
@@ -143,7 +157,7 @@ def _notification(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
 def _stop(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     if not cfg["platforms"]:
         return ""
-    data = state.load(paths.state_file())
+    data = _load_state()
     if data["sessions"] and _stop_requested(data, request):
         return ""  # stopping anyway: the /stop is used up
     # stop_hook_active: Claude already goes on because of a Stop hook; never chain waits.
@@ -212,7 +226,7 @@ def _tool_done(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     # No margin: our start is at or after the tool's end, so this is at or after its start,
     # and a request made before the tool started always counts.
     started = _STARTED - float(request.get("duration_ms") or 0) / 1000
-    requests = state.load(paths.state_file())["requests"].values()
+    requests = _load_state()["requests"].values()
     same = sorted((r for r in requests if r.get("status") == "pending"
                    and r.get("session_id") == request["session_id"]
                    and r.get("tool_name") == request["tool_name"]
@@ -247,9 +261,51 @@ def _read_stdin() -> bytes:
     return data
 
 
+def _problem(payload: object, request: dict) -> str | None:
+    """Why a parsed call is too odd to act on (so no decision is taken), or None."""
+    if bounds.depth(payload, bounds.MAX_DEPTH) > bounds.MAX_DEPTH:
+        return f"the hook input is nested over {bounds.MAX_DEPTH} levels deep"
+    for key, limit in (("session_id", 1024), ("tool_name", 1024), ("cwd", 4096)):
+        if len(str(request.get(key) or "")) > limit:
+            return f"its {key} is over {limit} characters"
+    return None
+
+
+def _clean(request: dict) -> None:
+    """Drop the optional fields of unexpected types (an agent may send anything)."""
+    for key in [k for k in request if k not in _CORE]:
+        value = request[key]
+        if key == "stop_hook_active":
+            ok = isinstance(value, bool)
+        elif key == "duration_ms":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            try:
+                ok = ok and float(value) - float(value) == 0  # finite
+            except OverflowError:
+                ok = False
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            del request[key]
+
+
+_CORE = ("agent", "event", "session_id", "cwd", "tool_name", "tool_input", "paths",
+         "tool_aliases")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one hook call. Always exits 0: the decision, if any, is in stdout."""
-    args = sys.argv[1:] if argv is None else argv
+    """Run one hook call. Always exits 0: the decision, if any, is in stdout; whatever
+    fails, one line on stderr and no decision (never a traceback)."""
+    request: dict = {}
+    try:
+        return _run(sys.argv[1:] if argv is None else argv, request)
+    except (Exception, KeyboardInterrupt) as exc:  # a bug must never turn into an allow
+        log = _log_exception(request, exc)
+        _say(f"unexpected error ({type(exc).__name__}: {exc}); no decision taken, details in {log}")
+        return 0
+
+
+def _run(args: list[str], request: dict) -> int:
     agent_name = args[0] if args else "claude"
     try:
         from tether_hooks import agents
@@ -262,22 +318,23 @@ def main(argv: list[str] | None = None) -> int:
         # `tether-hook codex notify <json>`: Codex's notify passes the JSON as the last argument.
         notify = args[1:2] == ["notify"] and len(args) > 2
         payload = json.loads(args[-1] if notify else _read_stdin())
-        request = agent.parse(payload)
-    except ValueError as exc:  # JSONDecodeError and PayloadError are ValueErrors
-        _say(f"ignoring a hook call: {exc}; {agent.DISPLAY} decides on its own")
+        request.update(agent.parse(payload))
+        problem = _problem(payload, request)
+        if problem:
+            raise ValueError(problem)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, PayloadError: ValueErrors
+        detail = "it is nested too deep" if isinstance(exc, RecursionError) else exc
+        _say(f"ignoring a hook call: {detail}; {agent.DISPLAY} decides on its own")
         return 0
+    _clean(request)
     handler = _HANDLERS.get(request["event"], _ignore)
     try:
         output = handler(agent, request, config.hook_config())
     except TetherError as exc:
         _say(f"{exc}; no decision taken, {agent.DISPLAY} decides on its own")
         return 0
-    except Exception as exc:  # a bug must never turn into an allow, nor a traceback
-        log = _log_exception(request, exc)
-        _say(f"unexpected error ({type(exc).__name__}: {exc}); no decision taken, details in {log}")
-        return 0
     if output:
-        sys.stdout.write(output + "\n")
+        sys.stdout.write(bounds.printable(output) + "\n")
         sys.stdout.flush()
     if "filelock" in sys.modules:
         # The slow path ran. Tearing down an interpreter that imported filelock (and so
@@ -291,5 +348,5 @@ def _log_exception(request: dict, exc: BaseException) -> str:
     from tether_hooks import crashlog
 
     return crashlog.record(
-        "hook-errors.log", f"{request.get('event')} {request.get('tool_name', '')}", exc
+        "hook-errors.log", f"{request.get('event')} {str(request.get('tool_name', ''))[:200]}", exc
     )

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from tether_hooks import audit
+from tether_hooks import audit, bounds
 
 __all__ = [
     "DECIDED_KEEP_SECONDS",
     "INPUT_LIMIT",
+    "audit_outbox",
+    "bound_record",
     "cap_input",
     "missing_chars",
     "new_id",
@@ -60,14 +65,20 @@ def pid_alive(pid: object) -> bool:
     return True
 
 
+INPUT_DEPTH = 16  # levels of a tool input kept in the store (deeper ones become a note)
+RECORD_DEPTH = 4  # levels of the other fields of a request (strings, lists of paths)
+
+
 def cap_input(
     tool_input: object, limit: int = INPUT_LIMIT, chars: int = 4096
 ) -> tuple[object, bool]:
-    """``tool_input`` within ``limit`` bytes of JSON (long strings cut to ``chars``), and
-    whether it was cut: huge inputs (a Write of a 5 MB file) stay out of the shared state."""
+    """``tool_input`` within ``limit`` bytes of JSON (long strings cut to ``chars``, nesting
+    to INPUT_DEPTH levels, lists and objects to ``bounds.MAX_ITEMS`` entries), and whether it
+    was cut: huge inputs (a Write of a 5 MB file) stay out of the shared state."""
+    tool_input, cut = bounds.bounded(tool_input, INPUT_DEPTH, limit)
     blob = json.dumps(tool_input, ensure_ascii=False)
     if len(blob) <= limit:
-        return tool_input, False
+        return tool_input, cut
     if isinstance(tool_input, dict):
         capped = {}
         for key, value in tool_input.items():
@@ -109,6 +120,30 @@ def missing_chars(original: object, capped: object) -> int:
     return max(0, size - len(json.dumps(capped, ensure_ascii=False)))
 
 
+def bound_record(request: dict) -> tuple[dict, bool]:
+    """A request's fields other than ``tool_input`` within small limits (an agent may send
+    anything), and whether any was cut."""
+    rest = {k: v for k, v in request.items() if k != "tool_input"}
+    record, cut = bounds.bounded(rest, RECORD_DEPTH)
+    return record, cut  # type: ignore[return-value]
+
+
+_local = threading.local()
+
+
+@contextmanager
+def audit_outbox() -> Iterator[list[dict]]:
+    """Hold back the audit lines ``settle`` writes until the caller has stored the change
+    (``store.Store.edit``): a decision that failed to be saved is never logged as made."""
+    box: list[dict] = []
+    outer = getattr(_local, "box", None)
+    _local.box = box
+    try:
+        yield box
+    finally:
+        _local.box = outer
+
+
 def settle(
     request: dict,
     behavior: str,
@@ -128,7 +163,8 @@ def settle(
         decision.update(extra)
     request["decision"] = decision
     request["status"] = status or _STATUS_OF.get(behavior, "expired")
-    audit.append(
+    box = getattr(_local, "box", None)
+    (audit.append if box is None else box.append)(
         {
             "at": now,
             "event": "decision",

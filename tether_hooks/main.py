@@ -42,6 +42,11 @@ for module in (install, timers, approvals, status, setup, listener, doctor):
 
 def main() -> int:
     """Console entry point."""
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):  # a session id or path from undecodable bytes
+        if hasattr(stream, "reconfigure"):  # is shown escaped, never a crash
+            stream.reconfigure(errors="backslashreplace")
     with error_handler() as result:
         # Without standalone mode click returns an Exit's code (doctor's 1) instead of
         # raising it: keep it, or a failing check would exit 0.

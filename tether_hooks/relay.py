@@ -81,7 +81,8 @@ def call(message: dict, timeout: float = CALL_TIMEOUT) -> dict:
     sock.settimeout(timeout)
     try:
         sock.connect(paths.listener_socket())
-        sock.sendall(json.dumps(message, ensure_ascii=False).encode() + b"\n")
+        sock.sendall(json.dumps(message, ensure_ascii=False).encode("utf-8", "backslashreplace")
+                     + b"\n")
         buf = b""
         while not buf.endswith(b"\n"):
             chunk = sock.recv(65536)
@@ -213,7 +214,7 @@ def wait_for_decision(
             sig = state.signature(state_path)
             if sig != seen:
                 seen = sig
-                current = state.load(state_path)["requests"].get(rid)
+                current = store.read()["requests"].get(rid)  # a corrupt file: set aside
                 if current is None or current.get("status") != "pending":
                     return current or record
                 posted = bool((current.get("chat") or {}).get("refs"))

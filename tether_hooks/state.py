@@ -14,12 +14,15 @@ Document (schema 1)::
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 
-from tether_hooks.errors import StoreError
+from tether_hooks import bounds
+from tether_hooks.errors import StoreCorrupt, StoreError
 
-__all__ = ["SCHEMA", "empty", "load", "signature", "write_atomic"]
+__all__ = ["SCHEMA", "STATE_DEPTH", "empty", "load", "signature", "write_atomic"]
 
 SCHEMA = 1
 
@@ -40,32 +43,96 @@ def signature(path: str) -> tuple[int, int, int] | None:
 
 
 def load(path: str) -> dict:
-    """Read the state at ``path``; a missing file is an empty state. Raises StoreError."""
+    """Read the state at ``path``; a missing or empty file is an empty state.
+
+    Raises StoreCorrupt when the file is damaged in any way (unreadable, not a regular
+    file, not JSON, nested too deep, records of the wrong type): ``store.Store`` then moves
+    it aside. A file from a newer schema is a plain StoreError: it is refused, never moved.
+    """
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        # O_NONBLOCK: a FIFO put in its place must not hang every hook.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return empty()
     except OSError as exc:
-        raise StoreError(f"cannot read the state file {path}: {exc.strerror}") from exc
+        if exc.errno in _TRANSIENT:
+            raise StoreError(f"cannot read the state file {path}: {exc.strerror}") from exc
+        raise StoreCorrupt(path, f"cannot be read: {exc.strerror}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StoreCorrupt(path, "it is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read()
+    except OSError as exc:
+        raise StoreCorrupt(path, f"cannot be read: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
     if not raw.strip():
         return empty()
     try:
         data = json.loads(raw)
-    except ValueError as exc:
-        raise StoreError(f"the state file {path} is not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise StoreCorrupt(path, "it is nested too deep") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise StoreCorrupt(path, f"not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise StoreError(f"the state file {path} does not hold a JSON object")
+        raise StoreCorrupt(path, "it does not hold a JSON object")
     schema = data.get("schema")
-    if not isinstance(schema, int) or schema > SCHEMA:
+    if isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA:
         raise StoreError(
             f"the state file {path} has schema {schema!r}, this version reads {SCHEMA}: "
             "upgrade tether-hooks"
         )
+    if schema != SCHEMA or isinstance(schema, bool):
+        raise StoreCorrupt(path, f"schema {schema!r} is not {SCHEMA}")
+    if bounds.depth(data, STATE_DEPTH) > STATE_DEPTH:
+        raise StoreCorrupt(path, f"it is nested over {STATE_DEPTH} levels deep")
     for key in ("timers", "requests", "sessions"):
-        if not isinstance(data.get(key), dict):
+        if key not in data:
             data[key] = {}
+        problem = _check_records(data[key], _FIELDS[key])
+        if problem:
+            raise StoreCorrupt(path, f"{key}: {problem}")
     return data
+
+
+# Errors that say nothing about the file: try again later, never move it aside.
+_TRANSIENT = (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.EINTR, errno.EAGAIN)
+# The state document holds agent inputs a few levels down, capped (lifecycle.cap_input).
+STATE_DEPTH = 48
+_NUM = (int, float)
+_TEXT = (str, type(None))
+_OBJ = (dict, type(None))
+# The fields the code reads from each record, with the types it relies on (absent is fine).
+_FIELDS: dict[str, dict[str, tuple]] = {
+    "timers": {"id": (str,), "scope": (str,), "expires_at": _NUM, "created_at": _NUM,
+               "session_id": _TEXT, "agent": _TEXT, "tool": _TEXT, "tool_label": _TEXT,
+               "path": _TEXT, "prefix": _TEXT, "created_by": _TEXT},
+    "requests": {"id": (str,), "status": (str,), "created_at": _NUM, "expires_at": _NUM,
+                 "session_id": _TEXT, "tool_name": _TEXT, "decision": _OBJ, "chat": _OBJ,
+                 "summary": _TEXT, "cwd": _TEXT},
+    "sessions": {"id": (str,), "status": _TEXT, "last_seen": _NUM, "started_at": _NUM,
+                 "chat": _OBJ, "stop": _OBJ, "cwd": _TEXT},
+}
+
+
+def _check_records(records: object, fields: dict[str, tuple]) -> str | None:
+    """What is wrong with a ``{id: record}`` table, or None."""
+    if not isinstance(records, dict):
+        return "not an object"
+    for key, record in records.items():
+        if not isinstance(record, dict):
+            return f"{key!r} is not an object"
+        for name, types in fields.items():
+            value = record.get(name)
+            if name in record and (not isinstance(value, types) or isinstance(value, bool)):
+                return f"{key!r}.{name} is a {type(value).__name__}"
+            if isinstance(value, float) and value - value != 0:  # inf or NaN
+                return f"{key!r}.{name} is {value}"  # NaN would make a timer live for ever
+        decision = record.get("decision")
+        if isinstance(decision, dict) and not isinstance(decision.get("at", 0), _NUM):
+            return f"{key!r}.decision.at is not a number"
+    return None
 
 
 def write_atomic(path: str, payload: bytes, mode: int = 0o600) -> None:

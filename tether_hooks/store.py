@@ -9,15 +9,19 @@ Nothing here does network I/O or waits on a human while holding the lock.
 from __future__ import annotations
 
 import os
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from filelock import FileLock, Timeout
 
-from tether_hooks import audit, paths, rules, state
-from tether_hooks.errors import NotFound, StoreError, UsageError
+from tether_hooks import audit, bounds, paths, rules, state
+from tether_hooks.errors import NotFound, StoreCorrupt, StoreError, UsageError
 from tether_hooks.lifecycle import (
+    RECORD_DEPTH,
+    audit_outbox,
+    bound_record,
     cap_input,
     missing_chars,
     new_id,
@@ -35,37 +39,83 @@ LOCK_POLL = 0.002
 
 
 class Store:
-    """File-locked access to the state document."""
+    """File-locked access to the state document.
 
-    def __init__(self, path: str | None = None) -> None:
+    A corrupt state file (see ``state.load``) is moved aside to ``state.json.corrupt-<time>``
+    under the lock and a fresh state is used: timers are lost, which is the safe direction.
+    ``warn`` gets the one-line notice (default: stderr); the audit log records it too.
+    """
+
+    def __init__(self, path: str | None = None, warn: Callable[[str], None] | None = None
+                 ) -> None:
         self.path = path or paths.state_file()
         self.lock_path = os.path.join(os.path.dirname(self.path), "state.lock")
+        self.warn = warn or _warn
 
     def read(self) -> dict:
-        """The current state, without taking the lock."""
-        return state.load(self.path)
+        """The current state, without taking the lock (a corrupt file is moved aside first)."""
+        try:
+            return state.load(self.path)
+        except StoreCorrupt:
+            with self.edit() as data:  # re-read under the lock: a writer may have fixed it
+                return data
 
     @contextmanager
     def edit(self) -> Iterator[dict]:
-        """Lock, load, yield the state for changes, prune, write atomically on clean exit."""
-        paths.ensure_dir(os.path.dirname(self.path))
-        lock = FileLock(self.lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
+        """Lock, load, yield the state for changes, prune, write atomically on clean exit.
+
+        If the write fails (full or read-only disk) the old file stays as it was, no audit
+        line of the change is written, and StoreError says why."""
         try:
+            paths.ensure_dir(os.path.dirname(self.path))
+            lock = FileLock(self.lock_path, timeout=LOCK_TIMEOUT, mode=0o600)
             lock.acquire(poll_interval=LOCK_POLL)
         except Timeout as exc:
             raise StoreError(
                 f"the state lock {self.lock_path} is held by another process for over "
                 f"{LOCK_TIMEOUT:.0f} s"
             ) from exc
+        except OSError as exc:
+            raise StoreError(f"cannot lock the state file {self.lock_path}: {exc.strerror}; "
+                             "nothing was changed") from exc
         try:
-            data = state.load(self.path)
-            yield data
-            prune(data, time.time())
-            import json
-
-            state.write_atomic(self.path, json.dumps(data, ensure_ascii=False).encode())
+            try:
+                data = state.load(self.path)
+            except StoreCorrupt as exc:
+                self._set_aside(exc)
+                data = state.empty()
+            with audit_outbox() as outbox:
+                yield data
+                prune(data, time.time())
+                try:
+                    state.write_atomic(self.path, bounds.dumps_bytes(data))
+                except OSError as exc:
+                    raise StoreError(f"cannot write the state file {self.path}: "
+                                     f"{exc.strerror}; nothing was changed") from exc
+            for entry in outbox:  # only what was really recorded
+                audit.append(entry)
         finally:
             lock.release()
+
+    def _set_aside(self, exc: StoreCorrupt) -> None:
+        """Move the corrupt file out of the way (under the lock), say so once."""
+        target = f"{self.path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+        n = 1
+        while os.path.lexists(target):
+            n += 1
+            target = f"{self.path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{n}"
+        try:
+            os.rename(self.path, target)
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise StoreError(f"{exc}, and it cannot be moved aside ({err.strerror}): move it "
+                             "away by hand") from exc
+        audit.append({"event": "store-reset", "path": self.path, "moved_to": target,
+                      "reason": exc.detail, "timers_lost": True})
+        self.warn(f"the state file was corrupt ({exc.detail}); moved it to {target} and "
+                  "started afresh: all timers are gone, waiting requests fall back to the "
+                  "agent's prompt")
 
     # -- timers ---------------------------------------------------------------
 
@@ -149,10 +199,13 @@ class Store:
     def add_request(self, request: dict, timeout: float) -> dict:
         """Record a pending request (id assigned); it expires after ``timeout`` seconds."""
         now = time.time()
-        record = dict(request)
-        record["tool_input"], record["input_truncated"] = cap_input(request.get("tool_input"))
+        full = request.get("tool_input")
+        seen_whole = bounds.depth(full) <= bounds.MAX_DEPTH
+        record, cut = bound_record(request)
+        record["tool_input"], capped = cap_input(full)
+        record["input_truncated"] = cut or capped
         if record["input_truncated"]:  # what a preview of the kept copy cannot see
-            record["input_missing"] = missing_chars(request.get("tool_input"), record["tool_input"])
+            record["input_missing"] = missing_chars(full, record["tool_input"])
         record.update(
             created_at=now,
             expires_at=now + timeout,
@@ -161,19 +214,20 @@ class Store:
             decision=None,
         )
         record["summary"] = audit.summarize_input(
-            str(record.get("tool_name")), request.get("tool_input")
+            str(record.get("tool_name")), full if seen_whole else record["tool_input"]
         )
         with self.edit() as data:
             record["id"] = new_id(data["requests"])
             data["requests"][record["id"]] = record
-            self._touch_session(data, request, now)
-            # A timer added since the hook looked (it reads without the lock) decides now.
-            # (judged on the full input the hook was given, not the capped copy we keep)
-            timer = rules.find_timer(
-                data["timers"],
-                {**record, "tool_input": request.get("tool_input")},
-                now,
-                record.get("never", rules.DEFAULT_NEVER),
+            self._touch_session(data, record, now)
+            # A timer added since the hook looked (it reads without the lock) decides now,
+            # judged on the request the hook was given, never the capped copy we keep (and
+            # never on an input nested too deep to be seen whole).
+            timer = (
+                rules.find_timer(data["timers"], request, now,
+                                 request.get("never", rules.DEFAULT_NEVER))
+                if seen_whole
+                else None
             )
             if timer is not None:
                 settle(
@@ -254,6 +308,8 @@ class Store:
 
     def touch_session(self, request: dict, **fields: object) -> None:
         """Create or update the session a hook event belongs to."""
+        request, _ = bound_record(request)
+        fields, _ = bounds.bounded(fields, RECORD_DEPTH)  # type: ignore[assignment]
         with self.edit() as data:
             self._touch_session(data, request, time.time(), **fields)
 
@@ -275,8 +331,11 @@ class Store:
         """Mark a session ended; its pending requests are cancelled. Returns them."""
         now = time.time()
         cancelled = []
+        request, _ = bound_record(request)
+        reason = reason if isinstance(reason, str) else None
         with self.edit() as data:
-            self._touch_session(data, request, now, status="ended", ended_at=now, end_reason=reason)
+            self._touch_session(data, request, now, status="ended", ended_at=now,
+                                end_reason=reason[:200] if reason else None)
             for item in data["requests"].values():
                 if item.get("status") == "pending" and item.get("session_id") == request.get(
                     "session_id"
@@ -292,6 +351,11 @@ class Store:
                     )
                     cancelled.append(item)
         return cancelled
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(bounds.printable(f"tether-hooks: warning: {message}\n"))
+    sys.stderr.flush()
 
 
 def _resolve(items: dict, key: str, kind: str) -> str:

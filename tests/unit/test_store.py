@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tether_hooks import audit, paths, state
-from tether_hooks.errors import NotFound, StoreError, UsageError
+from tether_hooks.errors import NotFound, StoreCorrupt, StoreError, UsageError
 from tether_hooks.store import Store
 
 REQ = {"agent": "claude", "event": "PermissionRequest", "session_id": "s1", "cwd": "/p",
@@ -38,11 +38,15 @@ def test_newer_schema_is_refused_not_overwritten() -> None:
     assert json.loads(Path(paths.state_file()).read_text())["schema"] == 99
 
 
-def test_corrupt_state_is_an_error_with_the_path() -> None:
+def test_corrupt_state_is_an_error_with_the_path_then_moved_aside(capsys) -> None:
     os.makedirs(paths.state_dir(), exist_ok=True)
     Path(paths.state_file()).write_text("{not json")
-    with pytest.raises(StoreError, match="state.json"):
-        Store().read()
+    with pytest.raises(StoreCorrupt, match="state.json is corrupt"):
+        state.load(paths.state_file())
+    assert Store().read() == state.empty()
+    (aside,) = Path(paths.state_dir()).glob("state.json.corrupt-*")
+    assert aside.read_text() == "{not json"
+    assert f"moved it to {aside}" in capsys.readouterr().err
 
 
 def test_decide_applies_once_and_is_audited() -> None:
