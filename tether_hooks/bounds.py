@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 
 __all__ = [
-    "MAX_DEPTH", "MAX_ITEMS", "MAX_STRING", "bounded", "depth", "dumps_bytes", "printable",
+    "MAX_DEPTH", "MAX_ITEMS", "MAX_STRING", "bounded", "cut_text", "depth", "dumps_bytes",
+    "printable",
 ]
 
 # Deeper than this, a hook input is not relayed and no timer judges it (no real tool
@@ -56,7 +57,7 @@ def bounded(
         if isinstance(item, str):
             if len(item) > chars:
                 cut = True
-                return item[:chars] + f"… [{len(item) - chars} more characters]"
+                return cut_text(item, chars)
             return item
         if isinstance(item, dict | list | tuple):
             if level >= max_depth:
@@ -87,3 +88,19 @@ def printable(text: str) -> str:
     """``text`` with lone surrogates (from undecodable input) written as ``\\udXXX``, so any
     UTF-8 stream (stderr, a log file) takes it."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_MARK_HEAD, _MARK_TAIL = "… [", " more characters]"
+
+
+def cut_text(text: str, chars: int, sep: str = "\n") -> str:
+    """``text[:chars]`` and a marker with the true count of what is cut, counting what an
+    earlier cut (whose marker ``text`` ends with) had already left out."""
+    earlier, body = 0, text
+    if text.endswith(_MARK_TAIL):
+        at = text.rfind(_MARK_HEAD)
+        number = text[at + len(_MARK_HEAD) : -len(_MARK_TAIL)].replace(",", "")
+        if at > 0 and number.isdigit():
+            earlier, body = int(number), text[: at - 1]
+    hidden = len(body) - chars + earlier
+    return f"{body[:chars]}{sep}{_MARK_HEAD}{hidden:,}{_MARK_TAIL}"

@@ -90,20 +90,7 @@ def cap_input(
     return {"preview": _cut(blob, chars, " ")}, True
 
 
-_MARK_HEAD, _MARK_TAIL = "… [", " more characters]"
-
-
-def _cut(text: str, chars: int, sep: str = "\n") -> str:
-    """``text[:chars]`` and a marker with the true count of what is cut, counting what an
-    earlier cut (whose marker ``text`` ends with) had already left out."""
-    earlier, body = 0, text
-    if text.endswith(_MARK_TAIL):
-        at = text.rfind(_MARK_HEAD)
-        number = text[at + len(_MARK_HEAD) : -len(_MARK_TAIL)].replace(",", "")
-        if at > 0 and number.isdigit():
-            earlier, body = int(number), text[: at - 1]
-    hidden = len(body) - chars + earlier
-    return f"{body[:chars]}{sep}{_MARK_HEAD}{hidden:,}{_MARK_TAIL}"
+_cut = bounds.cut_text
 
 
 def missing_chars(original: object, capped: object) -> int:

@@ -20,7 +20,7 @@ def test_depth_measures_without_recursion_and_stops_early() -> None:
 def test_bounded_cuts_strings_depth_and_items_and_says_so() -> None:
     value, cut = bounds.bounded({"s": "x" * 10, "deep": [[[[1]]]], "many": list(range(5))},
                                 max_depth=3, chars=4, items=3)
-    assert cut and value == {"s": "xxxx… [6 more characters]",
+    assert cut and value == {"s": "xxxx\n… [6 more characters]",
                              "deep": [["[list nested too deep: not kept]"]], "many": [0, 1, 2]}
     same = {"a": [1, "b", None, True, 2.5]}
     assert bounds.bounded(same) == (same, False)
