@@ -197,7 +197,13 @@ def test_a_poisoned_store_does_not_stop_the_store_watcher(
     state_file = Path(paths.state_file())
     good = state_file.read_bytes() if state_file.exists() else None
     state_file.parent.mkdir(parents=True, exist_ok=True)
+    # A damaged store is moved aside by whoever reads it first (the watcher here) ...
     state_file.write_text("{" * 50 + "garbage")
+    moved = until(lambda: list(state_file.parent.glob("state.json.corrupt-*")), timeout=30,
+                  what="the damaged store to be moved aside")
+    assert b"garbage" in moved[0].read_bytes()
+    # ... while one it must not touch (a newer schema) is reported until it is fixed.
+    state_file.write_text('{"schema": 99, "timers": {}, "requests": {}, "sessions": {}}')
     watcher = until(lambda: (s := (status_json().get("tasks") or {}).get("store watcher", {})
                              ).get("state") != "ok" and s, timeout=30,
                     what="the store watcher to report the store")
