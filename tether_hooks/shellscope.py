@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import os
 
+from tether_hooks import selfguard
+
 __all__ = ["PROGRAMS", "command_inside"]
 
 _ALLOWED_CHARS = frozenset(
@@ -34,6 +36,8 @@ _GLOB = frozenset("*?[")
 _HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr")
 _BUILTINS = frozenset(("echo", "printf", "pwd", "true", "false", "test", "[", ":", "cd", "pushd"))
 _LINKERS = frozenset(("cp", "mv", "ln"))
+# Programs that walk a folder (their working directory when given no operand).
+_WALKERS = frozenset(("du", "tree", "grep", "egrep", "fgrep", "ls", "chmod", "rm", "cp", "diff"))
 _MAX_MATCHES = 2000
 _MAX_CWDS = 8
 
@@ -127,11 +131,13 @@ def _pattern_ok(part: str) -> bool:
 
 
 def _expand(word: str, cwd: str) -> list[str] | None:
-    """The words bash could make of a glob word, as typed (a superset); None: too many/odd."""
-    import fnmatch
-
+    """Every path bash could make of a glob word, and every folder it passes through: a
+    strict superset. A component holding a glob character may match EVERY entry of its
+    folder (no pattern matching at all: bash's bracket ranges, case and locale rules are not
+    ours to imitate); None: too many entries, or a pattern shape we do not read."""
     parts = word.split("/")
     texts = [""]
+    seen: list[str] = [word]
     for index, part in enumerate(parts):
         found: list[str] = []
         for text in texts:
@@ -141,21 +147,19 @@ def _expand(word: str, cwd: str) -> list[str] | None:
                 continue
             if not _pattern_ok(part):
                 return None
-            pattern = part.replace("[^", "[!").casefold()
             folder = os.path.join(cwd, base) if base else cwd
             try:
                 names = os.listdir(folder)
-            except OSError:
+            except (OSError, ValueError):
                 continue
             for name in names:
-                if fnmatch.fnmatchcase(name.casefold(), pattern) and (
-                    index == len(parts) - 1 or os.path.isdir(os.path.join(folder, name))
-                ):
+                if index == len(parts) - 1 or os.path.isdir(os.path.join(folder, name)):
                     found.append(base + name)
-            if len(found) > _MAX_MATCHES:
+                seen.append(base + name)
+            if len(seen) > _MAX_MATCHES:
                 return None
         texts = found
-    return [word, *texts]
+    return [*seen, *texts]
 
 
 def _candidates(word: str) -> list[str]:
@@ -192,9 +196,14 @@ class _Check:
             joined = os.path.join(base, path)
             if exist and self.must_exist and not os.path.exists(joined):
                 return False
-            real = os.path.realpath(joined)
+            try:
+                real = os.path.realpath(joined)
+            except (OSError, ValueError):
+                return False
             if real != self.directory and not real.startswith(self.directory + os.sep):
                 return False
+            if selfguard.protected_path(base, path):
+                return False  # our files, agent settings dirs, or a folder holding them
         return True
 
     def word(self, program: str, raw: str, glob: bool, bases: list[str] | None = None) -> bool:
@@ -277,6 +286,8 @@ def _simple(check: _Check, command: list[tuple[str, bool, bool]]) -> bool:
         return False
     if program in ("cd", "pushd"):
         return _cd(check, operands)
+    if not _options_ok(check, program, operands):
+        return False
     bases = None
     if program == "ln":
         bases = list(check.cwds)
@@ -285,7 +296,67 @@ def _simple(check: _Check, command: list[tuple[str, bool, bool]]) -> bool:
                 for cwd in check.cwds:
                     real = os.path.realpath(os.path.join(cwd, text))
                     bases += [real, os.path.dirname(real)]
-    return all(check.word(program, text, glob, bases) for text, glob in operands)
+    if not all(check.word(program, text, glob, bases) for text, glob in operands):
+        return False
+    return program not in ("cp", "mv") or _no_links_moved(check, operands)
+
+
+def _options_ok(check: _Check, program: str, operands: list[tuple[str, bool]]) -> bool:
+    """Shapes no path check sees: ``printf -v NAME`` assigns a shell variable (``PATH``);
+    ``ln`` without ``-s`` makes a hard link (an edit through it lands on the original);
+    a relative link target with ``..`` points elsewhere once the link is moved; a
+    recursive walk or option run from a folder that holds our files reaches them."""
+    words = [text for text, _ in operands]
+    options = [w for w in words if w.startswith("-") and w != "-"]
+    if program == "printf" and options:
+        return False
+    if program == "ln":
+        symbolic = any(w == "--symbolic" or (not w.startswith("--") and "s" in w[1:])
+                       for w in options)
+        if not symbolic or any(".." in w for w in words if not w.startswith("-")):
+            return False
+    if any(selfguard.guards(cwd) for cwd in check.cwds):
+        return not options and program not in _WALKERS and not any(g for _, g in operands)
+    return True
+
+
+def _no_links_moved(check: _Check, operands: list[tuple[str, bool]]) -> bool:
+    """``cp``/``mv`` may not carry a symbolic link (a relative one keeps its text and points
+    elsewhere where it lands): no source that is a link or a folder holding one (a bounded
+    walk; too big to walk is asked)."""
+    names = [text for text, _ in operands if not text.startswith("-")]
+    targeted = any(text.startswith(("-t", "--t")) for text, _ in operands)
+    sources = names if targeted else names[:-1]
+    for cwd in check.cwds:
+        for raw in sources:
+            words = _expand(raw, cwd) if _GLOB & set(raw) else [raw]
+            if words is None:
+                return False
+            for word in words:
+                if _has_link(os.path.join(cwd, word)):
+                    return False
+    return True
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _has_link(path: str) -> bool:
+    budget = _MAX_MATCHES
+    try:
+        if os.path.islink(path.rstrip(os.sep) or path):
+            return True
+        if not os.path.isdir(path):
+            return False
+        for _root, dirs, files in os.walk(path, onerror=_raise):
+            for name in (*dirs, *files):
+                budget -= 1
+                if budget < 0 or os.path.islink(os.path.join(_root, name)):
+                    return True
+    except (OSError, ValueError):
+        return True
+    return False
 
 
 def _cd(check: _Check, operands: list[tuple[str, bool]]) -> bool:

@@ -263,7 +263,7 @@ ALLOWED_BASH = (
     "ls", "ls -la", "ls -la 2>/dev/null", "cat a.txt", "cat ./src/a.py", "cat {root}/README.md",
     "rm -rf build/*", "rm -rf build", "mkdir -p build/new", "touch new.txt", "echo hi > out.txt",
     "echo hi >> out.txt", "cp a.txt c.txt", "mv b.txt c.txt", "grep -rn TODO src",
-    "head -n 5 a.txt", "tail -n 2 a.txt", "wc -l *.txt", "cd ./src && ls", "cd {root}/src && ls",
+    "head -n 5 a.txt", "tail -n 2 a.txt", "wc -l build/*.o", "cd ./src && ls", "cd {root}/src && ls",
     "sort a.txt | uniq -c", "diff a.txt b.txt", "cmp a.txt b.txt", "ln -s a.txt l",
     "chmod +x a.txt", "jq . x.json", "du -sh src", "sha256sum a.txt", "pwd",
     "echo done", "cat a.txt | grep x | wc -l", "ls src; ls build", "cp -r src copy",
