@@ -10,10 +10,16 @@ checker cannot prove stays asked. The rules, in order:
   options; ``NAME=value`` words before a command, path-invoked programs, interpreters, build
   tools, ``git``, ``sed``, ``awk``, ``find`` ... are never covered; the program found on
   ``PATH`` may not come from (or after) a ``PATH`` entry inside the directory;
-- every word is a possible path: expanded as a glob (a superset of bash's: hidden files,
-  any case), and each result, each ``=value`` and each tail of a short-option cluster
+- every word is a possible path: a glob component may match EVERY entry of its folder (a
+  strict superset of bash's matching; no pattern is read, no case folded), and each entry
+  listed, each result, each ``=value`` and each tail of a short-option cluster
   (``-t..``, ``-o/etc/x``) is resolved with ``realpath`` from every possible working
-  directory (``cd``) and must be inside;
+  directory (``cd``) and must be inside, and none of ``selfguard.protected_path`` (our
+  files, the agents' settings, any ``.claude``/``.codex`` folder, a folder holding ours);
+- ``printf`` takes no option (``-v PATH`` assigns a variable); ``ln`` only makes symbolic
+  links, never with a ``..`` in an operand; ``cp``/``mv`` never carry a symbolic link (a
+  source that is one or a folder holding one); from a folder that holds our files no
+  option, glob or walking program is covered;
 - ``&`` (background) is asked; a line that chains commands with ``cp``/``mv``/``ln`` may only
   name paths that exist now (a link copied or moved there would otherwise be followed).
 """
@@ -61,7 +67,7 @@ PROGRAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "du": ("L", ("dereference", "files0-from")),
     "df": _NONE,
     "mkdir": _NONE, "rmdir": _NONE, "touch": _NONE, "rm": _NONE,
-    "cp": ("LSs", ("dereference", "suffix", "symbolic-link")),
+    "cp": ("LSsl", ("dereference", "suffix", "symbolic-link", "link")),  # -l: hard links
     "mv": ("S", ("suffix",)),
     "ln": ("St", ("suffix", "target-directory")),  # link targets: checked from every base
     "chmod": ("L", ()),
@@ -325,7 +331,8 @@ def _no_links_moved(check: _Check, operands: list[tuple[str, bool]]) -> bool:
     elsewhere where it lands): no source that is a link or a folder holding one (a bounded
     walk; too big to walk is asked)."""
     names = [text for text, _ in operands if not text.startswith("-")]
-    targeted = any(text.startswith(("-t", "--t")) for text, _ in operands)
+    targeted = any(text.startswith("--t") or (text[:1] == "-" and text[1:2] != "-"
+                                              and "t" in text) for text, _ in operands)
     sources = names if targeted else names[:-1]
     for cwd in check.cwds:
         for raw in sources:

@@ -376,7 +376,9 @@ LINKS_MOVED = ("ln -s ../other/s.txt l", "ln -s ./../x l", "ln -s ../../other/s.
                "ln a.txt hard", "ln -f a.txt hard2", "ln --force a.txt h", "ln -P a.txt h",
                "ln -L a.txt h", "mv lnk/rl .", "mv lnk/rl sub/x", "cp -P lnk/rl x",
                "cp -a lnk y", "cp -r lnk y", "cp -R lnk q", "cp -d lnk/rl z", "mv lnk z",
-               "cp -a l* y", "mv -t sub lnk/rl", "ln -s a.txt l && mv l sub")
+               "cp -a l* y", "mv -t sub lnk/rl", "ln -s a.txt l && mv l sub",
+               "cp -rt sub lnk", "mv -ft sub lnk", "cp --target-directory=sub -r lnk",
+               "cp -l a.txt h", "cp --link a.txt h", "cp -al lnk y")
 AGENT_SETTINGS = ("cp settings.local.json .claude", "mv settings.local.json .claude/",
                   "mv hooks.json .codex", "cp hooks.json .codex/",
                   "cp a.txt .claude/setting[s].local.json", "tee .codex/h*.json",
