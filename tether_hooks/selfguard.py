@@ -106,6 +106,13 @@ _DROP = str.maketrans("", "", "'\"\\")
 
 
 def _protected_file(cwd: str, path: str, dirs: tuple[str, ...]) -> bool:
+    try:
+        return _protected_place(cwd, path, dirs)
+    except (OSError, ValueError):  # text no system call takes: not provably ours or not
+        return True
+
+
+def _protected_place(cwd: str, path: str, dirs: tuple[str, ...]) -> bool:
     real = _real(os.path.join(cwd, os.path.expanduser(path)))
     if _inside_any(real, dirs):
         return True

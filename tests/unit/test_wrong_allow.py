@@ -491,7 +491,8 @@ def test_a_home_timer_never_searches_our_folders(home_timer: Path) -> None:
         assert rules.find_timer(dir_timers(h), request, NOW) is not None, request["tool_input"]
 
 
-@pytest.mark.parametrize("text", ["a\x00b", "\x00", "sub/\x00/../a.txt", "/\x00etc"])
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "sub/\x00/../a.txt", "/\x00etc", "~\x00/x",
+                                  "~\x00"])
 def test_unresolvable_paths_are_asked_never_a_crash(proj: Path, text: str) -> None:
     for request in (claude_call(proj, "Read", file_path=text),
                     claude_call(proj, "Write", file_path=text, content="x"),
