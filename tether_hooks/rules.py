@@ -45,8 +45,9 @@ DEFAULT_NEVER = ("AskUserQuestion", "ExitPlanMode", "EnterPlanMode")
 # Questions and plans need an answer, not a permission: no config can hand them to a timer.
 ALWAYS_ASK = ("AskUserQuestion", "ExitPlanMode")
 # A Bash rule never covers more than one command: the command may not chain, pipe,
-# substitute or redirect anywhere, quoted or not (`git status; rm -rf ~`).
-_SHELL_META = (";", "&", "|", "`", "$(", ">", "<", "\n", "\r")
+# substitute, expand or redirect anywhere, quoted or not (`git status; rm -rf ~`). No `$` at
+# all: `${x:=...}${x@P}`, `$[...]` and `${PWD:...}` run or reshape code inside one "word".
+_SHELL_META = (";", "&", "|", "`", "$", ">", "<", "\n", "\r")
 _SPECIFICITY = {"bash": 0, "tool": 1, "dir": 2, "session": 3}
 
 
@@ -108,7 +109,7 @@ def check_bash_rule(pattern: str | None) -> str:
     if body.strip() and _one_command(body) is None:
         raise UsageError(
             f"the Bash rule {text!r} can never match: a rule covers one simple command of "
-            "printable characters, without ; & | ` $( > < or a line break"
+            "printable characters, without ; & | ` $ > < or a line break"
         )
     return text
 
@@ -116,7 +117,9 @@ def check_bash_rule(pattern: str | None) -> str:
 def bash_matches(pattern: str, command: str) -> bool:
     """Does a Bash rule cover ``command``? ``git status:*`` (those words, then anything),
     ``git stat*`` (the last word may go on), or an exact command (the same words). Pattern and
-    command are split by the same parse, and the command must be one simple command."""
+    command are split by the same parse, and the command must be one simple command of
+    printable ASCII with no ``; & | ` $ > <`` or line break anywhere (quoted too): no
+    variable, arithmetic or command expansion is ever covered by a Bash rule."""
     words = _one_command(command)
     text = pattern.strip()
     if words is None or not text:
@@ -173,7 +176,32 @@ def timer_matches(timer: dict, request: dict, now: float) -> bool:
 
 
 def _inside(cwd: str, path: str, directory: str) -> bool:
-    return path_inside(os.path.realpath(os.path.join(cwd, os.path.expanduser(path))), directory)
+    try:
+        real = os.path.realpath(os.path.join(cwd, os.path.expanduser(path)))
+    except (OSError, ValueError):  # NUL in the text, a loop ...: not provable
+        return False
+    return path_inside(real, directory)
+
+
+# Tools that write a file in place: a hard link makes the edit land on another name too.
+_EDIT_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit", "apply_patch")
+
+
+def _path_ok(cwd: str, path: str, directory: str, tool: str) -> bool:
+    """``path`` resolves inside ``directory``, is none of our (or the agents') protected
+    files or folders, and, for a search tool, is no folder holding them; an existing file
+    an editing tool writes has one link only."""
+    if not _inside(cwd, path, directory) or selfguard.protected_path(cwd, path):
+        return False
+    if tool in _EDIT_TOOLS:
+        try:
+            stat = os.stat(os.path.join(cwd, os.path.expanduser(path)))
+        except FileNotFoundError:
+            return True
+        except (OSError, ValueError):
+            return False
+        return stat.st_nlink <= 1
+    return True
 
 
 # The only tools a directory timer can cover: built-in tools whose every path-bearing field
@@ -197,7 +225,11 @@ def _dir_covers(request: dict, directory: str) -> bool:
         return False
     if not isinstance(paths, (list, tuple)) or not all(isinstance(p, str) for p in paths):
         return False
-    if not path_inside(os.path.realpath(cwd), directory):
+    try:
+        real_cwd = os.path.realpath(cwd)
+    except (OSError, ValueError):
+        return False
+    if not path_inside(real_cwd, directory):
         return False
     if tool == "Bash":
         tool_input = request.get("tool_input") or {}
@@ -210,7 +242,9 @@ def _dir_covers(request: dict, directory: str) -> bool:
             return False
     elif not paths and tool not in _CWD_TOOLS:
         return False
-    return all(_inside(cwd, p, directory) for p in paths)
+    elif tool in _CWD_TOOLS and not paths and selfguard.guards(real_cwd):
+        return False  # a search from a folder holding our files reaches them
+    return all(_path_ok(cwd, p, directory, tool) for p in paths)
 
 
 def find_timer(

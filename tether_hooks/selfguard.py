@@ -18,7 +18,7 @@ import os
 
 from tether_hooks import paths
 
-__all__ = ["PROTECTED_NAMES", "touches_us"]
+__all__ = ["AGENT_DIR_NAMES", "PROTECTED_NAMES", "guards", "protected_path", "touches_us"]
 
 # Words that name us or our files, wherever they appear in a command (lowercase, after
 # quotes and backslashes are dropped: `t'ether'-hooks` and `tether\-hooks` count).
@@ -39,6 +39,8 @@ _AGENT_FILES = {
     "hooks.json": ".codex",
     "config.toml": ".codex",
 }
+# Directories, anywhere, that hold an agent's settings (and so, maybe, our hooks).
+AGENT_DIR_NAMES = (".claude", ".codex")
 # Tool input keys holding what a call writes, not where: a file's content that mentions
 # tether-hooks does not run it (editing this project's own sources stays coverable).
 _CONTENT_KEYS = frozenset(("content", "new_string", "old_string", "edits", "new_source",
@@ -104,6 +106,13 @@ _DROP = str.maketrans("", "", "'\"\\")
 
 
 def _protected_file(cwd: str, path: str, dirs: tuple[str, ...]) -> bool:
+    try:
+        return _protected_place(cwd, path, dirs)
+    except (OSError, ValueError):  # text no system call takes: not provably ours or not
+        return True
+
+
+def _protected_place(cwd: str, path: str, dirs: tuple[str, ...]) -> bool:
     real = _real(os.path.join(cwd, os.path.expanduser(path)))
     if _inside_any(real, dirs):
         return True
@@ -113,6 +122,32 @@ def _protected_file(cwd: str, path: str, dirs: tuple[str, ...]) -> bool:
         if owner and (os.path.basename(parent) == owner or parent in _agent_homes()):
             return True
     return False
+
+
+def protected_path(cwd: str, path: str) -> bool:
+    """Is ``path`` (from ``cwd``), resolved or as written, one of our files or inside our
+    directories, an agent's settings file, or in or at a ``.claude``/``.codex`` directory
+    at any depth, or an ancestor of (or equal to) a protected directory (a recursive or
+    glob operand there reaches the bot token)? Unresolvable text counts as protected."""
+    try:
+        joined = os.path.join(cwd, os.path.expanduser(path))
+        real = os.path.realpath(joined)
+        lexical = os.path.normpath(joined)
+    except (OSError, ValueError):
+        return True
+    if _protected_file(cwd, path, _protected_dirs()):
+        return True
+    for form in (real, lexical):
+        if any(part in AGENT_DIR_NAMES for part in form.split(os.sep)):
+            return True
+    return guards(real) or guards(lexical)
+
+
+def guards(path: str) -> bool:
+    """True when real ``path`` is, or holds, one of our directories or an agent's home:
+    a search, glob or recursive walk rooted there reaches our files."""
+    base = path.rstrip(os.sep) + os.sep
+    return any(d == path or d.startswith(base) for d in (*_protected_dirs(), *_agent_homes()))
 
 
 def _inside_any(path: str, dirs: tuple[str, ...]) -> bool:

@@ -10,10 +10,16 @@ checker cannot prove stays asked. The rules, in order:
   options; ``NAME=value`` words before a command, path-invoked programs, interpreters, build
   tools, ``git``, ``sed``, ``awk``, ``find`` ... are never covered; the program found on
   ``PATH`` may not come from (or after) a ``PATH`` entry inside the directory;
-- every word is a possible path: expanded as a glob (a superset of bash's: hidden files,
-  any case), and each result, each ``=value`` and each tail of a short-option cluster
+- every word is a possible path: a glob component may match EVERY entry of its folder (a
+  strict superset of bash's matching; no pattern is read, no case folded), and each entry
+  listed, each result, each ``=value`` and each tail of a short-option cluster
   (``-t..``, ``-o/etc/x``) is resolved with ``realpath`` from every possible working
-  directory (``cd``) and must be inside;
+  directory (``cd``) and must be inside, and none of ``selfguard.protected_path`` (our
+  files, the agents' settings, any ``.claude``/``.codex`` folder, a folder holding ours);
+- ``printf`` takes no option (``-v PATH`` assigns a variable); ``ln`` only makes symbolic
+  links, never with a ``..`` in an operand; ``cp``/``mv`` never carry a symbolic link (a
+  source that is one or a folder holding one); from a folder that holds our files no
+  option, glob or walking program is covered;
 - ``&`` (background) is asked; a line that chains commands with ``cp``/``mv``/``ln`` may only
   name paths that exist now (a link copied or moved there would otherwise be followed).
 """
@@ -21,6 +27,8 @@ checker cannot prove stays asked. The rules, in order:
 from __future__ import annotations
 
 import os
+
+from tether_hooks import selfguard
 
 __all__ = ["PROGRAMS", "command_inside"]
 
@@ -34,6 +42,8 @@ _GLOB = frozenset("*?[")
 _HARMLESS = ("/dev/null", "/dev/stdout", "/dev/stderr")
 _BUILTINS = frozenset(("echo", "printf", "pwd", "true", "false", "test", "[", ":", "cd", "pushd"))
 _LINKERS = frozenset(("cp", "mv", "ln"))
+# Programs that walk a folder (their working directory when given no operand).
+_WALKERS = frozenset(("du", "tree", "grep", "egrep", "fgrep", "ls", "chmod", "rm", "cp", "diff"))
 _MAX_MATCHES = 2000
 _MAX_CWDS = 8
 
@@ -57,7 +67,7 @@ PROGRAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "du": ("L", ("dereference", "files0-from")),
     "df": _NONE,
     "mkdir": _NONE, "rmdir": _NONE, "touch": _NONE, "rm": _NONE,
-    "cp": ("LSs", ("dereference", "suffix", "symbolic-link")),
+    "cp": ("LSsl", ("dereference", "suffix", "symbolic-link", "link")),  # -l: hard links
     "mv": ("S", ("suffix",)),
     "ln": ("St", ("suffix", "target-directory")),  # link targets: checked from every base
     "chmod": ("L", ()),
@@ -127,11 +137,13 @@ def _pattern_ok(part: str) -> bool:
 
 
 def _expand(word: str, cwd: str) -> list[str] | None:
-    """The words bash could make of a glob word, as typed (a superset); None: too many/odd."""
-    import fnmatch
-
+    """Every path bash could make of a glob word, and every folder it passes through: a
+    strict superset. A component holding a glob character may match EVERY entry of its
+    folder (no pattern matching at all: bash's bracket ranges, case and locale rules are not
+    ours to imitate); None: too many entries, or a pattern shape we do not read."""
     parts = word.split("/")
     texts = [""]
+    seen: list[str] = [word]
     for index, part in enumerate(parts):
         found: list[str] = []
         for text in texts:
@@ -141,21 +153,19 @@ def _expand(word: str, cwd: str) -> list[str] | None:
                 continue
             if not _pattern_ok(part):
                 return None
-            pattern = part.replace("[^", "[!").casefold()
             folder = os.path.join(cwd, base) if base else cwd
             try:
                 names = os.listdir(folder)
-            except OSError:
+            except (OSError, ValueError):
                 continue
             for name in names:
-                if fnmatch.fnmatchcase(name.casefold(), pattern) and (
-                    index == len(parts) - 1 or os.path.isdir(os.path.join(folder, name))
-                ):
+                if index == len(parts) - 1 or os.path.isdir(os.path.join(folder, name)):
                     found.append(base + name)
-            if len(found) > _MAX_MATCHES:
+                seen.append(base + name)
+            if len(seen) > _MAX_MATCHES:
                 return None
         texts = found
-    return [word, *texts]
+    return [*seen, *texts]
 
 
 def _candidates(word: str) -> list[str]:
@@ -192,9 +202,14 @@ class _Check:
             joined = os.path.join(base, path)
             if exist and self.must_exist and not os.path.exists(joined):
                 return False
-            real = os.path.realpath(joined)
+            try:
+                real = os.path.realpath(joined)
+            except (OSError, ValueError):
+                return False
             if real != self.directory and not real.startswith(self.directory + os.sep):
                 return False
+            if selfguard.protected_path(base, path):
+                return False  # our files, agent settings dirs, or a folder holding them
         return True
 
     def word(self, program: str, raw: str, glob: bool, bases: list[str] | None = None) -> bool:
@@ -277,6 +292,8 @@ def _simple(check: _Check, command: list[tuple[str, bool, bool]]) -> bool:
         return False
     if program in ("cd", "pushd"):
         return _cd(check, operands)
+    if not _options_ok(check, program, operands):
+        return False
     bases = None
     if program == "ln":
         bases = list(check.cwds)
@@ -285,7 +302,68 @@ def _simple(check: _Check, command: list[tuple[str, bool, bool]]) -> bool:
                 for cwd in check.cwds:
                     real = os.path.realpath(os.path.join(cwd, text))
                     bases += [real, os.path.dirname(real)]
-    return all(check.word(program, text, glob, bases) for text, glob in operands)
+    if not all(check.word(program, text, glob, bases) for text, glob in operands):
+        return False
+    return program not in ("cp", "mv") or _no_links_moved(check, operands)
+
+
+def _options_ok(check: _Check, program: str, operands: list[tuple[str, bool]]) -> bool:
+    """Shapes no path check sees: ``printf -v NAME`` assigns a shell variable (``PATH``);
+    ``ln`` without ``-s`` makes a hard link (an edit through it lands on the original);
+    a relative link target with ``..`` points elsewhere once the link is moved; a
+    recursive walk or option run from a folder that holds our files reaches them."""
+    words = [text for text, _ in operands]
+    options = [w for w in words if w.startswith("-") and w != "-"]
+    if program == "printf" and options:
+        return False
+    if program == "ln":
+        symbolic = any(w == "--symbolic" or (not w.startswith("--") and "s" in w[1:])
+                       for w in options)
+        if not symbolic or any(".." in w for w in words if not w.startswith("-")):
+            return False
+    if any(selfguard.guards(cwd) for cwd in check.cwds):
+        return not options and program not in _WALKERS and not any(g for _, g in operands)
+    return True
+
+
+def _no_links_moved(check: _Check, operands: list[tuple[str, bool]]) -> bool:
+    """``cp``/``mv`` may not carry a symbolic link (a relative one keeps its text and points
+    elsewhere where it lands): no source that is a link or a folder holding one (a bounded
+    walk; too big to walk is asked)."""
+    names = [text for text, _ in operands if not text.startswith("-")]
+    targeted = any(text.startswith("--t") or (text[:1] == "-" and text[1:2] != "-"
+                                              and "t" in text) for text, _ in operands)
+    sources = names if targeted else names[:-1]
+    for cwd in check.cwds:
+        for raw in sources:
+            words = _expand(raw, cwd) if _GLOB & set(raw) else [raw]
+            if words is None:
+                return False
+            for word in words:
+                if _has_link(os.path.join(cwd, word)):
+                    return False
+    return True
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _has_link(path: str) -> bool:
+    budget = _MAX_MATCHES
+    try:
+        if os.path.islink(path.rstrip(os.sep) or path):
+            return True
+        if not os.path.isdir(path):
+            return False
+        for _root, dirs, files in os.walk(path, onerror=_raise):
+            for name in (*dirs, *files):
+                budget -= 1
+                if budget < 0 or os.path.islink(os.path.join(_root, name)):
+                    return True
+    except (OSError, ValueError):
+        return True
+    return False
 
 
 def _cd(check: _Check, operands: list[tuple[str, bool]]) -> bool:

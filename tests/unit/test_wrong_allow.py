@@ -263,7 +263,8 @@ ALLOWED_BASH = (
     "ls", "ls -la", "ls -la 2>/dev/null", "cat a.txt", "cat ./src/a.py", "cat {root}/README.md",
     "rm -rf build/*", "rm -rf build", "mkdir -p build/new", "touch new.txt", "echo hi > out.txt",
     "echo hi >> out.txt", "cp a.txt c.txt", "mv b.txt c.txt", "grep -rn TODO src",
-    "head -n 5 a.txt", "tail -n 2 a.txt", "wc -l *.txt", "cd ./src && ls", "cd {root}/src && ls",
+    "head -n 5 a.txt", "tail -n 2 a.txt", "wc -l build/*.o", "cd ./src && ls",
+    "cd {root}/src && ls",
     "sort a.txt | uniq -c", "diff a.txt b.txt", "cmp a.txt b.txt", "ln -s a.txt l",
     "chmod +x a.txt", "jq . x.json", "du -sh src", "sha256sum a.txt", "pwd",
     "echo done", "cat a.txt | grep x | wc -l", "ls src; ls build", "cp -r src copy",
@@ -334,5 +335,196 @@ def test_the_hook_process_allows_none_of_a_sample(proj: Path, hook: HookRunner) 
             assert run.returncode == 0 and "Traceback" not in run.stderr
             assert '"allow"' not in run.stdout, (agent, tool, tool_input)
     # and the same timer does allow a call inside, through the same process
+    run = hook.run("claude", {**payload, "tool_name": "Bash", "tool_input": {"command": "ls"}})
+    assert run.output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+
+
+# -- review round 2: classes found by an adversarial review --------------------------------
+# Each class: several members, all asked; the must-stay-allowed cases above still pass.
+
+
+@pytest.fixture
+def proj2(proj: Path) -> Path:
+    """proj plus: shared_data -> other/ (a glob through it reaches out), sub/ls (an
+    agent-written program), lnk/ holding a relative link inside (lnk/rl -> ../a.txt), agent
+    settings folders with their files, copies of those files at the root, and a hard link
+    hl.json to .claude/settings.json."""
+    other = proj.parent / "other"
+    (proj / "shared_data").symlink_to(other)
+    (proj / "sub" / "ls").write_text("#!/bin/sh\necho RAN\n")
+    (proj / "sub" / "ls").chmod(0o755)
+    (proj / "lnk").mkdir()
+    (proj / "lnk" / "rl").symlink_to("../a.txt")
+    for folder in (".claude", ".codex"):
+        (proj / folder).mkdir()
+    for name in (".claude/settings.json", ".claude/settings.local.json", ".codex/hooks.json",
+                 "settings.local.json", "settings.json", "hooks.json"):
+        (proj / name).write_text("{}")
+    os.link(proj / ".claude" / "settings.json", proj / "hl.json")
+    return proj
+
+
+ASSIGNS = ("printf -v PATH %s sub ; ls", "printf -v PATH sub && ls", "printf -vPATH sub && cat a",
+           "printf -v HOME . && ls", "printf -v BASH_ENV a.txt", "printf -- -v PATH sub; ls",
+           "printf -v x %s a.txt", "printf '-vPATH' sub; ls", "printf -v PATH sub | ls")
+GLOB_SUPERSET = ("cat shared[A-z]data/s.txt", "cat shared[A-_]data/s.txt",
+                 "rm -rf shared[A-z]data/*", "cat shared?data/s.txt", "cat sha*/s.txt",
+                 "cat shared[!a]data/s.txt", "cat shared[^a]data/s.txt",
+                 "ls shared[_]data", "cat *_data/nomatch*", "cp a.txt shared[A-z]data/",
+                 "touch shared[A-z]data/new", "cat s?cret", "cat sec[A-z]et", "ls sub/u?/")
+LINKS_MOVED = ("ln -s ../other/s.txt l", "ln -s ./../x l", "ln -s ../../other/s.txt sub/l",
+               "ln a.txt hard", "ln -f a.txt hard2", "ln --force a.txt h", "ln -P a.txt h",
+               "ln -L a.txt h", "mv lnk/rl .", "mv lnk/rl sub/x", "cp -P lnk/rl x",
+               "cp -a lnk y", "cp -r lnk y", "cp -R lnk q", "cp -d lnk/rl z", "mv lnk z",
+               "cp -a l* y", "mv -t sub lnk/rl", "ln -s a.txt l && mv l sub",
+               "cp -rt sub lnk", "mv -ft sub lnk", "cp --target-directory=sub -r lnk",
+               "cp -l a.txt h", "cp --link a.txt h", "cp -al lnk y")
+AGENT_SETTINGS = ("cp settings.local.json .claude", "mv settings.local.json .claude/",
+                  "mv hooks.json .codex", "cp hooks.json .codex/",
+                  "cp a.txt .claude/setting[s].local.json", "tee .codex/h*.json",
+                  "rm .claude/s*", "cat .claude/s*", "ls .codex", "touch .claude/x",
+                  "cd ./.claude && cp ../a.txt settings.local.json", "ln settings.json .claude/x",
+                  "rm -rf .codex", "cp -r .claude z", "cat .c*/*", "echo {} > .codex/x.json",
+                  "cp a.txt .cl?ude/settings.json", "cat hl.json > .claude/n")
+
+
+FROM_SUB = ("ln -s ../d/top.txt l", "ln -s ../../other/s.txt l", "mv ../lnk/rl ..",
+            "cp -a ../lnk ../y", "cat ../shared[A-z]data/s.txt", "printf -v PATH %s . ; ls",
+            "cp ../a.txt ../.claude/settings.json", "cd ../.codex && touch x", "ln ../a.txt h")
+
+
+@pytest.mark.parametrize("command", ASSIGNS + GLOB_SUPERSET + LINKS_MOVED + AGENT_SETTINGS
+                         + tuple("@sub " + c for c in FROM_SUB))
+def test_review_classes_are_asked_under_a_dir_timer(proj2: Path, command: str) -> None:
+    cwd = proj2 / "sub" if command.startswith("@sub ") else proj2
+    command = command.removeprefix("@sub ")
+    for request in (claude_call(cwd, "Bash", command=command),
+                    codex_call(cwd, "Bash", command=command)):
+        assert rules.find_timer(dir_timers(proj2), request, NOW) is None, (cwd, command)
+
+
+def test_hard_links_and_agent_settings_are_asked_for_edit_tools(proj2: Path) -> None:
+    hl = str(proj2 / "hl.json")
+    asked = [
+        claude_call(proj2, "Edit", file_path=hl, old_string="{}", new_string="{1}"),
+        claude_call(proj2, "Write", file_path=hl, content="{}"),
+        claude_call(proj2, "MultiEdit", file_path=hl, edits=[{"old_string": "{"}]),
+        claude_call(proj2, "NotebookEdit", notebook_path=hl, new_source="x"),
+        codex_call(proj2, "apply_patch",
+                   command="*** Begin Patch\n*** Update File: hl.json\n@@\n-{}\n+{1}\n"),
+        claude_call(proj2, "Write", file_path=str(proj2 / ".claude" / "commands.md"), content="x"),
+        claude_call(proj2, "Edit", file_path=str(proj2 / ".codex" / "x.toml"), old_string="a",
+                    new_string="b"),
+        claude_call(proj2, "Read", file_path=str(proj2 / ".claude" / "settings.local.json")),
+        claude_call(proj2, "Glob", pattern=".claude/*"),
+        claude_call(proj2, "LS", path=str(proj2 / ".codex")),
+        claude_call(proj2, "Grep", pattern="x", path=".claude"),
+    ]
+    for request in asked:
+        assert rules.find_timer(dir_timers(proj2), request, NOW) is None, request["tool_input"]
+
+
+@pytest.mark.parametrize("rule", ["git status*", "git status:*", "echo*", "ls:*", "*", "git *"])
+@pytest.mark.parametrize("command", [
+    "git status ${x:=\\$\\(touch\\ /tmp/PWN\\)}${x@P}", "git status $[1+1]",
+    "git status ${PWD:y}", "git status $x", 'git status "$HOME"', "git status '$x'",
+    "git status $'\\x3b' id", "git status ${IFS}id", "echo $((1))", "ls $PWD", "echo $0",
+    "ls ${x:=a[\\$\\(id\\)]}${y:x}", "git status \\$x"])
+def test_bash_rules_never_cover_a_dollar(proj: Path, rule: str, command: str) -> None:
+    request = claude_call(proj, "Bash", command=command)
+    assert rules.find_timer({"t1": timer("bash", prefix=rule)}, request, NOW) is None
+
+
+@pytest.mark.parametrize("pattern", ["git status $x*", "echo $HOME", "ls ${x}:*", "ls '$x'",
+                                     "echo $[1]", "git $(id)*"])
+def test_bash_rules_with_a_dollar_are_refused(pattern: str) -> None:
+    with pytest.raises(UsageError, match=r"\$"):
+        rules.check_bash_rule(pattern)
+
+
+@pytest.fixture
+def home_timer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A HOME whose default config/state/data folders hold our files and the agents' homes
+    (~/.claude, ~/.codex); the timer is ``allow-dir ~ --force``."""
+    home = tmp_path / "home"
+    for name in ("TETHER_HOOKS_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME",
+                 "CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    for name in (".config/tether-hooks/config.toml", ".local/state/tether-hooks/state.json",
+                 ".local/share/tether-hooks/x", ".claude/settings.json", ".codex/config.toml",
+                 "proj/a.txt", "a.txt", "x"):
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text("token = 'x'\n")
+    return home
+
+
+HOME_BASH = ("cat .config/t*/c*.toml", "cat .config/*/*.toml", "cp x .local/state/t*/s*.json",
+             "cat .claude/s*", "cd ./.config && cat ./t*/config.tom?", "grep -r token .",
+             "grep -r token", "grep -rn token .config", "ls -R", "du -a", "tree", "rm -rf .config",
+             "cat .local/*/*/*", "cp -r .config x2", "grep token -r .local", "ls .local/state",
+             "cat */*/config.toml", "chmod -R 600 .", "cat .config/tether-hooks/config.toml")
+
+
+@pytest.mark.parametrize("command", HOME_BASH)
+def test_a_home_timer_never_reaches_our_files(home_timer: Path, command: str) -> None:
+    request = claude_call(home_timer, "Bash", command=command)
+    assert rules.find_timer(dir_timers(home_timer), request, NOW) is None
+
+
+def test_a_home_timer_never_searches_our_folders(home_timer: Path) -> None:
+    h = home_timer
+    asked = [claude_call(h, "Glob", pattern=".config/*/*"), claude_call(h, "Glob", pattern="**/*"),
+             claude_call(h, "Grep", pattern="token", path=".config"),
+             claude_call(h, "Grep", pattern="token", glob="**/*.toml"),
+             claude_call(h, "Grep", pattern="token"), claude_call(h, "LS", path=str(h)),
+             claude_call(h, "LS", path=str(h / ".local")), claude_call(h, "LS"),
+             claude_call(h, "Grep", pattern="x", path=str(h / ".local" / "state")),
+             claude_call(h, "Read", file_path=str(h / ".codex" / "config.toml"))]
+    for request in asked:
+        assert rules.find_timer(dir_timers(h), request, NOW) is None, request["tool_input"]
+    # and what stays allowed under that timer: work in a project below home
+    for request in (claude_call(h, "Bash", command="cat a.txt"),
+                    claude_call(h / "proj", "Bash", command="ls"),
+                    claude_call(h, "Read", file_path=str(h / "proj" / "a.txt")),
+                    claude_call(h, "Grep", pattern="x", path=str(h / "proj"))):
+        assert rules.find_timer(dir_timers(h), request, NOW) is not None, request["tool_input"]
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "sub/\x00/../a.txt", "/\x00etc", "~\x00/x",
+                                  "~\x00"])
+def test_unresolvable_paths_are_asked_never_a_crash(proj: Path, text: str) -> None:
+    for request in (claude_call(proj, "Read", file_path=text),
+                    claude_call(proj, "Write", file_path=text, content="x"),
+                    claude_call(proj, "Grep", pattern="x", path=text),
+                    claude_call(proj, "Glob", pattern="*", path=text),
+                    claude_call(proj, "LS", path=text)):
+        assert rules.find_timer(dir_timers(proj), request, NOW) is None
+    request = {**claude_call(proj, "Read", file_path="a.txt"), "cwd": str(proj) + "\x00"}
+    assert rules.find_timer(dir_timers(proj), request, NOW) is None
+
+
+ROUND2_HOOK_SAMPLE = ("printf -v PATH %s sub ; ls", "cat shared[A-z]data/s.txt",
+                      "rm -rf shared[A-z]data/*", "ln a.txt hard", "mv lnk/rl .",
+                      "cp settings.local.json .claude", "tee .codex/h*.json",
+                      "git status $[1]")
+
+
+def test_the_hook_process_asks_the_review_classes(proj2: Path, hook: HookRunner) -> None:
+    from tether_hooks.store import Store
+
+    store = Store()
+    store.add_timer("dir", 600, created_by="test", path=str(proj2))
+    store.add_timer("bash", 600, created_by="test", prefix="git status*")
+    payload = {"session_id": "s1", "cwd": str(proj2), "hook_event_name": "PermissionRequest",
+               "permission_mode": "default"}
+    tools = [("Bash", {"command": c}) for c in ROUND2_HOOK_SAMPLE] + [
+        ("Edit", {"file_path": str(proj2 / "hl.json"), "old_string": "{", "new_string": "["}),
+        ("Read", {"file_path": "a\x00b"})]
+    for agent in ("claude", "codex"):
+        for tool, tool_input in tools:
+            run = hook.run(agent, {**payload, "tool_name": tool, "tool_input": tool_input})
+            assert run.returncode == 0 and "Traceback" not in run.stderr
+            assert '"allow"' not in run.stdout, (agent, tool, tool_input)
     run = hook.run("claude", {**payload, "tool_name": "Bash", "tool_input": {"command": "ls"}})
     assert run.output["hookSpecificOutput"]["decision"]["behavior"] == "allow"

@@ -58,7 +58,10 @@ def known_fields(tool_input: dict, path_keys: tuple[str, ...], inert_keys: tuple
         if key in path_keys:
             if not isinstance(value, str) or not value:
                 return None
-            found.append(os.path.expanduser(value))
+            try:
+                found.append(os.path.expanduser(value))
+            except ValueError:  # "~\0x": no user to look up, no place we can judge
+                return None
         elif key not in inert_keys and not (value is None or isinstance(value, (bool, int, float))):
             return None
     return found

@@ -40,6 +40,8 @@ def _pattern_path(pattern: object, root: str) -> str | None:
     ``root``); None when it may climb out (``..``, ``~``) and cannot be judged."""
     if not isinstance(pattern, str) or ".." in pattern or "~" in pattern or "\\" in pattern:
         return None
+    if "{" in pattern and "/" in pattern[pattern.index("{"):]:
+        return None  # a brace alternative may name another root: {,/etc/}*
     literal: list[str] = []
     for part in pattern.split("/")[:-1]:
         if any(c in part for c in _WILD):
