@@ -95,13 +95,17 @@ _SPANS = [
     (("sshpass",), "password", r"\bsshpass\b[^\n|;&]{0,200}?(?<=\s)-p[ \t]*(?P<s>[^\s]{1,256})"),
 ]
 
-_VALUE = (r"(?P<v>(?:[rRbBuUfF]{1,2})?\"(?:[^\"\\\n]|\\.){0,4096}\""
-          r"|(?:[rRbBuUfF]{1,2})?'[^'\n]{0,4096}'"
-          r"|`[^`\n]{0,4096}`|[^\s'\"`,;(){}\[\]<>|&«]{1,4096})")
+_VALUE = (r"(?P<v>\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}+\\\"|\\'[^'\\\n]{0,4096}+\\'"
+          r"|(?:[rRbBuUfF]{1,2})?\"(?:[^\"\\\n]|\\.){0,4096}+\""
+          r"|(?:[rRbBuUfF]{1,2})?'[^'\n]{0,4096}+'"
+          r"|`[^`\n]{0,4096}+`"
+          r"|\\?[\"'][^\"'\n]{1,4096}+(?=\r?\n|\Z)"  # unterminated (cut) quoted value
+          r"|(?:[^\s'\"`,;(){}\[\]<>|&«\\]|\\(?![\"'])){1,4096})")
 _FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+)"
          r"(?P<v>\"(?:[^\"\\\n]|\\.){0,4096}\"|'[^'\n]{0,4096}'|[^\s'\"`;|&<>()]{1,4096})")
-_ASSIGN = (r"(?<![\w.$«-])(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P<sp1>[ \t]{0,8})"
-           r"(?P<op>:=|=(?![=>~])|:(?![:/\\=?+-]))(?P<sp2>[ \t]{0,8})" + _VALUE)
+_ASSIGN = (r"(?:(?<![\w.$«\\-])|(?<=(?<![^\n])[-+]))(?P<q>\\?[\"']|)"
+           r"(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P<sp1>[ \t]{0,8})"
+           r"(?P<op>:=|=>|=(?![=>~])|:(?![:/=?+-]|\\(?![\"'])))(?P<sp2>[ \t]{0,8})" + _VALUE)
 _NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "webhook")
 
 _PARTS = r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+"
@@ -205,9 +209,15 @@ def _label(name: str) -> str:
 
 def _quoted(v: str) -> tuple[str, str, str] | None:
     """(prefix, inner, quote) of a quoted value, or None."""
+    if v[:1] == "\\" and v[1:2] in ("\"", "'"):  # JSON- or shell-escaped quotes
+        quote = v[:2]
+        end = len(v) - 2 if len(v) >= 4 and v.endswith(quote) else len(v)
+        return quote, v[2:end], v[end:]
     body = v.lstrip("rRbBuUfF")
     if len(body) >= 2 and body[0] in "\"'`" and body[-1] == body[0]:
         return v[: len(v) - len(body)] + body[0], body[1:-1], body[0]
+    if body[:1] in ("\"", "'") and "\n" not in body:  # unterminated: cut mid-value
+        return v[: len(v) - len(body)] + body[0], body[1:], ""
     return None
 
 
@@ -252,8 +262,8 @@ def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
         name = m.group("name")
         if not secret_name(name) or name.lower().startswith("no-"):
             return m.group(0)
-        if m.group("sep") != "=" and m.group("v").startswith("-"):
-            return m.group(0)
+        if m.group("sep") != "=" and m.group("v").startswith(("-", "=", ":")):
+            return m.group(0)  # not a value: a diff line ``-NAME = value`` is an assignment
         return _value_repl(m, name, True, hashed)
     return repl
 
