@@ -36,7 +36,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-__all__ = ["MARK", "argv", "check_patterns", "chat", "secret_name", "text", "value"]
+__all__ = ["MARK", "argv", "check_patterns", "chat", "secret_key", "secret_name", "text", "value"]
 
 MARK = "«secret"
 _MAX_DEPTH = 100
@@ -227,7 +227,8 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
     quoted = _quoted(v)
     if quoted is not None:
         prefix, inner, quote = quoted
-        if _is_reference(inner) or ("f" in prefix.lower() and "{" in inner) or "${" in inner:
+        if (_is_reference(inner) or ("f" in prefix.lower() and "{" in inner) or "${" in inner
+                or inner.startswith("«")):
             return m.group(0)
         head = m.group(0)[: m.start("v") - m.start(0)]
         return head + prefix + _mark(label, inner, hashed) + quote
@@ -359,25 +360,82 @@ def chat(value: str) -> str:
     return text(value)
 
 
+_SECRET_KEYS = {"authorization", "proxy-authorization", "cookie", "cookies", "set-cookie",
+                "pass", "pwd", "pw", "passwd", "auth", "bearer", "x-api-key", "api-key",
+                "private-key", "client-secret", "x-auth-token", "sig", "signature",
+                "x-amz-signature", "x-amz-security-token", "x-amz-credential"}
+
+
+def secret_key(name: str) -> bool:
+    """A key, flag or parameter name whose value is a secret (``secret_name`` plus the bare
+    words ``pass``, ``pwd``, ``auth``, ``cookie``, ``authorization``...)."""
+    return name.lower().replace("_", "-") in _SECRET_KEYS or secret_name(name)
+
+
+def _mask_all(obj: object, label: str, hashed: bool, depth: int) -> object:
+    """Every string and number under a secret-named key, masked."""
+    if isinstance(obj, (str, int, float)) and not isinstance(obj, bool):
+        if isinstance(obj, str) and (_is_reference(obj) or obj.startswith("«")):
+            return obj
+        return _mark(label, str(obj), hashed)
+    if depth > _MAX_DEPTH and isinstance(obj, (dict, list, tuple)):
+        return "«nested too deep to show»"
+    if isinstance(obj, dict):
+        return {k: _mask_all(v, label, hashed, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_mask_all(v, label, hashed, depth + 1) for v in obj]
+    return obj
+
+
+def _pair_value(obj: dict) -> str | None:
+    """The value key of a ``{"name": "DB_PASSWORD", "value": ...}`` pair with a secret name."""
+    for name_key in ("name", "key", "Name", "Key"):
+        name = obj.get(name_key)
+        if isinstance(name, str) and secret_key(name):
+            for value_key in ("value", "Value", "val"):
+                if value_key in obj:
+                    return value_key
+    return None
+
+
 def value(obj: object, *, hashed: bool = False, _depth: int = 0) -> object:
-    """A copy of a JSON-like ``obj`` (a tool input) with secrets masked in every string and
-    every value of a secret-named key."""
+    """A copy of a JSON-like ``obj`` (a tool input) with secrets masked in every string,
+    everything under a secret-named key (or the value of a secret-named name/value pair),
+    and a list of words judged as one command line (``["mysql", "--password", "x"]``)."""
     if isinstance(obj, str):
         return text(obj, hashed=hashed)
     if _depth > _MAX_DEPTH and isinstance(obj, (dict, list, tuple)):
         return "«nested too deep to show»"
     if isinstance(obj, dict):
         out = {}
+        pair = _pair_value(obj)
         for k, v in obj.items():
-            if (isinstance(k, str) and secret_name(k) and isinstance(v, (str, int, float))
-                    and not isinstance(v, bool) and not (isinstance(v, str) and _is_reference(v))):
-                out[k] = _mark(_label(k), str(v), hashed)
+            if isinstance(k, str) and (secret_key(k) or k == pair):
+                out[k] = _mask_all(v, _label(str(obj.get("name", k)) if k == pair else k),
+                                   hashed, _depth + 1)
             else:
                 out[k] = value(v, hashed=hashed, _depth=_depth + 1)
         return out
     if isinstance(obj, (list, tuple)):
+        if 2 <= len(obj) <= 256 and all(isinstance(v, str) and len(v) <= 4096 for v in obj):
+            return _words(list(obj), hashed)
         return [value(v, hashed=hashed, _depth=_depth + 1) for v in obj]
     return obj
+
+
+def _words(args: list[str], hashed: bool) -> list[str]:
+    """A list of words masked as one command line: a word is a secret when the words before
+    it make it one (``-u bob:x``, ``--password x``, ``set aws_secret_access_key x``)."""
+    out = []
+    for i, arg in enumerate(args):
+        masked = text(arg, hashed=hashed)
+        if masked == arg and i > 0 and arg.strip():
+            before = " ".join(args[max(0, i - 4): i])
+            judged = text(f"{before} {arg}", hashed=hashed)
+            if not judged.endswith(" " + arg):
+                masked = _mark("secret", arg, hashed)
+        out.append(masked)
+    return out
 
 
 def argv(args: list[str]) -> list[str]:
@@ -385,11 +443,11 @@ def argv(args: list[str]) -> list[str]:
     out = []
     for i, arg in enumerate(args):
         name = arg.split("=", 1)[0]
-        if arg.startswith("-") and "=" in arg and secret_name(name.lstrip("-")):
+        if arg.startswith("-") and "=" in arg and secret_key(name.lstrip("-")):
             out.append(f"{name}=«secret»")
         elif (i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
-              and secret_name(args[i - 1].lstrip("-"))):
+              and secret_key(args[i - 1].lstrip("-"))):
             out.append("«secret»")
         else:
             out.append(text(arg))
-    return out
+    return [text(a) if MARK not in a else a for a in _words(out, False)]
