@@ -93,7 +93,34 @@ _SPANS = [
      r"\b(?:mysql|mysqldump|mysqladmin|mysqlsh|mysqlimport|mysqlcheck|mariadb)\b[^\n|;&]{0,400}?"
      r"(?<=\s)-p(?P<s>'[^'\n]{1,256}'|\"[^\"\n]{1,256}\"|[^\s'\"]{1,256})"),
     (("sshpass",), "password", r"\bsshpass\b[^\n|;&]{0,200}?(?<=\s)-p[ \t]*(?P<s>[^\s]{1,256})"),
+    (("login",), "password",
+     r"\b(?:docker|podman|buildah|skopeo|helm|nerdctl|oras|crane)\b[^\n|;&]{0,200}?\blogin\b"
+     r"[^\n|;&]{0,200}?(?<=\s)-p(?:[ \t]+|=)?[\"']?(?P<s>[^\s'\"]{1,256})"),
+    (("redis-cli",), "password",
+     r"\bredis-cli\b[^\n|;&]{0,200}?(?<=\s)-a[ \t]+[\"']?(?P<s>[^\s'\"]{1,256})"),
+    (("pass:",), "password", r"(?<![\w-])pass:(?P<s>[^\s'\"]{1,256})"),
+    (("set",), "secret",  # aws configure set NAME VALUE, npm/yarn/git config set NAME VALUE
+     r"\bset[ \t]+(?P<name>[\w./:@-]{1,128})[ \t]+[\"']?(?P<s>[^\s'\"]{1,4096})"),
+    (("-b", "--cookie"), "cookie",
+     r"(?<![\w-])(?:-b|--cookie)(?:[ \t]+|=)[\"']?(?P<s>[^\s\"';=]{1,256}=[^\s\"']{1,4096})"),
+    (("?", "&"), "URL secret",
+     r"[?&](?P<name>[\w.-]{1,64})=(?P<s>[^&\s#'\"<>]{1,4096})"),
+    (("value",), "secret",  # {"name": "DB_PASSWORD", "value": "x"}, k8s env entries
+     r"(?P<q>\\?[\"']?)\bname(?P=q)[ \t]*[:=][ \t]*\\?[\"']?(?P<name>[\w.-]{1,64})\\?[\"']?"
+     r"[ \t]*(?:,[ \t]*|\r?\n[ \t]{0,64})(?P<r>\\?[\"']?)value(?P=r)[ \t]*[:=][ \t]*\\?[\"']?"
+     r"(?P<s>[^\n\"',}\\]{1,4096})"),
+    (("</",), "secret", r"<(?P<name>[\w.:-]{1,64})(?:[ \t][^<>\n]{0,256})?>(?P<s>[^<\n]{1,4096})"
+                        r"</(?P=name)>"),
+    (("env",), "secret",
+     r"(?m)^[ \t]{0,64}ENV[ \t]+(?P<name>[\w.-]{1,64})[ \t]+(?P<s>[^\n=]{1,4096})"),
+    (("machine", "login"), "password",  # .netrc
+     r"\b(?:machine|login|account)[ \t]+\S{1,256}\s{1,64}(?:(?:login|account)[ \t]+\S{1,256}"
+     r"\s{1,64})?password[ \t]+(?P<s>\S{1,256})"),
+    ((":",), "multi-word",  # YAML ``password: two words``
+     r"(?m)^[ \t]{0,64}(?:-[ \t]+)?(?P<q>[\"']?)(?P<name>[\w.-]{1,64})(?P=q)[ \t]{0,8}:[ \t]+"
+     r"(?P<s>[^\s#'\"\[{|>&*!%@`][^\n#]{0,4095}+)"),
 ]
+_URL_KEYS = {"key", "sig", "code", "signature", "x-amz-credential", "auth"}
 
 _VALUE = (r"(?P<v>\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}+\\\"|\\'[^'\\\n]{0,4096}+\\'"
           r"|(?:[rRbBuUfF]{1,2})?\"(?:[^\"\\\n]|\\.){0,4096}+\""
@@ -106,7 +133,8 @@ _FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+)"
 _ASSIGN = (r"(?:(?<![\w.$«\\-])|(?<=(?<![^\n])[-+]))(?P<q>\\?[\"']|)"
            r"(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P<sp1>[ \t]{0,8})"
            r"(?P<op>:=|=>|=(?![=>~])|:(?![:/=?+-]|\\(?![\"'])))(?P<sp2>[ \t]{0,8})" + _VALUE)
-_NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "webhook")
+_NAME_HINTS = ("pass", "pwd", "pw", "secret", "token", "key", "credential", "creds", "auth",
+               "webhook", "cookie", "bearer", "sig")
 
 _PARTS = r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+"
 _LAST = {"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials",
@@ -192,6 +220,16 @@ def _span(m: re.Match[str], group: str | int, label: str, hashed: bool) -> str:
 def _span_checked(m: re.Match[str], label: str, hashed: bool) -> str:
     """``_span`` of group ``s``, unless it is a ``$VAR`` or ``uid:gid`` (``-u 1000:1000``)."""
     found = m.groupdict()
+    name = found.get("name")
+    if name is not None and not (secret_key(name) or (
+            label == "URL secret" and name.lower().replace("_", "-") in _URL_KEYS)):
+        return m.group(0)
+    if label == "multi-word":
+        words = found["s"].strip()
+        if (" " not in words or any(c in words for c in "()[]=;{}")
+                or words.endswith(":") or words.split()[0].lower() in _LITERALS):
+            return m.group(0)
+        label = _label(str(name))
     if _is_reference(found["s"]) or (
             found.get("user") is not None and found["user"].isdigit() and found["s"].isdigit()):
         return m.group(0)
@@ -251,7 +289,7 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
 def _assign_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
     def repl(m: re.Match[str]) -> str:
         name = m.group("name")
-        if not secret_name(name):
+        if not secret_key(name):
             return m.group(0)
         tight = m.group("op") == "=" and not m.group("sp1") and not m.group("sp2")
         return _value_repl(m, name, tight, hashed)
@@ -261,7 +299,7 @@ def _assign_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
 def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
     def repl(m: re.Match[str]) -> str:
         name = m.group("name")
-        if not secret_name(name) or name.lower().startswith("no-"):
+        if not secret_key(name) or name.lower().startswith("no-"):
             return m.group(0)
         if m.group("sep") != "=" and m.group("v").startswith(("-", "=", ":")):
             return m.group(0)  # not a value: a diff line ``-NAME = value`` is an assignment
@@ -337,12 +375,12 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         group = "secret" if "secret" in pattern.groupindex else 0
         value = pattern.sub(lambda m, g=group: _span(m, g, "custom pattern", hashed), value)
     low = value.lower()
+    if "akia" in low or "asia" in low:
+        value = _aws_pairs(value, hashed)
     for hints, label, source in _SPANS:
         if any(h in low for h in hints):
             pattern = _re(source, re.S)
             value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
-    if "akia" in low or "asia" in low:
-        value = _aws_pairs(value, hashed)
     if (any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2  # Discord
             or (":" in value and any(c.isdigit() for c in value))):  # Telegram
         value = _re(_TOKEN_RE).sub(
@@ -369,6 +407,8 @@ _SECRET_KEYS = {"authorization", "proxy-authorization", "cookie", "cookies", "se
 def secret_key(name: str) -> bool:
     """A key, flag or parameter name whose value is a secret (``secret_name`` plus the bare
     words ``pass``, ``pwd``, ``auth``, ``cookie``, ``authorization``...)."""
+    if name in ("PWD", "OLDPWD"):
+        return False
     return name.lower().replace("_", "-") in _SECRET_KEYS or secret_name(name)
 
 
