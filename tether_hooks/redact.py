@@ -296,6 +296,28 @@ def _assign_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
     return repl
 
 
+def _assignments(value: str, hashed: bool, rescans: int = 256) -> str:
+    """``_ASSIGN`` applied left to right; the quoted value of a name that is not a secret
+    (``"preview": "db_password = \\"x\\""``) is searched again (at most ``rescans`` times,
+    so the time stays linear)."""
+    pattern, repl, out, pos = _re(_ASSIGN), _assign_repl(hashed), [], 0
+    while True:
+        m = pattern.search(value, pos)
+        if m is None:
+            out.append(value[pos:])
+            return "".join(out)
+        new = repl(m)
+        if (new == m.group(0) and rescans > 0 and _quoted(m.group("v"))
+                and m.end("v") - m.start("v") > 4):
+            rescans -= 1
+            inner = m.start("v") + 1
+            out.append(value[pos:inner])
+            pos = inner
+            continue
+        out.append(value[pos:m.start()] + new)
+        pos = max(m.end(), pos + 1) if m.end() == m.start() else m.end()
+
+
 def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
     def repl(m: re.Match[str]) -> str:
         name = m.group("name")
@@ -389,7 +411,7 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
     if "-" in value and any(h in low for h in _NAME_HINTS):
         value = _re(_FLAG).sub(_flag_repl(hashed), value)
     if ("=" in value or ":" in value) and any(h in low for h in _NAME_HINTS):
-        value = _re(_ASSIGN).sub(_assign_repl(hashed), value)
+        value = _assignments(value, hashed)
     return value
 
 
