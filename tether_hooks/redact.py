@@ -96,6 +96,9 @@ _SPANS = [
     (("login",), "password",
      r"\b(?:docker|podman|buildah|skopeo|helm|nerdctl|oras|crane)\b[^\n|;&]{0,200}?\blogin\b"
      r"[^\n|;&]{0,200}?(?<=\s)-p(?:[ \t]+|=)?[\"']?(?P<s>[^\s'\"]{1,256})"),
+    (("stdin",), "password",  # echo X | docker login --password-stdin
+     r"\b(?:echo|printf)[ \t]+(?:-n[ \t]+)?[\"']?(?P<s>[^\s'\"|$]{1,256})[\"']?[ \t]*\|"
+     r"[^\n;&|]{0,200}?--(?:password|token|secret)[\w-]{0,16}-stdin"),
     (("redis-cli",), "password",
      r"\bredis-cli\b[^\n|;&]{0,200}?(?<=\s)-a[ \t]+[\"']?(?P<s>[^\s'\"]{1,256})"),
     (("pass:",), "password", r"(?<![\w-])pass:(?P<s>[^\s'\"]{1,256})"),

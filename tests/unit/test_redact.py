@@ -152,6 +152,7 @@ SECRETS = [
     (f"npm config set //registry.npmjs.org/:_authToken {P}", P),
     (f"docker login -u bob -p {P} registry.io", P),
     (f"redis-cli -h db -a {P} ping", P),
+    (f"echo {P} | docker login --password-stdin", P),
     (f"openssl enc -aes256 -pass pass:{P} -in f", P),
     (f"tool --pass {P}", P),
     (f"PASS={P} ./run", P),
