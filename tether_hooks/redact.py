@@ -4,31 +4,28 @@ Sinks: the chat (previews, "Show full", notices, command answers: ``platforms.re
 the audit log and the stored summary (``audit.summarize_input``: a hash in place of each
 secret), and the logs (listener log, crash logs, ``cli-errors.log``).
 
-Markers: ``«secret: GitHub token»``; hashed: ``«secret: GitHub token sha256:0123456789ab»``
-(the same secret always gives the same hash). Chat text turns hashed markers plain.
+Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drops it):
+``«secret: GitHub token sha256:0123456789ab»``.
 
 What is masked (``text``):
 * token shapes: ``sk-``/``sk-ant-``, ``gh[pousr]_``, ``github_pat_``, ``glpat-``,
   ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
   ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Telegram and Discord bot tokens,
   JWTs, npm/PyPI/Hugging Face tokens; PEM private key blocks (to the end if unterminated);
-* ``Authorization:``/``Cookie:`` header values, ``Bearer <token>``, ``-u user:pass``,
-  ``mysql -pX``, ``sshpass -p X``, the password of ``scheme://user:pass@host``, Slack and
-  Discord webhook secrets;
-* the value of a *secret name* (``secret_name``: its last word is password, passwd, pwd,
-  pass, passphrase, secret, token, credentials, or key after api/access/secret/private/...,
-  or any ``*_KEY`` in capitals) in ``NAME=value``, ``name = "value"``, ``name: value``,
-  ``"name": "value"``, ``--name value``, ``--name=value`` and dict keys (``value``).
-  Not masked: ``$VAR``/``${VAR}`` references, empty values, ``None``/``true``-like words,
-  and in code-like ``name = value`` or ``name: value`` a value that is an expression
-  (a call, subscript, dotted name, type, or something followed by more code): so
-  ``password_field = form.get("x")`` and ``token: str`` stay as they are.
+* headers (``Authorization:``, ``Cookie:``), ``Bearer``, ``-u user:pass``, ``mysql -pX``,
+  ``sshpass -p``, ``docker login -p``, ``redis-cli -a``, ``pass:X``, ``echo X | ...
+  --password-stdin``, ``set NAME X``, ``curl -b k=v``, URL passwords and secret query
+  parameters, webhook secrets, ``<password>X</password>``, ``ENV NAME X``, .netrc, name/value
+  pairs (``name: DB_PASSWORD`` + ``value: X``), YAML multi-word values;
+* the value of a *secret name* (``secret_key``: ``secret_name`` or a bare pass/pwd/auth/
+  cookie...) in ``NAME=value``, ``name = "value"`` (escaped ``\\"`` quotes too, cut values,
+  diff lines ``-NAME = v``), ``name: value``, ``"name" => v``, ``--name value`` and in
+  structures (``value``: everything under a secret key; lists of words as one command line).
+  Not masked: ``$VAR`` references, empty or ``None``-like values, code expressions.
 * ``redact_patterns`` from config.toml: the whole match, or its ``secret`` group.
 
-Stdlib only, each rule compiled on first need (cheap substring hints first): the hook's
-timer path summarizes inputs through it. Every quantifier is bounded or anchored on a
-literal, so huge inputs take linear time.
-"""
+Stdlib only, rules (``redact_rules``) compiled on first need after cheap substring hints;
+every quantifier is bounded, possessive or anchored on a literal: linear time."""
 
 from __future__ import annotations
 
