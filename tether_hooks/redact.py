@@ -1,8 +1,7 @@
 """Mask likely secrets before text leaves the machine: one rule table for every sink.
 
-Sinks: the chat (previews, "Show full", notices, command answers: ``platforms.render``),
-the audit log and the stored summary (``audit.summarize_input``: a hash in place of each
-secret), and the logs (listener log, crash logs, ``cli-errors.log``).
+Sinks: chat (previews, "Show full", notices, answers: ``platforms.render``), the audit log
+and stored summary (``audit.summarize_input``: hashed markers), logs and crash logs.
 
 Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drops it):
 ``«secret: GitHub token sha256:0123456789ab»``.
