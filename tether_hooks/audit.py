@@ -23,6 +23,8 @@ _WINDOW = 8192  # the text judged by redact before the summary is cut
 def summarize_input(tool_name: str, tool_input: object) -> str:
     """A one-line summary of a tool call's input, for the log and lists: every likely
     secret replaced by a hashed marker (``redact``), never the secret."""
+    from tether_hooks import redact
+
     if isinstance(tool_input, dict):
         for key in ("command", "file_path", "notebook_path", "path", "url", "pattern", "query"):
             value = tool_input.get(key)
@@ -30,10 +32,12 @@ def summarize_input(tool_name: str, tool_input: object) -> str:
                 text = value
                 break
         else:
-            text = json.dumps(tool_input, ensure_ascii=False, sort_keys=True)
+            # the structure is masked first (secret-named keys), then its serialisation
+            # (whose escapes the text rules read too)
+            text = json.dumps(redact.value(tool_input, hashed=True), ensure_ascii=False,
+                              sort_keys=True)
     else:
-        text = json.dumps(tool_input, ensure_ascii=False)
-    from tether_hooks import redact
+        text = json.dumps(redact.value(tool_input, hashed=True), ensure_ascii=False)
 
     window = text
     if len(window) > _WINDOW:

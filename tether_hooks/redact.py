@@ -1,34 +1,30 @@
 """Mask likely secrets before text leaves the machine: one rule table for every sink.
 
-Sinks: the chat (previews, "Show full", notices, command answers: ``platforms.render``),
-the audit log and the stored summary (``audit.summarize_input``: a hash in place of each
-secret), and the logs (listener log, crash logs, ``cli-errors.log``).
+Sinks: chat (previews, "Show full", notices, answers: ``platforms.render``), the audit log
+and stored summary (``audit.summarize_input``: hashed markers), logs and crash logs.
 
-Markers: ``«secret: GitHub token»``; hashed: ``«secret: GitHub token sha256:0123456789ab»``
-(the same secret always gives the same hash). Chat text turns hashed markers plain.
+Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drops it):
+``«secret: GitHub token sha256:0123456789ab»``.
 
 What is masked (``text``):
 * token shapes: ``sk-``/``sk-ant-``, ``gh[pousr]_``, ``github_pat_``, ``glpat-``,
   ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
   ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Telegram and Discord bot tokens,
   JWTs, npm/PyPI/Hugging Face tokens; PEM private key blocks (to the end if unterminated);
-* ``Authorization:``/``Cookie:`` header values, ``Bearer <token>``, ``-u user:pass``,
-  ``mysql -pX``, ``sshpass -p X``, the password of ``scheme://user:pass@host``, Slack and
-  Discord webhook secrets;
-* the value of a *secret name* (``secret_name``: its last word is password, passwd, pwd,
-  pass, passphrase, secret, token, credentials, or key after api/access/secret/private/...,
-  or any ``*_KEY`` in capitals) in ``NAME=value``, ``name = "value"``, ``name: value``,
-  ``"name": "value"``, ``--name value``, ``--name=value`` and dict keys (``value``).
-  Not masked: ``$VAR``/``${VAR}`` references, empty values, ``None``/``true``-like words,
-  and in code-like ``name = value`` or ``name: value`` a value that is an expression
-  (a call, subscript, dotted name, type, or something followed by more code): so
-  ``password_field = form.get("x")`` and ``token: str`` stay as they are.
+* headers (``Authorization:``, ``Cookie:``), ``Bearer``, ``-u user:pass``, ``mysql -pX``,
+  ``sshpass -p``, ``docker login -p``, ``redis-cli -a``, ``pass:X``, ``echo X | ...
+  --password-stdin``, ``set NAME X``, ``curl -b k=v``, URL passwords and secret query
+  parameters, webhook secrets, ``<password>X</password>``, ``ENV NAME X``, .netrc, name/value
+  pairs (``name: DB_PASSWORD`` + ``value: X``), YAML multi-word values;
+* the value of a *secret name* (``secret_key``: ``secret_name`` or a bare pass/pwd/auth/
+  cookie...) in ``NAME=value``, ``name = "value"`` (escaped ``\\"`` quotes too, cut values,
+  diff lines ``-NAME = v``), ``name: value``, ``"name" => v``, ``--name value`` and in
+  structures (``value``: everything under a secret key; lists of words as one command line).
+  Not masked: ``$VAR`` references, empty or ``None``-like values, code expressions.
 * ``redact_patterns`` from config.toml: the whole match, or its ``secret`` group.
 
-Stdlib only, each rule compiled on first need (cheap substring hints first): the hook's
-timer path summarizes inputs through it. Every quantifier is bounded or anchored on a
-literal, so huge inputs take linear time.
-"""
+Stdlib only, rules (``redact_rules``) compiled on first need after cheap substring hints;
+every quantifier is bounded, possessive or anchored on a literal: linear time."""
 
 from __future__ import annotations
 
@@ -36,92 +32,35 @@ import os
 import re
 from collections.abc import Callable, Iterable
 
-__all__ = ["MARK", "argv", "check_patterns", "chat", "secret_name", "text", "value"]
+from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
+    _ASSIGN,
+    _AWS_ID,
+    _B64_40,
+    _CODE_END,
+    _ENDS,
+    _FLAG,
+    _KEY_BEFORE,
+    _LAST,
+    _LITERALS,
+    _NAME_HINTS,
+    _PARTS,
+    _PASS_BEFORE,
+    _REFERENCE,
+    _SECRET_KEYS,
+    _SPANS,
+    _TOKEN_HINTS,
+    _TOKEN_RE,
+    _TOKENS,
+    _URL_KEYS,
+    check_patterns,
+)
+
+__all__ = ["MARK", "argv", "check_patterns", "chat", "secret_key", "secret_name", "text", "value"]
 
 MARK = "«secret"
 _MAX_DEPTH = 100
 _HASHED = r"«secret: ([^«»\n]{0,80}?) sha256:[0-9a-f]{12}»"
 
-_TOKENS = [  # (label, regex): whole match is the secret
-    ("Anthropic key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
-    ("API key", r"\bsk-[A-Za-z0-9_-]{20,}"),
-    ("GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{20,255}\b|\bgithub_pat_[A-Za-z0-9_]{20,255}"),
-    ("GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
-    ("Slack token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}|\bxapp-\d+-[A-Za-z0-9-]{10,}"),
-    ("AWS access key id",
-     r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
-    ("Google key",
-     r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}"),
-    ("Stripe key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|\bwhsec_[0-9A-Za-z]{20,}"),
-    ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
-    ("Telegram bot token", r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}"),
-    ("Discord bot token",
-     r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
-    ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-    ("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
-    ("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b"),
-]
-_TOKEN_HINTS = ("sk-", "gh", "github_pat_", "glpat-", "xox", "xapp-", "AKIA", "ASIA", "ABIA",
-                "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA", "AIza", "ya29.",
-                "GOCSPX-", "_live_", "_test_", "whsec_", "eyJ", "npm_", "pypi-", "hf_")
-_TOKEN_RE = "|".join(f"(?P<t{i}>{source})" for i, (_, source) in enumerate(_TOKENS))
-
-# (hints, label, regex): the group ``s`` is the secret
-_SPANS = [
-    (("private key",), "private key",
-     r"-----BEGIN [A-Z0-9 ]{0,40}?PRIVATE KEY(?: BLOCK)?-----(?P<s>.*?)"
-     r"(?:-----END [A-Z0-9 ]{0,40}-----|\Z)"),
-    (("://",), "URL password",
-     r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://[^\s/:@'\"<>]{0,128}:(?P<s>[^\s/@'\"<>]{1,256})@"),
-    (("://",), "URL token", r"\b[A-Za-z][A-Za-z0-9+.-]{1,20}://(?P<s>[A-Za-z0-9_-]{20,256})@"),
-    (("discord",), "Discord webhook",
-     r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d+/(?P<s>[A-Za-z0-9_-]{10,})"),
-    (("hooks.slack.com",), "Slack webhook",
-     r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9]+/[A-Za-z0-9]+/"
-     r"(?P<s>[A-Za-z0-9]{8,})"),
-    (("authorization",), "authorization",
-     r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]{0,8}[:=][ \t]{0,8}(?:[fFbBrR]?[\"'])?"
-     r"(?:(?:bearer|basic|token|bot|digest|negotiate|apikey|key)[ \t]+)?"
-     r"(?P<s>[^\s\"'\\,;]{1,4096})"),
-    (("cookie",), "cookie", r"(?i)\b(?:set-)?cookie[ \t]{0,8}:[ \t]{0,8}(?P<s>[^\n\"'\\]{1,4096})"),
-    (("bearer",), "bearer token", r"(?i)\bbearer[ \t]+(?P<s>(?=[A-Za-z._~+/-]{0,200}\d)"
-                                  r"[A-Za-z0-9._~+/-]{16,4096}=*)"),
-    (("-u", "--user", "--proxy-user"), "password",
-     r"(?<![\w-])(?:-u|--user|--proxy-user)(?:[ \t]+|=)?(?P<q>[\"']?)(?P<user>[^\s:\"']{1,128})"
-     r":(?P<s>[^\s\"']{1,256})"),
-    (("mysql", "mariadb"), "password",
-     r"\b(?:mysql|mysqldump|mysqladmin|mysqlsh|mysqlimport|mysqlcheck|mariadb)\b[^\n|;&]{0,400}?"
-     r"(?<=\s)-p(?P<s>'[^'\n]{1,256}'|\"[^\"\n]{1,256}\"|[^\s'\"]{1,256})"),
-    (("sshpass",), "password", r"\bsshpass\b[^\n|;&]{0,200}?(?<=\s)-p[ \t]*(?P<s>[^\s]{1,256})"),
-]
-
-_VALUE = (r"(?P<v>(?:[rRbBuUfF]{1,2})?\"(?:[^\"\\\n]|\\.){0,4096}\""
-          r"|(?:[rRbBuUfF]{1,2})?'[^'\n]{0,4096}'"
-          r"|`[^`\n]{0,4096}`|[^\s'\"`,;(){}\[\]<>|&«]{1,4096})")
-_FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+)"
-         r"(?P<v>\"(?:[^\"\\\n]|\\.){0,4096}\"|'[^'\n]{0,4096}'|[^\s'\"`;|&<>()]{1,4096})")
-_ASSIGN = (r"(?<![\w.$«-])(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P<sp1>[ \t]{0,8})"
-           r"(?P<op>:=|=(?![=>~])|:(?![:/\\=?+-]))(?P<sp2>[ \t]{0,8})" + _VALUE)
-_NAME_HINTS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "webhook")
-
-_PARTS = r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+"
-_LAST = {"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials",
-         "credential", "creds"}
-_ENDS = ("password", "passwd", "token", "secret", "apikey", "accesskey", "secretkey",
-         "privatekey")
-_KEY_BEFORE = {"api", "access", "secret", "private", "encryption", "signing", "sign", "master",
-               "client", "auth", "app", "account", "service", "license", "session", "webhook",
-               "hmac", "jwt", "crypt", "crypto", "cipher", "admin", "deploy", "secure", "sk"}
-_PASS_BEFORE = {"db", "user", "smtp", "mail", "admin", "root", "ftp", "redis", "mysql", "pg",
-                "ldap", "proxy", "login", "sudo", "email", "database"}
-_LITERALS = {"none", "null", "nil", "true", "false", "undefined", "yes", "no", "on", "off",
-             "str", "string", "int", "bool", "boolean", "bytes", "any", "number", "object",
-             "optional", "secretstr", "text", "float", "list", "dict", "char", "varchar",
-             "required", "self", "this", "await", "new", "lambda", "function", "async"}
-_REFERENCE = r"(?s)\$\{?\w*|\{\{.*\}\}|%\(\w+\)s|<[^<>]*>|\*{3,}|x{3,}|X{3,}|\.\.\.|…"
-_CODE_END = r"[ \t]*(?:\Z|[\r\n#;,)}\]\"'])"
-_AWS_ID = r"(?:AKIA|ASIA)[A-Z0-9]{16}"
-_B64_40 = r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
 
 _compiled: dict[str, re.Pattern[str]] = {}
 _extra_cache: dict[object, list[re.Pattern[str]]] = {}
@@ -188,6 +127,16 @@ def _span(m: re.Match[str], group: str | int, label: str, hashed: bool) -> str:
 def _span_checked(m: re.Match[str], label: str, hashed: bool) -> str:
     """``_span`` of group ``s``, unless it is a ``$VAR`` or ``uid:gid`` (``-u 1000:1000``)."""
     found = m.groupdict()
+    name = found.get("name")
+    if name is not None and not (secret_key(name) or (
+            label == "URL secret" and name.lower().replace("_", "-") in _URL_KEYS)):
+        return m.group(0)
+    if label == "multi-word":
+        words = found["s"].strip()
+        if (" " not in words or any(c in words for c in "()[]=;{}")
+                or words.endswith(":") or words.split()[0].lower() in _LITERALS):
+            return m.group(0)
+        label = _label(str(name))
     if _is_reference(found["s"]) or (
             found.get("user") is not None and found["user"].isdigit() and found["s"].isdigit()):
         return m.group(0)
@@ -205,9 +154,15 @@ def _label(name: str) -> str:
 
 def _quoted(v: str) -> tuple[str, str, str] | None:
     """(prefix, inner, quote) of a quoted value, or None."""
+    if v[:1] == "\\" and v[1:2] in ("\"", "'"):  # JSON- or shell-escaped quotes
+        quote = v[:2]
+        end = len(v) - 2 if len(v) >= 4 and v.endswith(quote) else len(v)
+        return quote, v[2:end], v[end:]
     body = v.lstrip("rRbBuUfF")
     if len(body) >= 2 and body[0] in "\"'`" and body[-1] == body[0]:
         return v[: len(v) - len(body)] + body[0], body[1:-1], body[0]
+    if body[:1] in ("\"", "'") and "\n" not in body:  # unterminated: cut mid-value
+        return v[: len(v) - len(body)] + body[0], body[1:], ""
     return None
 
 
@@ -217,7 +172,8 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
     quoted = _quoted(v)
     if quoted is not None:
         prefix, inner, quote = quoted
-        if _is_reference(inner) or ("f" in prefix.lower() and "{" in inner) or "${" in inner:
+        if (_is_reference(inner) or ("f" in prefix.lower() and "{" in inner) or "${" in inner
+                or inner.startswith("«")):
             return m.group(0)
         head = m.group(0)[: m.start("v") - m.start(0)]
         return head + prefix + _mark(label, inner, hashed) + quote
@@ -240,20 +196,42 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
 def _assign_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
     def repl(m: re.Match[str]) -> str:
         name = m.group("name")
-        if not secret_name(name):
+        if not secret_key(name):
             return m.group(0)
         tight = m.group("op") == "=" and not m.group("sp1") and not m.group("sp2")
         return _value_repl(m, name, tight, hashed)
     return repl
 
 
+def _assignments(value: str, hashed: bool, rescans: int = 256) -> str:
+    """``_ASSIGN`` applied left to right; the quoted value of a name that is not a secret
+    (``"preview": "db_password = \\"x\\""``) is searched again (at most ``rescans`` times,
+    so the time stays linear)."""
+    pattern, repl, out, pos = _re(_ASSIGN), _assign_repl(hashed), [], 0
+    while True:
+        m = pattern.search(value, pos)
+        if m is None:
+            out.append(value[pos:])
+            return "".join(out)
+        new = repl(m)
+        if (new == m.group(0) and rescans > 0 and _quoted(m.group("v"))
+                and m.end("v") - m.start("v") > 4):
+            rescans -= 1
+            inner = m.start("v") + 1
+            out.append(value[pos:inner])
+            pos = inner
+            continue
+        out.append(value[pos:m.start()] + new)
+        pos = max(m.end(), pos + 1) if m.end() == m.start() else m.end()
+
+
 def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
     def repl(m: re.Match[str]) -> str:
         name = m.group("name")
-        if not secret_name(name) or name.lower().startswith("no-"):
+        if not secret_key(name) or name.lower().startswith("no-"):
             return m.group(0)
-        if m.group("sep") != "=" and m.group("v").startswith("-"):
-            return m.group(0)
+        if m.group("sep") != "=" and m.group("v").startswith(("-", "=", ":")):
+            return m.group(0)  # not a value: a diff line ``-NAME = value`` is an assignment
         return _value_repl(m, name, True, hashed)
     return repl
 
@@ -272,22 +250,6 @@ def _aws_pairs(text: str, hashed: bool) -> str:
     for start, end in sorted(set(spans), reverse=True):
         text = text[:start] + _mark("AWS secret key", text[start:end], hashed) + text[end:]
     return text
-
-
-def check_patterns(patterns: object, key: str = "redact_patterns") -> list[re.Pattern[str]]:
-    """Compile ``redact_patterns``; ValueError (saying which and why) when one is unusable."""
-    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
-        raise ValueError("give a list of regular expressions (strings)")
-    out = []
-    for source in patterns:
-        try:
-            pattern = re.compile(source)
-        except re.error as exc:
-            raise ValueError(f"{source!r} is not a regular expression: {exc}") from None
-        if pattern.fullmatch(""):
-            raise ValueError(f"{source!r} matches the empty text")
-        out.append(pattern)
-    return out
 
 
 def _configured() -> list[re.Pattern[str]]:
@@ -326,12 +288,12 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         group = "secret" if "secret" in pattern.groupindex else 0
         value = pattern.sub(lambda m, g=group: _span(m, g, "custom pattern", hashed), value)
     low = value.lower()
+    if "akia" in low or "asia" in low:
+        value = _aws_pairs(value, hashed)
     for hints, label, source in _SPANS:
         if any(h in low for h in hints):
             pattern = _re(source, re.S)
             value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
-    if "akia" in low or "asia" in low:
-        value = _aws_pairs(value, hashed)
     if (any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2  # Discord
             or (":" in value and any(c.isdigit() for c in value))):  # Telegram
         value = _re(_TOKEN_RE).sub(
@@ -340,7 +302,7 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
     if "-" in value and any(h in low for h in _NAME_HINTS):
         value = _re(_FLAG).sub(_flag_repl(hashed), value)
     if ("=" in value or ":" in value) and any(h in low for h in _NAME_HINTS):
-        value = _re(_ASSIGN).sub(_assign_repl(hashed), value)
+        value = _assignments(value, hashed)
     return value
 
 
@@ -349,25 +311,78 @@ def chat(value: str) -> str:
     return text(value)
 
 
+def secret_key(name: str) -> bool:
+    """A key, flag or parameter name whose value is a secret (``secret_name`` plus the bare
+    words ``pass``, ``pwd``, ``auth``, ``cookie``, ``authorization``...)."""
+    if name in ("PWD", "OLDPWD"):
+        return False
+    return name.lower().replace("_", "-") in _SECRET_KEYS or secret_name(name)
+
+
+def _mask_all(obj: object, label: str, hashed: bool, depth: int) -> object:
+    """Every string and number under a secret-named key, masked."""
+    if isinstance(obj, (str, int, float)) and not isinstance(obj, bool):
+        if isinstance(obj, str) and (_is_reference(obj) or obj.startswith("«")):
+            return obj
+        return _mark(label, str(obj), hashed)
+    if depth > _MAX_DEPTH and isinstance(obj, (dict, list, tuple)):
+        return "«nested too deep to show»"
+    if isinstance(obj, dict):
+        return {k: _mask_all(v, label, hashed, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_mask_all(v, label, hashed, depth + 1) for v in obj]
+    return obj
+
+
+def _pair_value(obj: dict) -> str | None:
+    """The value key of a ``{"name": "DB_PASSWORD", "value": ...}`` pair with a secret name."""
+    for name_key in ("name", "key", "Name", "Key"):
+        name = obj.get(name_key)
+        if isinstance(name, str) and secret_key(name):
+            for value_key in ("value", "Value", "val"):
+                if value_key in obj:
+                    return value_key
+    return None
+
+
 def value(obj: object, *, hashed: bool = False, _depth: int = 0) -> object:
-    """A copy of a JSON-like ``obj`` (a tool input) with secrets masked in every string and
-    every value of a secret-named key."""
+    """A copy of a JSON-like ``obj`` (a tool input) with secrets masked in every string,
+    everything under a secret-named key (or the value of a secret-named name/value pair),
+    and a list of words judged as one command line (``["mysql", "--password", "x"]``)."""
     if isinstance(obj, str):
         return text(obj, hashed=hashed)
     if _depth > _MAX_DEPTH and isinstance(obj, (dict, list, tuple)):
         return "«nested too deep to show»"
     if isinstance(obj, dict):
         out = {}
+        pair = _pair_value(obj)
         for k, v in obj.items():
-            if (isinstance(k, str) and secret_name(k) and isinstance(v, (str, int, float))
-                    and not isinstance(v, bool) and not (isinstance(v, str) and _is_reference(v))):
-                out[k] = _mark(_label(k), str(v), hashed)
+            if isinstance(k, str) and (secret_key(k) or k == pair):
+                out[k] = _mask_all(v, _label(str(obj.get("name", k)) if k == pair else k),
+                                   hashed, _depth + 1)
             else:
                 out[k] = value(v, hashed=hashed, _depth=_depth + 1)
         return out
     if isinstance(obj, (list, tuple)):
+        if 2 <= len(obj) <= 256 and all(isinstance(v, str) and len(v) <= 4096 for v in obj):
+            return _words(list(obj), hashed)
         return [value(v, hashed=hashed, _depth=_depth + 1) for v in obj]
     return obj
+
+
+def _words(args: list[str], hashed: bool) -> list[str]:
+    """A list of words masked as one command line: a word is a secret when the words before
+    it make it one (``-u bob:x``, ``--password x``, ``set aws_secret_access_key x``)."""
+    out = []
+    for i, arg in enumerate(args):
+        masked = text(arg, hashed=hashed)
+        if masked == arg and i > 0 and arg.strip():
+            before = " ".join(args[max(0, i - 4): i])
+            judged = text(f"{before} {arg}", hashed=hashed)
+            if not judged.endswith(" " + arg):
+                masked = _mark("secret", arg, hashed)
+        out.append(masked)
+    return out
 
 
 def argv(args: list[str]) -> list[str]:
@@ -375,11 +390,11 @@ def argv(args: list[str]) -> list[str]:
     out = []
     for i, arg in enumerate(args):
         name = arg.split("=", 1)[0]
-        if arg.startswith("-") and "=" in arg and secret_name(name.lstrip("-")):
+        if arg.startswith("-") and "=" in arg and secret_key(name.lstrip("-")):
             out.append(f"{name}=«secret»")
         elif (i > 0 and args[i - 1].startswith("-") and "=" not in args[i - 1]
-              and secret_name(args[i - 1].lstrip("-"))):
+              and secret_key(args[i - 1].lstrip("-"))):
             out.append("«secret»")
         else:
             out.append(text(arg))
-    return out
+    return [text(a) if MARK not in a else a for a in _words(out, False)]

@@ -19,6 +19,7 @@ AWS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
        ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
 PEM_BODY = "MIIEowIBAAKCAQEA7bq1xYzsecretkeymaterial0123456789abcdefABCDEF\nQ2xvc2VkIGJvZHk="
+P = "Sup3rS3cretPassw0rd"
 SLACK = "xoxb-2150000000000-2160000000000-aBcDeFgHiJkLmNoPqRsTuVwX"
 
 # (text, the secret that must not survive)
@@ -134,6 +135,42 @@ SECRETS = [
     ("$env:API_TOKEN = 'ps-token-123'", "ps-token-123"),
     ("set -x; export AUTH_TOKEN=\"at-quoted-456\"", "at-quoted-456"),
     ("login(user='a', password='kwarg-secret')", "kwarg-secret"),
+    # escaped quotes (JSON inside a shell string, a serialised input)
+    (f'curl -d "{{\\"password\\": \\"{P}\\"}}" https://x/login', P),
+    (f'echo "{{\\"api_key\\":\\"{P}\\"}}"', P),
+    (json.dumps({"preview": f'db_password = "{P}"'}), P),
+    (f"echo '{{\\'token\\': \\'{P}\\'}}'", P),
+    # diff lines judged as their content
+    (f'-DB_PASSWORD = "{P}"', P),
+    (f'context\n+api_token = "{P}"\n-x = 1', P),
+    (f"-SECRET_KEY={P}", P),
+    # a value cut mid-way (the store's cut)
+    ('db_password = "Sup3rS3cret', "Sup3rS3cret"),
+    ("api_key: 'Sup3rS3cretPass\nmore", "Sup3rS3cretPass"),
+    # positional secrets, bare names, cookies, URL parameters
+    (f"aws configure set aws_secret_access_key {P}", P),
+    (f"npm config set //registry.npmjs.org/:_authToken {P}", P),
+    (f"docker login -u bob -p {P} registry.io", P),
+    (f"redis-cli -h db -a {P} ping", P),
+    (f"echo {P} | docker login --password-stdin", P),
+    (f"openssl enc -aes256 -pass pass:{P} -in f", P),
+    (f"tool --pass {P}", P),
+    (f"PASS={P} ./run", P),
+    (f"PW={P} ./run", P),
+    (f"curl -b 'sid={P}' https://x", P),
+    (f"curl --cookie session={P} https://x", P),
+    (f"https://s3.amazonaws.com/b/o?X-Amz-Signature={P}&x=1", P),
+    (f"https://api.x.com/v1?key={P}", P),
+    (f"https://api.x.com/v1?a=1&access_token={P}", P),
+    # config syntaxes
+    ("password: correct horse battery staple", "correct horse battery"),
+    (f"env:\n  - name: DB_PASSWORD\n    value: {P}", P),
+    (f'{{"name": "API_TOKEN", "value": "{P}"}}', P),
+    (f"<password>{P}</password>", P),
+    (f'"password" => "{P}"', P),
+    (f"ENV DB_PASSWORD {P}", P),
+    (f"machine api.x.com login bob password {P}", P),
+    (f"machine api.x.com\n  login bob\n  password {P}", P),
 ]
 
 # (text): must come out unchanged
@@ -173,6 +210,12 @@ PLAIN = [
     "sk-learn is not a package name",
     "The task ids are 12345 and 67890.",
     "time 12:30:45, see issue #4123",
+    "git checkout -b feature/login",
+    "https://example.com/search?q=token&page=2",
+    "description: the token used to sign requests (see docs)",
+    "set -euo pipefail",
+    "<name>password reset</name>",
+    "-    return password_hash(user)",
 ]
 
 
@@ -214,6 +257,19 @@ def test_tool_inputs_are_masked_by_key_and_by_value() -> None:
     shown = json.dumps(redact.value(data), ensure_ascii=False)
     assert "p4ss" not in shown and "12345" not in shown and GH not in shown
     assert '"max_tokens": 100' in shown and "/tmp/t" in shown and '"server": "db"' in shown
+
+
+@pytest.mark.parametrize("tool_input", [
+    {"password": [P]}, {"token": {"value": P}}, {"headers": {"Authorization": f"Basic {P}"}},
+    {"env": [{"name": "DB_PASSWORD", "value": P}]}, {"Cookie": P}, {"pwd": P}, {"auth": [1, P]},
+    {"argv": ["curl", "-u", f"bob:{P}", "https://x"]}, {"args": ["mysql", "--password", P]},
+    {"cmd": ["gh", "auth", "login", "--with-token", P]}, {"cfg": f'password = "{P}"'},
+])
+def test_structured_inputs_mask_every_secret_shape(tool_input: dict) -> None:
+    shown = json.dumps(redact.value(tool_input), ensure_ascii=False)
+    assert P not in shown and redact.MARK in shown, shown
+    summary = audit.summarize_input("mcp__db__query", tool_input)
+    assert P not in summary and "sha256:" in summary, summary
 
 
 def test_a_deeply_nested_input_does_not_crash() -> None:

@@ -31,10 +31,13 @@ def unauthorized(event: Incoming, chat: str | None = None) -> dict:
     foreign = chat is not None and str(event.chat_id) != chat
     reason = (f"chat {event.chat_id} is not the configured chat_id" if foreign
               else f"user id {event.user_id} is not in allowed_user_ids")
+    from tether_hooks import redact
+
+    said = redact.text(event.data[:1024], hashed=True)[:128]  # a stranger's text may hold one
     return {"event": "unauthorized", "bridge": event.bridge, "user_id": str(event.user_id),
             "user_name": event.user_name, "chat_id": str(event.chat_id), "kind": event.kind,
-            "data": event.data[:64], "status": "unauthorized", "tool_name": event.kind,
-            "input": event.data[:64], "via": event.bridge, "by": event.user_name,
+            "data": said, "status": "unauthorized", "tool_name": event.kind,
+            "input": said, "via": event.bridge, "by": event.user_name,
             "reason": reason}
 
 
