@@ -195,24 +195,14 @@ def test_a_poisoned_store_does_not_stop_the_store_watcher(
     daemon.start()
     until(lambda: telegram_state().get("state") == "ok", what="polling")
     state_file = Path(paths.state_file())
-    good = state_file.read_bytes() if state_file.exists() else None
     state_file.parent.mkdir(parents=True, exist_ok=True)
-    # A damaged store is moved aside by whoever reads it first (the watcher here) ...
+    # A damaged store is moved aside by whoever reads it first (the watcher here), and the
+    # watcher goes on: a new request is posted and decided.
     state_file.write_text("{" * 50 + "garbage")
     moved = until(lambda: list(state_file.parent.glob("state.json.corrupt-*")), timeout=30,
                   what="the damaged store to be moved aside")
     assert b"garbage" in moved[0].read_bytes()
-    # ... while one it must not touch (a newer schema) is reported until it is fixed.
-    state_file.write_text('{"schema": 99, "timers": {}, "requests": {}, "sessions": {}}')
-    watcher = until(lambda: (s := (status_json().get("tasks") or {}).get("store watcher", {})
-                             ).get("state") != "ok" and s, timeout=30,
-                    what="the store watcher to report the store")
-    assert "cannot read the store" in watcher["detail"]
     assert relay.listener_pid() is not None
-    if good is None:
-        state_file.unlink()
-    else:
-        state_file.write_bytes(good)
     until(lambda: (status_json().get("tasks") or {}).get("store watcher", {}).get("state")
           == "ok", timeout=30, what="the store watcher to recover")
     proc = hook.start("claude", perm("s-after", "make again"))
