@@ -9,4 +9,5 @@ pytest_plugins = [
     "harness.tmux",
     "harness.codex",
     "harness.telegram",
+    "harness.telegram_relay",
 ]

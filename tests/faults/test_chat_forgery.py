@@ -8,18 +8,24 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from emulators.telegram import TelegramEmulator
 from harness.hookproc import HookRunner
 from harness.telegram import ALLOWED_USER_ID, STRANGER_USER_ID
-from harness.telegram_relay import CHAT, configure, edited, request_message
+from harness.telegram_relay import (
+    CHAT,
+    configure,
+    edited,
+    request_message,
+)
+from harness.telegram_relay import (
+    bash_request as perm,
+)
 from harness.waiting import until
 
-from tether_hooks import audit, relay, timers
-from tether_hooks.listener import daemon
+from tether_hooks import audit, timers
 from tether_hooks.listener.offsets import Offsets
 from tether_hooks.store import Store
 
@@ -34,17 +40,10 @@ GARBAGE = ["", ":", "a:", "a:deadbeef", "a:00000000", "d:ffffffff", "t:12345678"
            "t:" + "ff" * 31]
 
 
-@pytest.fixture(autouse=True)
-def _listener_stops_first(telegram_emulator: TelegramEmulator) -> Iterator[None]:
-    yield
-    if relay.listener_pid() is not None:
-        daemon.stop()
+pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 
-def perm(session: str, command: str) -> dict:
-    return {"session_id": session, "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp",
-            "permission_mode": "default", "hook_event_name": "PermissionRequest",
-            "tool_name": "Bash", "tool_input": {"command": command}}
+
 
 
 def forged_press(emu: TelegramEmulator, chat: dict, user_id: int, data: str) -> int:

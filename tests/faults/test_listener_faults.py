@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from emulators.telegram import TelegramEmulator
 from harness.hookproc import HookRunner
 from harness.telegram import TOKEN
 from harness.telegram_relay import CHAT, configure
+from harness.telegram_relay import bash_request as perm
 from harness.waiting import until
 
 from tether_hooks import audit, paths, relay, timers
@@ -30,18 +30,10 @@ from tether_hooks.store import Store
 pytest.importorskip("telegram")
 
 
-@pytest.fixture(autouse=True)
-def _listener_stops_first(telegram_emulator: TelegramEmulator) -> Iterator[None]:
-    """Stop the listener while the emulator still answers (PTB confirms on shutdown)."""
-    yield
-    if relay.listener_pid() is not None:
-        daemon.stop()
+pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 
-def perm(session: str, command: str) -> dict:
-    return {"session_id": session, "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp",
-            "permission_mode": "default", "hook_event_name": "PermissionRequest",
-            "tool_name": "Bash", "tool_input": {"command": command}}
+
 
 
 def status_json() -> dict:

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ from emulators.telegram import TelegramEmulator
 from harness.hookproc import HookRunner
 from harness.telegram_relay import CHAT, configure, request_message
 
-from tether_hooks import paths, relay
-from tether_hooks.listener import daemon
+from tether_hooks import paths
 from tether_hooks.store import Store
 
 pytest.importorskip("telegram")
@@ -37,11 +35,7 @@ COMMAND = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _listener_stops_first(telegram_emulator: TelegramEmulator) -> Iterator[None]:
-    yield
-    if relay.listener_pid() is not None:
-        daemon.stop()
+pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 
 def leaked(text: str | None) -> list[str]:

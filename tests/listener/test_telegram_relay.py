@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from harness.telegram import STRANGER_USER_ID, TOKEN
 from harness.telegram_relay import CHAT, configure, edited, request_message
 from harness.waiting import until
 
-from tether_hooks import config, paths, relay, timers
+from tether_hooks import config, paths, timers
 from tether_hooks.listener import daemon
 from tether_hooks.listener.offsets import Offsets
 from tether_hooks.store import Store
@@ -23,12 +22,7 @@ from tether_hooks.store import Store
 pytest.importorskip("telegram")
 
 
-@pytest.fixture(autouse=True)
-def _listener_stops_first(telegram_emulator: TelegramEmulator) -> Iterator[None]:
-    """Stop the listener while the emulator still answers (PTB confirms on shutdown)."""
-    yield
-    if relay.listener_pid() is not None:
-        daemon.stop()
+pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 
 def perm(tool: str = "Bash", **tool_input: object) -> dict:
