@@ -124,6 +124,11 @@ def listener_pid_file() -> str:
     return os.path.join(state_dir(), "listener.pid")
 
 
+def listener_spawn_lock_file() -> str:
+    """Held (flock) by the one hook starting a listener until it answers: no start herd."""
+    return os.path.join(state_dir(), "listener.spawn.lock")
+
+
 def listener_lock_file() -> str:
     """Held (flock) by the running listener for its whole life: one listener at a time."""
     return os.path.join(state_dir(), "listener.lock")

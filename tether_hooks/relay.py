@@ -11,7 +11,8 @@ terminal: never left pending, never decided later.
 
 With a chat platform configured, the hook rings the listener's doorbell (one line of JSON
 on ``<state dir>/listener.sock``, see ``listener/server.py``) after recording the request.
-If nobody answers it starts the listener (detached) and retries for ``START_SECONDS``;
+If nobody answers it starts the listener (detached; one hook starts it, the others wait)
+and retries for ``START_SECONDS`` (``STARTING_SECONDS`` while a start is under way);
 if that fails, or no platform can post, it settles the request at once as no decision
 (the agent's own prompt) instead of waiting out the timeout for nothing. While waiting it
 checks the listener's pid every second and starts a new one if it died; decisions live
@@ -46,6 +47,7 @@ __all__ = [
 
 POLL_SECONDS = 0.005
 START_SECONDS = 2.0
+STARTING_SECONDS = 8.0  # the wait while a listener is being started
 LIVENESS_SECONDS = 1.0
 CALL_TIMEOUT = 2.0
 
@@ -137,27 +139,93 @@ def spawn_listener():  # noqa: ANN201 - subprocess.Popen, imported lazily
 def reach(
     message: dict, budget: float = START_SECONDS, timeout: float = CALL_TIMEOUT
 ) -> dict | None:
-    """Send ``message``; if no listener answers, start one and retry for ``budget`` s."""
+    """Send ``message``; if no listener answers, start one and retry for ``budget`` s.
+
+    One hook starts it: the starter holds ``listener.spawn.lock`` until the listener
+    answers (or its start fails), so fifty hooks arriving together start one listener,
+    not fifty. While a start is under way (ours or another hook's) the wait stretches to
+    ``STARTING_SECONDS``: a loaded machine may need longer than ``budget`` to start it.
+    """
     try:
         return call(message, timeout)
     except (OSError, ValueError):
         pass
-    deadline = time.monotonic() + budget
+    start = time.monotonic()
     spawns = 0
-    while time.monotonic() < deadline:
-        # none started yet, or ours died at once (a crash, a lost race): at most 3 tries
-        if spawns < 3 and (not _spawned or _spawned[-1].poll() is not None):
-            spawns += 1
-            try:
-                spawn_listener()
-            except OSError:
+    lock = _SpawnLock()
+    try:
+        while True:
+            now = time.monotonic()
+            ours = bool(_spawned) and _spawned[-1].poll() is None
+            if ours and not lock.held:
+                ours = False  # an earlier call's child: not this start
+            if not ours and spawns < 3 and lock.take():
+                # no start under way: ours (none yet, or it died at once) is next
+                spawns += 1
+                try:
+                    spawn_listener()
+                except OSError:
+                    return None
+                ours = True
+            starting = ours or (not lock.held and lock.busy())
+            if now - start >= (STARTING_SECONDS if starting else budget):
                 return None
-        time.sleep(0.02)  # the new listener binds its socket within a few hundred ms
+            time.sleep(0.02)  # the new listener binds its socket within a few hundred ms
+            try:
+                return call(message, timeout)
+            except (OSError, ValueError):
+                continue
+    finally:
+        lock.release()
+
+
+class _SpawnLock:
+    """``listener.spawn.lock``: taken by the hook that starts the listener."""
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def _open(self) -> int | None:
         try:
-            return call(message, timeout)
-        except (OSError, ValueError):
-            continue
-    return None
+            paths.ensure_dir(paths.state_dir())
+            return os.open(paths.listener_spawn_lock_file(), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+
+    def take(self) -> bool:
+        """Take it (True), or False if another hook is starting a listener."""
+        import fcntl
+
+        if self.fd is not None:
+            return True
+        fd = self._open()
+        if fd is None:
+            return True  # cannot lock (read-only state dir): start it anyway
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def busy(self) -> bool:
+        """Another hook holds it: a listener is being started."""
+        if self.fd is not None:
+            return True
+        if not self.take():
+            return True
+        self.release()
+        return False
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _doorbell(rid: str) -> str | None:

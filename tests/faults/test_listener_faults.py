@@ -51,12 +51,27 @@ def requests() -> dict:
     return Store().read()["requests"]
 
 
+def posted_or_settled(count: int) -> None:
+    """Wait until ``count`` requests are each posted or settled; fail naming any settled
+    without a post (why the hook fell back), rather than waiting out a message."""
+    def done() -> dict | None:
+        reqs = requests()
+        return reqs if len(reqs) == count and all(
+            r["status"] != "pending" or (r.get("chat") or {}).get("refs")
+            for r in reqs.values()) else None
+
+    reqs = until(done, timeout=120, what=f"{count} requests posted or settled")
+    fell_back = {r["id"]: r.get("decision") for r in reqs.values() if r["status"] != "pending"}
+    assert not fell_back, fell_back
+
+
 def test_kill_9_with_presses_held_loses_none_and_applies_none_twice(
         hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
     emu = telegram_emulator
     configure(tether_home, emu)
     count = 50
     procs = [hook.start("claude", perm(f"s-{i:02d}", f"make job{i:02d}")) for i in range(count)]
+    posted_or_settled(count)
     msgs = [emu.wait_for_message(lambda m, i=i: f"make job{i:02d}" in (m.text or "")
                                  and bool(m.buttons), chat_id=CHAT, timeout=90)
             for i in range(count)]
@@ -91,6 +106,34 @@ def test_kill_9_with_presses_held_loses_none_and_applies_none_twice(
     until(lambda: not Offsets().held("telegram"), what="the inbox emptied")
     print(f"\nkill -9: {len(held)} presses held, {decided}/{count} applied before the kill; "
           f"after the restart {count} applied once each, {len(live)} timers")
+
+
+def test_a_burst_of_hooks_starts_one_listener_and_every_request_is_posted(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    """Thirty hooks at once, no listener: one starts it, the others wait for that start
+    (a herd of thirty starting listeners slowed a loaded machine past the hooks' budget,
+    and a request fell back to the terminal unposted)."""
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    count = 30
+    procs = [hook.start("claude", perm(f"b-{i:02d}", f"make burst{i:02d}")) for i in range(count)]
+    posted_or_settled(count)
+    for i in range(count):
+        emu.wait_for_message(lambda m, i=i: f"make burst{i:02d}" in (m.text or "")
+                             and bool(m.buttons), chat_id=CHAT, timeout=90)
+    assert all(r["status"] == "pending" for r in requests().values())
+    assert len(requests()) == count
+    out = paths.listener_out_file()
+    refused = Path(out).read_text().count("a listener is already running") if Path(
+        out).exists() else 0
+    log = Path(paths.listener_log_file()).read_text()
+    assert log.count("listener starting") == 1, log
+    assert refused <= 2  # at most a stray start after a starter's own budget ran out
+    for p in procs:
+        p.terminate()  # the agent stops waiting: answered in the terminal
+    for p in procs:
+        hook.finish(p)
+    print(f"\nburst of {count}: 1 listener started, {refused} extra starts refused")
 
 
 def test_bot_api_failures_never_stop_polling_and_status_says_what_is_wrong(
