@@ -17,8 +17,8 @@ from tether_hooks import redact, rules
 from tether_hooks.durations import format_duration
 from tether_hooks.errors import TetherError
 from tether_hooks.platforms.base import LONG_INPUT, Button, Incoming
-from tether_hooks.platforms.render import agent_label, clip, project_name
 from tether_hooks.questions import match_labels
+from tether_hooks.wording import agent_label, clip, project_name
 
 __all__ = [
     "ACCEPT_EDITS",

@@ -12,7 +12,7 @@ from tether_hooks import approvals, timers
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import chat, usage
 from tether_hooks.platforms.base import Incoming
-from tether_hooks.platforms.render import agent_label, project_name, short_id
+from tether_hooks.wording import agent_label, project_name, short_id
 
 __all__ = ["COMMANDS", "run"]
 

@@ -36,8 +36,8 @@ from tether_hooks.listener.questions import Questions, ref_view
 from tether_hooks.listener.replies import Replies, already
 from tether_hooks.listener.supervise import Tasks
 from tether_hooks.platforms.base import Incoming, MessageRef, Notice
-from tether_hooks.platforms.render import outcome_text
 from tether_hooks.store import Store
+from tether_hooks.wording import outcome_text
 
 __all__ = ["COMMANDS", "Dispatcher"]
 

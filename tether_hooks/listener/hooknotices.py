@@ -7,7 +7,7 @@ import asyncio
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import MessageRef, Notice
-from tether_hooks.platforms.render import agent_label, project_name
+from tether_hooks.wording import agent_label, project_name
 
 __all__ = ["BRIDGE_WAIT", "FINISHED_CHARS", "HookNotices"]
 

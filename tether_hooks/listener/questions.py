@@ -16,8 +16,8 @@ import logging
 from tether_hooks import grammar
 from tether_hooks.listener import chat
 from tether_hooks.platforms.base import Incoming, MessageRef
-from tether_hooks.platforms.render import outcome_text
 from tether_hooks.store import Store
+from tether_hooks.wording import outcome_text
 
 __all__ = ["Questions", "ref_view"]
 

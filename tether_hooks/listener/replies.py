@@ -15,7 +15,7 @@ import time
 from tether_hooks import grammar, rules
 from tether_hooks.listener import chat
 from tether_hooks.platforms.base import Incoming
-from tether_hooks.platforms.render import KEEP_PLANNING, outcome_text
+from tether_hooks.wording import KEEP_PLANNING, outcome_text
 
 __all__ = ["Replies", "already"]
 

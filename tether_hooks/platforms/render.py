@@ -9,8 +9,7 @@ closes the ``<pre>`` it is in and the next chunk opens it again.
   ``.truncated``; inputs up to ``LONG_INPUT`` characters are always shown whole, so the
   "Show full" button dispatch adds past that size is the only way to more.
   :func:`full_input` renders the whole input as a list of messages (``post_full``).
-* :func:`outcome_text`: "✅ Allowed by @alice" and friends, from a settled request record:
-  the one wording of outcomes, for every bridge and for the listener's own replies.
+* Outcome lines and names come from ``tether_hooks.wording`` (neutral, every platform).
 * :func:`notice_messages` and :func:`text_messages`: notices and plain text, chunked.
 """
 
@@ -18,14 +17,20 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import dataclass
 from itertools import groupby
 
-from tether_hooks import redact, rules
-from tether_hooks.durations import format_duration
+from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
 from tether_hooks.platforms.render_input import Doc, Row, Span, hidden_by_store, input_doc, u16
+from tether_hooks.wording import (  # noqa: F401 - re-exported for the bridge
+    KEEP_PLANNING,
+    agent_label,
+    clip,
+    outcome_text,
+    project_name,
+    short_id,
+)
 
 __all__ = [
     "KEEP_PLANNING",
@@ -49,9 +54,6 @@ LIMIT = 4096  # Telegram: characters of a message after entity parsing
 PREVIEW_CHARS = 3000  # a request preview stays readable on a phone; the rest is "Show full"
 _MARK_ROOM = 120  # room kept for the "✂️ … more characters" marker
 _PART_ROOM = 160  # room kept for the "part i/n" header of a full-input chunk
-_AGENTS = {"claude": "Claude Code", "codex": "Codex"}
-# The deny message of "Keep planning" (ExitPlanMode) when the user gave no feedback.
-KEEP_PLANNING = "The user wants you to keep planning."
 _NOTICE_ICONS = {
     "auto_approved": "🕒",
     "waiting": "⏳",
@@ -89,29 +91,6 @@ def _sep(prev: Row, row: Row) -> int:
     if prev.block != row.block:
         return 2
     return 0 if row.joined else 1
-
-
-def agent_label(agent: object) -> str:
-    """ "Claude Code" for "claude", "Codex" for "codex"."""
-    return _AGENTS.get(str(agent), str(agent or "agent"))
-
-
-def project_name(cwd: object) -> str:
-    """The folder name of ``cwd`` ("proj" for /home/u/proj; "/" for the root), everywhere
-    a project is named (messages, buttons, topics, commands)."""
-    raw = str(cwd or "")
-    text = raw.rstrip("/\\")
-    return os.path.basename(text) or text or ("/" if raw.startswith("/") else "?")
-
-
-def short_id(value: object, size: int = 8) -> str:
-    """The first characters of an id (a session's 8), as shown in chats."""
-    return str(value or "?")[:size]
-
-
-def clip(text: str, size: int) -> str:
-    """``text`` cut to ``size`` characters, with "…" when it was longer."""
-    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 # -- rows to HTML --------------------------------------------------------------------------
@@ -293,62 +272,6 @@ def full_input(request: dict, *, limit: int = LIMIT) -> list[str]:
         )
         out.append(_html([head, *chunk]))
     return out
-
-
-def _waited(request: dict) -> str:
-    created, expires = request.get("created_at"), request.get("expires_at")
-    if created is None or expires is None:
-        return "no answer in time"
-    return f"no answer in {round(float(expires) - float(created))} s"
-
-
-def outcome_text(request: dict, timer: dict | None = None, now: float | None = None) -> str:
-    """The one outcome line of a settled request (plain text), whoever settled it.
-
-    ``timer``: the timer a press added along with the allow ("Allow Bash 30m").
-    """
-    decision = request.get("decision") or {}
-    status = str(request.get("status") or "")
-    by = decision.get("by") or "someone"
-    reason = str(decision.get("reason") or "").strip()
-    via = decision.get("via")
-    tool = request.get("tool_name")
-    if status == "answered_in_terminal":
-        return "💻 Answered in the terminal"
-    if status == "allowed":
-        if via == "timer":
-            return f"🕒 Auto-approved: {reason}" if reason else "🕒 Auto-approved by a timer"
-        if tool == "AskUserQuestion" and decision.get("answer"):
-            return f"✅ Answered by {by}: {decision['answer']}"
-        if tool == "ExitPlanMode":
-            edits = decision.get("updated_permissions")
-            return f"✅ Plan approved by {by}" + ("; edits are accepted" if edits else "")
-        text = f"✅ Allowed by {by}"
-        if timer is not None:
-            left = float(timer.get("expires_at", 0)) - (
-                now if now is not None else float(timer.get("created_at", 0)))
-            text += f"; {rules.label(timer)} for {format_duration(left)} (timer {timer['id']})"
-        return text
-    if status == "denied":
-        if decision.get("interrupt"):
-            return f"🛑 Stopped by {by}"
-        if tool == "ExitPlanMode":
-            feedback = "" if reason in ("", KEEP_PLANNING) else f": {reason}"
-            return f"📝 Keep planning, said {by}{feedback}"
-        return f"❌ Denied by {by}: {reason}" if reason else f"❌ Denied by {by}"
-    if status == "cancelled":
-        return f"🚫 Cancelled: {reason or 'the session ended'}"
-    if status == "abandoned":
-        return "⌛ Expired: the waiting hook is gone"
-    if status == "expired":
-        if via == "listener":
-            return f"⚠️ Not relayed: {reason}"
-        if decision.get("behavior") == "deny":
-            return f"⌛ Expired: {_waited(request)}; denied"
-        who = agent_label(request.get("agent"))
-        return f"⌛ Expired: {_waited(request)}; {who} asked in the terminal"
-    label_ = status.replace("_", " ").capitalize() or "Closed"
-    return f"⏹ {label_}: {reason}" if reason else f"⏹ {label_}"
 
 
 def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True) -> list[str]:

@@ -8,7 +8,7 @@ import re
 
 from telegram import InlineKeyboardMarkup
 
-from tether_hooks.platforms import render
+from tether_hooks import wording
 from tether_hooks.platforms.base import BridgeError, MessageRef
 from tether_hooks.platforms.telegram_updates import known_thread
 
@@ -36,7 +36,7 @@ class Topics:
             topic = await self._call(
                 "create a forum topic", self._app.bot.create_forum_topic,
                 chat_id=self.settings.chat_id, icon_color=_TOPIC_COLOR,
-                name=f"{render.project_name(cwd)} · {sid[:8]}"[:128],
+                name=f"{wording.project_name(cwd)} · {sid[:8]}"[:128],
             )
             thread = self.topics[sid] = int(topic.message_thread_id)
         if self.on_topic is not None:
