@@ -1,23 +1,48 @@
-"""Chat platform bridges, loaded lazily by name: only the listener imports an SDK."""
+"""Chat platform bridges, built lazily by name: only the listener imports an SDK.
+
+``make_bridge(name, ctx)`` is the one way to build a bridge (typed: every bridge is a
+``BridgeBase``); the builders below are the only place that knows a bridge's constructor.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 
-__all__ = ["BRIDGES", "load"]
+from tether_hooks.platforms.base import BridgeBase, BridgeContext
 
-# name -> "module:Class"; the name is also the config section and the pip extra.
-BRIDGES = {
-    "telegram": "tether_hooks.platforms.telegram:TelegramBridge",
-    "memory": "tether_hooks.platforms.memory:MemoryBridge",  # tests: posts nowhere
+__all__ = ["BRIDGES", "make_bridge"]
+
+
+def _telegram(ctx: BridgeContext) -> BridgeBase:
+    from tether_hooks.platforms.telegram import TelegramBridge
+
+    return TelegramBridge(
+        dict(ctx.section),
+        update_offset=None if ctx.offset is None else ctx.offset + 1,
+        topics=dict(ctx.threads),
+        on_topic=ctx.on_thread,
+        inbox=ctx.inbox,
+    )
+
+
+def _memory(ctx: BridgeContext) -> BridgeBase:
+    from tether_hooks.platforms.memory import MemoryBridge
+
+    return MemoryBridge(dict(ctx.section), threads=ctx.threads, on_thread=ctx.on_thread)
+
+
+# name -> builder; the name is also the config section and the pip extra.
+BRIDGES: dict[str, Callable[[BridgeContext], BridgeBase]] = {
+    "telegram": _telegram,
+    "memory": _memory,  # tests: posts nowhere
 }
 
 
-def load(name: str) -> type:
-    """The bridge class for ``name``; ValueError for an unknown platform."""
+def make_bridge(name: str, ctx: BridgeContext) -> BridgeBase:
+    """The bridge ``name`` built for ``ctx``; ValueError for an unknown platform,
+    ImportError when its SDK is not installed."""
     try:
-        target = BRIDGES[name]
+        build = BRIDGES[name]
     except KeyError:
         raise ValueError(f"unknown platform {name!r}: use one of {', '.join(BRIDGES)}") from None
-    module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    return build(ctx)

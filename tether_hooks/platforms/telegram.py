@@ -44,12 +44,15 @@ from telegram.request import HTTPXRequest
 
 from tether_hooks.platforms import render
 from tether_hooks.platforms.base import (
+    BridgeBase,
     BridgeError,
     Button,
+    Capabilities,
     Incoming,
     MessageRef,
     Notice,
     OnEvent,
+    account_digest,
 )
 from tether_hooks.platforms.telegram_config import TelegramSettings, settings
 from tether_hooks.platforms.telegram_errors import map_error, retry_seconds
@@ -74,10 +77,13 @@ _ALLOWED_UPDATES = ["message", "callback_query"]
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-class TelegramBridge(Topics):
-    """The :class:`~tether_hooks.platforms.base.Bridge` for Telegram; see the module doc."""
+class TelegramBridge(Topics, BridgeBase):
+    """The :class:`~tether_hooks.platforms.base.BridgeBase` for Telegram; see the module doc."""
 
     name: ClassVar[str] = "telegram"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        full_input=True, button_updates=True, commands=True)
+    secret_patterns: ClassVar[tuple[str, ...]] = (r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b",)
 
     def __init__(
         self,
@@ -89,6 +95,7 @@ class TelegramBridge(Topics):
         inbox: Any = None,
     ) -> None:
         self.settings: TelegramSettings = settings(config)
+        self._section = dict(config)
         self.topics: dict[str, int] = {str(k): int(v) for k, v in (topics or {}).items()}
         self.on_topic = on_topic
         self.bot_id: int | None = None
@@ -116,6 +123,10 @@ class TelegramBridge(Topics):
                 write_timeout=10, connect_timeout=10, pool_timeout=10))
             .concurrent_updates(False).job_queue(None).build()
         )
+
+    def account(self) -> str:
+        """The config table and a token from the environment, digested (never shown)."""
+        return account_digest(self._section, ("TELEGRAM_BOT_TOKEN",))
 
     # -- lifecycle --------------------------------------------------------------------------
 
