@@ -276,7 +276,6 @@ def wait_for_decision(
             return _unrelayed(store, rid, problem)
         state_path = paths.state_file()
         seen = None
-        posted = False
         check_at = time.monotonic() + LIVENESS_SECONDS
         while True:
             sig = state.signature(state_path)
@@ -285,7 +284,6 @@ def wait_for_decision(
                 current = store.read()["requests"].get(rid)  # a corrupt file: set aside
                 if current is None or current.get("status") != "pending":
                     return current or record
-                posted = bool((current.get("chat") or {}).get("refs"))
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -296,7 +294,7 @@ def wait_for_decision(
                 # applies it; keep (re)starting it rather than giving up. Not posted yet:
                 # nobody can answer, fall back at once.
                 if listener_pid() is None and (problem := _doorbell(rid)) and not (
-                        local or posted):
+                        local or _posted(rid, state_path)):
                     return _unrelayed(store, rid, problem)
             time.sleep(min(POLL_SECONDS, remaining))
         behavior = "deny" if on_timeout == "deny" else "ask"
@@ -322,6 +320,17 @@ def wait_for_decision(
         for sig, handler in previous.items():
             if signal.getsignal(sig) is _raise_terminated:
                 signal.signal(sig, handler)
+
+
+def _posted(rid: str, state_path: str) -> bool:
+    """Is request ``rid`` in a chat (its messages recorded by the listener)? Read from the
+    listener's own file, ``chat.json`` beside ``state.json`` (``listener.book``)."""
+    try:
+        with open(os.path.join(os.path.dirname(state_path), "chat.json"), "rb") as f:
+            book = json.loads(f.read())
+        return bool(book["requests"][rid]["refs"])
+    except (OSError, ValueError, RecursionError, LookupError, TypeError):
+        return False
 
 
 def _unrelayed(store, rid: str, problem: str) -> dict:  # noqa: ANN001 - store.Store
