@@ -3,8 +3,9 @@
 Every change is load-modify-write under one file lock (filelock) and is published with
 an atomic rename (see ``state.py``), so 64 hooks at once lose no update and readers
 never see a torn file. Every write increments the top-level ``rev``. The listener's chat
-bookkeeping is not here: it lives in ``chat.json`` (``listener.book``). Expired timers and old requests are pruned on every write.
-Nothing here does network I/O or waits on a human while holding the lock.
+bookkeeping is not here: it lives in ``chat.json`` (``listener.book``). Expired timers
+and old requests are pruned on every write. Nothing here does network I/O or waits on a
+human while holding the lock.
 """
 
 from __future__ import annotations
