@@ -276,6 +276,7 @@ def wait_for_decision(
             return _unrelayed(store, rid, problem)
         state_path = paths.state_file()
         seen = None
+        current = None
         check_at = time.monotonic() + LIVENESS_SECONDS
         while True:
             sig = state.signature(state_path)
@@ -294,7 +295,7 @@ def wait_for_decision(
                 # applies it; keep (re)starting it rather than giving up. Not posted yet:
                 # nobody can answer, fall back at once.
                 if listener_pid() is None and (problem := _doorbell(rid)) and not (
-                        local or _posted(rid, state_path)):
+                        local or _posted(rid, current)):
                     return _unrelayed(store, rid, problem)
             time.sleep(min(POLL_SECONDS, remaining))
         behavior = "deny" if on_timeout == "deny" else "ask"
@@ -322,11 +323,15 @@ def wait_for_decision(
                 signal.signal(sig, handler)
 
 
-def _posted(rid: str, state_path: str) -> bool:
-    """Is request ``rid`` in a chat (its messages recorded by the listener)? Read from the
-    listener's own file, ``chat.json`` beside ``state.json`` (``listener.book``)."""
+def _posted(rid: str, current: dict | None = None) -> bool:
+    """Is request ``rid`` posted in a chat, so a press may come? The listener records its
+    messages in its own file, ``chat.json`` beside ``state.json`` (``listener.book``);
+    ``current`` (its record) counts too: a listener of the previous version wrote them
+    there. Read when it matters (the listener is gone): posting changes no ``state.json``."""
+    if current and (current.get("chat") or {}).get("refs"):
+        return True
     try:
-        with open(os.path.join(os.path.dirname(state_path), "chat.json"), "rb") as f:
+        with open(os.path.join(os.path.dirname(paths.state_file()), "chat.json"), "rb") as f:
             book = json.loads(f.read())
         return bool(book["requests"][rid]["refs"])
     except (OSError, ValueError, RecursionError, LookupError, TypeError):
