@@ -33,6 +33,7 @@ __all__ = [
     "Config",
     "DOWN_STATES",
     "Decision",
+    "DecisionExtra",
     "HealthState",
     "HookConfig",
     "HookEventName",
@@ -46,6 +47,8 @@ __all__ = [
     "OnTimeout",
     "PlatformName",
     "PlatformSection",
+    "Question",
+    "QuestionOption",
     "Request",
     "RequestChat",
     "RequestStatus",
@@ -107,8 +110,18 @@ ViaSource = Literal[
 Via = Literal[ViaSource, PlatformName]
 
 
-class Decision(TypedDict, total=False):
-    """``request["decision"]`` (``lifecycle.settle``); the extras come from ``store.decide``."""
+class DecisionExtra(TypedDict, total=False):
+    """What a decider may add to a decision (``store.decide(..., extra=)``)."""
+
+    updated_input: ToolInput  # an answered question, an edited plan
+    updated_permissions: list[JSON]  # e.g. a setMode after a plan is approved
+    answer: str  # the text a chat reply gave
+    interrupt: bool  # deny and stop the agent
+    event: str  # the chat update that decided (replay guard)
+
+
+class Decision(DecisionExtra, total=False):
+    """``request["decision"]`` (``lifecycle.settle``)."""
 
     behavior: Required[Behavior]
     reason: Required[str | None]
@@ -116,11 +129,6 @@ class Decision(TypedDict, total=False):
     via: Required[Via]
     at: Required[float]
     timer_id: str  # via timer
-    updated_input: ToolInput  # an answered question, an edited plan
-    updated_permissions: list[JSON]  # e.g. a setMode after a plan is approved
-    answer: str  # the text a chat reply gave
-    interrupt: bool  # deny and stop the agent
-    event: str  # the chat update that decided (replay guard)
 
 
 class ChatRef(TypedDict, total=False):
@@ -189,6 +197,22 @@ class Request(HookRequest, total=False):
     input_truncated: bool  # tool_input is a capped copy
     input_missing: int  # characters the capped copy lacks
     chat: RequestChat
+
+
+class QuestionOption(TypedDict, total=False):
+    """One option of an AskUserQuestion question."""
+
+    label: str
+    description: str
+
+
+class Question(TypedDict, total=False):
+    """One question of an AskUserQuestion ``tool_input["questions"]`` (``questions.py``)."""
+
+    question: Required[str]
+    header: str
+    options: list[QuestionOption]
+    multiSelect: bool
 
 
 # -- timers ---------------------------------------------------------------------------------
