@@ -41,6 +41,8 @@ __all__ = [
     "HookRequest",
     "JSON",
     "ListenerHealth",
+    "ListenerStatus",
+    "ListenerStop",
     "NoticeKind",
     "NoticeMessage",
     "NotificationPayload",
@@ -58,6 +60,7 @@ __all__ = [
     "SessionStartPayload",
     "SessionStatus",
     "SessionThread",
+    "Settings",
     "State",
     "StopPayload",
     "StopRequest",
@@ -362,6 +365,30 @@ class ListenerHealth(TypedDict, total=False):
     tasks: dict[str, BridgeHealth] | None
 
 
+class ListenerStatus(TypedDict, total=False):
+    """``listener.daemon.status()`` (and ``start()``, which adds ``started``)."""
+
+    running: Required[bool]  # its socket answers
+    pid: int | None
+    socket: str
+    log: str
+    usable: bool | None  # some bridge can post
+    bridges: dict[str, BridgeHealth]
+    tasks: dict[str, BridgeHealth]
+    unresponsive: bool  # a pid, but no answer
+    started_at: float | None
+    started: bool  # start(): this call started it
+
+
+class ListenerStop(TypedDict, total=False):
+    """``listener.daemon.stop()``; empty before a purge stops it."""
+
+    running: bool
+    stopped: bool
+    pid: int
+    killed: bool  # SIGKILL after SIGTERM went unheard
+
+
 NoticeKind = Literal["waiting", "finished", "info", "error", "auto_approved"]
 
 
@@ -488,32 +515,29 @@ class TelegramSection(PlatformSection, total=False):
     max_retry_after: float
 
 
-class Config(TypedDict, total=False):
-    """``config.load()``: config.toml with defaults filled in and checked."""
+class Settings(TypedDict):
+    """The top-level settings of config.toml, checked, defaults filled in (``config.DEFAULTS``)."""
 
-    approval_timeout: Required[float]
-    on_timeout: Required[OnTimeout]
-    local_approvals: Required[bool]
-    default_timer: Required[str]
-    default_timer_seconds: Required[float]
-    never_auto_approve: Required[list[str]]
-    stop_wait: Required[float]
-    redact_patterns: Required[list[str]]
+    approval_timeout: float
+    on_timeout: OnTimeout
+    local_approvals: bool
+    default_timer: str
+    default_timer_seconds: float  # default_timer, parsed
+    never_auto_approve: list[str]
+    stop_wait: float
+    redact_patterns: list[str]
+
+
+class Config(Settings, total=False):
+    """``config.load()``: the settings and the platform tables."""
+
     telegram: TelegramSection
     slack: PlatformSection
     discord: PlatformSection
     memory: PlatformSection
 
 
-class HookConfig(TypedDict):
+class HookConfig(Settings):
     """The settings a hook reads (``config.hook_config``, cached in config.cache.json)."""
 
-    approval_timeout: float
-    on_timeout: OnTimeout
-    local_approvals: bool
-    default_timer: str
-    default_timer_seconds: float
-    never_auto_approve: list[str]
-    stop_wait: float
-    redact_patterns: list[str]
-    platforms: list[str]
+    platforms: list[str]  # configured and enabled
