@@ -64,6 +64,8 @@ __all__ = [
     "State",
     "StopPayload",
     "StopRequest",
+    "TaskHealth",
+    "TaskState",
     "TelegramSection",
     "Timer",
     "TimerScope",
@@ -338,7 +340,7 @@ DOWN_STATES: tuple[HealthState, ...] = ("auth", "error")
 
 
 class BridgeHealth(TypedDict, total=False):
-    """A bridge's (or a supervised task's) health: ``{"state": ..., "detail": ...}``.
+    """A bridge's health: ``{"state": ..., "detail": ...}``.
     Extra keys are the bridge's own (JSON-serializable)."""
 
     state: Required[HealthState]
@@ -351,8 +353,18 @@ class BridgeHealth(TypedDict, total=False):
     last_error: str | None
     last_error_at: float | None
     failures: int
-    # supervised tasks
+
+
+TaskState = Literal["ok", "error", "restarting"]
+
+
+class TaskHealth(TypedDict, total=False):
+    """A supervised listener task's health (``listener/supervise.py``)."""
+
+    state: Required[TaskState]
+    detail: Required[str]
     restarts: int
+    at: float  # of the last restart
 
 
 class ListenerHealth(TypedDict, total=False):
@@ -362,7 +374,7 @@ class ListenerHealth(TypedDict, total=False):
     started_at: float
     updated_at: float
     bridges: dict[str, BridgeHealth]
-    tasks: dict[str, BridgeHealth] | None
+    tasks: dict[str, TaskHealth] | None
 
 
 class ListenerStatus(TypedDict, total=False):
@@ -374,7 +386,7 @@ class ListenerStatus(TypedDict, total=False):
     log: str
     usable: bool | None  # some bridge can post
     bridges: dict[str, BridgeHealth]
-    tasks: dict[str, BridgeHealth]
+    tasks: dict[str, TaskHealth]
     unresponsive: bool  # a pid, but no answer
     started_at: float | None
     started: bool  # start(): this call started it
