@@ -16,6 +16,7 @@ from tether_hooks import state
 from tether_hooks.listener import access
 from tether_hooks.listener.notices import Debouncer
 from tether_hooks.listener.runtime import Runtime
+from tether_hooks.models import DOWN_STATES
 from tether_hooks.platforms.base import (
     BridgeAuthError,
     BridgeBase,
@@ -30,7 +31,7 @@ __all__ = ["DOWN", "RETRY_DELAYS", "Bridges"]
 log = logging.getLogger("tether_hooks.listener")
 
 RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)
-DOWN = ("auth", "auth_error", "error", "stopped")  # health states that cannot post
+DOWN: tuple[str, ...] = DOWN_STATES  # health states that cannot post
 CLOSE_TIMEOUT = 5.0
 
 
@@ -181,7 +182,7 @@ class Bridges:
                 continue
             self._started.add(name)
             self.refresh_health()
-            if self.states[name]["state"] in ("starting", "stopped"):
+            if self.states[name]["state"] == "starting":
                 self.set_state(name, "ok", "")
             log.info("%s connected", name)
             if bridge.capabilities.commands:
