@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any, cast
 
 from filelock import FileLock, Timeout
 
@@ -31,6 +32,17 @@ from tether_hooks.lifecycle import (
     prune,
     settle,
     settle_if_abandoned,
+)
+from tether_hooks.models import (
+    Behavior,
+    DecisionExtra,
+    Request,
+    RequestStatus,
+    Session,
+    State,
+    Timer,
+    TimerScope,
+    Via,
 )
 
 __all__ = ["Store"]
@@ -54,16 +66,16 @@ class Store:
         self.lock_path = os.path.join(os.path.dirname(self.path), "state.lock")
         self.warn = warn or _warn
 
-    def read(self) -> dict:
+    def read(self) -> State:
         """The current state, without taking the lock (a corrupt file is moved aside first)."""
         try:
-            return state.load(self.path)
+            return cast(State, state.load(self.path))
         except StoreCorrupt:
             with self.edit() as data:  # re-read under the lock: a writer may have fixed it
                 return data
 
     @contextmanager
-    def edit(self) -> Iterator[dict]:
+    def edit(self) -> Iterator[State]:
         """Lock, load, yield the state for changes, prune, write atomically on clean exit.
 
         If the write fails (full or read-only disk) the old file stays as it was, no audit
@@ -82,14 +94,15 @@ class Store:
                              "nothing was changed") from exc
         try:
             try:
-                data = state.load(self.path)
+                data = cast(State, state.load(self.path))
             except StoreCorrupt as exc:
                 self._set_aside(exc)
-                data = state.empty()
+                data = cast(State, state.empty())
             with audit_outbox() as outbox:
                 yield data
                 prune(data, time.time())
-                data["rev"] = _rev(data) + 1  # counts the writes (tests, benchmarks)
+                counted = cast(dict[str, object], data)  # models.State has no "rev" yet
+                counted["rev"] = _rev(counted) + 1  # counts the writes (tests, benchmarks)
                 try:
                     state.write_atomic(self.path, bounds.dumps_bytes(data))
                 except OSError as exc:
@@ -134,7 +147,7 @@ class Store:
         prefix: str | None = None,
         agent: str | None = None,
         key: str | None = None,
-    ) -> tuple[dict, list[dict]]:
+    ) -> tuple[Timer, list[Request]]:
         """Add a timer; pending requests it covers are allowed at once. Returns both.
         With ``key`` (the chat update that asked for it) a second call adds nothing."""
         if scope not in rules.SCOPES:
@@ -148,9 +161,9 @@ class Store:
         if scope == "dir":
             path = rules.check_dir(path, broad_ok=True)  # policy on broad dirs: timers.add
         now = time.time()
-        timer = {
+        timer: Timer = {
             "id": "",
-            "scope": scope,
+            "scope": cast(TimerScope, scope),
             "session_id": session_id or None,
             "agent": agent,
             "tool": tool.strip().casefold() if tool else None,
@@ -163,7 +176,7 @@ class Store:
         }
         if key:
             timer["key"] = key
-        resolved = []
+        resolved: list[Request] = []
         with self.edit() as data:
             done = [t for t in data["timers"].values() if key and t.get("key") == key]
             if done:
@@ -180,14 +193,15 @@ class Store:
                 ):
                     continue
                 if rules.find_timer(
-                    {timer["id"]: timer}, request, now, request.get("never", rules.DEFAULT_NEVER)
+                    {timer["id"]: dict(timer)}, dict(request), now,
+                    request.get("never", rules.DEFAULT_NEVER)
                 ):
-                    reason = rules.describe(timer, now)
+                    reason = rules.describe(dict(timer), now)
                     settle(request, "allow", reason, created_by, "timer", now, timer["id"])
                     resolved.append(request)
         return timer, resolved
 
-    def revoke(self, timer_id: str | None) -> list[dict]:
+    def revoke(self, timer_id: str | None) -> list[Timer]:
         """Remove one timer (by id or unique prefix) or, with None, all of them."""
         with self.edit() as data:
             if timer_id is None:
@@ -199,23 +213,22 @@ class Store:
 
     # -- requests -------------------------------------------------------------
 
-    def add_request(self, request: dict, timeout: float) -> dict:
+    def add_request(self, request: Mapping[str, object], timeout: float) -> Request:
         """Record a pending request (id assigned); it expires after ``timeout`` seconds."""
         now = time.time()
         full = request.get("tool_input")
         seen_whole = bounds.depth(full) <= bounds.MAX_DEPTH
         record, cut = bound_record(request)
-        record["tool_input"], capped = cap_input(full)
+        kept, capped = cap_input(full)
+        cast(dict[str, object], record)["tool_input"] = kept  # as given, when not an object
         record["input_truncated"] = cut or capped
         if record["input_truncated"]:  # what a preview of the kept copy cannot see
-            record["input_missing"] = missing_chars(full, record["tool_input"])
-        record.update(
-            created_at=now,
-            expires_at=now + timeout,
-            pid=record.get("pid", os.getpid()),
-            status="pending",
-            decision=None,
-        )
+            record["input_missing"] = missing_chars(full, kept)
+        record["created_at"] = now
+        record["expires_at"] = now + timeout
+        record["pid"] = record.get("pid", os.getpid())
+        record["status"] = "pending"
+        record["decision"] = None
         record["summary"] = audit.summarize_input(
             str(record.get("tool_name")), full if seen_whole else record["tool_input"]
         )
@@ -226,9 +239,11 @@ class Store:
             # A timer added since the hook looked (it reads without the lock) decides now,
             # judged on the request the hook was given, never the capped copy we keep (and
             # never on an input nested too deep to be seen whole).
+            never = request.get("never", rules.DEFAULT_NEVER)
             timer = (
-                rules.find_timer(data["timers"], request, now,
-                                 request.get("never", rules.DEFAULT_NEVER))
+                rules.find_timer(dict(data["timers"]), dict(request), now,
+                                 never if isinstance(never, (list, tuple)) else
+                                 rules.DEFAULT_NEVER)
                 if seen_whole
                 else None
             )
@@ -244,7 +259,7 @@ class Store:
                 )
         return record
 
-    def find_request(self, request_id: str) -> dict:
+    def find_request(self, request_id: str) -> Request:
         """A request by id or unique prefix, read without the lock. Raises NotFound."""
         requests = self.read()["requests"]
         return requests[_resolve(requests, request_id, "request")]
@@ -252,14 +267,14 @@ class Store:
     def decide(
         self,
         request_id: str,
-        behavior: str,
+        behavior: Behavior,
         *,
         by: str,
         via: str,
         reason: str | None = None,
-        status: str | None = None,
-        extra: dict | None = None,
-    ) -> tuple[bool, dict]:
+        status: RequestStatus | None = None,
+        extra: DecisionExtra | None = None,
+    ) -> tuple[bool, Request]:
         """Settle a pending request once. Returns (True, request) only the first time."""
         with self.edit() as data:
             key = _resolve(data["requests"], request_id, "request")
@@ -268,25 +283,28 @@ class Store:
                 return False, request
             if settle_if_abandoned(request, time.time()):
                 return False, request  # nothing waits for it any more: decide nothing
-            settle(request, behavior, reason, by, via, time.time(), None, status, extra)
+            # ``via``: a source of ``models.ViaSource`` or the name of a bridge
+            settle(request, behavior, reason, by, cast(Via, via), time.time(), None, status,
+                   extra)
             return True, request
 
     # -- sessions -------------------------------------------------------------
 
-    def set_session(self, session_id: str, **fields: object) -> dict | None:
+    def set_session(self, session_id: str, **fields: object) -> Session | None:
         """Update fields of a known session (``stop``); None values remove keys."""
         with self.edit() as data:
             session = data["sessions"].get(session_id)
             if session is None:
                 return None
+            record = cast(dict[str, object], session)  # fields named by the caller
             for key, value in fields.items():
                 if value is None:
-                    session.pop(key, None)
+                    record.pop(key, None)
                 else:
-                    session[key] = value
+                    record[key] = value
             return session
 
-    def touch_session(self, request: dict, **fields: object) -> None:
+    def touch_session(self, request: Mapping[str, object], **fields: object) -> None:
         """Create or update the session a hook event belongs to."""
         request, _ = bound_record(request)
         fields, _ = bounds.bounded(fields, RECORD_DEPTH)  # type: ignore[assignment]
@@ -294,7 +312,8 @@ class Store:
             self._touch_session(data, request, time.time(), **fields)
 
     @staticmethod
-    def _touch_session(data: dict, request: dict, now: float, **fields: object) -> None:
+    def _touch_session(data: State, request: Mapping[str, Any], now: float,
+                       **fields: object) -> None:
         sid = request.get("session_id")
         if not sid:
             return
@@ -302,12 +321,13 @@ class Store:
             sid, {"id": sid, "agent": request.get("agent"), "started_at": now, "status": "active"}
         )
         session["last_seen"] = now
+        record = cast(dict[str, object], session)  # fields named by the caller
         for key in ("cwd", "transcript_path", "agent"):
             if request.get(key):
-                session[key] = request[key]
-        session.update({k: v for k, v in fields.items() if v is not None})
+                record[key] = request[key]
+        record.update({k: v for k, v in fields.items() if v is not None})
 
-    def end_session(self, request: dict, reason: str | None) -> list[dict]:
+    def end_session(self, request: Mapping[str, object], reason: str | None) -> list[Request]:
         """Mark a session ended; its pending requests are cancelled. Returns them."""
         now = time.time()
         cancelled = []
@@ -333,7 +353,7 @@ class Store:
         return cancelled
 
 
-def _rev(data: dict) -> int:
+def _rev(data: Mapping[str, object]) -> int:
     rev = data.get("rev")
     return rev if isinstance(rev, int) and not isinstance(rev, bool) else 0
 
@@ -343,7 +363,7 @@ def _warn(message: str) -> None:
     sys.stderr.flush()
 
 
-def _resolve(items: dict, key: str, kind: str) -> str:
+def _resolve(items: Mapping[str, object], key: str, kind: str) -> str:
     """Find ``key`` exactly or as a unique prefix (case-insensitive)."""
     wanted = key.strip().lstrip("#").lower()
     if wanted in items:

@@ -120,6 +120,26 @@ def test_long_inputs_get_show_full_and_never_tools_no_timers() -> None:
 # -- presses ------------------------------------------------------------------------------
 
 
+def test_every_decision_the_listener_writes_is_announced() -> None:
+    """``Runtime.on_decided`` (the server's push) hears of a press, a text and a request a
+    new timer released, once each, right after the store has it."""
+    async def scenario() -> None:
+        async with running() as (d, bridge):
+            announced: list[str] = []
+            d.runtime.on_decided = lambda rid: announced.append(
+                f"{rid}:{record(rid)['status']}")
+            first = add()["id"]
+            second = add(req(session="s-2"))["id"]
+            posts = {p["request"]["id"]: p for p in await posted(bridge, 2)}
+            await bridge.press(posts[first], "❌ Deny", ALICE)
+            await bridge.press(posts[second], "⏱ Allow all", ALICE)
+            third = add(req(session="s-3"))["id"]  # no timer covers it: waits
+            await bridge.send(f"allow {third}", ALICE)
+            assert announced == [f"{first}:denied", f"{second}:allowed", f"{third}:allowed"]
+
+    run(scenario())
+
+
 def test_a_chat_approval_rewrites_state_json_at_most_twice() -> None:
     """Recorded by the hook, decided by the listener: the chat bookkeeping (nonce, refs,
     shown) goes to the listener's own file, so no waiting hook is woken for it."""

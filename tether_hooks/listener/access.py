@@ -3,12 +3,16 @@ chat (``chat_id``). Anything else is refused, audited, and never answered in ano
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
+from tether_hooks.models import AuditEntry, Via
 from tether_hooks.platforms.base import Incoming
 
 __all__ = ["chat_of", "in_chat", "pressed", "unauthorized"]
 
 
-def chat_of(cfg: dict, bridge: str, resolved: str | None = None) -> str | None:
+def chat_of(cfg: Mapping[str, Any], bridge: str, resolved: str | None = None) -> str | None:
     """The configured chat of ``bridge``; a ``@channel`` name as the numeric id the bridge
     learned (``resolved``), if it did."""
     chat_id = (cfg.get(bridge) or {}).get("chat_id")
@@ -25,7 +29,7 @@ def in_chat(configured: str | None, event: Incoming) -> bool:
     return configured is None or str(event.chat_id) == configured
 
 
-def unauthorized(event: Incoming, chat: str | None = None) -> dict:
+def unauthorized(event: Incoming, chat: str | None = None) -> AuditEntry:
     """The audit entry of an attempt by a user who is not allowed, or from another chat
     than the configured one (never a secret)."""
     foreign = chat is not None and str(event.chat_id) != chat
@@ -37,11 +41,11 @@ def unauthorized(event: Incoming, chat: str | None = None) -> dict:
     return {"event": "unauthorized", "bridge": event.bridge, "user_id": str(event.user_id),
             "user_name": event.user_name, "chat_id": str(event.chat_id), "kind": event.kind,
             "data": said, "status": "unauthorized", "tool_name": event.kind,
-            "input": said, "via": event.bridge, "by": event.user_name,
+            "input": said, "via": cast(Via, event.bridge), "by": event.user_name,
             "reason": reason}
 
 
-def pressed(request: dict, action: str) -> str:
+def pressed(request: Mapping[str, Any], action: str) -> str:
     """The toast a press gets once it decided."""
     tool = request.get("tool_name")
     if action == "allow":

@@ -11,19 +11,20 @@ toggles it, ``y<q>`` is "Done"): their buttons are made per question (``chat``).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tether_hooks import rules
 from tether_hooks.errors import TetherError
+from tether_hooks.models import Behavior, Request
 from tether_hooks.platforms.base import LONG_INPUT, Button, Incoming
 from tether_hooks.wording import KEEP_PLANNING, clip, project_name
 
 __all__ = ["ACCEPT_EDITS", "ACTIONS", "Action", "Handler", "Offer", "buttons", "find"]
 
 # "Approve + accept edits": Claude leaves plan mode for acceptEdits (observed §7).
-ACCEPT_EDITS = [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
+ACCEPT_EDITS: list[object] = [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
 LABEL_CHARS = 28
 PLAN = "ExitPlanMode"
 
@@ -31,14 +32,14 @@ PLAN = "ExitPlanMode"
 class Handler(Protocol):
     """What a press may do (``listener.presses.Presses``)."""
 
-    async def decide(self, event: Incoming, request: dict[str, Any], action: str,
+    async def decide(self, event: Incoming, request: Request, action: Behavior,
                      **how: Any) -> bool: ...
 
-    async def ask_reason(self, event: Incoming, request: dict[str, Any]) -> None: ...
+    async def ask_reason(self, event: Incoming, request: Request) -> None: ...
 
-    async def show_full(self, event: Incoming, request: dict[str, Any]) -> None: ...
+    async def show_full(self, event: Incoming, request: Request) -> None: ...
 
-    async def question(self, event: Incoming, verb: str, request: dict[str, Any]) -> None: ...
+    async def question(self, event: Incoming, verb: str, request: Request) -> None: ...
 
     async def refuse(self, event: Incoming) -> None: ...
 
@@ -48,7 +49,7 @@ class Offer:
     """What decides a request's buttons: the request, the default timer (``30m``) and
     whether the bridge can show a full input."""
 
-    request: dict[str, Any]
+    request: Mapping[str, Any]
     timer: str
     full: bool
 
@@ -61,7 +62,7 @@ class Offer:
         return str(self.request.get("tool_name") or "")
 
 
-Apply = Callable[[Handler, Incoming, dict[str, Any]], Awaitable[object]]
+Apply = Callable[[Handler, Incoming, Request], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,12 @@ def _long(offer: Offer) -> bool:
 
 
 def _timed(scope: str) -> Apply:
-    def apply(h: Handler, e: Incoming, r: dict[str, Any]) -> Awaitable[object]:
+    def apply(h: Handler, e: Incoming, r: Request) -> Awaitable[object]:
         return h.decide(e, r, "allow", scope=scope, tool=r.get("tool_name"))
     return apply
 
 
-def _accept_edits(h: Handler, e: Incoming, r: dict[str, Any]) -> Awaitable[object]:
+def _accept_edits(h: Handler, e: Incoming, r: Request) -> Awaitable[object]:
     if r.get("tool_name") != PLAN:
         return h.refuse(e)
     return h.decide(e, r, "allow", updated_permissions=ACCEPT_EDITS)

@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tether_hooks import state
@@ -38,7 +38,7 @@ CLOSE_TIMEOUT = 5.0
 class Bridges:
     """Every configured bridge, its allowlist and its state."""
 
-    def __init__(self, cfg: dict[str, Any], runtime: Runtime, *, on_event: OnEvent,
+    def __init__(self, cfg: Mapping[str, Any], runtime: Runtime, *, on_event: OnEvent,
                  on_ready: Callable[[], None], on_down: Callable[[], Awaitable[None]],
                  commands: list[tuple[str, str]], health_path: str | None = None) -> None:
         self.cfg = cfg

@@ -6,6 +6,7 @@ list lines. Outcome wording lives in ``tether_hooks.wording``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks import questions as core_questions
@@ -61,7 +62,7 @@ def indexes(verb: str) -> tuple[int, int | None] | None:
 # -- questions (AskUserQuestion) ------------------------------------------------------------
 
 
-def questions(request: dict) -> list[dict] | None:
+def questions(request: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     """``[{"question", "labels", "multi"}]`` of an AskUserQuestion request (the questions
     ``tether_hooks.questions`` finds); None if it is not one or a question has no usable
     options (then it is shown and decided like any other tool)."""
@@ -83,7 +84,7 @@ def questions(request: dict) -> list[dict] | None:
     return out
 
 
-def parse_options(text: str, asked: dict) -> str | list[str] | None:
+def parse_options(text: str, asked: dict[str, Any]) -> str | list[str] | None:
     """A text answer: ``2`` or a label; for multi-select ``1,3`` or labels. None: no match."""
     matched = match_labels(asked["labels"], asked["multi"], text)
     if matched is None:
@@ -91,7 +92,7 @@ def parse_options(text: str, asked: dict) -> str | list[str] | None:
     return matched if asked["multi"] else matched[0]
 
 
-def answers_for(asked: list[dict], answers: dict) -> tuple[dict, str]:
+def answers_for(asked: list[dict[str, Any]], answers: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """Claude's ``answers`` ({question text: label, multi-select joined with ", "}) and a
     one-line summary, from our per-question answers ``{"0": "SQLite", "1": [...]}``."""
     out, shown = {}, []
@@ -103,14 +104,14 @@ def answers_for(asked: list[dict], answers: dict) -> tuple[dict, str]:
     return out, "; ".join(shown)
 
 
-def question_view(request: dict, index: int) -> dict:
+def question_view(request: Mapping[str, Any], index: int) -> dict[str, Any]:
     """The request as shown in question ``index``'s own message."""
     items = (request.get("tool_input") or {}).get("questions") or []
     return dict(request, tool_input={"questions": [items[index]]},
                 question_part=(index + 1, len(items)))
 
 
-def question_buttons(asked: dict, index: int, nonce: str, picks: list[str] | None = None
+def question_buttons(asked: dict[str, Any], index: int, nonce: str, picks: list[str] | None = None
                      ) -> list[list[Button]]:
     """Option buttons of one question; multi-select: toggles (☑ when picked) and Done."""
     if not asked["multi"]:
@@ -124,8 +125,8 @@ def question_buttons(asked: dict, index: int, nonce: str, picks: list[str] | Non
     return rows
 
 
-def question_rows(asked: list[dict], index: int, nonce: str, picks: list[str] | None = None
-                  ) -> list[list[Button]]:
+def question_rows(asked: list[dict[str, Any]], index: int, nonce: str,
+                  picks: list[str] | None = None) -> list[list[Button]]:
     """All the buttons of question ``index``'s message: Deny ones on the last question."""
     rows = question_buttons(asked[index], index, nonce, picks)
     if index == len(asked) - 1:
@@ -136,14 +137,14 @@ def question_rows(asked: list[dict], index: int, nonce: str, picks: list[str] | 
 # -- posting ------------------------------------------------------------------------------------
 
 
-def buttons_for(request: dict[str, Any], nonce: str, timer: str, *, full: bool
+def buttons_for(request: Mapping[str, Any], nonce: str, timer: str, *, full: bool
                 ) -> list[list[Button]]:
     """The rows of buttons of a (non-question) request; ``timer`` is the default (``30m``)."""
     return actions.buttons(Offer(request, timer, full), nonce)
 
 
-def views(request: dict, nonce: str, timer: str, *, full: bool
-          ) -> list[tuple[dict, list[list[Button]], int | None]]:
+def views(request: Mapping[str, Any], nonce: str, timer: str, *, full: bool
+          ) -> list[tuple[Mapping[str, Any], list[list[Button]], int | None]]:
     """The messages a request is posted as: ``(shown request, buttons, question index)``.
 
     A question request is one message per question (Deny buttons on the last); anything
@@ -156,7 +157,7 @@ def views(request: dict, nonce: str, timer: str, *, full: bool
             for i in range(len(asked))]
 
 
-def request_line(request: dict, now: float) -> str:
+def request_line(request: Mapping[str, Any], now: float) -> str:
     """``7f3a Bash: rm -rf build (Claude Code in proj, 4 min left)`` for /pending."""
     folder = project_name(request.get("cwd"))
     left = format_duration(float(request.get("expires_at", now)) - now)
@@ -166,8 +167,8 @@ def request_line(request: dict, now: float) -> str:
     )
 
 
-def ref_view(request: dict[str, Any], ref: dict[str, Any], outcome: str
-             ) -> tuple[dict[str, Any], str]:
+def ref_view(request: Mapping[str, Any], ref: dict[str, Any], outcome: str
+             ) -> tuple[Mapping[str, Any], str]:
     """What message ``ref`` shows once ``request`` is settled: its view and outcome line."""
     index = ref.get("question")
     if not isinstance(index, int) or questions(request) is None:

@@ -8,13 +8,14 @@ gets a ``CommandContext``: the parts of the listener a command may use.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tether_hooks import approvals, timers
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import chat, usage
+from tether_hooks.models import Session
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.wording import agent_label, project_name, short_id
 
@@ -73,11 +74,11 @@ async def _help(ctx: CommandContext, event: Incoming) -> None:
     await ctx.tell(event, "\n".join(lines))
 
 
-def _folder(session: dict[str, Any]) -> str:
+def _folder(session: Mapping[str, Any]) -> str:
     return project_name(session.get("cwd"))
 
 
-def _active(ctx: CommandContext, now: float) -> list[dict[str, Any]]:
+def _active(ctx: CommandContext, now: float) -> list[Session]:
     sessions = ctx.store.read()["sessions"].values()
     return sorted(
         (s for s in sessions if s.get("status") != "ended"
@@ -135,7 +136,7 @@ async def _revoke(ctx: CommandContext, event: Incoming) -> None:
 
 
 def _session_for(ctx: CommandContext, event: Incoming
-                 ) -> tuple[dict[str, Any] | None, str]:
+                 ) -> tuple[Session | None, str]:
     """The session a command means: its topic, a reply, an id prefix, or the only one."""
     data = ctx.store.read()
     replied, sids = ctx.threads.scope(data["requests"], event)
@@ -191,7 +192,7 @@ async def _usage(ctx: CommandContext, event: Incoming) -> None:
         await ctx.tell(event, f"Cannot read the transcript: {exc.strerror}")
         return
     head = f"Session {short_id(session['id'])} in {_folder(session)}:\n"
-    await ctx.tell(event, head + usage.describe(totals))  # type: ignore[arg-type]
+    await ctx.tell(event, head + usage.describe(totals))
 
 
 _HANDLERS: dict[str, Callable[[CommandContext, Incoming], Awaitable[None]]] = {

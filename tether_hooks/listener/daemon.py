@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tether_hooks import __version__, config, paths, relay
@@ -32,6 +33,7 @@ from tether_hooks.listener.logs import log_lines
 if TYPE_CHECKING:
     from tether_hooks.listener.book import ChatBook
     from tether_hooks.listener.offsets import Offsets
+    from tether_hooks.models import Config
     from tether_hooks.platforms.base import BridgeBase
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
@@ -50,7 +52,7 @@ class ListenerError(TetherError):
 # -- status -------------------------------------------------------------------------------
 
 
-def health() -> dict | None:
+def health() -> dict[str, Any] | None:
     """The health file the running listener keeps (per-bridge state), if any."""
     try:
         with open(paths.listener_health_file(), "rb") as f:
@@ -60,14 +62,14 @@ def health() -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def status() -> dict:
+def status() -> dict[str, Any]:
     """``running`` (its socket answers), ``pid``, per-bridge state from the health file."""
     pid = relay.listener_pid()
     try:
         answer = relay.call({"op": "ping"}, timeout=2.0)
     except (OSError, ValueError):
         answer = None
-    info: dict = {
+    info: dict[str, Any] = {
         "running": answer is not None,
         "pid": pid,
         "socket": paths.listener_socket(),
@@ -105,12 +107,12 @@ def _reason() -> str:
     return (errors or lines or ["no log written"])[-1]
 
 
-def start(timeout: float = START_TIMEOUT) -> dict:
+def start(timeout: float = START_TIMEOUT) -> dict[str, Any]:
     """Start the daemon unless it runs; return once its socket answers. Raises ListenerError."""
     info = status()
     if info["running"]:
         return {**info, "started": False}
-    proc = relay.spawn_listener()
+    proc = relay.spawn_listener()  # type: ignore[no-untyped-call]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -140,7 +142,7 @@ def _lock_free() -> bool:
     return True
 
 
-def stop(timeout: float = STOP_TIMEOUT) -> dict:
+def stop(timeout: float = STOP_TIMEOUT) -> dict[str, Any]:
     """SIGTERM the daemon and wait until it is gone (SIGKILL after ``timeout``)."""
     pid = relay.listener_pid()
     if pid is None:
@@ -216,7 +218,7 @@ def state_write(path: str, text: str) -> None:
     write_atomic(path, text.encode())
 
 
-async def _main(cfg: dict, names: list[str]) -> bool:
+async def _main(cfg: Config, names: list[str]) -> bool:
     """Serve until a signal (False) or until config.toml changes (True: restart)."""
     from tether_hooks.listener.dispatch import Dispatcher
     from tether_hooks.listener.offsets import Offsets
@@ -235,6 +237,7 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     for name in names:
         dispatcher.bridges.expect(name)
     server = Server(dispatcher)
+    dispatcher.runtime.on_decided = server.notify  # every decision the listener writes
     await server.start()
     log.info("listening on %s", server.path)
     source = _config_source()
@@ -267,7 +270,7 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     return bool(changed)
 
 
-def _make_bridge(name: str, cfg: dict[str, Any], book: ChatBook,
+def _make_bridge(name: str, cfg: Mapping[str, Any], book: ChatBook,
                  loop: asyncio.AbstractEventLoop, offsets: Offsets) -> BridgeBase:
     """Build a bridge (``platforms.make_bridge``) with its applied offset, the inbox of
     fetched updates, the known threads and a thread recorder. The offsets are kept per

@@ -15,6 +15,7 @@ from tether_hooks.listener import access
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.outbox import Outbox
 from tether_hooks.listener.runtime import Runtime
+from tether_hooks.models import Behavior, DecisionExtra, Request
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
@@ -24,10 +25,10 @@ __all__ = ["Decider", "already"]
 log = logging.getLogger("tether_hooks.listener")
 
 
-def already(request: dict[str, Any]) -> str:
+def already(request: Request) -> str:
     if request.get("status") in ("expired", "abandoned"):
         return "⌛ Expired"
-    return f"Already decided: {outcome_text(request)}"
+    return f"Already decided: {outcome_text(dict(request))}"
 
 
 class Decider:
@@ -44,22 +45,22 @@ class Decider:
     async def decide(
         self,
         event: Incoming,
-        request: dict[str, Any],
-        action: str,
+        request: Request,
+        action: Behavior,
         *,
         reason: str | None = None,
         scope: str | None = None,
         tool: str | None = None,
         duration: int | None = None,
         updated_input: dict[str, Any] | None = None,
-        updated_permissions: list[dict[str, Any]] | None = None,
+        updated_permissions: list[object] | None = None,
         answer: str | None = None,
         interrupt: bool = False,
     ) -> bool:
         """Settle ``request`` once for the user of ``event``; show the outcome everywhere."""
         rid = request["id"]
         by = event.user_name or f"user {event.user_id}"
-        extra: dict[str, Any] = {}
+        extra: DecisionExtra = {}
         if updated_input is not None:
             extra["updated_input"] = updated_input
         if updated_permissions:
@@ -79,20 +80,21 @@ class Decider:
             if first:
                 self.runtime.decided(rid)
             # the same update applied again (a restart): finish what it began, once
-            first = first or bool(key and (settled.get("decision") or {}).get("event") == key)
+            decision = settled.get("decision")
+            first = first or bool(key and decision and decision.get("event") == key)
             if not first:
                 await self.bridges.tell(event, already(settled))
                 self.outbox.showing.discard(rid)
                 self.outbox.wake()
                 return False
             log.info("request %s %s by %s via %s", rid, settled["status"], by, event.bridge)
-            timer = None
+            timer: dict[str, Any] | None = None
             if scope:
                 timer = await self.add_timer(event, settled, scope, tool, duration, by)
             if event.kind == "press":
-                await self.bridges.tell(event, access.pressed(settled, action))
+                await self.bridges.tell(event, access.pressed(dict(settled), action))
             else:
-                text = outcome_text(settled, timer, time.time())
+                text = outcome_text(dict(settled), timer, time.time())
                 await self.bridges.tell(event, f"{text} ({rid}: {settled.get('tool_name')})")
         except BaseException:
             self.outbox.showing.discard(rid)
@@ -100,18 +102,18 @@ class Decider:
         await self.outbox.show(settled, timer)
         return True
 
-    async def add_timer(self, event: Incoming, request: dict[str, Any], scope: str,
+    async def add_timer(self, event: Incoming, request: Request, scope: str,
                         tool: str | None, duration: int | None, by: str
                         ) -> dict[str, Any] | None:
         """A timer for calls like ``request`` (``timers.add_like``); None if it failed."""
         length = f"{duration}s" if duration else self.default_timer
         try:
             timer, resolved = await self.runtime.io(
-                timers.add_like, request, scope, length, created_by=by, tool=tool,
+                timers.add_like, dict(request), scope, length, created_by=by, tool=tool,
                 store=self.store, key=self.bridges.event_key(event))
         except TetherError as exc:
             await self.bridges.all[event.bridge].reply(event, f"No timer was set: {exc}")
             return None
         for settled in resolved or ():
             self.runtime.decided(str(settled.get("id")))
-        return timer  # type: ignore[no-any-return]
+        return timer

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks import audit, config, paths
@@ -35,6 +36,7 @@ from tether_hooks.listener.replies import Replies
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.listener.stopwaits import StopWaits
 from tether_hooks.listener.threads import Threads
+from tether_hooks.models import Config
 from tether_hooks.platforms.base import BridgeBase, Incoming
 from tether_hooks.store import Store
 
@@ -51,7 +53,7 @@ class Dispatcher:
     def __init__(
         self,
         bridges: list[BridgeBase],
-        cfg: dict[str, Any],
+        cfg: Config,
         store: Store | None = None,
         *,
         health_path: str | None = None,
@@ -59,7 +61,7 @@ class Dispatcher:
         offsets: Offsets | None = None,
         book: ChatBook | None = None,
     ) -> None:
-        self.cfg = cfg
+        self.cfg: Mapping[str, Any] = cfg
         self.store = store or Store()
         self.book = book or ChatBook(state_path=self.store.path)
         self.offsets = offsets or Offsets()

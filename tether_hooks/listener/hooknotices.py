@@ -3,6 +3,7 @@ batched auto-approval notices (read from the audit log by ``notices.AuditTail``)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks import redact
@@ -62,13 +63,14 @@ class HookNotices:
             return {"ok": True, "reply": None}
         return {"ok": True, "reply": reply[0], "by": reply[1]}
 
-    async def post(self, session: dict[str, Any] | None, notice: Notice, settle: float = 0
+    async def post(self, session: Mapping[str, Any] | None, notice: Notice, settle: float = 0
                    ) -> None:
         if settle > 0:  # a listener the hook just started: its bridges may still connect
             await self.bridges.settled(settle)
+        shown: dict[str, Any] | None = None
         if session is not None:  # where its messages went before (a forum topic)
-            session = dict(session, chat=self.threads.book.session_chat(session.get("id")))
-        for ref in await self.bridges.broadcast(session, notice):
+            shown = dict(session, chat=self.threads.book.session_chat(session.get("id")))
+        for ref in await self.bridges.broadcast(shown, notice):
             if notice.session_id:
                 self.threads.noticed(notice.session_id, ref)
 

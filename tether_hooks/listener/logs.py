@@ -11,6 +11,8 @@ import logging
 import logging.handlers
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from tether_hooks import config, paths
 from tether_hooks.platforms.base import redact
@@ -55,7 +57,7 @@ class _ToLog(io.TextIOBase):
         self._buf = ""
 
 
-def secrets(cfg: dict) -> list[str]:
+def secrets(cfg: Mapping[str, Any]) -> list[str]:
     """Every secret the listener knows: ``*_TOKEN``/``*_SECRET`` variables, platform keys."""
     found = [v for k, v in os.environ.items() if k.endswith(("_TOKEN", "_SECRET")) and v]
     for name in config.PLATFORMS:
@@ -88,8 +90,8 @@ def setup(foreground: bool, known: list[str]) -> None:
     if not foreground:
         logging.raiseExceptions = False  # a failing handler must not log into itself
         out = logging.getLogger("tether_hooks.listener.stderr")
-        sys.stderr = _ToLog(out, logging.WARNING)  # type: ignore[assignment]
-        sys.stdout = _ToLog(out, logging.INFO)  # type: ignore[assignment]
+        sys.stderr = _ToLog(out, logging.WARNING)
+        sys.stdout = _ToLog(out, logging.INFO)
 
 
 def log_lines(count: int = 50) -> list[str]:

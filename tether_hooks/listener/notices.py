@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 __all__ = ["AuditTail", "Batcher", "Debouncer"]
 
@@ -41,18 +42,18 @@ class Batcher:
 
     def __init__(
         self,
-        flush: Callable[[str, list[dict]], Awaitable[None]],
+        flush: Callable[[str, list[dict[str, Any]]], Awaitable[None]],
         quiet: float = 1.5,
         most: float = 10.0,
     ) -> None:
         self._flush = flush
         self.quiet, self.most = quiet, most
-        self._items: dict[str, list[dict]] = {}
+        self._items: dict[str, list[dict[str, Any]]] = {}
         self._first: dict[str, float] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def add(self, key: str, item: dict) -> None:
+    def add(self, key: str, item: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
         self._items.setdefault(key, []).append(item)
@@ -87,7 +88,8 @@ class Batcher:
 class AuditTail:
     """Follows the append-only audit log from its current end; calls ``on_entry`` per line."""
 
-    def __init__(self, path: str, on_entry: Callable[[dict], None], poll: float = 0.25) -> None:
+    def __init__(self, path: str, on_entry: Callable[[dict[str, Any]], None],
+                 poll: float = 0.25) -> None:
         self.path, self.on_entry, self.poll = path, on_entry, poll
         self._inode, self._offset = self._position()
 

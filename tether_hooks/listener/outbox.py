@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether_hooks import state
@@ -18,6 +18,7 @@ from tether_hooks.listener import chat
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.runtime import Runtime
+from tether_hooks.models import Request, Session
 from tether_hooks.platforms.base import MessageRef
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
@@ -46,7 +47,7 @@ class Outbox:
         self.posting: set[str] = set()  # request ids being posted
         self.showing: set[str] = set()  # request ids being decided or shown here
         # told the requests after each sync (what waits on a request forgets settled ones)
-        self.on_synced: Callable[[dict[str, dict[str, Any]]], None] = lambda requests: None
+        self.on_synced: Callable[[Mapping[str, Request]], None] = lambda requests: None
 
     def wake(self) -> None:
         self.woken.set()
@@ -106,20 +107,21 @@ class Outbox:
         if not self.posting:
             await self.runtime.io(self.book.prune, set(data["requests"]), set(data["sessions"]))
 
-    async def _post(self, request: dict[str, Any], session: dict[str, Any] | None) -> None:
+    async def _post(self, request: Request, session: Session | None) -> None:
         rid = request["id"]
         try:
             nonce = chat.new_nonce()
             self.book.stage(rid, nonce)
+            shown: dict[str, Any] | None = None
             if session is not None:  # where its messages went before (a forum topic)
-                session = dict(session, chat=self.book.session_chat(session.get("id")))
+                shown = dict(session, chat=self.book.session_chat(session.get("id")))
             refs: list[dict[str, Any]] = []
             problems: list[str] = []
             for bridge in self.bridges.ready():
                 for view, buttons, index in chat.views(request, nonce, self.default_timer,
                                                        full=bridge.capabilities.full_input):
                     try:
-                        ref = await bridge.post_request(dict(view, session=session), buttons)
+                        ref = await bridge.post_request(dict(view, session=shown), buttons)
                     except Exception as exc:
                         log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
                         problems.append(f"{bridge.name}: {exc}")
@@ -139,21 +141,21 @@ class Outbox:
             self.posting.discard(rid)
             self.wake()  # settled meanwhile? the next sync shows it
 
-    async def show(self, request: dict[str, Any], timer: dict[str, Any] | None = None) -> None:
+    async def show(self, request: Request, timer: dict[str, Any] | None = None) -> None:
         """Show ``request``'s outcome on every message it was posted as (claimed first)."""
         rid = request["id"]
         refs = self.book.refs(rid)
         try:
             if not refs:
                 return  # still being posted: the post wakes sync, which shows it then
-            text = outcome_text(request, timer, time.time())
+            text = outcome_text(dict(request), timer, time.time())
             for ref in refs:
                 bridge = self.bridges.get(ref.get("bridge"))
                 if bridge is None:
                     continue
                 view, line = chat.ref_view(request, ref, text)
                 try:
-                    await bridge.show_outcome(MessageRef.from_dict(ref), view, line)
+                    await bridge.show_outcome(MessageRef.from_dict(ref), dict(view), line)
                 except Exception as exc:
                     self.bridges.error(f"edit:{bridge.name}",
                                        f"{bridge.name}: showing an outcome failed: {exc}")

@@ -5,6 +5,7 @@ next message the reason (kept here until it arrives or the request is settled)."
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks.listener import actions
@@ -13,6 +14,7 @@ from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.decider import Decider, already
 from tether_hooks.listener.outbox import Outbox
 from tether_hooks.listener.questions import Questions
+from tether_hooks.models import Behavior, Request
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.store import Store
 
@@ -54,11 +56,11 @@ class Presses:
 
     # -- actions.Handler ----------------------------------------------------------------------
 
-    async def decide(self, event: Incoming, request: dict[str, Any], action: str,
+    async def decide(self, event: Incoming, request: Request, action: Behavior,
                      **how: Any) -> bool:
         return await self.decider.decide(event, request, action, **how)
 
-    async def ask_reason(self, event: Incoming, request: dict[str, Any]) -> None:
+    async def ask_reason(self, event: Incoming, request: Request) -> None:
         rid, tool = request["id"], request.get("tool_name")
         self._reasons[(event.bridge, str(event.user_id))] = rid
         bridge = self.bridges.all[event.bridge]
@@ -67,15 +69,15 @@ class Presses:
                 else f"the reason for denying {tool}")
         await bridge.reply(event, f"💬 {event.user_name}, your next message is {what} ({rid}).")
 
-    async def show_full(self, event: Incoming, request: dict[str, Any]) -> None:
+    async def show_full(self, event: Incoming, request: Request) -> None:
         bridge = self.bridges.all[event.bridge]
         if not bridge.capabilities.full_input:
             await self.refuse(event)
             return
         await bridge.answer(event, "Full input below")
-        await bridge.show_full(event, request)
+        await bridge.show_full(event, dict(request))
 
-    async def question(self, event: Incoming, verb: str, request: dict[str, Any]) -> None:
+    async def question(self, event: Incoming, verb: str, request: Request) -> None:
         await self.questions.press(event, verb, request)
 
     async def refuse(self, event: Incoming) -> None:
@@ -87,7 +89,8 @@ class Presses:
         """The request this user's message is the reason for, if one was asked."""
         return self._reasons.pop((event.bridge, str(event.user_id)), None)
 
-    def forget_settled(self, requests: dict[str, dict[str, Any]]) -> None:
+    def forget_settled(self, requests: Mapping[str, Request]) -> None:
         for key, rid in list(self._reasons.items()):
-            if (requests.get(rid) or {}).get("status") != "pending":
+            request = requests.get(rid)
+            if request is None or request.get("status") != "pending":
                 del self._reasons[key]

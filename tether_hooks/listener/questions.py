@@ -11,7 +11,6 @@ a hook (docs/claude-hooks-observed.md §7). Timers never answer questions (``rul
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from tether_hooks import grammar
 from tether_hooks.listener import chat
@@ -19,6 +18,7 @@ from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.decider import Decider
 from tether_hooks.listener.runtime import Runtime
+from tether_hooks.models import Request
 from tether_hooks.platforms.base import Incoming, MessageRef
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
@@ -43,18 +43,18 @@ class Questions:
         self.decider = decider
         self.runtime = runtime
 
-    def _current(self, rid: str) -> dict[str, Any] | None:
+    def _current(self, rid: str) -> Request | None:
         return self.store.read()["requests"].get(rid)
 
-    async def _gone(self, event: Incoming, current: dict[str, Any] | None) -> bool:
+    async def _gone(self, event: Incoming, current: Request | None) -> bool:
         """Say so when the request is gone or settled meanwhile."""
         if current is not None and current.get("status") == "pending":
             return False
         await self.bridges.tell(event, "⌛ Expired" if current is None else
-                                f"Already decided: {outcome_text(current)}")
+                                f"Already decided: {outcome_text(dict(current))}")
         return True
 
-    async def press(self, event: Incoming, verb: str, request: dict[str, Any]) -> None:
+    async def press(self, event: Incoming, verb: str, request: Request) -> None:
         asked = chat.questions(request)
         where = chat.indexes(verb)
         if asked is None or where is None or where[0] >= len(asked):
@@ -84,7 +84,7 @@ class Questions:
                                 else "Nothing selected")
         await self._refresh_buttons(request, index, picks)
 
-    async def _refresh_buttons(self, request: dict[str, Any], index: int, picks: list[str]
+    async def _refresh_buttons(self, request: Request, index: int, picks: list[str]
                                ) -> None:
         """Show the toggles' state where the bridge can edit buttons (``button_updates``)."""
         asked = chat.questions(request) or []
@@ -100,7 +100,7 @@ class Questions:
             except Exception as exc:
                 log.warning("%s: updating buttons failed: %s", ref.get("bridge"), exc)
 
-    async def answer(self, event: Incoming, request: dict[str, Any], index: int,
+    async def answer(self, event: Incoming, request: Request, index: int,
                      value: str | list[str]) -> None:
         """Record one answer; decide once every question has one."""
         current = self._current(request["id"])
@@ -125,13 +125,13 @@ class Questions:
             if bridge is None or ref.get("question") != index:
                 continue
             try:
-                await bridge.show_outcome(MessageRef.from_dict(ref), view,
+                await bridge.show_outcome(MessageRef.from_dict(ref), dict(view),
                                           f"✅ {by}: {_text(value)}")
             except Exception as exc:
                 self.bridges.error(f"edit:{bridge.name}",
                                    f"{bridge.name}: showing an answer failed: {exc}")
 
-    async def text(self, event: Incoming, text: str, request: dict[str, Any],
+    async def text(self, event: Incoming, text: str, request: Request,
                    replied_index: int | None, known: set[str]) -> bool:
         """A text answering a question of ``request``; False if it is not an answer."""
         asked = chat.questions(request)

@@ -23,6 +23,7 @@ from tether_hooks.listener.presses import Presses
 from tether_hooks.listener.questions import Questions
 from tether_hooks.listener.stopwaits import StopWaits
 from tether_hooks.listener.threads import Threads
+from tether_hooks.models import Request
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.store import Store
 
@@ -112,7 +113,7 @@ class Replies:
         await self.decider.decide(event, target, "allow", scope=command.scope,
                                   tool=command.tool, duration=command.duration)
 
-    async def _timer_only(self, event: Incoming, target: dict[str, Any],
+    async def _timer_only(self, event: Incoming, target: Request,
                           command: grammar.Command) -> None:
         """``allow Bash 2h`` when the request is a Write: the timer, not the request."""
         by = event.user_name or f"user {event.user_id}"
@@ -132,7 +133,7 @@ class Replies:
         return True
 
 
-def _posted_before(request: dict[str, Any], record: dict[str, Any], bridge: str,
+def _posted_before(request: Request, record: dict[str, Any], bridge: str,
                    sent: float) -> bool:
     """Was ``request`` in the chat when a message sent at ``sent`` was written? Compared on
     the platform's own clock (the date of our posted message) where we have it: the local
@@ -140,13 +141,13 @@ def _posted_before(request: dict[str, Any], record: dict[str, Any], bridge: str,
     dates = [ref.get("sent_at") for ref in record.get("refs") or ()
              if ref.get("bridge") == bridge and isinstance(ref.get("sent_at"), (int, float))]
     if dates:
-        return min(dates) < sent
+        return float(min(dates)) < sent
     posted = record.get("posted_at", request.get("created_at"))
-    return isinstance(posted, (int, float)) and posted <= sent
+    return isinstance(posted, (int, float)) and float(posted) <= sent
 
 
-def _same_tool(tool: str | None, request: dict[str, Any]) -> bool:
+def _same_tool(tool: str | None, request: Request) -> bool:
     """Does a timer for ``tool`` (as typed: any case, ``mcp__*``) cover ``request``'s tool,
     or one of its ``tool_aliases``? The same matching as the timers themselves."""
     rule = {"scope": "tool", "tool": str(tool or "").casefold(), "expires_at": float("inf")}
-    return bool(tool) and rules.timer_matches(rule, request, 0.0)
+    return bool(tool) and bool(rules.timer_matches(rule, dict(request), 0.0))

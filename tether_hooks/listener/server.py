@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import os
+from typing import Any, Protocol
 
 from tether_hooks import paths
 
@@ -29,10 +30,20 @@ log = logging.getLogger("tether_hooks.listener")
 MAX_LINE = 1024 * 1024
 
 
-class Server:
-    """Serves the socket for a dispatcher (anything with on_request, on_notice, status)."""
+class Handler(Protocol):
+    """What the socket serves (``listener.dispatch.Dispatcher``)."""
 
-    def __init__(self, dispatcher: object, path: str | None = None) -> None:
+    def status(self) -> dict[str, Any]: ...
+
+    async def on_request(self, request_id: str) -> dict[str, Any]: ...
+
+    async def on_notice(self, message: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class Server:
+    """Serves the socket for a dispatcher (``Handler``: on_request, on_notice, status)."""
+
+    def __init__(self, dispatcher: Handler, path: str | None = None) -> None:
         self.dispatcher = dispatcher
         self.path = path or paths.listener_socket()
         self._server: asyncio.AbstractServer | None = None
@@ -52,6 +63,10 @@ class Server:
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
+
+    def notify(self, rid: str) -> None:
+        """A decision of ``rid`` was written to the store (``Runtime.decided`` calls this):
+        the place where the push to a waiting hook goes (the fast path's slice)."""
 
     async def close(self) -> None:
         if self._server is not None:
@@ -81,7 +96,7 @@ class Server:
         finally:
             writer.close()
 
-    async def _handle(self, line: bytes) -> dict:
+    async def _handle(self, line: bytes) -> dict[str, Any]:
         try:
             message = json.loads(line)
             if not isinstance(message, dict):
@@ -91,14 +106,14 @@ class Server:
         op = message.get("op")
         d = self.dispatcher
         if op == "ping":
-            return d.status()  # type: ignore[attr-defined]
+            return d.status()
         if op == "request":
-            return await d.on_request(str(message.get("id") or ""))  # type: ignore[attr-defined]
+            return await d.on_request(str(message.get("id") or ""))
         if op == "notice":
-            return await d.on_notice(message)  # type: ignore[attr-defined]
+            return await d.on_notice(message)
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     @staticmethod
-    async def _send(writer: asyncio.StreamWriter, message: dict) -> None:
+    async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
         writer.write(json.dumps(message, ensure_ascii=False).encode() + b"\n")
         await writer.drain()

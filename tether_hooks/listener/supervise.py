@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from tether_hooks.platforms.base import redact
 
@@ -28,7 +29,7 @@ class Tasks:
     """The supervised tasks' states (``{"store watcher": {"state": "ok", ...}}``)."""
 
     def __init__(self, on_change: Callable[[], None], secrets: list[str] | None = None) -> None:
-        self.states: dict[str, dict] = {}
+        self.states: dict[str, dict[str, Any]] = {}
         self._on_change = on_change
         self._secrets = secrets or []
 
@@ -39,7 +40,7 @@ class Tasks:
             self.states[name] = new
             self._on_change()
 
-    def failing(self) -> dict[str, dict]:
+    def failing(self) -> dict[str, dict[str, Any]]:
         return {n: s for n, s in self.states.items() if s.get("state") != "ok"}
 
     async def supervise(self, name: str, factory: Callable[[], Awaitable[None]],

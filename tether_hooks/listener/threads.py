@@ -4,10 +4,12 @@ sessions whose thread (forum topic) it was written in."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.runtime import Runtime
+from tether_hooks.models import Request
 from tether_hooks.platforms.base import Incoming, MessageRef
 
 __all__ = ["Threads"]
@@ -30,8 +32,8 @@ class Threads:
                 self.runtime.spawn(self.runtime.io(self.book.set_thread, sid, ref.bridge,
                                                    ref.chat_id, ref.thread_id))
 
-    def replied(self, requests: dict[str, dict[str, Any]], event: Incoming
-                ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    def replied(self, requests: Mapping[str, Request], event: Incoming
+                ) -> tuple[Request | None, dict[str, Any] | None]:
         """The request whose message ``event`` replies to, and that message's ref."""
         reply = event.reply_to
         if reply is None:
@@ -41,8 +43,8 @@ class Threads:
             return None, None
         return requests[found[0]], found[1]
 
-    def scope(self, requests: dict[str, dict[str, Any]], event: Incoming
-              ) -> tuple[dict[str, Any] | None, set[str] | None]:
+    def scope(self, requests: Mapping[str, Request], event: Incoming
+              ) -> tuple[Request | None, set[str] | None]:
         """The request replied to, or the sessions the event's thread/reply belongs to."""
         request, _ = self.replied(requests, event)
         if request is not None:

@@ -8,6 +8,7 @@ USD per million tokens (cache writes 1.25x input, cache reads 0.1x input).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 __all__ = ["PRICES", "describe", "read_usage"]
 
@@ -30,10 +31,10 @@ def _price(model: str) -> tuple[float, float] | None:
     return None
 
 
-def read_usage(path: str) -> dict:
+def read_usage(path: str) -> dict[str, Any]:
     """Totals of a transcript: tokens by kind, per-model cost, messages. OSError if unreadable."""
-    totals = {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0, "messages": 0,
-              "cost": 0.0, "priced": True, "models": []}
+    totals: dict[str, Any] = {"input": 0, "output": 0, "cache_write": 0, "cache_read": 0,
+                              "messages": 0, "cost": 0.0, "priced": True, "models": []}
     seen: set[str] = set()
     with open(path, "rb") as f:
         raw = f.read(_MAX_BYTES)
@@ -75,7 +76,7 @@ def read_usage(path: str) -> dict:
     return totals
 
 
-def describe(totals: dict) -> str:
+def describe(totals: dict[str, Any]) -> str:
     """A few lines for the chat."""
     models = ", ".join(totals["models"]) or "unknown model"
     cost = f"~${totals['cost']:.2f}" + ("" if totals["priced"] else " (some models unpriced)")

@@ -19,8 +19,8 @@ def _telegram(ctx: BridgeContext) -> BridgeBase:
     return TelegramBridge(
         dict(ctx.section),
         update_offset=None if ctx.offset is None else ctx.offset + 1,
-        topics=dict(ctx.threads),
-        on_topic=ctx.on_thread,
+        topics={sid: int(t) for sid, t in ctx.threads.items() if t.isdigit()},
+        on_topic=lambda sid, thread: ctx.on_thread(sid, str(thread)),
         inbox=ctx.inbox,
     )
 

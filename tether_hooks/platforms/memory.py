@@ -56,13 +56,13 @@ class MemoryBridge(BridgeBase):
         self.on_event: OnEvent | None = None
         self.started = asyncio.Event()
         self.closed = False
-        self.posts: list[dict] = []  # {"ref", "request", "buttons"}
-        self.outcomes: list[dict] = []  # {"ref", "request_id", "outcome"}
-        self.notices: list[dict] = []  # {"ref", "session_id", "notice"}
+        self.posts: list[dict[str, Any]] = []  # {"ref", "request", "buttons"}
+        self.outcomes: list[dict[str, Any]] = []  # {"ref", "request_id", "outcome"}
+        self.notices: list[dict[str, Any]] = []  # {"ref", "session_id", "notice"}
         self.answers: list[tuple[Incoming, str]] = []
-        self.replies: list[dict] = []  # {"event", "text", "buttons"}
-        self.full: list[dict] = []
-        self.button_updates: list[dict] = []  # {"ref", "buttons"}
+        self.replies: list[dict[str, Any]] = []  # {"event", "text", "buttons"}
+        self.full: list[dict[str, Any]] = []
+        self.button_updates: list[dict[str, Any]] = []  # {"ref", "buttons"}
         self.commands: list[tuple[str, str]] | None = None
         self.state: BridgeHealth = {"state": "starting", "detail": ""}
         self.changed = asyncio.Condition()
@@ -94,14 +94,15 @@ class MemoryBridge(BridgeBase):
     def _ref(self, thread_id: str | None) -> MessageRef:
         return MessageRef(self.name, self.chat_id, str(next(self._ids)), thread_id, self.clock())
 
-    async def post_request(self, request: dict, buttons: list[list[Button]]) -> MessageRef:
+    async def post_request(self, request: dict[str, Any], buttons: list[list[Button]]
+                           ) -> MessageRef:
         ref = self._ref(self._thread(request.get("session_id")))
         self.posts.append({"ref": ref, "request": request, "buttons": buttons})
         await self._note("post_request", ref=ref.to_dict(), request_id=request.get("id"),
                          buttons=[[b.label for b in row] for row in buttons])
         return ref
 
-    async def show_outcome(self, ref: MessageRef, request: dict, outcome: str) -> None:
+    async def show_outcome(self, ref: MessageRef, request: dict[str, Any], outcome: str) -> None:
         self.outcomes.append({"ref": ref, "request_id": request.get("id"), "outcome": outcome})
         await self._note("show_outcome", ref=ref.to_dict(), request_id=request.get("id"),
                          outcome=outcome)
@@ -111,7 +112,8 @@ class MemoryBridge(BridgeBase):
         await self._note("update_buttons", ref=ref.to_dict(),
                          buttons=[[b.label for b in row] for row in buttons])
 
-    async def post_notice(self, session: dict | None, notice: Notice) -> MessageRef | None:
+    async def post_notice(self, session: dict[str, Any] | None, notice: Notice
+                          ) -> MessageRef | None:
         sid = (session or {}).get("id") or notice.session_id
         ref = self._ref(self._thread(sid))
         self.notices.append({"ref": ref, "session_id": sid, "notice": notice})
@@ -135,13 +137,13 @@ class MemoryBridge(BridgeBase):
         self.commands = list(commands)
         await self._note("set_commands", commands=[c[0] for c in commands])
 
-    async def show_full(self, event: Incoming, request: dict) -> list[MessageRef]:
+    async def show_full(self, event: Incoming, request: dict[str, Any]) -> list[MessageRef]:
         self.full.append({"event": event, "request_id": request.get("id")})
         await self._note("show_full", request_id=request.get("id"))
         return [self._ref(event.thread_id)]
 
     def health(self) -> BridgeHealth:
-        return BridgeHealth(self.state)
+        return self.state.copy()
 
     async def close(self) -> None:
         self.closed = True
@@ -165,7 +167,8 @@ class MemoryBridge(BridgeBase):
         await self.on_event(event)
         return event
 
-    async def press(self, post: dict, label: str, user_id: object, **fields: object) -> Incoming:
+    async def press(self, post: dict[str, Any], label: str, user_id: object,
+                    **fields: object) -> Incoming:
         """Press the button whose label starts with ``label`` on a posted request."""
         flat = [b for row in post["buttons"] for b in row]
         matches = [b for b in flat if b.label.startswith(label)]
