@@ -262,10 +262,12 @@ def wait_for_decision(
     chat platform is configured, so the listener relays it; if it cannot and nobody may
     answer locally (``local``), the request is settled at once as no decision.
     """
+    from tether_hooks.push import Push
     from tether_hooks.store import Store
 
     store = Store()
     record = None
+    push: Push | None = None
     handled = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
     previous = {sig: signal.signal(sig, _raise_terminated) for sig in handled}
     try:
@@ -274,6 +276,8 @@ def wait_for_decision(
         deadline = time.monotonic() + timeout
         if remote and (problem := _doorbell(rid)) and not local:
             return _unrelayed(store, rid, problem)
+        # the push (remote only): the listener wakes us once it wrote a decision
+        push = Push.open(rid) if remote else Push(None)
         state_path = paths.state_file()
         seen = None
         posted = False
@@ -285,7 +289,7 @@ def wait_for_decision(
                 current = store.read()["requests"].get(rid)  # a corrupt file: set aside
                 if current is None or current.get("status") != "pending":
                     return current or record
-                posted = bool((current.get("chat") or {}).get("refs"))
+                posted = _posted(rid, current)
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -298,7 +302,9 @@ def wait_for_decision(
                 if listener_pid() is None and (problem := _doorbell(rid)) and not (
                         local or posted):
                     return _unrelayed(store, rid, problem)
-            time.sleep(min(POLL_SECONDS, remaining))
+                if not push.connected:  # dropped (a restart): wait on the new listener
+                    push = Push.open(rid)
+            push.wait(min(POLL_SECONDS, remaining))  # select on the push, or a plain sleep
         behavior = "deny" if on_timeout == "deny" else "ask"
         reason = f"no answer from a remote approver within {timeout:g} s"
         _, settled = store.decide(
@@ -319,9 +325,16 @@ def wait_for_decision(
             )
         return None
     finally:
+        if push is not None:
+            push.close()  # the listener forgets this wait
         for sig, handler in previous.items():
             if signal.getsignal(sig) is _raise_terminated:
                 signal.signal(sig, handler)
+
+
+def _posted(rid: str, current: dict) -> bool:
+    """Is request ``rid`` (its ``current`` record) posted in a chat, so a press may come?"""
+    return bool((current.get("chat") or {}).get("refs"))
 
 
 def _unrelayed(store, rid: str, problem: str) -> dict:  # noqa: ANN001 - store.Store

@@ -11,6 +11,7 @@ import os
 import time
 
 from tether_hooks import state
+from tether_hooks.listener import server
 from tether_hooks.listener.commands import COMMANDS
 from tether_hooks.platforms.base import BridgeAuthError
 
@@ -156,3 +157,4 @@ class BridgeStates:
         """Settle as no decision: the hook falls back to the agent's own prompt at once."""
         await self._io(self.store.decide, rid, "ask", by="tether-hooks", via="listener",
                        reason=reason, status="expired")
+        server.notify(rid)  # the push: the waiting hook reads the store now

@@ -26,7 +26,7 @@ from functools import partial
 
 from tether_hooks import audit, config, paths, state, timers
 from tether_hooks.errors import TetherError
-from tether_hooks.listener import access, chat, commands, logs
+from tether_hooks.listener import access, chat, commands, logs, server
 from tether_hooks.listener.bridges import BridgeStates
 from tether_hooks.listener.commands import COMMANDS
 from tether_hooks.listener.hooknotices import HookNotices
@@ -364,6 +364,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         try:
             first, settled = await self._io(self.store.decide, rid, action, by=by,
                                             via=event.bridge, reason=reason, extra=extra or None)
+            server.notify(rid)  # the push: the waiting hook reads the store now
             # the same update applied again (a restart): finish what it began, once
             first = first or bool(key and (settled.get("decision") or {}).get("event") == key)
             if not first:
