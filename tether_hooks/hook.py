@@ -16,8 +16,11 @@ import os
 import sys
 import time
 
-from tether_hooks import audit, bounds, config, paths, rules, state
+from tether_hooks import bounds, config, paths, state
 from tether_hooks.errors import StoreCorrupt, TetherError
+
+# Imported when needed, not here: ``rules`` (only when there are timers), ``audit`` (only
+# when one allows), the store (only to wait or write). Each module costs the fast path.
 
 __all__ = ["MAX_INPUT_BYTES", "main"]
 
@@ -74,8 +77,14 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
     if data["sessions"] and (stop := _stop_requested(data, request)):
         return agent.deny(event, f"Stopped by {stop.get('by')} via tether-hooks.", True)
     timers = data["timers"]
-    timer = rules.find_timer(timers, request, now, cfg["never_auto_approve"])
+    timer = None
+    if timers:  # no timer: nothing to match, no need to load the rules
+        from tether_hooks import rules
+
+        timer = rules.find_timer(timers, request, now, cfg["never_auto_approve"])
     if timer is not None:
+        from tether_hooks import audit, rules
+
         reason = rules.describe(timer, now)
         audit.append(
             {
@@ -212,6 +221,8 @@ def _same_call(pending: dict, done: dict) -> bool:
     if not isinstance(stored, dict) or not isinstance(ran, dict):
         return False
     if pending.get("input_truncated"):
+        from tether_hooks import audit
+
         return pending.get("summary") == audit.summarize_input(done["tool_name"], ran)
     return all(ran.get(key) == value for key, value in stored.items())
 

@@ -271,7 +271,13 @@ def wait_for_decision(
     handled = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
     previous = {sig: signal.signal(sig, _raise_terminated) for sig in handled}
     try:
-        record = store.add_request(request, timeout)
+        # A signal while the request is being recorded waits until we know its id: it is
+        # then settled as answered in the terminal, never left pending.
+        signal.pthread_sigmask(signal.SIG_BLOCK, handled)
+        try:
+            record = store.add_request(request, timeout)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
         rid = record["id"]
         deadline = time.monotonic() + timeout
         if remote and (problem := _doorbell(rid)) and not local:
