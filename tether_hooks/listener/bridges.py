@@ -20,7 +20,7 @@ __all__ = ["BridgeStates", "DOWN", "RETRY_DELAYS"]
 log = logging.getLogger("tether_hooks.listener")
 
 RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)
-DOWN = ("auth", "auth_error", "error", "stopped")  # health states that cannot post
+DOWN = ("auth", "error")  # health states that cannot post (models.DOWN_STATES)
 
 
 class BridgeStates:
@@ -68,7 +68,7 @@ class BridgeStates:
                 continue
             self._started.add(name)
             self._refresh_health()
-            if self.states[name]["state"] in ("starting", "stopped"):
+            if self.states[name]["state"] == "starting":
                 self._set_state(name, "ok", "")
             log.info("%s connected", name)
             set_commands = getattr(bridge, "set_commands", None)
