@@ -18,6 +18,10 @@ import os
 
 from tether_hooks import paths
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook fast path)
+if TYPE_CHECKING:
+    from tether_hooks.models import HookRequest
+
 __all__ = ["AGENT_DIR_NAMES", "PROTECTED_NAMES", "guards", "protected_path", "touches_us"]
 
 # Words that name us or our files, wherever they appear in a command (lowercase, after
@@ -50,7 +54,7 @@ _MAX_STRINGS = 200  # strings looked at per call; more means "touches us" (unpro
 _MAX_DEPTH = 8
 
 
-def touches_us(request: dict) -> str | None:
+def touches_us(request: HookRequest) -> str | None:
     """Why ``request`` touches tether-hooks (so no timer may cover it), or None."""
     tool = str(request.get("tool_name") or "").casefold()
     cwd = request.get("cwd")

@@ -21,12 +21,18 @@ import stat
 
 from tether_hooks.errors import StoreCorrupt, StoreError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook fast path)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from tether_hooks.models import State
+
 __all__ = ["SCHEMA", "STATE_DEPTH", "empty", "load", "signature", "write_atomic"]
 
 SCHEMA = 1
 
 
-def empty() -> dict:
+def empty() -> State:
     """A fresh state document."""
     return {"schema": SCHEMA, "timers": {}, "requests": {}, "sessions": {}}
 
@@ -41,7 +47,7 @@ def signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def load(path: str) -> dict:
+def load(path: str) -> State:
     """Read the state at ``path``; a missing or empty file is an empty state.
 
     Raises StoreCorrupt when the file is damaged in any way (unreadable, not a regular
@@ -69,7 +75,7 @@ def load(path: str) -> dict:
     if not raw.strip():
         return empty()
     try:
-        data = json.loads(raw)
+        data: State = json.loads(raw)  # checked below, record by record
     except RecursionError as exc:
         raise StoreCorrupt(path, "it is nested too deep") from exc
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -87,9 +93,8 @@ def load(path: str) -> dict:
     if _nested_over(data, STATE_DEPTH):
         raise StoreCorrupt(path, f"it is nested over {STATE_DEPTH} levels deep")
     for key in ("timers", "requests", "sessions"):
-        if key not in data:
-            data[key] = {}
-        problem = _check_records(data[key], _FIELDS[key])
+        table = data.setdefault(key, {})  # type: ignore[misc]  # (a literal each time)
+        problem = _check_records(table, _FIELDS[key])
         if problem:
             raise StoreCorrupt(path, f"{key}: {problem}")
     return data
@@ -142,13 +147,13 @@ def _check_records(records: object, fields: dict[str, frozenset[type]]) -> str |
     return None
 
 
-def _nested_over(data: dict, limit: int) -> bool:
+def _nested_over(data: State, limit: int) -> bool:
     """Does the decoded document nest objects and lists over ``limit`` levels (``{}`` is
     one)? ``bounds.depth`` for JSON-decoded data (dicts and lists only), at a quarter of
     the cost: every hook reads the whole state."""
-    level: list = [data]
+    level: list[Any] = [data]  # decoded JSON: dicts and lists
     for _ in range(limit):
-        below: list = []
+        below: list[Any] = []
         add = below.append
         for item in level:
             for value in item.values() if type(item) is dict else item:
