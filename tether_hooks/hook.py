@@ -16,8 +16,33 @@ import os
 import sys
 import time
 
-from tether_hooks import audit, bounds, config, paths, rules, state
+from tether_hooks import bounds, config, paths, state
 from tether_hooks.errors import StoreCorrupt, TetherError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the fast path)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any, Protocol
+
+    from tether_hooks.models import HookConfig, HookRequest, Request, State, StopRequest
+
+    class Agent(Protocol):
+        """An agent plug-in module (``agents.claude``, ``agents.codex``)."""
+
+        DISPLAY: str
+        ECHO_INPUT_TOOLS: tuple[str, ...]
+
+        def parse(self, payload: object) -> HookRequest: ...
+        def allow(self, event: str, reason: str, updated_input: dict[str, Any] | None = None,
+                  updated_permissions: list[Any] | None = None) -> str: ...
+        def deny(self, event: str, reason: str, interrupt: bool = False) -> str: ...
+        def no_decision(self, event: str, reason: str) -> str: ...
+        def stop_block(self, reason: str) -> str: ...
+
+    Handler = Callable[[Agent, HookRequest, HookConfig], str]
+
+# Imported when needed, not here: ``rules`` (only when there are timers), ``audit`` (only
+# when one allows), the store (only to wait or write). Each module costs the fast path.
 
 __all__ = ["MAX_INPUT_BYTES", "main"]
 
@@ -33,18 +58,19 @@ def _say(message: str) -> None:
         pass  # stderr closed: nothing more to say
 
 
-def _load_state() -> dict:
+def _load_state() -> State:
     """The state; a corrupt file is moved aside (one warning line) and a fresh one used."""
     try:
         return state.load(paths.state_file())
     except StoreCorrupt:
         from tether_hooks.store import Store
 
-        return Store().read()
+        fresh: State = Store().read()  # type: ignore[assignment]  # the store is untyped
+        return fresh
 
 
-def _deny_text(record: dict) -> str:
-    decision = record.get("decision") or {}
+def _deny_text(record: Request) -> str:
+    decision: Mapping[str, Any] = record.get("decision") or {}
     reason = (decision.get("reason") or "").strip()
     who = decision.get("by") or "the user"
     if decision.get("via") == "timeout":
@@ -56,7 +82,7 @@ def _deny_text(record: dict) -> str:
     )
 
 
-def _stop_requested(data: dict, request: dict) -> dict | None:
+def _stop_requested(data: State, request: HookRequest) -> StopRequest | None:
     """A ``/stop`` from the chat for this session, consumed (once) if there is one."""
     session = data["sessions"].get(request.get("session_id") or "")
     if not session or not session.get("stop"):
@@ -67,15 +93,21 @@ def _stop_requested(data: dict, request: dict) -> dict | None:
     return session["stop"]
 
 
-def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent module
+def _permission(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     event = request["event"]
     now = time.time()
     data = _load_state()
     if data["sessions"] and (stop := _stop_requested(data, request)):
         return agent.deny(event, f"Stopped by {stop.get('by')} via tether-hooks.", True)
     timers = data["timers"]
-    timer = rules.find_timer(timers, request, now, cfg["never_auto_approve"])
+    timer = None
+    if timers:  # no timer: nothing to match, no need to load the rules
+        from tether_hooks import rules
+
+        timer = rules.find_timer(timers, request, now, cfg["never_auto_approve"])
     if timer is not None:
+        from tether_hooks import audit, rules
+
         reason = rules.describe(timer, now)
         audit.append(
             {
@@ -109,7 +141,7 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
     )
     if record is None:
         return ""
-    decision = record.get("decision") or {}
+    decision: Mapping[str, Any] = record.get("decision") or {}
     status = record.get("status")
     if status == "allowed":
         by = decision.get("by") or "the user"
@@ -131,7 +163,8 @@ def _permission(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001 - agent
     return ""
 
 
-def _notice(request: dict, kind: str, text: object, wait: float = 0) -> dict | None:
+def _notice(request: HookRequest, kind: str, text: object, wait: float = 0
+            ) -> dict[str, Any] | None:
     from tether_hooks import relay
 
     message = {
@@ -147,14 +180,14 @@ def _notice(request: dict, kind: str, text: object, wait: float = 0) -> dict | N
     return relay.reach(message, timeout=wait + 20 if wait else relay.CALL_TIMEOUT)
 
 
-def _notification(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+def _notification(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     # permission_prompt: Claude shows its own dialog, which our request message already covers.
     if cfg["platforms"] and request.get("notification_type") != "permission_prompt":
         _notice(request, "waiting", request.get("message"))
     return ""
 
 
-def _stop(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+def _stop(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     if not cfg["platforms"]:
         return ""
     data = _load_state()
@@ -169,28 +202,28 @@ def _stop(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     return ""
 
 
-def _session_start(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+def _session_start(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     from tether_hooks.store import Store
 
     Store().touch_session(
-        request, status="active", source=request.get("source"), model=request.get("model")
+        _plain(request), status="active", source=request.get("source"), model=request.get("model")
     )
     return ""
 
 
-def _session_end(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+def _session_end(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     from tether_hooks.store import Store
 
-    Store().end_session(request, request.get("reason"))
+    Store().end_session(_plain(request), request.get("reason"))
     return ""
 
 
-def _turn_complete(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+def _turn_complete(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     from tether_hooks.store import Store
 
     message = request.get("last_assistant_message") or None
     Store().touch_session(
-        request,
+        _plain(request),
         last_event="turn-finished",
         turn_finished_at=time.time(),
         turn_id=request.get("turn_id"),
@@ -201,22 +234,29 @@ def _turn_complete(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
     return ""
 
 
-def _ignore(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+def _plain(request: HookRequest) -> Any:
+    """``request`` for the store, whose methods take untyped dicts (until it is typed)."""
+    return request
+
+
+def _ignore(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     return ""
 
 
-def _same_call(pending: dict, done: dict) -> bool:
+def _same_call(pending: Request, done: HookRequest) -> bool:
     """Was ``done`` (a PostToolUse) the call ``pending`` asked about? Claude may add keys
     (AskUserQuestion's ``answers``), so every key we stored must match, not the whole input."""
     stored, ran = pending.get("tool_input"), done.get("tool_input")
     if not isinstance(stored, dict) or not isinstance(ran, dict):
         return False
     if pending.get("input_truncated"):
+        from tether_hooks import audit
+
         return pending.get("summary") == audit.summarize_input(done["tool_name"], ran)
     return all(ran.get(key) == value for key, value in stored.items())
 
 
-def _tool_done(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
+def _tool_done(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
     """A tool ran: a request of ours still pending for that call was answered in the
     terminal (Claude does not signal the waiting hook when the user says Yes there).
 
@@ -241,7 +281,7 @@ def _tool_done(agent, request: dict, cfg: dict) -> str:  # noqa: ANN001
 
 
 _NOTICE_CHARS = 8000
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "PermissionRequest": _permission,
     "PreToolUse": _permission,
     "SessionStart": _session_start,
@@ -261,7 +301,7 @@ def _read_stdin() -> bytes:
     return data
 
 
-def _problem(payload: object, request: dict) -> str | None:
+def _problem(payload: object, request: dict[str, Any]) -> str | None:
     """Why a parsed call is too odd to act on (so no decision is taken), or None."""
     if bounds.depth(payload, bounds.MAX_DEPTH) > bounds.MAX_DEPTH:
         return f"the hook input is nested over {bounds.MAX_DEPTH} levels deep"
@@ -271,7 +311,7 @@ def _problem(payload: object, request: dict) -> str | None:
     return None
 
 
-def _clean(request: dict) -> None:
+def _clean(request: dict[str, Any]) -> None:
     """Drop the optional fields of unexpected types (an agent may send anything)."""
     for key in [k for k in request if k not in _CORE]:
         value = request[key]
@@ -296,7 +336,7 @@ _CORE = ("agent", "event", "session_id", "cwd", "tool_name", "tool_input", "path
 def main(argv: list[str] | None = None) -> int:
     """Run one hook call. Always exits 0: the decision, if any, is in stdout; whatever
     fails, one line on stderr and no decision (never a traceback)."""
-    request: dict = {}
+    request: dict[str, Any] = {}
     try:
         return _run(sys.argv[1:] if argv is None else argv, request)
     except (Exception, KeyboardInterrupt) as exc:  # a bug must never turn into an allow
@@ -305,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _run(args: list[str], request: dict) -> int:
+def _run(args: list[str], request: dict[str, Any]) -> int:
     agent_name = args[0] if args else "claude"
     try:
         from tether_hooks import agents
@@ -327,9 +367,10 @@ def _run(args: list[str], request: dict) -> int:
         _say(f"ignoring a hook call: {detail}; {agent.DISPLAY} decides on its own")
         return 0
     _clean(request)
+    checked: Any = request  # parsed and cleaned: a HookRequest
     handler = _HANDLERS.get(request["event"], _ignore)
     try:
-        output = handler(agent, request, config.hook_config())
+        output = handler(agent, checked, config.hook_config())
     except TetherError as exc:
         _say(f"{exc}; no decision taken, {agent.DISPLAY} decides on its own")
         return 0
@@ -344,7 +385,7 @@ def _run(args: list[str], request: dict) -> int:
     return 0
 
 
-def _log_exception(request: dict, exc: BaseException) -> str:
+def _log_exception(request: dict[str, Any], exc: BaseException) -> str:
     from tether_hooks import crashlog
 
     return crashlog.record(

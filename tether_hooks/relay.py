@@ -33,6 +33,15 @@ import time
 
 from tether_hooks import paths, state
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import subprocess
+    from types import FrameType
+    from typing import Any
+
+    from tether_hooks.models import Behavior, HookRequest, Request
+    from tether_hooks.store import Store
+
 __all__ = [
     "POLL_SECONDS",
     "START_SECONDS",
@@ -52,7 +61,8 @@ LIVENESS_SECONDS = 1.0
 CALL_TIMEOUT = 2.0
 
 
-_spawned: list = []  # listeners this process started (a dead child stays a zombie)
+# listeners this process started (a dead child stays a zombie)
+_spawned: list[subprocess.Popen[bytes]] = []
 
 
 def listener_pid() -> int | None:
@@ -75,7 +85,7 @@ def listener_pid() -> int | None:
     return pid
 
 
-def call(message: dict, timeout: float = CALL_TIMEOUT) -> dict:
+def call(message: dict[str, object], timeout: float = CALL_TIMEOUT) -> dict[str, Any]:
     """One exchange with the listener. Raises OSError or ValueError if it does not answer."""
     import socket
 
@@ -109,7 +119,7 @@ def listener_command(daemon: bool = True) -> list[str]:
             *(["--daemon"] if daemon else [])]
 
 
-def spawn_listener():  # noqa: ANN201 - subprocess.Popen, imported lazily
+def spawn_listener() -> subprocess.Popen[bytes]:
     """Start ``tether-hooks listen --daemon`` detached: own session, no inherited stdio
     (the agent waits for the hook's stdout to close, so the daemon must not hold it).
     Its stdout/stderr go to ``listener.out``: only what it says before its (redacting)
@@ -137,8 +147,8 @@ def spawn_listener():  # noqa: ANN201 - subprocess.Popen, imported lazily
 
 
 def reach(
-    message: dict, budget: float = START_SECONDS, timeout: float = CALL_TIMEOUT
-) -> dict | None:
+    message: dict[str, object], budget: float = START_SECONDS, timeout: float = CALL_TIMEOUT
+) -> dict[str, Any] | None:
     """Send ``message``; if no listener answers, start one and retry for ``budget`` s.
 
     One hook starts it: the starter holds ``listener.spawn.lock`` until the listener
@@ -247,13 +257,14 @@ class Terminated(Exception):
     """The agent stopped waiting for the hook (SIGTERM/SIGHUP/SIGINT)."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated(signum)
 
 
 def wait_for_decision(
-    request: dict, timeout: float, on_timeout: str, remote: bool = False, local: bool = True
-) -> dict | None:
+    request: HookRequest, timeout: float, on_timeout: str, remote: bool = False,
+    local: bool = True,
+) -> Request | None:
     """Add ``request`` as pending and block until it is settled; the settled record.
 
     Returns None when the agent stopped us (the request is recorded as answered in the
@@ -262,29 +273,43 @@ def wait_for_decision(
     chat platform is configured, so the listener relays it; if it cannot and nobody may
     answer locally (``local``), the request is settled at once as no decision.
     """
+    from tether_hooks.push import Push
     from tether_hooks.store import Store
 
     store = Store()
-    record = None
+    record: Request | None = None
+    push: Push | None = None
     handled = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
     previous = {sig: signal.signal(sig, _raise_terminated) for sig in handled}
     try:
-        record = store.add_request(request, timeout)
+        # A signal while the request is being recorded waits until we know its id: it is
+        # then settled as answered in the terminal, never left pending.
+        signal.pthread_sigmask(signal.SIG_BLOCK, handled)
+        try:
+            plain: Any = request  # the store takes and gives untyped dicts
+            record = _record(store.add_request(plain, timeout))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, handled)
         rid = record["id"]
         deadline = time.monotonic() + timeout
         if remote and (problem := _doorbell(rid)) and not local:
             return _unrelayed(store, rid, problem)
+        # the push (remote only): the listener wakes us once it wrote a decision
+        push = Push.open(rid) if remote else Push(None)
         state_path = paths.state_file()
-        seen = None
-        current = None
+        seen: tuple[int, int, int] | None = None
+        current: Request | None = None
         check_at = time.monotonic() + LIVENESS_SECONDS
         while True:
-            sig = state.signature(state_path)
-            if sig != seen:
-                seen = sig
-                current = store.read()["requests"].get(rid)  # a corrupt file: set aside
-                if current is None or current.get("status") != "pending":
-                    return current or record
+            stamp = state.signature(state_path)
+            if stamp != seen:
+                seen = stamp
+                found = store.read()["requests"].get(rid)  # a corrupt file: set aside
+                if not found:
+                    return record
+                current = _record(found)
+                if current.get("status") != "pending":
+                    return current
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -297,13 +322,15 @@ def wait_for_decision(
                 if listener_pid() is None and (problem := _doorbell(rid)) and not (
                         local or _posted(rid, current)):
                     return _unrelayed(store, rid, problem)
-            time.sleep(min(POLL_SECONDS, remaining))
-        behavior = "deny" if on_timeout == "deny" else "ask"
+                if not push.connected:  # dropped (a restart): wait on the new listener
+                    push = Push.open(rid)
+            push.wait(min(POLL_SECONDS, remaining))  # select on the push, or a plain sleep
+        behavior: Behavior = "deny" if on_timeout == "deny" else "ask"
         reason = f"no answer from a remote approver within {timeout:g} s"
         _, settled = store.decide(
             rid, behavior, by="tether-hooks", via="timeout", reason=reason, status="expired"
         )
-        return settled
+        return _record(settled)
     except Terminated:
         for sig in handled:
             signal.signal(sig, signal.SIG_IGN)
@@ -318,12 +345,14 @@ def wait_for_decision(
             )
         return None
     finally:
+        if push is not None:
+            push.close()  # the listener forgets this wait
         for sig, handler in previous.items():
             if signal.getsignal(sig) is _raise_terminated:
                 signal.signal(sig, handler)
 
 
-def _posted(rid: str, current: dict | None = None) -> bool:
+def _posted(rid: str, current: Request | None = None) -> bool:
     """Is request ``rid`` posted in a chat, so a press may come? The listener records its
     messages in its own file, ``chat.json`` beside ``state.json`` (``listener.book``);
     ``current`` (its record) counts too: a listener of the previous version wrote them
@@ -338,9 +367,15 @@ def _posted(rid: str, current: dict | None = None) -> bool:
         return False
 
 
-def _unrelayed(store, rid: str, problem: str) -> dict:  # noqa: ANN001 - store.Store
+def _unrelayed(store: Store, rid: str, problem: str) -> Request:
     """Settle ``rid`` as no decision (unless someone decided meanwhile: that wins)."""
     _, settled = store.decide(
         rid, "ask", by="tether-hooks", via="listener", reason=problem, status="expired"
     )
-    return settled
+    return _record(settled)
+
+
+def _record(value: Any) -> Request:
+    """A request record from the store (whose records are untyped dicts until it is typed)."""
+    record: Request = value
+    return record

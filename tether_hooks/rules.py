@@ -24,6 +24,10 @@ from tether_hooks import selfguard
 from tether_hooks.durations import format_duration
 from tether_hooks.errors import UsageError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook fast path)
+if TYPE_CHECKING:
+    from tether_hooks.models import HookRequest, Timer
+
 __all__ = [
     "ALWAYS_ASK",
     "DEFAULT_NEVER",
@@ -147,7 +151,7 @@ def _tool_matches(rule: str, tool_name: str) -> bool:
     return folded == rule
 
 
-def timer_matches(timer: dict, request: dict, now: float) -> bool:
+def timer_matches(timer: Timer, request: HookRequest, now: float) -> bool:
     """True when ``timer`` is live and covers ``request``."""
     if float(timer.get("expires_at", 0)) <= now:
         return False
@@ -213,7 +217,7 @@ DIR_TOOLS = frozenset(("Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "Gl
 _CWD_TOOLS = ("Glob", "Grep", "LS")
 
 
-def _dir_covers(request: dict, directory: str) -> bool:
+def _dir_covers(request: HookRequest, directory: str) -> bool:
     """Everything in ``directory``: the call runs there and provably touches nothing outside.
 
     Every path the tool names (``paths``, from the agent plug-in; None when it cannot know
@@ -248,8 +252,9 @@ def _dir_covers(request: dict, directory: str) -> bool:
 
 
 def find_timer(
-    timers: dict, request: dict, now: float, never: list[str] | tuple[str, ...] = DEFAULT_NEVER
-) -> dict | None:
+    timers: dict[str, Timer], request: HookRequest, now: float,
+    never: list[str] | tuple[str, ...] = DEFAULT_NEVER,
+) -> Timer | None:
     """The most specific live timer covering ``request``, or None."""
     names = (str(request.get("tool_name") or ""), *(request.get("tool_aliases") or ()))
     if any(is_never(name, never) or is_never(name, ALWAYS_ASK) for name in names):
@@ -265,7 +270,7 @@ def find_timer(
     return best
 
 
-def label(timer: dict) -> str:
+def label(timer: Timer) -> str:
     """What a timer allows, in words: ``Allow Bash``, ``Allow dir ~/proj``."""
     scope = timer.get("scope")
     if scope == "session":
@@ -286,7 +291,7 @@ def label(timer: dict) -> str:
     return text
 
 
-def describe(timer: dict, now: float) -> str:
+def describe(timer: Timer, now: float) -> str:
     """The recorded reason for an auto-approval: ``Allow Bash (timer 7f3a, 12 min left)``."""
     left = format_duration(float(timer.get("expires_at", 0)) - now)
     return f"{label(timer)} (timer {timer.get('id')}, {left} left)"

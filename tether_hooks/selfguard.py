@@ -18,6 +18,10 @@ import os
 
 from tether_hooks import paths
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook fast path)
+if TYPE_CHECKING:
+    from tether_hooks.models import HookRequest
+
 __all__ = ["AGENT_DIR_NAMES", "PROTECTED_NAMES", "guards", "protected_path", "touches_us"]
 
 # Words that name us or our files, wherever they appear in a command (lowercase, after
@@ -50,7 +54,7 @@ _MAX_STRINGS = 200  # strings looked at per call; more means "touches us" (unpro
 _MAX_DEPTH = 8
 
 
-def touches_us(request: dict) -> str | None:
+def touches_us(request: HookRequest) -> str | None:
     """Why ``request`` touches tether-hooks (so no timer may cover it), or None."""
     tool = str(request.get("tool_name") or "").casefold()
     cwd = request.get("cwd")
@@ -171,10 +175,11 @@ def _protected_dirs() -> tuple[str, ...]:
     changes them gets fresh answers."""
     key = "dirs\0" + _env_key()
     if key not in _CACHE:
+        given = dict.fromkeys(os.path.abspath(d) for d in (
+            paths.config_dir(), paths.state_dir(), paths.log_dir(), paths.data_dir()))
         found: list[str] = []
-        for directory in (paths.config_dir(), paths.state_dir(), paths.log_dir(),
-                          paths.data_dir()):
-            for form in (os.path.abspath(directory), _real(directory)):
+        for directory in given:  # one realpath per distinct directory (config is data...)
+            for form in (directory, _real(directory)):
                 if form not in found and form != os.sep:
                     found.append(form)
         _CACHE[key] = tuple(found)
@@ -199,17 +204,16 @@ def _needles() -> tuple[str, ...]:
     key = "needles\0" + _env_key()
     if key not in _CACHE:
         home = os.path.expanduser("~")
-        found = list(PROTECTED_NAMES)
-        agent_files = [os.path.join(h, n) for h in _agent_homes() for n in _AGENT_FILES]
+        found = dict.fromkeys(PROTECTED_NAMES)  # ordered, no repeats
+        homes = dict.fromkeys(_agent_homes())
+        agent_files = [os.path.join(h, n) for h in homes for n in _AGENT_FILES]
         for directory in (*_protected_dirs(), *agent_files):
             forms = [directory]
             if home not in ("", os.sep) and _inside_any(directory, (home,)):
                 rest = directory[len(home):]
                 forms += ["~" + rest, "$home" + rest, "${home}" + rest]
             for form in forms:
-                folded = form.casefold()
-                if folded not in found:
-                    found.append(folded)
+                found[form.casefold()] = None
         _CACHE[key] = tuple(found)
     return _CACHE[key]
 

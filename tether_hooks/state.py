@@ -19,15 +19,20 @@ import json
 import os
 import stat
 
-from tether_hooks import bounds
 from tether_hooks.errors import StoreCorrupt, StoreError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (hook fast path)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from tether_hooks.models import State
 
 __all__ = ["SCHEMA", "STATE_DEPTH", "empty", "load", "signature", "write_atomic"]
 
 SCHEMA = 1
 
 
-def empty() -> dict:
+def empty() -> State:
     """A fresh state document."""
     return {"schema": SCHEMA, "timers": {}, "requests": {}, "sessions": {}}
 
@@ -42,7 +47,7 @@ def signature(path: str) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def load(path: str) -> dict:
+def load(path: str) -> State:
     """Read the state at ``path``; a missing or empty file is an empty state.
 
     Raises StoreCorrupt when the file is damaged in any way (unreadable, not a regular
@@ -70,7 +75,7 @@ def load(path: str) -> dict:
     if not raw.strip():
         return empty()
     try:
-        data = json.loads(raw)
+        data: State = json.loads(raw)  # checked below, record by record
     except RecursionError as exc:
         raise StoreCorrupt(path, "it is nested too deep") from exc
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -85,12 +90,11 @@ def load(path: str) -> dict:
         )
     if schema != SCHEMA or isinstance(schema, bool):
         raise StoreCorrupt(path, f"schema {schema!r} is not {SCHEMA}")
-    if bounds.depth(data, STATE_DEPTH) > STATE_DEPTH:
+    if _nested_over(data, STATE_DEPTH):
         raise StoreCorrupt(path, f"it is nested over {STATE_DEPTH} levels deep")
     for key in ("timers", "requests", "sessions"):
-        if key not in data:
-            data[key] = {}
-        problem = _check_records(data[key], _FIELDS[key])
+        table = data.setdefault(key, {})  # type: ignore[misc]  # (a literal each time)
+        problem = _check_records(table, _FIELDS[key])
         if problem:
             raise StoreCorrupt(path, f"{key}: {problem}")
     return data
@@ -103,36 +107,63 @@ STATE_DEPTH = 48
 _NUM = (int, float)
 _TEXT = (str, type(None))
 _OBJ = (dict, type(None))
-# The fields the code reads from each record, with the types it relies on (absent is fine).
-_FIELDS: dict[str, dict[str, tuple]] = {
-    "timers": {"id": (str,), "scope": (str,), "expires_at": _NUM, "created_at": _NUM,
-               "session_id": _TEXT, "agent": _TEXT, "tool": _TEXT, "tool_label": _TEXT,
-               "path": _TEXT, "prefix": _TEXT, "created_by": _TEXT},
-    "requests": {"id": (str,), "status": (str,), "created_at": _NUM, "expires_at": _NUM,
-                 "session_id": _TEXT, "tool_name": _TEXT, "decision": _OBJ, "chat": _OBJ,
-                 "summary": _TEXT, "cwd": _TEXT},
-    "sessions": {"id": (str,), "status": _TEXT, "last_seen": _NUM, "started_at": _NUM,
-                 "chat": _OBJ, "stop": _OBJ, "cwd": _TEXT},
+# The fields the code reads from each record, with the types it relies on (absent is fine;
+# a bool is never a number). Exact types: the document comes from ``json.loads``.
+_FIELDS: dict[str, dict[str, frozenset[type]]] = {
+    "timers": {"id": frozenset((str,)), "scope": frozenset((str,)),
+               "expires_at": frozenset(_NUM), "created_at": frozenset(_NUM),
+               **dict.fromkeys(("session_id", "agent", "tool", "tool_label", "path", "prefix",
+                                "created_by"), frozenset(_TEXT))},
+    "requests": {"id": frozenset((str,)), "status": frozenset((str,)),
+                 "created_at": frozenset(_NUM), "expires_at": frozenset(_NUM),
+                 "decision": frozenset(_OBJ), "chat": frozenset(_OBJ),
+                 **dict.fromkeys(("session_id", "tool_name", "summary", "cwd"),
+                                 frozenset(_TEXT))},
+    "sessions": {"id": frozenset((str,)), "status": frozenset(_TEXT),
+                 "last_seen": frozenset(_NUM), "started_at": frozenset(_NUM),
+                 "chat": frozenset(_OBJ), "stop": frozenset(_OBJ), "cwd": frozenset(_TEXT)},
 }
 
 
-def _check_records(records: object, fields: dict[str, tuple]) -> str | None:
+def _check_records(records: object, fields: dict[str, frozenset[type]]) -> str | None:
     """What is wrong with a ``{id: record}`` table, or None."""
-    if not isinstance(records, dict):
+    if type(records) is not dict:
         return "not an object"
     for key, record in records.items():
-        if not isinstance(record, dict):
+        if type(record) is not dict:
             return f"{key!r} is not an object"
-        for name, types in fields.items():
-            value = record.get(name)
-            if name in record and (not isinstance(value, types) or isinstance(value, bool)):
-                return f"{key!r}.{name} is a {type(value).__name__}"
-            if isinstance(value, float) and value - value != 0:  # inf or NaN
+        for name, value in record.items():
+            types = fields.get(name)
+            if types is None:
+                continue
+            kind = type(value)
+            if kind not in types:
+                return f"{key!r}.{name} is a {kind.__name__}"
+            if kind is float and value - value != 0:  # inf or NaN
                 return f"{key!r}.{name} is {value}"  # NaN would make a timer live for ever
         decision = record.get("decision")
-        if isinstance(decision, dict) and not isinstance(decision.get("at", 0), _NUM):
+        if type(decision) is dict and not isinstance(decision.get("at", 0), _NUM):
             return f"{key!r}.decision.at is not a number"
     return None
+
+
+def _nested_over(data: State, limit: int) -> bool:
+    """Does the decoded document nest objects and lists over ``limit`` levels (``{}`` is
+    one)? ``bounds.depth`` for JSON-decoded data (dicts and lists only), at a quarter of
+    the cost: every hook reads the whole state."""
+    level: list[Any] = [data]  # decoded JSON: dicts and lists
+    for _ in range(limit):
+        below: list[Any] = []
+        add = below.append
+        for item in level:
+            for value in item.values() if type(item) is dict else item:
+                kind = type(value)
+                if kind is dict or kind is list:
+                    add(value)
+        if not below:
+            return False
+        level = below
+    return True
 
 
 def write_atomic(path: str, payload: bytes, mode: int = 0o600) -> None:

@@ -36,6 +36,7 @@ from tether_hooks.lifecycle import (
 from tether_hooks.models import (
     Behavior,
     DecisionExtra,
+    HookRequest,
     Request,
     RequestStatus,
     Session,
@@ -69,7 +70,7 @@ class Store:
     def read(self) -> State:
         """The current state, without taking the lock (a corrupt file is moved aside first)."""
         try:
-            return cast(State, state.load(self.path))
+            return state.load(self.path)
         except StoreCorrupt:
             with self.edit() as data:  # re-read under the lock: a writer may have fixed it
                 return data
@@ -94,10 +95,10 @@ class Store:
                              "nothing was changed") from exc
         try:
             try:
-                data = cast(State, state.load(self.path))
+                data = state.load(self.path)
             except StoreCorrupt as exc:
                 self._set_aside(exc)
-                data = cast(State, state.empty())
+                data = state.empty()
             with audit_outbox() as outbox:
                 yield data
                 prune(data, time.time())
@@ -193,10 +194,10 @@ class Store:
                 ):
                     continue
                 if rules.find_timer(
-                    {timer["id"]: dict(timer)}, dict(request), now,
+                    {timer["id"]: timer}, request, now,
                     request.get("never", rules.DEFAULT_NEVER)
                 ):
-                    reason = rules.describe(dict(timer), now)
+                    reason = rules.describe(timer, now)
                     settle(request, "allow", reason, created_by, "timer", now, timer["id"])
                     resolved.append(request)
         return timer, resolved
@@ -213,7 +214,7 @@ class Store:
 
     # -- requests -------------------------------------------------------------
 
-    def add_request(self, request: Mapping[str, object], timeout: float) -> Request:
+    def add_request(self, request: HookRequest, timeout: float) -> Request:
         """Record a pending request (id assigned); it expires after ``timeout`` seconds."""
         now = time.time()
         full = request.get("tool_input")
@@ -241,7 +242,7 @@ class Store:
             # never on an input nested too deep to be seen whole).
             never = request.get("never", rules.DEFAULT_NEVER)
             timer = (
-                rules.find_timer(dict(data["timers"]), dict(request), now,
+                rules.find_timer(data["timers"], request, now,
                                  never if isinstance(never, (list, tuple)) else
                                  rules.DEFAULT_NEVER)
                 if seen_whole

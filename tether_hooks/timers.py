@@ -10,6 +10,12 @@ from tether_hooks.errors import UsageError
 from tether_hooks.rules import check_dir
 from tether_hooks.store import Store
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from tether_hooks.models import HookRequest, Request, Timer
+
 __all__ = [
     "REQUEST_SCOPES",
     "add",
@@ -45,7 +51,7 @@ def add(
     broad_ok: bool = False,
     store: Store | None = None,
     key: str | None = None,
-) -> tuple[dict, list[dict]]:
+) -> tuple[Timer, list[Request]]:
     """Add a timer (default duration from config); returns it and the requests it allowed.
 
     Refused: an empty or blank session id (an unset shell variable must not mean "every
@@ -58,7 +64,7 @@ def add(
         check_dir(path, broad_ok)
     if scope == "bash":
         prefix = rules.check_bash_rule(prefix)
-    return (store or Store()).add_timer(
+    added: Any = (store or Store()).add_timer(  # the store's records: untyped dicts
         scope,
         seconds(duration),
         created_by=created_by,
@@ -68,6 +74,8 @@ def add(
         prefix=prefix,
         key=key,
     )
+    result: tuple[Timer, list[Request]] = added
+    return result
 
 
 def check_scope(scope: str, *, session_id: str | None = None, tool: str | None = None,
@@ -93,7 +101,7 @@ def check_scope(scope: str, *, session_id: str | None = None, tool: str | None =
                              "--session ID, or --force if you mean that")
 
 
-def check_like(request: dict, scope: str) -> None:
+def check_like(request: HookRequest | Request, scope: str) -> None:
     """UsageError when a timer like ``request`` would be broader than meant: a tool or
     session timer for a request that names no session would cover every session."""
     if scope in ("tool", "session") and not str(request.get("session_id") or "").strip():
@@ -102,7 +110,7 @@ def check_like(request: dict, scope: str) -> None:
 
 
 def add_like(
-    request: dict,
+    request: HookRequest | Request,
     scope: str,
     duration: str | None,
     *,
@@ -110,7 +118,7 @@ def add_like(
     tool: str | None = None,
     store: Store | None = None,
     key: str | None = None,
-) -> tuple[dict, list[dict]]:
+) -> tuple[Timer, list[Request]]:
     """A timer for calls like ``request``: its tool (or ``tool``) in its session, its whole
     session, or its directory (every session). Shared by ``approve --for`` and chat buttons."""
     if scope not in REQUEST_SCOPES:
@@ -134,22 +142,25 @@ def add_like(
                key=key)
 
 
-def live(store: Store | None = None, now: float | None = None) -> list[dict]:
+def live(store: Store | None = None, now: float | None = None) -> list[Timer]:
     """Timers not yet expired, soonest to expire first."""
     now = time.time() if now is None else now
-    timers = (store or Store()).read()["timers"].values()
+    table: dict[str, Timer] = (store or Store()).read()["timers"]
+    timers = table.values()
     return sorted(
         (t for t in timers if float(t.get("expires_at", 0)) > now),
         key=lambda t: float(t["expires_at"]),
     )
 
 
-def describe_all(timers: list[dict], now: float | None = None) -> list[str]:
+def describe_all(timers: list[Timer], now: float | None = None) -> list[str]:
     """One line per timer: ``7f3a  Allow Bash  (12 min left)``."""
     now = time.time() if now is None else now
     return [rules.describe(t, now) for t in timers]
 
 
-def revoke(timer_id: str | None, store: Store | None = None) -> list[dict]:
+def revoke(timer_id: str | None, store: Store | None = None) -> list[Timer]:
     """Revoke one timer by id (or unique prefix), or all with None."""
-    return (store or Store()).revoke(timer_id)
+    revoked: Any = (store or Store()).revoke(timer_id)  # the store's records: untyped dicts
+    timers: list[Timer] = revoked
+    return timers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -251,31 +250,17 @@ def test_session_registry_follows_start_and_end(hook: HookRunner) -> None:
     assert data["requests"][request["id"]]["status"] == "cancelled"
 
 
-FAST_PATH_PROBE = r"""
-import io, json, sys
-before = set(sys.modules)  # what the interpreter (and an editable install's finder) loaded
-sys.stdin = io.TextIOWrapper(io.BytesIO(json.dumps(PAYLOAD).encode()))
-from tether_hooks.hook import main
-main(["claude"])
-heavy = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
-               {"filelock", "click", "httpx", "tomllib", "asyncio", "telegram", "slack_sdk",
-                "discord_webhook", "platformdirs", "dataclasses", "typing", "pathlib"})
-print(json.dumps(heavy), file=sys.stderr)
-"""
-
-
 @pytest.mark.parametrize("timer", [True, False])
 def test_fast_path_imports_nothing_heavy(tether_home: Path, timer: bool) -> None:
+    from harness.fastpath import assert_fast_path
+
     from tether_hooks import config, timers
 
     if timer:
         timers.add("tool", "30m", created_by="test", tool="Bash")
     config.hook_config()  # the cache exists after the first call of any hook
-    probe = FAST_PATH_PROBE.replace("PAYLOAD", repr(perm("Bash")))
-    run = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True,
-                         env=dict(os.environ), timeout=30)
-    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
-    assert ("allow" in run.stdout) is timer
+    stdout = assert_fast_path("claude", perm("Bash"))
+    assert ("allow" in stdout) is timer
 
 
 def test_questions_are_answered_with_the_answers_claude_needs(hook: HookRunner) -> None:

@@ -293,25 +293,14 @@ def test_stop_from_the_chat_stops_the_next_tool_call(hook: HookRunner) -> None:
 
 
 def test_the_fast_path_stays_stdlib_only_with_a_platform(tether_home: Path) -> None:
+    from harness.fastpath import assert_fast_path
+
     from tether_hooks import config, timers
 
     configure(tether_home)
     timers.add("tool", "30m", created_by="test", tool="Bash")
     config.hook_config()
-    probe = r"""
-import io, json, sys
-before = set(sys.modules)
-sys.stdin = io.TextIOWrapper(io.BytesIO(json.dumps(PAYLOAD).encode()))
-from tether_hooks.hook import main
-main(["claude"])
-heavy = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
-               {"filelock", "click", "asyncio", "socket", "subprocess", "telegram", "httpx"})
-print(json.dumps(heavy), file=sys.stderr)
-""".replace("PAYLOAD", repr(perm()))
-    run = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True,
-                         env=dict(os.environ), timeout=30)
-    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
-    assert "allow" in run.stdout
+    assert "allow" in assert_fast_path("claude", perm())
 
 
 def test_the_listener_restarts_itself_when_the_config_changes(tether_home: Path) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -258,36 +256,16 @@ def test_notify_argument_records_a_finished_turn(hook: HookRunner) -> None:
     assert session["last_assistant_message"] == "all done"
 
 
-FAST_PATH_PROBE = r"""
-import io, json, sys
-before = set(sys.modules)
-sys.stdin = io.TextIOWrapper(io.BytesIO(PAYLOAD.encode()))
-from tether_hooks.hook import main
-main(["codex"])
-heavy = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
-               {"filelock", "click", "httpx", "tomllib", "asyncio", "platformdirs", "dataclasses",
-                "typing", "pathlib", "hashlib"} or m == "tether_hooks.codex_config")
-print(json.dumps(heavy), file=sys.stderr)
-"""
-
-
 def test_codex_fast_path_imports_nothing_heavy(tether_home: Path) -> None:
+    from harness.fastpath import assert_fast_path
+
     from tether_hooks import config, timers
 
     timers.add("tool", "30m", created_by="test", tool="Bash")
     config.hook_config()
-    probe = FAST_PATH_PROBE.replace(
-        "PAYLOAD", repr(json.dumps(payload("codex/PermissionRequest-Bash")))
-    )
-    run = subprocess.run(
-        [sys.executable, "-I", "-c", probe],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=30,
-    )
-    assert json.loads(run.stderr.strip().splitlines()[-1]) == []
-    assert "allow" in run.stdout
+    stdout = assert_fast_path("codex", payload("codex/PermissionRequest-Bash"),
+                              forbidden={"tether_hooks.codex_config"})
+    assert "allow" in stdout
 
 
 def test_our_handlers_are_recognised() -> None:

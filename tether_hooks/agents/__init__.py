@@ -7,7 +7,7 @@ stdout text the agent expects, possibly empty).
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 __all__ = ["AGENTS", "get"]
 
@@ -18,4 +18,6 @@ def get(name: str):  # noqa: ANN201 - a module
     """The agent module called ``name``; ValueError for an unknown agent."""
     if name not in AGENTS:
         raise ValueError(f"unknown agent {name!r}: use one of {', '.join(AGENTS)}")
-    return importlib.import_module(f"tether_hooks.agents.{name}")
+    module = f"tether_hooks.agents.{name}"
+    __import__(module)  # not importlib: the hook's fast path would pay for importing it
+    return sys.modules[module]

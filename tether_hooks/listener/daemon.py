@@ -112,7 +112,7 @@ def start(timeout: float = START_TIMEOUT) -> dict[str, Any]:
     info = status()
     if info["running"]:
         return {**info, "started": False}
-    proc = relay.spawn_listener()  # type: ignore[no-untyped-call]
+    proc = relay.spawn_listener()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -15,7 +15,7 @@ from tether_hooks.listener import access
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.outbox import Outbox
 from tether_hooks.listener.runtime import Runtime
-from tether_hooks.models import Behavior, DecisionExtra, Request
+from tether_hooks.models import Behavior, DecisionExtra, Request, Timer
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
@@ -88,13 +88,14 @@ class Decider:
                 self.outbox.wake()
                 return False
             log.info("request %s %s by %s via %s", rid, settled["status"], by, event.bridge)
-            timer: dict[str, Any] | None = None
+            timer: Timer | None = None
             if scope:
                 timer = await self.add_timer(event, settled, scope, tool, duration, by)
             if event.kind == "press":
                 await self.bridges.tell(event, access.pressed(dict(settled), action))
             else:
-                text = outcome_text(dict(settled), timer, time.time())
+                text = outcome_text(dict(settled), dict(timer) if timer else None,
+                                    time.time())
                 await self.bridges.tell(event, f"{text} ({rid}: {settled.get('tool_name')})")
         except BaseException:
             self.outbox.showing.discard(rid)
@@ -104,12 +105,12 @@ class Decider:
 
     async def add_timer(self, event: Incoming, request: Request, scope: str,
                         tool: str | None, duration: int | None, by: str
-                        ) -> dict[str, Any] | None:
+                        ) -> Timer | None:
         """A timer for calls like ``request`` (``timers.add_like``); None if it failed."""
         length = f"{duration}s" if duration else self.default_timer
         try:
             timer, resolved = await self.runtime.io(
-                timers.add_like, dict(request), scope, length, created_by=by, tool=tool,
+                timers.add_like, request, scope, length, created_by=by, tool=tool,
                 store=self.store, key=self.bridges.event_key(event))
         except TetherError as exc:
             await self.bridges.all[event.bridge].reply(event, f"No timer was set: {exc}")

@@ -18,7 +18,7 @@ from tether_hooks.listener import chat
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.runtime import Runtime
-from tether_hooks.models import Request, Session
+from tether_hooks.models import Request, Session, Timer
 from tether_hooks.platforms.base import MessageRef
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
@@ -141,14 +141,14 @@ class Outbox:
             self.posting.discard(rid)
             self.wake()  # settled meanwhile? the next sync shows it
 
-    async def show(self, request: Request, timer: dict[str, Any] | None = None) -> None:
+    async def show(self, request: Request, timer: Timer | None = None) -> None:
         """Show ``request``'s outcome on every message it was posted as (claimed first)."""
         rid = request["id"]
         refs = self.book.refs(rid)
         try:
             if not refs:
                 return  # still being posted: the post wakes sync, which shows it then
-            text = outcome_text(dict(request), timer, time.time())
+            text = outcome_text(dict(request), dict(timer) if timer else None, time.time())
             for ref in refs:
                 bridge = self.bridges.get(ref.get("bridge"))
                 if bridge is None:

@@ -23,7 +23,7 @@ from tether_hooks.listener.presses import Presses
 from tether_hooks.listener.questions import Questions
 from tether_hooks.listener.stopwaits import StopWaits
 from tether_hooks.listener.threads import Threads
-from tether_hooks.models import Request
+from tether_hooks.models import Request, Timer
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.store import Store
 
@@ -149,5 +149,6 @@ def _posted_before(request: Request, record: dict[str, Any], bridge: str,
 def _same_tool(tool: str | None, request: Request) -> bool:
     """Does a timer for ``tool`` (as typed: any case, ``mcp__*``) cover ``request``'s tool,
     or one of its ``tool_aliases``? The same matching as the timers themselves."""
-    rule = {"scope": "tool", "tool": str(tool or "").casefold(), "expires_at": float("inf")}
-    return bool(tool) and bool(rules.timer_matches(rule, dict(request), 0.0))
+    rule: Timer = {"id": "", "scope": "tool", "tool": str(tool or "").casefold(),
+                   "created_at": 0.0, "expires_at": float("inf"), "created_by": ""}
+    return bool(tool) and rules.timer_matches(rule, request, 0.0)

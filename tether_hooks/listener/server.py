@@ -11,6 +11,16 @@ send several on one connection). The store stays the record; the socket is the d
         "cwd": ..., "text": ..., "wait": 0}      "wait" > 0 (Stop): answer after a reply or
     <- {"ok": true, "reply": "text" | null, "by": "@alice"}      after "wait" seconds
     <- {"ok": false, "error": "..."}            a bad line
+    -> {"op": "wait", "id": "7f3a"}             a hook waits for request 7f3a (the push)
+    <- {"ok": true, "waiting": "7f3a"}          then, each time the listener has written
+    <- {"op": "settled", "id": "7f3a"}          a decision of 7f3a to the store (notify)
+    -> {"op": "waiting"}                        the request ids hooks wait on here
+    <- {"ok": true, "ids": ["7f3a"]}
+
+The push only wakes a waiting hook early: it then reads the store, the record, as it
+would after a poll; a line's content is never taken as a decision. Its registration ends
+when the hook closes the connection (it exits, or its request settled) or the listener
+stops; a hook whose connection drops goes on polling the store.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ from typing import Any, Protocol
 
 from tether_hooks import paths
 
-__all__ = ["MAX_LINE", "Server"]
+__all__ = ["MAX_LINE", "Server", "notify"]
 
 log = logging.getLogger("tether_hooks.listener")
 
@@ -47,6 +57,7 @@ class Server:
         self.dispatcher = dispatcher
         self.path = path or paths.listener_socket()
         self._server: asyncio.AbstractServer | None = None
+        self.waits = Waits()
 
     async def start(self) -> None:
         """Bind (replacing a stale socket: the caller holds the single-instance lock)."""
@@ -63,12 +74,15 @@ class Server:
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
+        _LIVE.add(self)
 
     def notify(self, rid: str) -> None:
-        """A decision of ``rid`` was written to the store (``Runtime.decided`` calls this):
-        the place where the push to a waiting hook goes (the fast path's slice)."""
+        """Wake the hooks waiting here for ``rid`` (call it after writing its decision)."""
+        self.waits.notify(rid)
 
     async def close(self) -> None:
+        _LIVE.discard(self)
+        self.waits.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -79,6 +93,7 @@ class Server:
             pass
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        waiting: list[str] = []  # request ids this connection waits on (op "wait")
         try:
             while True:
                 try:
@@ -88,15 +103,18 @@ class Server:
                     return
                 if not line:
                     return
-                await self._send(writer, await self._handle(line))
+                await self._send(writer, await self._handle(line, writer, waiting))
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except Exception:
             log.exception("socket client failed")
         finally:
+            for rid in waiting:
+                self.waits.remove(rid, writer)
             writer.close()
 
-    async def _handle(self, line: bytes) -> dict[str, Any]:
+    async def _handle(self, line: bytes, writer: asyncio.StreamWriter | None = None,
+                      waiting: list[str] | None = None) -> dict[str, Any]:
         try:
             message = json.loads(line)
             if not isinstance(message, dict):
@@ -111,9 +129,68 @@ class Server:
             return await d.on_request(str(message.get("id") or ""))
         if op == "notice":
             return await d.on_notice(message)
+        if op == "wait" and writer is not None and waiting is not None:
+            rid = message.get("id")
+            if not isinstance(rid, str) or not rid:
+                return {"ok": False, "error": "wait needs a request id"}
+            self.waits.add(rid, writer)
+            waiting.append(rid)
+            return {"ok": True, "waiting": rid}
+        if op == "waiting":
+            return {"ok": True, "ids": self.waits.ids()}
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     @staticmethod
     async def _send(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
         writer.write(json.dumps(message, ensure_ascii=False).encode() + b"\n")
         await writer.drain()
+
+
+# -- the push: waiting hooks, woken when a decision was written --------------------------
+
+
+class Waits:
+    """The connections of hooks waiting for a request, by request id."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, set[asyncio.StreamWriter]] = {}
+
+    def add(self, rid: str, writer: asyncio.StreamWriter) -> None:
+        self._by_id.setdefault(rid, set()).add(writer)
+
+    def remove(self, rid: str, writer: asyncio.StreamWriter) -> None:
+        writers = self._by_id.get(rid)
+        if writers is not None:
+            writers.discard(writer)
+            if not writers:
+                del self._by_id[rid]
+
+    def ids(self) -> list[str]:
+        return sorted(self._by_id)
+
+    def notify(self, rid: str) -> None:
+        """One line to each connection waiting for ``rid``; it stays registered until the
+        hook closes it. Never raises: a hook that went away just misses the line."""
+        line = json.dumps({"op": "settled", "id": rid}).encode() + b"\n"
+        for writer in list(self._by_id.get(rid, ())):
+            try:
+                if not writer.is_closing():
+                    writer.write(line)  # tiny: no drain, the hook reads it at once
+            except (OSError, RuntimeError):
+                self.remove(rid, writer)
+
+    def close(self) -> None:
+        for writers in self._by_id.values():
+            for writer in writers:
+                writer.close()
+        self._by_id.clear()
+
+
+_LIVE: set[Server] = set()  # the servers of this process (a listener runs one)
+
+
+def notify(rid: str) -> None:
+    """Wake the hooks waiting for ``rid`` on every socket this process serves: call it
+    right after a decision of ``rid`` was written to the store."""
+    for server in list(_LIVE):
+        server.notify(rid)
