@@ -3,9 +3,10 @@
 Codex runs a hooks.json handler only when the user config holds its trust record
 (``[hooks.state."<key>"] trusted_hash = "sha256:…"``, see ``agents/codex_trust.py``), and loads a
 project's ``.codex/`` only for ``[projects."<root>"] trust_level = "trusted"``. This module edits
-exactly those tables and the top-level ``notify`` key, line by line, so every other byte of the
-file (comments, order, spacing) stays as it was. Each edit is checked with ``tomllib``: the new
-document must equal the old one plus our intended changes, or nothing is written.
+exactly those tables and the top-level ``notify`` key with tomlkit (``toml_edit``), so every
+comment (inside those tables too), the order and the spacing stay as they were. Each edit is
+checked with ``tomllib``: the new document must equal the old one plus our intended changes,
+or nothing is written.
 
 Our records are the ones for our handlers: a key under the hooks.json we edit whose hash is the
 hash of one of our handlers, before or after the change (so records left behind when our handler
@@ -17,30 +18,19 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
-from dataclasses import dataclass, field
 
-from tether_hooks import installer
-from tether_hooks.agents import codex
+from tether_hooks import installer, toml_edit
+from tether_hooks.agents.codex_home import codex_home, project_root, settings_path
 from tether_hooks.agents.codex_trust import EVENT_LABELS, trust_key, trusted_hash
 from tether_hooks.errors import SettingsError
-from tether_hooks.toml_lines import Doc, string
+from tether_hooks.installer import Companion
 
 __all__ = ["Companion", "config_path", "edit", "our_trust", "plan", "trust_report"]
 
 
-@dataclass
-class Companion:
-    """A planned config.toml change: the installer backs it up and writes it."""
-
-    path: str
-    old_text: str
-    new_text: str
-    notes: list[str] = field(default_factory=list)
-
-
 def config_path() -> str:
     """The user config, where Codex reads trust records."""
-    return os.path.join(codex.codex_home(), "config.toml")
+    return os.path.join(codex_home(), "config.toml")
 
 
 def read(path: str) -> tuple[str, dict]:
@@ -110,34 +100,34 @@ def edit(text: str, data: dict, changes: dict) -> str:
 
     Raises SettingsError when the result would differ from the intent in any other way.
     """
-    doc = Doc(text)
     expected = copy.deepcopy(data)
     state = _state(expected)
-    for key, value in changes.get("trust", {}).items():
-        path = ("hooks", "state", key)
-        if value is None:
-            if doc.drop_table(path):
-                state.pop(key, None)
-            continue
-        doc.set_key(path, "trusted_hash", value)
-        hooks = expected.setdefault("hooks", {})
-        record = hooks.setdefault("state", {}).setdefault(key, {})
-        record["trusted_hash"] = value
-    notify = changes.get("notify")
-    if notify == "drop":
-        doc.drop_root("notify")
-        expected.pop("notify", None)
-    elif notify is not None:
-        doc.set_root("notify", f"notify = [{', '.join(string(a) for a in notify)}]\n")
-        expected["notify"] = list(notify)
-    root = changes.get("project")
-    if root:
-        doc.set_key(("projects", root), "trust_level", "trusted")
-        expected.setdefault("projects", {}).setdefault(root, {})["trust_level"] = "trusted"
-    new_text = doc.text()
     try:
+        doc = toml_edit.parse(text)
+        for key, value in changes.get("trust", {}).items():
+            path = ("hooks", "state", key)
+            if value is None:
+                if toml_edit.drop_table(doc, path):
+                    state.pop(key, None)
+                continue
+            toml_edit.set_key(doc, path, "trusted_hash", value)
+            hooks = expected.setdefault("hooks", {})
+            record = hooks.setdefault("state", {}).setdefault(key, {})
+            record["trusted_hash"] = value
+        notify = changes.get("notify")
+        if notify == "drop":
+            doc.pop("notify", None)
+            expected.pop("notify", None)
+        elif notify is not None:
+            doc["notify"] = list(notify)
+            expected["notify"] = list(notify)
+        root = changes.get("project")
+        if root:
+            toml_edit.set_key(doc, ("projects", root), "trust_level", "trusted")
+            expected.setdefault("projects", {}).setdefault(root, {})["trust_level"] = "trusted"
+        new_text = toml_edit.dump(doc, text)
         ok = _pruned(tomllib.loads(new_text)) == _pruned(expected)
-    except tomllib.TOMLDecodeError:
+    except (toml_edit.Unsupported, tomllib.TOMLDecodeError):
         ok = False
     if not ok:
         raise SettingsError(
@@ -230,10 +220,10 @@ def _trust_report(project: str | None) -> list[dict]:
     text, data = read(config_path())
     state = _state(data)
     report = []
-    files = [(codex.settings_path("user", "."), None)]
+    files = [(settings_path("user", "."), None)]
     if project:
-        root = codex.project_root(project)
-        files.append((codex.settings_path("project", root), root))
+        root = project_root(project)
+        files.append((settings_path("project", root), root))
     for hooks_path, root in files:
         settings, _ = installer.read_settings(hooks_path)
         projects = data.get("projects") if isinstance(data.get("projects"), dict) else {}

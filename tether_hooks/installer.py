@@ -16,13 +16,18 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tether_hooks import agents, config, paths
 from tether_hooks.errors import SettingsError
 from tether_hooks.state import write_atomic
 
+if TYPE_CHECKING:
+    from tether_hooks.agents.protocol import Agent
+
 __all__ = [
     "Change",
+    "Companion",
     "hook_command",
     "install",
     "is_ours",
@@ -46,6 +51,17 @@ class Change:
     diff: str
     backup: str | None = None
     written: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Companion:
+    """A second file an agent changes with its settings (Codex: config.toml), planned before
+    anything is written; the installer backs it up and writes it."""
+
+    path: str
+    old_text: str
+    new_text: str
     notes: list[str] = field(default_factory=list)
 
 
@@ -226,12 +242,6 @@ def write_shim() -> str:
 # -- install / uninstall for one agent ------------------------------------------------
 
 
-def _companion(module, path: str, old: dict, new: dict, options: dict):  # noqa: ANN001, ANN202
-    """The agent's second file (Codex: config.toml trust records), planned before any write."""
-    plan = getattr(module, "companion", None)
-    return plan(path, old, new, options) if plan else None
-
-
 def install(
     agent: str, scope: str, project: str, mode: str, dry_run: bool, trust_project: bool = False
 ) -> list[Change]:
@@ -246,7 +256,7 @@ def install(
     )
     new = merge(settings, entries)
     options = _options(module, scope, project, command, True, trust_project)
-    extra = _companion(module, path, settings, new, options)
+    extra = module.companion(path, settings, new, options)
     if not dry_run:
         write_shim()
     changes = []
@@ -265,7 +275,7 @@ def uninstall(agent: str, scope: str, project: str, dry_run: bool) -> list[Chang
     settings, text = read_settings(path)
     new = unmerge(settings)
     options = _options(module, scope, project, hook_command(agent), False, False)
-    extra = _companion(module, path, settings, new, options)
+    extra = module.companion(path, settings, new, options)
     if text:
         changes = [save(path, new, text, dry_run)]
     else:
@@ -277,14 +287,8 @@ def uninstall(agent: str, scope: str, project: str, dry_run: bool) -> list[Chang
     return changes
 
 
-def _options(  # noqa: ANN001 - module: an agent module
-    module, scope: str, project: str, command: str, installing: bool, trust_project: bool
-) -> dict:
+def _options(agent: Agent, scope: str, project: str, command: str, installing: bool,
+             trust_project: bool) -> dict:
     options: dict = {"installing": installing, "trust_project": trust_project}
-    notify = getattr(module, "notify_argv", None)
-    if notify is not None and scope == "user":
-        options["notify"] = notify(command)
-    root = getattr(module, "project_root", None)
-    if root is not None and scope == "project":
-        options["project_root"] = root(os.path.abspath(project))
+    options.update(agent.install_options(scope, os.path.abspath(project), command))
     return options

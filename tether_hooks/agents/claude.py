@@ -204,3 +204,33 @@ def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: fl
     entries["SessionStart"] = [{"hooks": [handler(30)]}]
     entries["SessionEnd"] = [{"hooks": [handler(10)]}]
     return entries
+
+
+def install_options(scope: str, project: str, command: str) -> dict:
+    """What ``companion`` needs besides the two documents: nothing for Claude Code."""
+    return {}
+
+
+def companion(hooks_path: str, old: dict, new: dict, options: dict) -> None:
+    """Claude Code has no second file to change with its settings."""
+    return None
+
+
+# -- doctor and status ---------------------------------------------------------------
+
+
+def doctor_checks(cwd: str) -> list:
+    """Our hooks in each settings scope, and timeouts that outlast ours (a list of Check)."""
+    from tether_hooks.agents import claude_doctor
+
+    return claude_doctor.doctor_checks({scope: settings_path(scope, cwd) for scope in SCOPES})
+
+
+def hooks_report(cwd: str) -> None:
+    """Nothing for ``status``: Claude Code runs the hooks its settings hold, as they are."""
+    return None
+
+
+def describe_hooks(report: list) -> str:
+    """Claude Code has no hooks report (``hooks_report`` is None)."""
+    return ""

@@ -183,32 +183,23 @@ EVERY_TOOL_MATCHER = "^(Bash|apply_patch|mcp__.*)$"
 
 def codex_home() -> str:
     """``$CODEX_HOME`` (default ``~/.codex``), resolved as Codex resolves it."""
-    base = os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
-    return os.path.realpath(base)
+    from tether_hooks.agents import codex_home as home
+
+    return home.codex_home()
 
 
 def project_root(project: str) -> str:
     """The git root above ``project`` (real path), or ``project`` itself outside git."""
-    start = os.path.realpath(project)
-    current = start
-    while True:
-        if os.path.exists(os.path.join(current, ".git")):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return start
-        current = parent
+    from tether_hooks.agents import codex_home as home
+
+    return home.project_root(project)
 
 
 def settings_path(scope: str, project: str) -> str:
     """``$CODEX_HOME/hooks.json`` (user) or ``<git root>/.codex/hooks.json`` (project)."""
-    if scope == "user":
-        return os.path.join(codex_home(), "hooks.json")
-    if scope == "project":
-        return os.path.join(project_root(project), ".codex", "hooks.json")
-    from tether_hooks.errors import UsageError
+    from tether_hooks.agents import codex_home as home
 
-    raise UsageError(f"Codex has no {scope!r} scope: use --scope user or --scope project")
+    return home.settings_path(scope, project)
 
 
 def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: float) -> dict:
@@ -235,6 +226,16 @@ def notify_argv(command: str) -> list[str]:
     return [*shlex.split(command), NOTIFY_ARG]
 
 
+def install_options(scope: str, project: str, command: str) -> dict:
+    """What ``companion`` needs: our ``notify`` program (user scope) or the project root whose
+    trust Codex checks (project scope)."""
+    if scope == "user":
+        return {"notify": notify_argv(command)}
+    if scope == "project":
+        return {"project_root": project_root(project)}
+    return {}
+
+
 def companion(hooks_path: str, old: dict, new: dict, options: dict):  # noqa: ANN201
     """The config.toml edit that goes with a hooks.json change (trust, notify): a Companion."""
     from tether_hooks import codex_config
@@ -247,3 +248,25 @@ def trust_report(project: str | None = None) -> list[dict]:
     from tether_hooks import codex_config
 
     return codex_config.trust_report(project)
+
+
+# -- doctor and status ---------------------------------------------------------------
+
+
+def doctor_checks(cwd: str) -> list:
+    """Whether every installed hook of ours is trusted, so Codex runs it (a list of Check)."""
+    from tether_hooks.agents import codex_doctor
+
+    return codex_doctor.doctor_checks(cwd)
+
+
+def hooks_report(cwd: str) -> list[dict]:
+    """``status``'s view of our Codex hooks (user scope and ``cwd``'s project): trust_report."""
+    return trust_report(cwd)
+
+
+def describe_hooks(report: list[dict]) -> str:
+    """One line for a trust report: counts per status, and how to fix the rest."""
+    from tether_hooks.agents import codex_doctor
+
+    return codex_doctor.describe_hooks(report)
