@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
+from typing import Any, Literal, NotRequired, TypedDict
 
 from tether_hooks import installer, toml_edit
 from tether_hooks.agents.codex_home import codex_home, project_root, settings_path
@@ -25,7 +26,19 @@ from tether_hooks.agents.codex_trust import EVENT_LABELS, trust_key, trusted_has
 from tether_hooks.errors import SettingsError
 from tether_hooks.installer import Companion
 
-__all__ = ["Companion", "config_path", "edit", "our_trust", "plan", "trust_report"]
+__all__ = ["Companion", "TrustEntry", "config_path", "edit", "our_trust", "plan", "trust_report"]
+
+Toml = dict[str, Any]  # a parsed config.toml
+
+
+class TrustEntry(TypedDict):
+    """One of our installed handlers as Codex sees it (``unreadable``: the config, once)."""
+
+    path: str | None
+    event: str | None
+    key: str | None
+    status: Literal["trusted", "untrusted", "changed", "unreadable"]
+    error: NotRequired[str]
 
 
 def config_path() -> str:
@@ -33,7 +46,7 @@ def config_path() -> str:
     return os.path.join(codex_home(), "config.toml")
 
 
-def read(path: str) -> tuple[str, dict]:
+def read(path: str) -> tuple[str, Toml]:
     """The text and parsed content of a config.toml ('' and {} when missing)."""
     try:
         with open(path, encoding="utf-8", newline="") as f:
@@ -54,7 +67,7 @@ def read(path: str) -> tuple[str, dict]:
 # -- planning ---------------------------------------------------------------------------
 
 
-def our_trust(hooks_path: str, settings: dict) -> dict[str, tuple[str, str]]:
+def our_trust(hooks_path: str, settings: installer.Settings) -> dict[str, tuple[str, str]]:
     """Trust key -> (event, hash) for each of our handlers in a hooks.json document."""
     found: dict[str, tuple[str, str]] = {}
     hooks = settings.get("hooks")
@@ -72,7 +85,7 @@ def our_trust(hooks_path: str, settings: dict) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _state(data: dict) -> dict:
+def _state(data: Toml) -> dict[str, Any]:
     hooks = data.get("hooks")
     state = hooks.get("state") if isinstance(hooks, dict) else None
     return state if isinstance(state, dict) else {}
@@ -95,7 +108,7 @@ def _pruned(value: object) -> object:
     return {k: v for k, v in kept.items() if v != {}}
 
 
-def edit(text: str, data: dict, changes: dict) -> str:
+def edit(text: str, data: Toml, changes: dict[str, Any]) -> str:
     """Apply ``changes`` (trust: key→hash|None, notify: argv|None|"drop", project) to ``text``.
 
     Raises SettingsError when the result would differ from the intent in any other way.
@@ -138,7 +151,8 @@ def edit(text: str, data: dict, changes: dict) -> str:
     return new_text
 
 
-def plan(hooks_path: str, old: dict, new: dict, options: dict) -> Companion | None:
+def plan(hooks_path: str, old: installer.Settings, new: installer.Settings,
+         options: dict[str, Any]) -> Companion | None:
     """The config.toml change that goes with turning hooks.json ``old`` into ``new``.
 
     ``options``: ``installing`` (bool), ``notify`` (our argv, or None to leave notify alone),
@@ -171,7 +185,7 @@ def plan(hooks_path: str, old: dict, new: dict, options: dict) -> Companion | No
             notes.append(
                 f"Codex has our {key.rsplit(':', 3)[1]} hook disabled; enable it in /hooks."
             )
-    changes: dict = {"trust": trust}
+    changes: dict[str, Any] = {"trust": trust}
     current = data.get("notify")
     argv = options.get("notify")
     if options.get("installing") and argv is not None:
@@ -204,7 +218,7 @@ def plan(hooks_path: str, old: dict, new: dict, options: dict) -> Companion | No
     return Companion(path, text, edit(text, data, changes), notes)
 
 
-def trust_report(project: str | None = None) -> list[dict]:
+def trust_report(project: str | None = None) -> list[TrustEntry]:
     """Each of our installed handlers (user scope, and ``project``'s) with Codex's view of it:
     ``trusted``, ``untrusted`` (no record, or the project is not trusted), ``changed`` (the
     record is for another definition), or one ``unreadable`` entry with the ``error``."""
@@ -216,22 +230,23 @@ def trust_report(project: str | None = None) -> list[dict]:
         ]
 
 
-def _trust_report(project: str | None) -> list[dict]:
+def _trust_report(project: str | None) -> list[TrustEntry]:
     text, data = read(config_path())
     state = _state(data)
-    report = []
-    files = [(settings_path("user", "."), None)]
+    report: list[TrustEntry] = []
+    files: list[tuple[str, str | None]] = [(settings_path("user", "."), None)]
     if project:
-        root = project_root(project)
-        files.append((settings_path("project", root), root))
+        top = project_root(project)
+        files.append((settings_path("project", top), top))
     for hooks_path, root in files:
         settings, _ = installer.read_settings(hooks_path)
-        projects = data.get("projects") if isinstance(data.get("projects"), dict) else {}
-        entry = projects.get(root) if root else None
+        projects = data.get("projects")
+        entry = projects.get(root) if root and isinstance(projects, dict) else None
         loaded = root is None or (isinstance(entry, dict) and entry.get("trust_level") == "trusted")
         for key, (event, digest) in our_trust(hooks_path, settings).items():
             record = state.get(key)
             recorded = record.get("trusted_hash") if isinstance(record, dict) else None
+            status: Literal["trusted", "untrusted", "changed"]
             if not loaded or recorded is None:
                 status = "untrusted"
             elif recorded != digest:

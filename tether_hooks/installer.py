@@ -16,7 +16,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tether_hooks import agents, config, paths
 from tether_hooks.errors import SettingsError
@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 SHIM_NAME = "tether-hook"
+
+# A parsed settings file (JSON object): Claude Code's settings.json, Codex's hooks.json.
+Settings = dict[str, Any]
 
 
 @dataclass
@@ -84,14 +87,14 @@ def is_ours(handler: object) -> bool:
     return bool(words) and os.path.basename(words[0]) == SHIM_NAME
 
 
-def _groups(hooks: dict, event: str) -> list:
+def _groups(hooks: Settings, event: str) -> list[Any]:
     value = hooks.get(event)
     if isinstance(value, dict):  # some tools write a single group instead of a list
         value = [value]
     return value if isinstance(value, list) else []
 
 
-def unmerge(settings: dict) -> dict:
+def unmerge(settings: Settings) -> Settings:
     """``settings`` without our handlers; groups, events and ``hooks`` left empty go."""
     result = copy.deepcopy(settings)
     hooks = result.get("hooks")
@@ -121,13 +124,13 @@ def unmerge(settings: dict) -> dict:
     return result
 
 
-def merge(settings: dict, entries: dict) -> dict:
+def merge(settings: Settings, entries: Settings) -> Settings:
     """``settings`` with exactly our ``entries``: ours updated in place, others untouched."""
     result = copy.deepcopy(settings)
     hooks = result.get("hooks", {})
     if not isinstance(hooks, dict):
         raise SettingsError('the "hooks" key is not an object; fix it by hand first')
-    positions = {}
+    positions: dict[str, int] = {}
     for event in list(hooks):
         for index, group in enumerate(_groups(hooks, event)):
             handlers = group.get("hooks") if isinstance(group, dict) else None
@@ -142,7 +145,7 @@ def merge(settings: dict, entries: dict) -> dict:
     return result
 
 
-def _dump(settings: dict, like: str = "") -> str:
+def _dump(settings: Settings, like: str = "") -> str:
     """JSON text in the style of ``like`` (its indent and final newline), so a file we only
     add to and take from again comes back byte for byte."""
     indent: int | str = 2
@@ -154,7 +157,7 @@ def _dump(settings: dict, like: str = "") -> str:
     return text if like and not like.endswith("\n") else text + "\n"
 
 
-def read_settings(path: str) -> tuple[dict, str]:
+def read_settings(path: str) -> tuple[Settings, str]:
     """Parsed settings and their text ('' when the file is missing). Raises SettingsError."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -177,7 +180,7 @@ def read_settings(path: str) -> tuple[dict, str]:
     return settings, text
 
 
-def save(path: str, new: dict, old_text: str, dry_run: bool) -> Change:
+def save(path: str, new: Settings, old_text: str, dry_run: bool) -> Change:
     """Write ``new`` to ``path`` if it differs: backup first, then an atomic replace."""
     new_text = _dump(new, old_text)
     # Compare like with like: the old file as we would write it, so formatting is no change.
@@ -288,7 +291,7 @@ def uninstall(agent: str, scope: str, project: str, dry_run: bool) -> list[Chang
 
 
 def _options(agent: Agent, scope: str, project: str, command: str, installing: bool,
-             trust_project: bool) -> dict:
-    options: dict = {"installing": installing, "trust_project": trust_project}
+             trust_project: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {"installing": installing, "trust_project": trust_project}
     options.update(agent.install_options(scope, os.path.abspath(project), command))
     return options

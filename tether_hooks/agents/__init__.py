@@ -24,4 +24,4 @@ def get(name: str) -> Agent:
     """The agent module called ``name``; ValueError for an unknown agent."""
     if name not in AGENTS:
         raise ValueError(f"unknown agent {name!r}: use one of {', '.join(AGENTS)}")
-    return importlib.import_module(f"tether_hooks.agents.{name}")  # type: ignore[return-value]
+    return importlib.import_module(f"tether_hooks.agents.{name}")  # a module is an Agent

@@ -3,6 +3,8 @@ Codex trusts them (an untrusted hook is skipped silently)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from tether_hooks.check import Check
 from tether_hooks.codex_config import trust_report
 
@@ -24,13 +26,14 @@ def doctor_checks(cwd: str) -> list[Check]:
                   "/hooks")]
 
 
-def describe_hooks(report: list[dict]) -> str:
+def describe_hooks(report: Sequence[Mapping[str, object]]) -> str:
     """The status line for a trust report: counts per status, and how to fix the rest."""
     if not report:
         return "not installed"
     counts: dict[str, int] = {}
     for entry in report:
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+        status = str(entry["status"])
+        counts[status] = counts.get(status, 0) + 1
     text = ", ".join(f"{n} {s}" for s, n in counts.items())
     text += "".join(f"; {r['error']}" for r in report if r.get("error"))
     if counts.get("trusted", 0) < len(report):

@@ -9,11 +9,13 @@ The lines at the end prove that both modules conform.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from tether_hooks.check import Check
     from tether_hooks.installer import Companion
+    from tether_hooks.models import HookRequest
 
 __all__ = ["Agent"]
 
@@ -31,7 +33,7 @@ class Agent(Protocol):
     def SCOPES(self) -> tuple[str, ...]: ...  # noqa: N802
 
     # -- the hook (fast path) --
-    def parse(self, payload: object) -> dict[str, Any]: ...
+    def parse(self, payload: object) -> HookRequest: ...
     def allow(self, event: str, reason: str, updated_input: dict[str, Any] | None = None,
               updated_permissions: list[Any] | None = None) -> str: ...
     def deny(self, event: str, reason: str, interrupt: bool = False) -> str: ...
@@ -48,8 +50,8 @@ class Agent(Protocol):
 
     # -- doctor and status --
     def doctor_checks(self, cwd: str) -> list[Check]: ...
-    def hooks_report(self, cwd: str) -> list[dict[str, Any]] | None: ...
-    def describe_hooks(self, report: list[dict[str, Any]]) -> str: ...
+    def hooks_report(self, cwd: str) -> Sequence[Mapping[str, object]] | None: ...
+    def describe_hooks(self, report: Sequence[Mapping[str, object]]) -> str: ...
 
 
 if TYPE_CHECKING:  # static proof that each agent module conforms

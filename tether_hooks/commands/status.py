@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -94,7 +96,7 @@ def log(limit: int, as_json: bool) -> None:
     """The audit log: every decision, who made it, how and why."""
     entries = audit.read(limit or None)
 
-    def line(e: dict) -> str:
+    def line(e: Mapping[str, Any]) -> str:
         when = datetime.fromtimestamp(float(e.get("at", 0))).strftime("%Y-%m-%d %H:%M:%S")
         reason = f" ({e['reason']})" if e.get("reason") else ""
         return (
