@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tether_hooks import codex_config, installer, paths
-from tether_hooks.agents import codex
+from tether_hooks import installer, paths
+from tether_hooks.agents import codex, codex_config
 from tether_hooks.agents.codex_trust import trust_entries
 from tether_hooks.errors import SettingsError
 from tether_hooks.main import cli

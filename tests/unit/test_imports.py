@@ -1,6 +1,12 @@
-"""The import graph of tether_hooks, read with ``ast``: no cycle among module-level imports,
-and no import that reaches up a layer (platforms and agents never import the listener;
-agents never import a platform), at module level or inside a function."""
+"""The import graph of tether_hooks, read with ``ast`` (nothing is imported to build it).
+
+- No cycle among module-level imports (those define the import order). Lazy imports
+  inside functions may close a loop elsewhere, but not through an agent module (the hook
+  loads those on every call; ``agents.codex`` <-> ``codex_config`` was such a loop).
+- No import reaches up a layer, at module level, inside a function or under
+  ``TYPE_CHECKING``: platforms and agents never import the listener; agents never import
+  a platform. Each failure names the offending edge.
+"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ Codex's hooks copy Claude Code's shapes with its own rules (research: agent-hook
   parsed here into a ``TurnComplete`` event.
 
 Stdlib only and cheap to import: every hook call loads this module. The installer's helpers
-(trust records in config.toml) live in ``tether_hooks.codex_config``, imported lazily.
+(trust records in config.toml) live in ``agents.codex_config``, imported lazily.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
+    from tether_hooks.agents.codex_config import TrustEntry
     from tether_hooks.check import Check
-    from tether_hooks.codex_config import TrustEntry
     from tether_hooks.installer import Companion
     from tether_hooks.models import HookRequest
 
@@ -272,14 +272,14 @@ def install_options(scope: str, project: str, command: str) -> dict[str, Any]:
 def companion(hooks_path: str, old: dict[str, Any], new: dict[str, Any],
               options: dict[str, Any]) -> Companion | None:
     """The config.toml edit that goes with a hooks.json change (trust, notify): a Companion."""
-    from tether_hooks import codex_config
+    from tether_hooks.agents import codex_config
 
     return codex_config.plan(hooks_path, old, new, options)
 
 
 def trust_report(project: str | None = None) -> list[TrustEntry]:
     """Our installed Codex handlers and whether Codex trusts them (trusted/untrusted/changed)."""
-    from tether_hooks import codex_config
+    from tether_hooks.agents import codex_config
 
     return codex_config.trust_report(project)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from tether_hooks.agents.codex_config import trust_report
 from tether_hooks.check import Check
-from tether_hooks.codex_config import trust_report
 
 __all__ = ["describe_hooks", "doctor_checks"]
 
