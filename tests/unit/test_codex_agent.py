@@ -266,7 +266,7 @@ from tether_hooks.hook import main
 main(["codex"])
 heavy = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in
                {"filelock", "click", "httpx", "tomllib", "asyncio", "platformdirs", "dataclasses",
-                "typing", "pathlib", "hashlib"} or m == "tether_hooks.codex_config")
+                "typing", "pathlib", "hashlib"} or m == "tether_hooks.agents.codex_config")
 print(json.dumps(heavy), file=sys.stderr)
 """
 

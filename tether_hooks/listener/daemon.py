@@ -29,6 +29,7 @@ from tether_hooks import __version__, config, paths, relay
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
+from tether_hooks.listener_status import health, status
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
 
@@ -46,43 +47,8 @@ class ListenerError(TetherError):
 # -- status -------------------------------------------------------------------------------
 
 
-def health() -> dict | None:
-    """The health file the running listener keeps (per-bridge state), if any."""
-    try:
-        with open(paths.listener_health_file(), "rb") as f:
-            data = json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def status() -> dict:
-    """``running`` (its socket answers), ``pid``, per-bridge state from the health file."""
-    pid = relay.listener_pid()
-    try:
-        answer = relay.call({"op": "ping"}, timeout=2.0)
-    except (OSError, ValueError):
-        answer = None
-    info: dict = {
-        "running": answer is not None,
-        "pid": pid,
-        "socket": paths.listener_socket(),
-        "log": paths.listener_log_file(),
-    }
-    if answer is not None:
-        info.update(
-            pid=answer.get("pid", pid),
-            usable=answer.get("usable"),
-            bridges=answer.get("bridges") or {},
-            tasks=answer.get("tasks") or {},
-        )
-    elif pid is not None:
-        info["unresponsive"] = True
-    report = health()
-    if report and info["running"]:
-        info["started_at"] = report.get("started_at")
-        info.setdefault("bridges", report.get("bridges") or {})
-    return info
+# health() and status() live in tether_hooks.listener_status (any layer may ask them);
+# daemon.health and daemon.status are the same functions.
 
 
 # -- start / stop -------------------------------------------------------------------------

@@ -111,9 +111,9 @@ def _send_test(section: dict) -> str:
 def listener_running() -> bool:
     """Whether a tether-hooks listener answers (it polls the bot: a second poller gets 409)."""
     try:
-        from tether_hooks.listener import daemon
+        from tether_hooks.listener_status import status
 
-        return bool(daemon.status().get("running"))
+        return bool(status().get("running"))
     except (ImportError, AttributeError, OSError, TetherError):
         return False
 
