@@ -1,6 +1,6 @@
 """Mask likely secrets before text leaves the machine: one rule table for every sink.
 
-Sinks: chat (previews, "Show full", notices, answers: ``platforms.render``), the audit log
+Sinks: chat (previews, "Show full", notices, answers: ``platforms.telegram_render``), the audit log
 and stored summary (``audit.summarize_input``: hashed markers), logs and crash logs.
 
 Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drops it):

@@ -278,9 +278,11 @@ def _make_bridge(
     name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop,
     handled: int | None = None, inbox: object = None,
 ) -> object:
-    """Construct a bridge, passing (when it takes them) the update offset after ``handled``,
-    the inbox of fetched updates (``offsets``), the known topics and a topic recorder."""
+    """Construct a bridge (``platforms.make_bridge``) with the update offset after
+    ``handled``, the inbox of fetched updates (``offsets``), the known threads and a thread
+    recorder."""
     from tether_hooks import platforms
+    from tether_hooks.platforms.base import BridgeBase, BridgeContext
 
     try:
         cls = platforms.load(name)
@@ -288,32 +290,24 @@ def _make_bridge(
         raise ListenerError(
             f"{exc}; install the extra: pip install 'tether-hooks[{name}]'"
         ) from exc
-    params = inspect.signature(cls).parameters
-    kwargs: dict = {}
-    if "update_offset" in params and handled is not None:
-        kwargs["update_offset"] = handled + 1
-    if "inbox" in params and inbox is not None:
-        kwargs["inbox"] = inbox
-    if "topics" in params:
-        sessions = store.read()["sessions"]  # type: ignore[attr-defined]
-        kwargs["topics"] = {
-            sid: int(thread)
-            for sid, s in sessions.items()
-            if str(thread := ((s.get("chat") or {}).get(name) or {}).get("thread_id")).isdigit()
-        }
-    if "on_topic" in params:
+    section = cfg.get(name) or {}
+    if not issubclass(cls, BridgeBase):  # the memory bridge, until it takes a BridgeContext
+        params = inspect.signature(cls).parameters
+        return cls(section, **({"update_offset": handled + 1}
+                               if "update_offset" in params and handled is not None else {}))
+    sessions = store.read()["sessions"]  # type: ignore[attr-defined]
+    threads = {
+        sid: str(thread) for sid, s in sessions.items()
+        if (thread := ((s.get("chat") or {}).get(name) or {}).get("thread_id"))
+    }
 
-        def on_topic(session_id: str, thread_id: int) -> None:
-            chat = {
-                name: {
-                    "chat_id": str((cfg.get(name) or {}).get("chat_id")),
-                    "thread_id": str(thread_id),
-                }
-            }
-            loop.run_in_executor(None, _remember_topic, store, session_id, chat)
+    def on_thread(session_id: str, thread_id: str) -> None:
+        chat = {name: {"chat_id": str(section.get("chat_id")), "thread_id": str(thread_id)}}
+        loop.run_in_executor(None, _remember_topic, store, session_id, chat)
 
-        kwargs["on_topic"] = on_topic
-    return cls(cfg.get(name) or {}, **kwargs)
+    ctx = BridgeContext(section, None if handled is None else handled + 1, threads, on_thread,
+                        inbox)  # type: ignore[arg-type]
+    return platforms.make_bridge(name, ctx)
 
 
 def _remember_topic(store: object, session_id: str, chat: dict) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-__all__ = ["BRIDGES", "load"]
+if TYPE_CHECKING:
+    from tether_hooks.platforms.base import BridgeBase, BridgeContext
+
+__all__ = ["BRIDGES", "load", "make_bridge"]
 
 # name -> "module:Class"; the name is also the config section and the pip extra.
 BRIDGES = {
@@ -21,3 +25,15 @@ def load(name: str) -> type:
         raise ValueError(f"unknown platform {name!r}: use one of {', '.join(BRIDGES)}") from None
     module, _, cls = target.partition(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def make_bridge(name: str, ctx: BridgeContext) -> BridgeBase:
+    """Build the bridge ``name`` from the listener's ``ctx``; ValueError for an unknown one,
+    ImportError when its SDK is not installed."""
+    cls = load(name)
+    from tether_hooks.platforms.base import BridgeBase
+
+    bridge = cls(ctx)
+    if not isinstance(bridge, BridgeBase):
+        raise TypeError(f"{name}: {cls.__name__} is not a BridgeBase")
+    return bridge

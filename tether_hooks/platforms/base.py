@@ -34,15 +34,22 @@ Optional methods (dispatch checks with ``getattr``; see ``OptionalBridge``): ``s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypedDict
 
 from tether_hooks import redact as _redact
 from tether_hooks.errors import TetherError
 
 __all__ = [
     "Bridge",
+    "BridgeBase",
+    "BridgeContext",
+    "BridgeHealth",
+    "Capabilities",
+    "DeliveryUnknown",
+    "Inbox",
     "BridgeAuthError",
     "BridgeError",
     "Button",
@@ -68,6 +75,11 @@ class BridgeError(TetherError):
 
 class BridgeAuthError(BridgeError):
     """Bad token, bot not in the chat, not allowed to post: actionable for status/doctor."""
+
+
+class DeliveryUnknown(BridgeError):
+    """A post went out but its answer was lost: the platform may have shown it. Not
+    repeated by the bridge (that could show two copies); the caller decides."""
 
 
 class RateLimited(BridgeError):
@@ -214,3 +226,99 @@ class OptionalBridge(Protocol):
 
 # Serialized tool_input longer than this gets a "Show full" button (when show_full exists).
 LONG_INPUT = 1000
+
+
+class BridgeHealth(TypedDict, total=False):
+    """What ``health()`` reports: ``state`` and ``detail`` always; a bridge may add keys."""
+
+    state: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a bridge offers beyond the required methods (dispatch reads these, never names)."""
+
+    full_input: bool = False  # show_full posts a whole tool input
+    button_updates: bool = False  # update_buttons edits buttons in place
+    commands: bool = False  # set_commands registers a command menu
+
+
+class Inbox(Protocol):
+    """Where a bridge holds fetched, not yet applied events (``listener.offsets.Offsets``)."""
+
+    def hold(self, bridge: str, updates: list[tuple[int, dict[str, Any]]]) -> None: ...
+
+    def backlog(self, bridge: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class BridgeContext:
+    """What the listener gives a bridge it builds (``platforms.make_bridge``)."""
+
+    section: Mapping[str, object]  # the platform's table of config.toml
+    offset: int | None = None  # the next update to fetch (highest applied + 1)
+    threads: Mapping[str, str] = field(default_factory=dict)  # session id -> thread id
+    on_thread: Callable[[str, str], None] | None = None  # a topic/thread was created
+    inbox: Inbox | None = None  # fetched updates held until applied (at least once)
+
+
+class BridgeBase(ABC):
+    """Base of every bridge: the required methods are abstract, the optional ones are safe
+    no-ops, and ``capabilities`` says which of them really do something."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    secret_patterns: ClassVar[tuple[str, ...]] = ()  # regexes of the platform's secrets
+    replays_by_order: ClassVar[bool] = False  # event ids grow: one at/below the last is a replay
+
+    @abstractmethod
+    async def start(self, on_event: OnEvent) -> None: ...
+
+    @abstractmethod
+    async def post_request(self, request: dict[str, Any],
+                           buttons: list[list[Button]]) -> MessageRef: ...
+
+    @abstractmethod
+    async def show_outcome(self, ref: MessageRef, request: dict[str, Any],
+                           outcome: str) -> None: ...
+
+    @abstractmethod
+    async def post_notice(self, session: dict[str, Any] | None,
+                          notice: Notice) -> MessageRef | None: ...
+
+    @abstractmethod
+    async def answer(self, event: Incoming, text: str) -> None: ...
+
+    @abstractmethod
+    async def reply(self, event: Incoming, text: str,
+                    buttons: list[list[Button]] | None = None) -> MessageRef: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def set_commands(self, commands: list[tuple[str, str]]) -> None:
+        """Register the chat commands (``capabilities.commands``); default: nothing."""
+        return None
+
+    async def show_full(self, event: Incoming, request: dict[str, Any]) -> list[MessageRef]:
+        """Post the whole input (``capabilities.full_input``); default: posts nothing."""
+        return []
+
+    async def update_buttons(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
+        """Replace a message's buttons (``capabilities.button_updates``); default: nothing."""
+        return None
+
+    def health(self) -> BridgeHealth:
+        return {"state": "ok", "detail": ""}
+
+    def polling_alive(self) -> bool:
+        return True
+
+    def account(self) -> str:
+        """A stable identity of the account the bridge runs as (never a secret itself)."""
+        return ""
+
+    def event_key(self, event: Incoming) -> str:
+        """Unique per delivered event, for the listener's at-least-once bookkeeping."""
+        return f"{self.name}:{event.update_id if event.update_id is not None else event.event_id}"

@@ -10,6 +10,8 @@ from tether_hooks.errors import ConfigError
 
 __all__ = [
     "DEFAULT_API_BASE",
+    "SECRET_LABEL",
+    "SECRET_PATTERNS",
     "THREAD_KEY",
     "TelegramSettings",
     "file_url",
@@ -19,6 +21,10 @@ __all__ = [
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
 THREAD_KEY = "telegram_thread_id"  # where a session's forum topic is kept
+# The bot token's shape, declared by the bridge (``TelegramBridge.secret_patterns``) and read
+# from here by ``redact`` without importing the SDK.
+SECRET_LABEL = "Telegram bot token"
+SECRET_PATTERNS: tuple[str, ...] = (r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}",)
 _SETUP = "run `tether-hooks setup telegram --token ... --chat-id ... --allow-user ...`"
 
 
@@ -36,6 +42,7 @@ class TelegramSettings:
     retries: int = 4
     retry_delay: float = 1.0
     max_retry_after: float = 60.0
+    send_timeout: float = 20.0  # seconds to wait for an answer to a call (not the long poll)
 
 
 def token_from_env() -> str | None:
@@ -110,6 +117,7 @@ def settings(
         ("retries", 4, 0),
         ("retry_delay", 1.0, 0),
         ("max_retry_after", 60.0, 0),
+        ("send_timeout", 20.0, 0.1),
     ):
         value = section.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
@@ -126,4 +134,5 @@ def settings(
         retries=int(numbers["retries"]),
         retry_delay=float(numbers["retry_delay"]),
         max_retry_after=float(numbers["max_retry_after"]),
+        send_timeout=float(numbers["send_timeout"]),
     )

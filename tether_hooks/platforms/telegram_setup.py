@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 
 from tether_hooks import config_write, paths
 from tether_hooks.errors import ConfigError, TetherError, UsageError
-from tether_hooks.platforms.base import BridgeError, Notice
+from tether_hooks.platforms.base import BridgeContext, BridgeError, Notice
 from tether_hooks.platforms.telegram_config import (
     DEFAULT_API_BASE,
     chat_id_of,
@@ -93,7 +93,7 @@ def _send_test(section: dict) -> str:
     from tether_hooks.platforms.telegram import TelegramBridge
 
     async def run() -> str:
-        bridge = TelegramBridge(section)
+        bridge = TelegramBridge(BridgeContext(section))
         try:
             notice = Notice("info", "tether-hooks is connected: permission requests will "
                                     "arrive in this chat.")

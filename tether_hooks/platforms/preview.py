@@ -1,4 +1,5 @@
-"""The readable preview of a tool input, as rows of raw text (see ``render``).
+"""The readable preview of a tool input, as rows of raw text: platform-neutral (each bridge
+renders the rows in its own markup, e.g. ``telegram_render``).
 
 One builder per kind of input: Bash commands, Edit/MultiEdit diffs, Write heads, Codex
 patches, MCP arguments, questions, plans, web fetches; anything else as pretty JSON.

@@ -5,10 +5,10 @@ after entity parsing is known exactly (counted in UTF-16 units, which is never l
 Telegram counts) and a message can be split between rows without breaking markup: each chunk
 closes the ``<pre>`` it is in and the next chunk opens it again.
 
-* :func:`request_message`: the request with a readable preview (``render_input``) and
+* :func:`request_message`: the request with a readable preview (``preview``) and
   ``.truncated``; inputs up to ``LONG_INPUT`` characters are always shown whole, so the
   "Show full" button dispatch adds past that size is the only way to more.
-  :func:`full_input` renders the whole input as a list of messages (``post_full``).
+  :func:`full_input` renders the whole input as a list of messages (``show_full``).
 * Outcome lines and names come from ``tether_hooks.wording`` (neutral, every platform).
 * :func:`notice_messages` and :func:`text_messages`: notices and plain text, chunked.
 """
@@ -22,7 +22,7 @@ from itertools import groupby
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
-from tether_hooks.platforms.render_input import Doc, Row, Span, hidden_by_store, input_doc, u16
+from tether_hooks.platforms.preview import Doc, Row, Span, hidden_by_store, input_doc, u16
 from tether_hooks.wording import (  # noqa: F401 - re-exported for the bridge
     KEEP_PLANNING,
     agent_label,
