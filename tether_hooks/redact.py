@@ -9,8 +9,9 @@ Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drop
 What is masked (``text``):
 * token shapes: ``sk-``/``sk-ant-``, ``gh[pousr]_``, ``github_pat_``, ``glpat-``,
   ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
-  ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Telegram and Discord bot tokens,
-  JWTs, npm/PyPI/Hugging Face tokens; PEM private key blocks (to the end if unterminated);
+  ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Discord bot tokens, JWTs,
+  npm/PyPI/Hugging Face tokens, and each chat platform's own token shapes (the Telegram bot
+  token), as its bridge declares them (``platforms.secret_patterns``); PEM private key blocks (to the end if unterminated);
 * headers (``Authorization:``, ``Cookie:``), ``Bearer``, ``-u user:pass``, ``mysql -pX``,
   ``sshpass -p``, ``docker login -p``, ``redis-cli -a``, ``pass:X``, ``echo X | ...
   --password-stdin``, ``set NAME X``, ``curl -b k=v``, URL passwords and secret query
@@ -272,6 +273,19 @@ def _configured() -> list[re.Pattern[str]]:
     return _extra_cache[key]
 
 
+_platform_cache: list[tuple[str, re.Pattern[str]]] = []
+
+
+def _platform_tokens() -> list[tuple[str, re.Pattern[str]]]:
+    """The token shapes the chat platforms declare (their bridges' ``secret_patterns``)."""
+    if not _platform_cache:
+        from tether_hooks import platforms
+
+        _platform_cache.extend((label, re.compile(source))
+                               for label, source in platforms.secret_patterns())
+    return _platform_cache
+
+
 def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
          extra: Iterable[re.Pattern[str]] | None = None) -> str:
     """``value`` with every likely secret masked (``hashed``: markers carry a hash).
@@ -294,8 +308,9 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         if any(h in low for h in hints):
             pattern = _re(source, re.S)
             value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
-    if (any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2  # Discord
-            or (":" in value and any(c.isdigit() for c in value))):  # Telegram
+    for label, pattern in _platform_tokens():
+        value = pattern.sub(lambda m, lb=label: _span(m, 0, lb, hashed), value)
+    if any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2:  # Discord
         value = _re(_TOKEN_RE).sub(
             lambda m: _span(m, 0, _TOKENS[int(str(m.lastgroup)[1:])][0], hashed), value)
     low = value.lower()

@@ -8,13 +8,29 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tether_hooks.platforms.base import BridgeBase, BridgeContext
 
-__all__ = ["BRIDGES", "load", "make_bridge"]
+__all__ = ["BRIDGES", "SECRETS", "load", "make_bridge", "secret_patterns"]
 
 # name -> "module:Class"; the name is also the config section and the pip extra.
 BRIDGES = {
     "telegram": "tether_hooks.platforms.telegram:TelegramBridge",
     "memory": "tether_hooks.platforms.memory:MemoryBridge",  # tests: posts nowhere
 }
+
+# name -> a module without SDK imports holding the bridge's ``SECRET_LABEL`` and
+# ``SECRET_PATTERNS`` (the bridge class declares the same tuple as ``secret_patterns``):
+# ``redact`` masks them everywhere without importing a chat SDK.
+SECRETS = {
+    "telegram": "tether_hooks.platforms.telegram_config",
+}
+
+
+def secret_patterns() -> list[tuple[str, str]]:
+    """``(label, regex)`` of every registered platform's secrets (its token shapes)."""
+    found = []
+    for module in SECRETS.values():
+        mod = importlib.import_module(module)
+        found += [(str(mod.SECRET_LABEL), str(p)) for p in mod.SECRET_PATTERNS]
+    return found
 
 
 def load(name: str) -> type:
