@@ -19,7 +19,7 @@ __all__ = ["BridgeStates", "DOWN", "RETRY_DELAYS"]
 log = logging.getLogger("tether_hooks.listener")
 
 RETRY_DELAYS = (2.0, 5.0, 15.0, 30.0, 60.0)
-DOWN = ("auth", "auth_error", "error", "stopped")  # health states that cannot post
+DOWN = ("auth", "error")  # health states that cannot post (models.DOWN_STATES)
 
 
 class BridgeStates:

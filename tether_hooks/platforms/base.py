@@ -217,9 +217,9 @@ class OptionalBridge(Protocol):
     def health(self) -> dict:
         """``{"state": ..., "detail": str, ...}`` (JSON-serializable; extra keys are kept).
 
-        States: ``ok``, ``conflict`` (another poller on the token: Telegram 409),
-        ``offline`` (polling fails, being retried), ``auth_error`` (bad token, no access),
-        ``stopped``. Dispatch copies it to ``<state dir>/listener.health.json`` for
+        States (``models.HealthState``): ``starting``, ``ok``, ``conflict`` (another poller
+        on the token: Telegram 409), ``auth`` (bad token, no access), ``error`` (polling
+        fails, being retried). Dispatch copies it to ``<state dir>/listener.health.json`` for
         ``tether-hooks status``; without this method a started bridge counts as ``ok``.
         """
 

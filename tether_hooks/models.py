@@ -1,0 +1,495 @@
+"""Typed shapes of the data tether-hooks stores, reads and passes around.
+
+Stdlib ``typing`` only and nothing else: cheap to import. The hook fast path imports this
+module only under ``if TYPE_CHECKING:``; everything else may import it freely.
+
+Stored state (``state.json``, written only by ``store.Store``; see ``state.py``)::
+
+    State = {"schema": 1, "timers": {id: Timer}, "requests": {id: Request},
+             "sessions": {id: Session}}
+
+A request is ``pending`` until settled once (``lifecycle.settle``); its ``decision``
+says how (``behavior``), by whom (``by``) and through what (``via``). The Literals below
+list every value the code writes; ``tests/unit/test_models.py`` fails when the code
+writes a value that is not listed here.
+
+Most TypedDicts are ``total=False``: records grow over their life (a request gets its id,
+decision and chat record later) and old state files may lack newer keys; readers use
+``.get`` for what may be absent.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Required, TypedDict
+
+__all__ = [
+    "AgentName",
+    "AuditEntry",
+    "AuditEvent",
+    "Behavior",
+    "BridgeHealth",
+    "ChatRef",
+    "CodexNotify",
+    "Config",
+    "DOWN_STATES",
+    "Decision",
+    "HealthState",
+    "HookConfig",
+    "HookEventName",
+    "HookPayload",
+    "HookRequest",
+    "JSON",
+    "ListenerHealth",
+    "NoticeKind",
+    "NoticeMessage",
+    "NotificationPayload",
+    "OnTimeout",
+    "PlatformName",
+    "PlatformSection",
+    "Request",
+    "RequestChat",
+    "RequestStatus",
+    "SETTLED_STATUSES",
+    "Session",
+    "SessionEndPayload",
+    "SessionStartPayload",
+    "SessionStatus",
+    "SessionThread",
+    "State",
+    "StopPayload",
+    "StopRequest",
+    "TelegramSection",
+    "Timer",
+    "TimerScope",
+    "ToolInput",
+    "ToolPayload",
+    "UserPromptPayload",
+    "Via",
+    "ViaSource",
+]
+
+# A JSON value as loaded by ``json.loads`` (kept as ``object``: narrow with isinstance).
+JSON = object
+# A tool call's input: a JSON object (a capped one may be ``{"preview": "..."}``).
+ToolInput = dict[str, object]
+
+# -- names ------------------------------------------------------------------------------
+
+# The chat platforms (config sections, bridge names); "memory" posts nowhere (tests).
+PlatformName = Literal["telegram", "slack", "discord", "memory"]
+AgentName = Literal["claude", "codex"]
+
+# -- requests and decisions ---------------------------------------------------------------
+
+RequestStatus = Literal[
+    "pending",
+    "allowed",  # behavior allow
+    "denied",  # behavior deny
+    "expired",  # no answer in time, or no platform could post it (the agent asks)
+    "answered_in_terminal",  # the user answered the agent's own prompt first
+    "cancelled",  # its session ended
+    "abandoned",  # its waiting hook died
+]
+SETTLED_STATUSES: tuple[RequestStatus, ...] = (
+    "allowed", "denied", "expired", "answered_in_terminal", "cancelled", "abandoned",
+)
+Behavior = Literal["allow", "deny", "ask"]
+# Where a decision came from, besides a chat platform (whose name is the ``via``).
+ViaSource = Literal[
+    "cli",  # tether-hooks allow/deny
+    "terminal",  # answered in the agent's own prompt
+    "timer",  # an auto-approve timer covered it
+    "timeout",  # no answer before approval_timeout
+    "listener",  # the listener could not post it anywhere
+    "stale",  # the waiting hook is gone
+    "session-end",  # its session ended
+]
+Via = Literal[ViaSource, PlatformName]
+
+
+class Decision(TypedDict, total=False):
+    """``request["decision"]`` (``lifecycle.settle``); the extras come from ``store.decide``."""
+
+    behavior: Required[Behavior]
+    reason: Required[str | None]
+    by: Required[str]
+    via: Required[Via]
+    at: Required[float]
+    timer_id: str  # via timer
+    updated_input: ToolInput  # an answered question, an edited plan
+    updated_permissions: list[JSON]  # e.g. a setMode after a plan is approved
+    answer: str  # the text a chat reply gave
+    interrupt: bool  # deny and stop the agent
+    event: str  # the chat update that decided (replay guard)
+
+
+class ChatRef(TypedDict, total=False):
+    """A posted chat message, stored (``platforms.base.MessageRef.to_dict``). Ids are
+    opaque strings."""
+
+    bridge: Required[str]
+    chat_id: Required[str]
+    message_id: Required[str]
+    thread_id: str | None
+    sent_at: float | None  # the platform's clock
+    question: int  # which question of an AskUserQuestion request this message asks
+
+
+class RequestChat(TypedDict, total=False):
+    """``request["chat"]``: the listener's bookkeeping of a request."""
+
+    nonce: str  # in every button's data
+    refs: list[ChatRef]
+    shown: bool  # outcome shown on every copy
+    posted_at: float
+    answers: dict[str, JSON]  # question index (as text) -> the chosen label(s) or text
+    picks: dict[str, list[str]]  # multi-select question index -> labels ticked so far
+
+
+class HookRequest(TypedDict, total=False):
+    """The agent-neutral request a hook builds from a payload (``agents.*.parse``)."""
+
+    agent: Required[str]
+    event: Required[str]  # the payload's hook_event_name (or Codex notify's turn event)
+    session_id: Required[str]
+    cwd: Required[str]
+    permission_mode: str | None
+    transcript_path: str | None
+    turn_id: str | None  # Codex
+    client: str | None  # Codex notify
+    tool_name: str
+    tool_input: ToolInput
+    tool_use_id: str | None
+    # the places the call touches, or None when it may touch one we cannot know
+    paths: list[str] | None
+    tool_aliases: list[str]
+    message: str
+    title: str
+    notification_type: str
+    last_assistant_message: str | None
+    stop_hook_active: bool
+    source: str
+    reason: str
+    model: str
+    prompt: str
+    duration_ms: float
+    never: list[str]  # never_auto_approve, for a timer added while the hook waits
+    pid: int  # the waiting hook
+
+
+class Request(HookRequest, total=False):
+    """A permission request as stored (``state["requests"][id]``)."""
+
+    id: str
+    status: RequestStatus
+    created_at: float
+    expires_at: float
+    decision: Decision | None
+    summary: str  # one redacted line (audit.summarize_input)
+    input_truncated: bool  # tool_input is a capped copy
+    input_missing: int  # characters the capped copy lacks
+    chat: RequestChat
+
+
+# -- timers ---------------------------------------------------------------------------------
+
+TimerScope = Literal["session", "tool", "dir", "bash"]
+
+
+class Timer(TypedDict, total=False):
+    """An auto-approve rule (``state["timers"][id]``; see ``rules.py``)."""
+
+    id: Required[str]
+    scope: Required[TimerScope]
+    session_id: str | None
+    agent: str | None
+    tool: str | None  # casefolded
+    tool_label: str | None  # as typed
+    path: str | None  # scope dir
+    prefix: str | None  # scope bash
+    created_at: Required[float]
+    expires_at: Required[float]
+    created_by: Required[str]
+    key: str  # the chat update that asked for it (a replay adds nothing)
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+SessionStatus = Literal["active", "ended"]
+
+
+class SessionThread(TypedDict):
+    """Where a session's messages go on one bridge (``session["chat"][bridge]``)."""
+
+    chat_id: str | None
+    thread_id: str | None
+
+
+class StopRequest(TypedDict):
+    """``session["stop"]``: a /stop from the chat, consumed by the session's next hook."""
+
+    by: str
+    via: str
+    at: float
+
+
+class Session(TypedDict, total=False):
+    """An agent session seen by the hooks (``state["sessions"][id]``)."""
+
+    id: Required[str]
+    agent: str | None
+    status: SessionStatus
+    started_at: float
+    last_seen: float
+    ended_at: float
+    end_reason: str
+    cwd: str
+    transcript_path: str
+    source: str
+    model: str
+    chat: dict[str, SessionThread]  # bridge name -> thread
+    stop: StopRequest
+
+
+class State(TypedDict, total=False):
+    """The whole ``state.json`` document (``state.empty``)."""
+
+    schema: Required[int]
+    timers: Required[dict[str, Timer]]
+    requests: Required[dict[str, Request]]
+    sessions: Required[dict[str, Session]]
+    listener: JSON  # versions before listener.offsets.json; dropped on the next write
+
+
+# -- audit log --------------------------------------------------------------------------
+
+AuditEvent = Literal["decision", "store-reset", "unauthorized"]
+
+
+class AuditEntry(TypedDict, total=False):
+    """One line of ``audit.jsonl`` (``audit.append``)."""
+
+    at: float
+    event: Required[AuditEvent]
+    # decision
+    request_id: str | None
+    agent: str | None
+    session_id: str | None
+    cwd: str | None
+    tool_name: str | None
+    input: str | None  # a redacted summary, never the raw input
+    behavior: Behavior
+    status: RequestStatus | Literal["unauthorized"]
+    via: Via
+    by: str | None
+    reason: str | None
+    timer_id: str | None
+    # store-reset
+    path: str
+    moved_to: str
+    timers_lost: bool
+    # unauthorized (someone not allowed pressed or wrote)
+    bridge: str
+    user_id: str
+    user_name: str | None
+    chat_id: str
+    kind: str
+    data: str | None
+
+
+# -- bridge and listener health --------------------------------------------------------
+
+HealthState = Literal[
+    "starting",  # loading or connecting
+    "ok",
+    "conflict",  # another poller uses the same token (Telegram 409)
+    "auth",  # the token or the chat was rejected
+    "error",  # anything else; being retried
+]
+# States in which a bridge cannot post.
+DOWN_STATES: tuple[HealthState, ...] = ("auth", "error")
+
+
+class BridgeHealth(TypedDict, total=False):
+    """A bridge's (or a supervised task's) health: ``{"state": ..., "detail": ...}``.
+    Extra keys are the bridge's own (JSON-serializable)."""
+
+    state: Required[HealthState]
+    detail: Required[str]
+    # Telegram polling
+    conflict: bool
+    conflicts: int
+    last_conflict_at: float | None
+    last_poll_at: float | None
+    last_error: str | None
+    last_error_at: float | None
+    failures: int
+    # supervised tasks
+    restarts: int
+
+
+class ListenerHealth(TypedDict, total=False):
+    """``listener.health.json``, for ``tether-hooks status``."""
+
+    pid: int
+    started_at: float
+    updated_at: float
+    bridges: dict[str, BridgeHealth]
+    tasks: dict[str, BridgeHealth] | None
+
+
+NoticeKind = Literal["waiting", "finished", "info", "error", "auto_approved"]
+
+
+class NoticeMessage(TypedDict, total=False):
+    """A hook's ``notice`` line to the listener's socket (``listener/server.py``)."""
+
+    op: Required[Literal["notice"]]
+    kind: Required[str]
+    session_id: str | None
+    agent: str | None
+    cwd: str | None
+    text: str
+    wait: float
+
+
+# -- hook payloads (what an agent writes on the hook's stdin) ----------------------------
+
+HookEventName = Literal[
+    "PreToolUse",
+    "PermissionRequest",
+    "PermissionDenied",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+]
+
+
+class HookPayload(TypedDict, total=False):
+    """Fields every Claude Code / Codex hook payload may carry."""
+
+    hook_event_name: Required[str]
+    session_id: str
+    transcript_path: str
+    cwd: str
+    permission_mode: str  # absent on some Claude events (Notification, SessionStart...)
+    prompt_id: str  # Claude
+    effort: dict[str, str]  # Claude: {"level": ...}
+    turn_id: str  # Codex
+    model: str  # Codex (every event); Claude SessionStart only
+
+
+class ToolPayload(HookPayload, total=False):
+    """PreToolUse, PermissionRequest, PermissionDenied, PostToolUse."""
+
+    tool_name: Required[str]
+    tool_input: ToolInput
+    tool_use_id: str  # absent on PermissionRequest
+    permission_suggestions: list[JSON]  # Claude PermissionRequest
+    tool_response: JSON  # PostToolUse (Claude: object, Codex: string)
+    duration_ms: float  # Claude PostToolUse
+    reason: str  # Claude PermissionDenied
+
+
+class NotificationPayload(HookPayload, total=False):
+    """Claude Notification."""
+
+    message: str
+    title: str
+    notification_type: str  # "permission_prompt", "idle_prompt", ...
+
+
+class StopPayload(HookPayload, total=False):
+    """Stop (Claude and Codex)."""
+
+    stop_hook_active: bool
+    last_assistant_message: str
+    background_tasks: list[JSON]  # Claude
+    session_crons: list[JSON]  # Claude
+
+
+class SessionStartPayload(HookPayload, total=False):
+    source: str  # "startup", "resume", "clear", "compact"
+
+
+class SessionEndPayload(HookPayload, total=False):
+    reason: str
+
+
+class UserPromptPayload(HookPayload, total=False):
+    prompt: str
+
+
+# Codex's legacy ``notify`` program argument (its keys have hyphens).
+CodexNotify = TypedDict(
+    "CodexNotify",
+    {
+        "type": str,  # "agent-turn-complete"
+        "thread-id": str,
+        "turn-id": str,
+        "cwd": str,
+        "client": str,
+        "input-messages": list[str],
+        "last-assistant-message": str,
+    },
+    total=False,
+)
+
+# -- configuration (config.toml) -----------------------------------------------------------
+
+OnTimeout = Literal["ask", "deny"]
+
+
+class PlatformSection(TypedDict, total=False):
+    """What every ``[platform]`` table may say; each bridge checks the rest."""
+
+    enabled: bool
+    allowed_user_ids: list[int | str]
+
+
+class TelegramSection(PlatformSection, total=False):
+    """``[telegram]`` (checked by ``platforms.telegram_config``)."""
+
+    bot_token: str
+    chat_id: int | str
+    api_base: str
+    api_file_base: str
+    forum: bool
+    poll_timeout: int
+    retries: int
+    retry_delay: float
+    max_retry_after: float
+
+
+class Config(TypedDict, total=False):
+    """``config.load()``: config.toml with defaults filled in and checked."""
+
+    approval_timeout: Required[float]
+    on_timeout: Required[OnTimeout]
+    local_approvals: Required[bool]
+    default_timer: Required[str]
+    default_timer_seconds: Required[float]
+    never_auto_approve: Required[list[str]]
+    stop_wait: Required[float]
+    redact_patterns: Required[list[str]]
+    telegram: TelegramSection
+    slack: PlatformSection
+    discord: PlatformSection
+    memory: PlatformSection
+
+
+class HookConfig(TypedDict):
+    """The settings a hook reads (``config.hook_config``, cached in config.cache.json)."""
+
+    approval_timeout: float
+    on_timeout: OnTimeout
+    local_approvals: bool
+    default_timer: str
+    default_timer_seconds: float
+    never_auto_approve: list[str]
+    stop_wait: float
+    redact_patterns: list[str]
+    platforms: list[str]
