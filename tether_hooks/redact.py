@@ -11,7 +11,8 @@ What is masked (``text``):
   ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
   ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Discord bot tokens, JWTs,
   npm/PyPI/Hugging Face tokens, and each chat platform's own token shapes (the Telegram bot
-  token), as its bridge declares them (``platforms.secret_patterns``); PEM private key blocks (to the end if unterminated);
+  token), as its bridge declares them (``platforms.secret_patterns``); PEM private key
+  blocks (to the end if unterminated);
 * headers (``Authorization:``, ``Cookie:``), ``Bearer``, ``-u user:pass``, ``mysql -pX``,
   ``sshpass -p``, ``docker login -p``, ``redis-cli -a``, ``pass:X``, ``echo X | ...
   --password-stdin``, ``set NAME X``, ``curl -b k=v``, URL passwords and secret query

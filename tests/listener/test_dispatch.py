@@ -18,7 +18,7 @@ from tether_hooks import approvals, audit, config, paths, timers
 from tether_hooks.listener.dispatch import COMMANDS, Dispatcher
 from tether_hooks.listener.notices import Debouncer
 from tether_hooks.platforms.base import LONG_INPUT, MessageRef
-from tether_hooks.platforms.memory import MemoryBridge
+from tether_hooks.platforms.memory import MemoryBridge, UnorderedMemoryBridge
 from tether_hooks.store import Store
 
 ALICE, MALLORY = 1, 2
@@ -563,6 +563,29 @@ def test_a_restart_neither_loses_nor_reapplies_anything() -> None:
             # the old message's buttons still resolve
             await bridge2.press(mine[write], "❌ Deny", ALICE)
             assert record(write)["status"] == "denied"
+
+    run(scenario())
+
+
+def test_replays_are_recognised_by_key_where_event_ids_do_not_grow() -> None:
+    """``replays_by_order`` False (UnorderedMemoryBridge): no ordering ids at all; an event
+    delivered again after a restart is recognised by its ``event_key`` and dropped."""
+    async def scenario() -> None:
+        section = {"allowed_user_ids": [ALICE]}
+        async with running(bridge=UnorderedMemoryBridge(section)) as (_, bridge):
+            write = add(req("Write", file_path="/tmp/a.py", content="x"))["id"]
+            (post,) = await posted(bridge)
+            text = await bridge.send("allow Bash 2h", ALICE, reply_to=post["ref"])
+            assert text.update_id is None and text.event_id
+            assert len(timers.live()) == 1
+        saved = json.loads(Path(paths.listener_offsets_file()).read_text())
+        assert saved["memory"]["keys"] == [f"memory:{text.event_id}"]
+        again = UnorderedMemoryBridge({**section, "first_update_id": 100})
+        async with running(bridge=again) as (_, bridge2):
+            await bridge2.deliver(text)  # redelivered after the restart
+            assert len(timers.live()) == 1 and not bridge2.replies
+            await bridge2.send("allow Bash 2h", ALICE, reply_to=post["ref"])  # a new event
+            assert bridge2.replies and record(write)["status"] == "pending"
 
     run(scenario())
 

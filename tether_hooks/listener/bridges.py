@@ -70,10 +70,9 @@ class BridgeStates:
             if self.states[name]["state"] in ("starting", "stopped"):
                 self._set_state(name, "ok", "")
             log.info("%s connected", name)
-            set_commands = getattr(bridge, "set_commands", None)
-            if set_commands is not None:
+            if bridge.capabilities.commands:
                 try:
-                    await set_commands(COMMANDS)
+                    await bridge.set_commands(COMMANDS)
                 except Exception as exc:
                     log.warning("%s: could not register commands: %s", name, exc)
             self._wake.set()
@@ -83,15 +82,14 @@ class BridgeStates:
         """A started bridge whose poller ended (``polling_alive``) gets it started again."""
         for name in list(self._started):
             bridge = self.bridges.get(name)
-            alive = getattr(bridge, "polling_alive", None)
-            if alive is None or name in self._restarting or alive():
+            if bridge is None or name in self._restarting or bridge.polling_alive():
                 continue
             self._restarting.add(name)
             self._set_state(name, "error", "polling stopped; starting it again")
 
             async def restart(name: str = name, bridge: object = bridge) -> None:
                 try:
-                    await bridge.restart_polling()  # type: ignore[attr-defined]
+                    await bridge.restart_polling()
                 except Exception as exc:
                     log.error("%s: restarting polling failed: %s", name, exc)
                     await asyncio.sleep(RETRY_DELAYS[0])
@@ -122,11 +120,10 @@ class BridgeStates:
 
     def _refresh_health(self) -> None:
         for name, bridge in self.bridges.items():
-            health = getattr(bridge, "health", None)
-            if health is None or name not in self._started:
+            if name not in self._started:
                 continue
             try:
-                report = health()
+                report = bridge.health()
             except Exception as exc:
                 report = {"state": "error", "detail": str(exc)}
             if isinstance(report, dict) and report.get("state"):

@@ -16,7 +16,7 @@ from tether_hooks import questions as core_questions
 from tether_hooks import redact, rules
 from tether_hooks.durations import format_duration
 from tether_hooks.errors import TetherError
-from tether_hooks.platforms.base import LONG_INPUT, Button, Incoming
+from tether_hooks.platforms.base import LONG_INPUT, Button
 from tether_hooks.questions import match_labels
 from tether_hooks.wording import agent_label, clip, project_name
 
@@ -25,7 +25,6 @@ __all__ = [
     "VERBS",
     "answers_for",
     "buttons_for",
-    "event_key",
     "indexes",
     "new_nonce",
     "parse_options",
@@ -56,12 +55,6 @@ VERBS = {
 # "Approve + accept edits": Claude leaves plan mode for acceptEdits (observed §7).
 ACCEPT_EDITS = [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
 _LABEL_CHARS = 28
-
-
-def event_key(event: Incoming) -> str | None:
-    """What a decision, timer or toggle made by ``event`` is keyed on, so that applying the
-    same update again (after a listener restart) never does anything twice."""
-    return None if event.update_id is None else f"{event.bridge}:{event.update_id}"
 
 
 def new_nonce() -> str:

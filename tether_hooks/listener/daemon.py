@@ -16,19 +16,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
-import inspect
 import json
 import logging
 import os
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 from tether_hooks import __version__, config, paths, relay
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
+
+if TYPE_CHECKING:
+    from tether_hooks.listener.offsets import Offsets
+    from tether_hooks.platforms.base import BridgeBase
+    from tether_hooks.store import Store
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
 
@@ -230,7 +234,6 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     )
     for name in names:
         dispatcher.expect(name)
-        offsets.bind(name, _account(cfg.get(name) or {}))
     server = Server(dispatcher)
     await server.start()
     log.info("listening on %s", server.path)
@@ -249,9 +252,7 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         await dispatcher.start()
         for name in names:
             try:
-                bridge = await asyncio.to_thread(
-                    _make_bridge, name, cfg, store, loop, offsets.get(name), offsets
-                )
+                bridge = await asyncio.to_thread(_make_bridge, name, cfg, store, loop, offsets)
             except Exception as exc:
                 await dispatcher.fail(name, f"cannot load the {name} bridge: {exc}")
                 continue
@@ -265,54 +266,44 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     return bool(changed)
 
 
-def _account(section: dict) -> str:
-    """Which account a bridge runs as, for its update offsets: a digest of its config table
-    (another bot token numbers its updates anew). Never the secrets themselves."""
-    # A token from the environment counts too (hashed here, never stored).
-    tokens = {k: os.environ.get(k, "") for k in ("TELEGRAM_BOT_TOKEN",)}
-    blob = json.dumps([section, tokens], sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def _make_bridge(
-    name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop,
-    handled: int | None = None, inbox: object = None,
-) -> object:
-    """Construct a bridge (``platforms.make_bridge``) with the update offset after
-    ``handled``, the inbox of fetched updates (``offsets``), the known threads and a thread
-    recorder."""
+def _make_bridge(name: str, cfg: dict[str, Any], store: Store,
+                 loop: asyncio.AbstractEventLoop, offsets: Offsets) -> BridgeBase:
+    """Build a bridge (``platforms.make_bridge``) with its applied offset, the inbox of
+    fetched updates, the known threads and a thread recorder. The offsets are kept per
+    ``account()``: built again when the account's offset is not the one it was given."""
     from tether_hooks import platforms
-    from tether_hooks.platforms.base import BridgeBase, BridgeContext
+    from tether_hooks.platforms.base import BridgeContext
 
-    try:
-        cls = platforms.load(name)
-    except ImportError as exc:
-        raise ListenerError(
-            f"{exc}; install the extra: pip install 'tether-hooks[{name}]'"
-        ) from exc
     section = cfg.get(name) or {}
-    if not issubclass(cls, BridgeBase):  # the memory bridge, until it takes a BridgeContext
-        params = inspect.signature(cls).parameters
-        return cls(section, **({"update_offset": handled + 1}
-                               if "update_offset" in params and handled is not None else {}))
-    sessions = store.read()["sessions"]  # type: ignore[attr-defined]
-    threads = {
-        sid: str(thread) for sid, s in sessions.items()
-        if (thread := ((s.get("chat") or {}).get(name) or {}).get("thread_id"))
-    }
+    sessions = store.read()["sessions"]
+    threads = {sid: str(thread) for sid, s in sessions.items()
+               if (thread := ((s.get("chat") or {}).get(name) or {}).get("thread_id"))
+               is not None}
 
     def on_thread(session_id: str, thread_id: str) -> None:
         chat = {name: {"chat_id": str(section.get("chat_id")), "thread_id": str(thread_id)}}
         loop.run_in_executor(None, _remember_topic, store, session_id, chat)
 
-    ctx = BridgeContext(section, None if handled is None else handled + 1, threads, on_thread,
-                        inbox)  # type: ignore[arg-type]
-    return platforms.make_bridge(name, ctx)
+    def build(offset: int | None) -> BridgeBase:
+        ctx = BridgeContext(section, offset, threads, on_thread, offsets)
+        try:
+            return platforms.make_bridge(name, ctx)
+        except ImportError as exc:
+            raise ListenerError(
+                f"{exc}; install the extra: pip install 'tether-hooks[{name}]'"
+            ) from exc
+
+    offset = offsets.get(name)
+    bridge = build(offset)
+    offsets.bind(name, bridge.account())
+    if offsets.get(name) != offset:  # another account: its own numbering
+        bridge = build(offsets.get(name))
+    return bridge
 
 
-def _remember_topic(store: object, session_id: str, chat: dict) -> None:
+def _remember_topic(store: Store, session_id: str, chat: dict[str, Any]) -> None:
     try:
-        session = store.read()["sessions"].get(session_id) or {}  # type: ignore[attr-defined]
-        store.set_session(session_id, chat={**(session.get("chat") or {}), **chat})  # type: ignore[attr-defined]
+        session = store.read()["sessions"].get(session_id) or {}
+        store.set_session(session_id, chat={**(session.get("chat") or {}), **chat})
     except TetherError as exc:
         log.warning("cannot record the topic of session %s: %s", session_id, exc)

@@ -222,7 +222,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
             for bridge in self._ready():
                 for view, buttons, index in chat.views(request, nonce,
                                                        str(self.cfg["default_timer"]),
-                                                       full=hasattr(bridge, "show_full")):
+                                                       full=bridge.capabilities.full_input):
                     try:
                         ref = await bridge.post_request(dict(view, session=session), buttons)
                     except Exception as exc:
@@ -266,8 +266,8 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
     # -- what users do ------------------------------------------------------------------
 
     def _chat_of(self, bridge: str) -> str | None:
-        return access.chat_of(self.cfg, bridge,
-                              getattr(self.bridges.get(bridge), "resolved_chat_id", None))
+        known = self.bridges.get(bridge)
+        return access.chat_of(self.cfg, bridge, known.resolved_chat_id if known else None)
 
     def in_chat(self, event: Incoming) -> bool:
         return access.in_chat(self._chat_of(event.bridge), event)
@@ -281,18 +281,34 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         """Every press, text and command of every bridge arrives here. An update is marked
         applied (``offsets.done``) only once it was: a listener killed meanwhile applies it
         again after its restart, and that changes nothing (``event_key``)."""
-        if event.update_id is not None and not self.offsets.fresh(event.bridge,
-                                                                  int(event.update_id)):
-            log.info("dropping replayed update %s from %s", event.update_id, event.bridge)
+        bridge = self.bridges.get(event.bridge)
+        by_order = bridge is None or bridge.replays_by_order
+        key = self.event_key(event)
+        if by_order and event.update_id is not None:
+            fresh = self.offsets.fresh(event.bridge, int(event.update_id))
+        else:
+            fresh = key is None or self.offsets.fresh_key(event.bridge, key)
+        if not fresh:
+            log.info("dropping replayed update %s from %s", key, event.bridge)
             return
         try:
             await self._apply(event)
         finally:
-            if event.update_id is not None:
-                try:
+            try:
+                if by_order and event.update_id is not None:
                     await self._io(self.offsets.done, event.bridge, int(event.update_id))
-                except OSError as exc:
-                    log.error("cannot record update %s as applied: %s", event.update_id, exc)
+                elif key is not None:
+                    await self._io(self.offsets.done_key, event.bridge, key)
+            except OSError as exc:
+                log.error("cannot record update %s as applied: %s", key, exc)
+
+    def event_key(self, event: Incoming) -> str | None:
+        """What a decision, timer or toggle made by ``event`` is keyed on (its bridge's
+        ``event_key``), so applying the same event again never does anything twice."""
+        bridge = self.bridges.get(event.bridge)
+        if bridge is None or (event.update_id is None and not event.event_id):
+            return None
+        return bridge.event_key(event)
 
     async def _apply(self, event: Incoming) -> None:
         try:
@@ -357,7 +373,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
             extra["answer"] = answer
         if interrupt:
             extra["interrupt"] = True
-        key = chat.event_key(event)
+        key = self.event_key(event)
         if key:
             extra["event"] = key
         self._showing.add(rid)
@@ -392,7 +408,7 @@ class Dispatcher(BridgeStates, HookNotices, Replies, Questions):
         length = f"{duration}s" if duration else str(self.cfg["default_timer"])
         try:
             timer, _ = await self._io(timers.add_like, request, scope, length, created_by=by,
-                                      tool=tool, store=self.store, key=chat.event_key(event))
+                                      tool=tool, store=self.store, key=self.event_key(event))
         except TetherError as exc:
             await self.bridges[event.bridge].reply(event, f"No timer was set: {exc}")
             return None

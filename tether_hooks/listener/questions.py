@@ -100,7 +100,7 @@ class Questions:
             await self.answer_question(event, request, index, labels[option])
             return
         updated = await self._io(_toggle, self.store, request["id"], index, labels[option],
-                                 labels, chat.event_key(event))
+                                 labels, self.event_key(event))
         if updated is None or updated.get("status") != "pending":
             await self.tell(event, "⌛ Expired" if updated is None else
                             f"Already decided: {outcome_text(updated)}")
@@ -115,11 +115,11 @@ class Questions:
         rows = chat.question_rows(asked, index, request["chat"]["nonce"], picks)
         for ref in request["chat"].get("refs") or ():
             bridge = self.bridges.get(ref.get("bridge"))
-            update = getattr(bridge, "update_buttons", None)
-            if update is None or ref.get("question") != index:
+            if (bridge is None or not bridge.capabilities.button_updates
+                    or ref.get("question") != index):
                 continue
             try:
-                await update(MessageRef.from_dict(ref), rows)
+                await bridge.update_buttons(MessageRef.from_dict(ref), rows)
             except Exception as exc:
                 log.warning("%s: updating buttons failed: %s", ref.get("bridge"), exc)
 

@@ -51,7 +51,7 @@ class Replies:
             return
         rid, tool = request["id"], request.get("tool_name")
         bridge = self.bridges[event.bridge]
-        if verb == "f" and hasattr(bridge, "show_full"):
+        if verb == "f" and bridge.capabilities.full_input:
             await bridge.answer(event, "Full input below")
             await bridge.show_full(event, request)
         elif verb == "r":

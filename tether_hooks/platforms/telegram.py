@@ -30,10 +30,7 @@ The bridge only translates (see ``base.py``). What the listener can rely on:
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -59,13 +56,14 @@ from tether_hooks.platforms.base import (
     BridgeHealth,
     Button,
     Capabilities,
-    Incoming,
     Inbox,
+    Incoming,
     MessageRef,
     Notice,
     OnEvent,
+    account_digest,
 )
-from tether_hooks.platforms.telegram_config import SECRET_PATTERNS, TelegramSettings, settings
+from tether_hooks.platforms.telegram_config import TelegramSettings, settings
 from tether_hooks.platforms.telegram_errors import map_error
 from tether_hooks.platforms.telegram_poll import (
     PollHealth,
@@ -74,6 +72,7 @@ from tether_hooks.platforms.telegram_poll import (
     restart_polling,
 )
 from tether_hooks.platforms.telegram_retry import call
+from tether_hooks.platforms.telegram_secrets import SECRET_PATTERNS
 from tether_hooks.platforms.telegram_topics import Topics
 from tether_hooks.platforms.telegram_updates import (
     fetched_updates,
@@ -87,15 +86,6 @@ log = logging.getLogger(__name__)
 
 _ALLOWED_UPDATES = ["message", "callback_query"]
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-def account_of(section: dict[str, Any]) -> str:
-    """Which account a bridge runs as, for its update offsets: a digest of its config table
-    and of ``TELEGRAM_BOT_TOKEN`` (another bot token numbers its updates anew). Never the
-    secrets themselves. (The same digest the listener kept before bridges declared it.)"""
-    tokens = {k: os.environ.get(k, "") for k in ("TELEGRAM_BOT_TOKEN",)}
-    blob = json.dumps([section, tokens], sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 class TelegramBridge(BridgeBase):
@@ -113,7 +103,8 @@ class TelegramBridge(BridgeBase):
         self.topics = Topics(self.settings, ctx.threads, ctx.on_thread)
         self.bot_id: int | None = None
         self.bot_username: str | None = None
-        self._skip_below = int(ctx.offset or 0)
+        # ctx.offset: the highest update applied; fetch from the next one
+        self._skip_below = 0 if ctx.offset is None else ctx.offset + 1
         self._last_update_id: int | None = None
         self._on_event: OnEvent | None = None
         self._answered: dict[str, None] = {}
@@ -139,7 +130,8 @@ class TelegramBridge(BridgeBase):
     # -- identity -----------------------------------------------------------------------------
 
     def account(self) -> str:
-        return account_of(self._section)
+        """The config table and a token from the environment, digested (never shown)."""
+        return account_digest(self._section, ("TELEGRAM_BOT_TOKEN",))
 
     def event_key(self, event: Incoming) -> str:
         return f"telegram:{event.update_id}"

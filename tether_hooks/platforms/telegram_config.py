@@ -10,8 +10,6 @@ from tether_hooks.errors import ConfigError
 
 __all__ = [
     "DEFAULT_API_BASE",
-    "SECRET_LABEL",
-    "SECRET_PATTERNS",
     "THREAD_KEY",
     "TelegramSettings",
     "file_url",
@@ -21,10 +19,6 @@ __all__ = [
 
 DEFAULT_API_BASE = "https://api.telegram.org/bot"
 THREAD_KEY = "telegram_thread_id"  # where a session's forum topic is kept
-# The bot token's shape, declared by the bridge (``TelegramBridge.secret_patterns``) and read
-# from here by ``redact`` without importing the SDK.
-SECRET_LABEL = "Telegram bot token"
-SECRET_PATTERNS: tuple[str, ...] = (r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}",)
 _SETUP = "run `tether-hooks setup telegram --token ... --chat-id ... --allow-user ...`"
 
 
