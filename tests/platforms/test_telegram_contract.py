@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tether_hooks import platforms, redact
 from tether_hooks.platforms.base import BridgeBase, BridgeContext, Capabilities, Incoming
 from tether_hooks.platforms.telegram import TelegramBridge
@@ -32,7 +34,7 @@ def test_its_token_shape_is_what_redact_masks_everywhere() -> None:
     assert TOKEN.split(":")[1] not in masked and "«secret: Telegram bot token»" in masked
 
 
-def test_account_is_stable_per_token_and_never_the_token(monkeypatch) -> None:
+def test_account_is_stable_per_token_and_never_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     one = TelegramBridge(BridgeContext(SECTION)).account()
     assert one == TelegramBridge(BridgeContext(dict(SECTION))).account()

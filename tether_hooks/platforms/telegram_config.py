@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tether_hooks.errors import ConfigError
@@ -72,7 +73,7 @@ def chat_id_of(value: object) -> int | str | None:
 
 
 def settings(
-    section: dict | None, path: str = "config.toml", *, need_users: bool = True
+    section: Mapping[str, object] | None, path: str = "config.toml", *, need_users: bool = True
 ) -> TelegramSettings:
     """Check a ``[telegram]`` table; ConfigError names the file and the key."""
     section = dict(section or {})

@@ -37,7 +37,7 @@ async def _get_me(token: str, api_base: str) -> dict[str, Any]:
     return {"id": me.id, "username": me.username, "name": me.first_name}
 
 
-def _current() -> dict:
+def _current() -> dict[str, Any]:
     from tether_hooks import config
 
     section = config.load().get("telegram")
@@ -89,7 +89,7 @@ def configure(
     return result
 
 
-def _send_test(section: dict) -> str:
+def _send_test(section: dict[str, Any]) -> str:
     from tether_hooks.platforms.telegram import TelegramBridge
 
     async def run() -> str:
@@ -142,7 +142,7 @@ def discover(token: str | None, api_base: str | None, timeout: float) -> dict[st
     if given_base and given_base.rstrip("/") != section.get("api_base"):
         carry += ["--api-base", base]
 
-    async def run() -> tuple[dict, list]:
+    async def run() -> tuple[dict[str, Any], list[Any]]:
         me = await _get_me(token, base)
         try:
             async with _bot(token, base) as bot:
