@@ -1090,8 +1090,20 @@ class TelegramEmulator:
             return self._drop(request, method, raw, result)
         response = self._record(method, raw, result=result)
         if late:
-            await asyncio.sleep(late)
+            await self._linger(late)
         return response
+
+    async def _linger(self, seconds: float) -> None:
+        """Wait ``seconds`` before answering, or until the emulator stops."""
+        assert self._loop is not None
+        deadline = self._loop.time() + seconds
+        while not self._stopping and (remaining := deadline - self._loop.time()) > 0:
+            event = self._pulse_event
+            assert event is not None
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                pass
 
     def _drop(
         self, request: web.Request, method: str, raw: dict[str, Any], result: Any = None
