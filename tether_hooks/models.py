@@ -33,6 +33,7 @@ __all__ = [
     "Config",
     "DOWN_STATES",
     "Decision",
+    "DecisionExtra",
     "HealthState",
     "HookConfig",
     "HookEventName",
@@ -40,12 +41,16 @@ __all__ = [
     "HookRequest",
     "JSON",
     "ListenerHealth",
+    "ListenerStatus",
+    "ListenerStop",
     "NoticeKind",
     "NoticeMessage",
     "NotificationPayload",
     "OnTimeout",
     "PlatformName",
     "PlatformSection",
+    "Question",
+    "QuestionOption",
     "Request",
     "RequestChat",
     "RequestStatus",
@@ -55,9 +60,12 @@ __all__ = [
     "SessionStartPayload",
     "SessionStatus",
     "SessionThread",
+    "Settings",
     "State",
     "StopPayload",
     "StopRequest",
+    "TaskHealth",
+    "TaskState",
     "TelegramSection",
     "Timer",
     "TimerScope",
@@ -107,8 +115,18 @@ ViaSource = Literal[
 Via = Literal[ViaSource, PlatformName]
 
 
-class Decision(TypedDict, total=False):
-    """``request["decision"]`` (``lifecycle.settle``); the extras come from ``store.decide``."""
+class DecisionExtra(TypedDict, total=False):
+    """What a decider may add to a decision (``store.decide(..., extra=)``)."""
+
+    updated_input: ToolInput  # an answered question, an edited plan
+    updated_permissions: list[JSON]  # e.g. a setMode after a plan is approved
+    answer: str  # the text a chat reply gave
+    interrupt: bool  # deny and stop the agent
+    event: str  # the chat update that decided (replay guard)
+
+
+class Decision(DecisionExtra, total=False):
+    """``request["decision"]`` (``lifecycle.settle``)."""
 
     behavior: Required[Behavior]
     reason: Required[str | None]
@@ -116,11 +134,6 @@ class Decision(TypedDict, total=False):
     via: Required[Via]
     at: Required[float]
     timer_id: str  # via timer
-    updated_input: ToolInput  # an answered question, an edited plan
-    updated_permissions: list[JSON]  # e.g. a setMode after a plan is approved
-    answer: str  # the text a chat reply gave
-    interrupt: bool  # deny and stop the agent
-    event: str  # the chat update that decided (replay guard)
 
 
 class ChatRef(TypedDict, total=False):
@@ -189,6 +202,22 @@ class Request(HookRequest, total=False):
     input_truncated: bool  # tool_input is a capped copy
     input_missing: int  # characters the capped copy lacks
     chat: RequestChat
+
+
+class QuestionOption(TypedDict, total=False):
+    """One option of an AskUserQuestion question."""
+
+    label: str
+    description: str
+
+
+class Question(TypedDict, total=False):
+    """One question of an AskUserQuestion ``tool_input["questions"]`` (``questions.py``)."""
+
+    question: Required[str]
+    header: str
+    options: list[QuestionOption]
+    multiSelect: bool
 
 
 # -- timers ---------------------------------------------------------------------------------
@@ -311,7 +340,7 @@ DOWN_STATES: tuple[HealthState, ...] = ("auth", "error")
 
 
 class BridgeHealth(TypedDict, total=False):
-    """A bridge's (or a supervised task's) health: ``{"state": ..., "detail": ...}``.
+    """A bridge's health: ``{"state": ..., "detail": ...}``.
     Extra keys are the bridge's own (JSON-serializable)."""
 
     state: Required[HealthState]
@@ -324,8 +353,18 @@ class BridgeHealth(TypedDict, total=False):
     last_error: str | None
     last_error_at: float | None
     failures: int
-    # supervised tasks
+
+
+TaskState = Literal["ok", "error", "restarting"]
+
+
+class TaskHealth(TypedDict, total=False):
+    """A supervised listener task's health (``listener/supervise.py``)."""
+
+    state: Required[TaskState]
+    detail: Required[str]
     restarts: int
+    at: float  # of the last restart
 
 
 class ListenerHealth(TypedDict, total=False):
@@ -335,7 +374,31 @@ class ListenerHealth(TypedDict, total=False):
     started_at: float
     updated_at: float
     bridges: dict[str, BridgeHealth]
-    tasks: dict[str, BridgeHealth] | None
+    tasks: dict[str, TaskHealth] | None
+
+
+class ListenerStatus(TypedDict, total=False):
+    """``listener.daemon.status()`` (and ``start()``, which adds ``started``)."""
+
+    running: Required[bool]  # its socket answers
+    pid: int | None
+    socket: str
+    log: str
+    usable: bool | None  # some bridge can post
+    bridges: dict[str, BridgeHealth]
+    tasks: dict[str, TaskHealth]
+    unresponsive: bool  # a pid, but no answer
+    started_at: float | None
+    started: bool  # start(): this call started it
+
+
+class ListenerStop(TypedDict, total=False):
+    """``listener.daemon.stop()``; empty before a purge stops it."""
+
+    running: bool
+    stopped: bool
+    pid: int
+    killed: bool  # SIGKILL after SIGTERM went unheard
 
 
 NoticeKind = Literal["waiting", "finished", "info", "error", "auto_approved"]
@@ -464,32 +527,29 @@ class TelegramSection(PlatformSection, total=False):
     max_retry_after: float
 
 
-class Config(TypedDict, total=False):
-    """``config.load()``: config.toml with defaults filled in and checked."""
+class Settings(TypedDict):
+    """The top-level settings of config.toml, checked, defaults filled in (``config.DEFAULTS``)."""
 
-    approval_timeout: Required[float]
-    on_timeout: Required[OnTimeout]
-    local_approvals: Required[bool]
-    default_timer: Required[str]
-    default_timer_seconds: Required[float]
-    never_auto_approve: Required[list[str]]
-    stop_wait: Required[float]
-    redact_patterns: Required[list[str]]
+    approval_timeout: float
+    on_timeout: OnTimeout
+    local_approvals: bool
+    default_timer: str
+    default_timer_seconds: float  # default_timer, parsed
+    never_auto_approve: list[str]
+    stop_wait: float
+    redact_patterns: list[str]
+
+
+class Config(Settings, total=False):
+    """``config.load()``: the settings and the platform tables."""
+
     telegram: TelegramSection
     slack: PlatformSection
     discord: PlatformSection
     memory: PlatformSection
 
 
-class HookConfig(TypedDict):
+class HookConfig(Settings):
     """The settings a hook reads (``config.hook_config``, cached in config.cache.json)."""
 
-    approval_timeout: float
-    on_timeout: OnTimeout
-    local_approvals: bool
-    default_timer: str
-    default_timer_seconds: float
-    never_auto_approve: list[str]
-    stop_wait: float
-    redact_patterns: list[str]
-    platforms: list[str]
+    platforms: list[str]  # configured and enabled

@@ -67,7 +67,7 @@ class BridgeStates:
                 continue
             self._started.add(name)
             self._refresh_health()
-            if self.states[name]["state"] in ("starting", "stopped"):
+            if self.states[name]["state"] == "starting":
                 self._set_state(name, "ok", "")
             log.info("%s connected", name)
             if bridge.capabilities.commands:
