@@ -220,7 +220,8 @@ class TelegramBridge(BridgeBase):
 
     def health(self) -> BridgeHealth:
         """``state`` (ok, conflict, auth, error, starting), ``detail`` and poll counters."""
-        report: dict[str, Any] = self._health.report(max(60.0, 3.0 * self.settings.poll_timeout))
+        report: dict[str, Any] = dict(self._health.report(
+            max(60.0, 3.0 * self.settings.poll_timeout)))
         report.update(
             bridge=self.name, bot=f"@{self.bot_username}" if self.bot_username else None,
             chat_id=str(self.settings.chat_id), last_update_id=self._last_update_id,
