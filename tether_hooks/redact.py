@@ -9,10 +9,9 @@ Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drop
 What is masked (``text``):
 * token shapes: ``sk-``/``sk-ant-``, ``gh[pousr]_``, ``github_pat_``, ``glpat-``,
   ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
-  ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Discord bot tokens, JWTs,
-  npm/PyPI/Hugging Face tokens, and each chat platform's own token shapes (the Telegram bot
-  token), as its bridge declares them (``platforms.secret_patterns``); PEM private key
-  blocks (to the end if unterminated);
+  ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Discord bot tokens, JWTs, npm/PyPI/
+  Hugging Face tokens, chat platforms' tokens (``platforms.SECRETS``: Telegram's); PEM
+  private key blocks (to the end if unterminated);
 * headers (``Authorization:``, ``Cookie:``), ``Bearer``, ``-u user:pass``, ``mysql -pX``,
   ``sshpass -p``, ``docker login -p``, ``redis-cli -a``, ``pass:X``, ``echo X | ...
   --password-stdin``, ``set NAME X``, ``curl -b k=v``, URL passwords and secret query
@@ -30,9 +29,9 @@ every quantifier is bounded, possessive or anchored on a literal: linear time.""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
     _ASSIGN,
@@ -55,6 +54,8 @@ from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
     _TOKENS,
     _URL_KEYS,
     check_patterns,
+    configured,
+    platform_tokens,
 )
 
 __all__ = ["MARK", "argv", "check_patterns", "chat", "secret_key", "secret_name", "text", "value"]
@@ -65,7 +66,6 @@ _HASHED = r"«secret: ([^«»\n]{0,80}?) sha256:[0-9a-f]{12}»"
 
 
 _compiled: dict[str, re.Pattern[str]] = {}
-_extra_cache: dict[object, list[re.Pattern[str]]] = {}
 
 
 def _re(source: str, flags: int = 0) -> re.Pattern[str]:
@@ -254,39 +254,6 @@ def _aws_pairs(text: str, hashed: bool) -> str:
     return text
 
 
-def _configured() -> list[re.Pattern[str]]:
-    """``redact_patterns`` of config.toml (through the hook's cached view)."""
-    from tether_hooks import config, paths
-
-    path = paths.config_file()
-    try:
-        st = os.stat(path)
-        key: object = (path, st.st_mtime_ns, st.st_size, st.st_ino)
-    except OSError:
-        return []
-    if key not in _extra_cache:
-        try:
-            found = check_patterns(config.hook_config().get("redact_patterns") or [])
-        except Exception:  # a bad config is reported where it is loaded; built-ins still apply
-            found = []
-        _extra_cache.clear()
-        _extra_cache[key] = found
-    return _extra_cache[key]
-
-
-_platform_cache: list[tuple[str, re.Pattern[str]]] = []
-
-
-def _platform_tokens() -> list[tuple[str, re.Pattern[str]]]:
-    """The token shapes the chat platforms declare (their bridges' ``secret_patterns``)."""
-    if not _platform_cache:
-        from tether_hooks import platforms
-
-        _platform_cache.extend((label, re.compile(source))
-                               for label, source in platforms.secret_patterns())
-    return _platform_cache
-
-
 def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
          extra: Iterable[re.Pattern[str]] | None = None) -> str:
     """``value`` with every likely secret masked (``hashed``: markers carry a hash).
@@ -299,7 +266,7 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         value = _re(_HASHED).sub(r"«secret: \1»", value)
     for secret in sorted({s for s in known if s and len(s) >= 6}, key=len, reverse=True):
         value = value.replace(secret, _mark("known", secret, hashed) if hashed else "«secret»")
-    for pattern in _configured() if extra is None else extra:
+    for pattern in configured() if extra is None else extra:
         group = "secret" if "secret" in pattern.groupindex else 0
         value = pattern.sub(lambda m, g=group: _span(m, g, "custom pattern", hashed), value)
     low = value.lower()
@@ -309,8 +276,8 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         if any(h in low for h in hints):
             pattern = _re(source, re.S)
             value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
-    for label, pattern in _platform_tokens():
-        value = pattern.sub(lambda m, lb=label: _span(m, 0, lb, hashed), value)
+    for label, pattern in platform_tokens():
+        value = pattern.sub(partial(_span, group=0, label=label, hashed=hashed), value)
     if any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2:  # Discord
         value = _re(_TOKEN_RE).sub(
             lambda m: _span(m, 0, _TOKENS[int(str(m.lastgroup)[1:])][0], hashed), value)
