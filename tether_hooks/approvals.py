@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from tether_hooks import rules, timers
 from tether_hooks.errors import TetherError, UsageError
 from tether_hooks.questions import answer_input
 from tether_hooks.store import Store
 
+if TYPE_CHECKING:
+    from tether_hooks.models import DecisionExtra, Request, Timer, Via
+
 __all__ = ["SCOPES", "approve", "deny", "pending"]
 
 SCOPES = timers.REQUEST_SCOPES
 
 
-def pending(store: Store | None = None) -> list[dict]:
+def pending(store: Store | None = None) -> list[Request]:
     """Requests waiting for a decision, oldest first."""
     requests = (store or Store()).read()["requests"].values()
     now = time.time()
-    waiting = [
+    waiting: list[Request] = [
         r for r in requests if r.get("status") == "pending" and float(r.get("expires_at", 0)) > now
     ]
     return sorted(waiting, key=lambda r: float(r.get("created_at", 0)))
 
 
-def _already(request: dict) -> TetherError:
+def _already(request: Request) -> TetherError:
     status = str(request.get("status", "")).replace("_", " ")
-    decision = request.get("decision") or {}
-    by = f" by {decision['by']}" if decision.get("by") else ""
+    decision = request.get("decision")
+    by = f" by {decision['by']}" if decision and decision.get("by") else ""
     return TetherError(f"request {request.get('id')} is already {status}{by}; nothing changed")
 
 
@@ -35,12 +39,12 @@ def approve(
     request_id: str,
     *,
     by: str,
-    via: str,
+    via: Via,
     duration: str | None = None,
     scope: str | None = None,
     answers: list[str] | None = None,
     store: Store | None = None,
-) -> tuple[dict, dict | None]:
+) -> tuple[Request, Timer | None]:
     """Allow a pending request; with a duration, also add a timer of ``scope`` (tool by default).
 
     ``answers`` answer an AskUserQuestion request (see ``questions.answer_input``). Returns the
@@ -51,7 +55,7 @@ def approve(
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
     if duration:
         timers.seconds(duration)  # a bad duration fails before anything is decided
-    extra = None
+    extra: DecisionExtra | None = None
     pending_request = store.find_request(request_id)
     if pending_request.get("tool_name") == "AskUserQuestion":
         updated = answer_input(pending_request.get("tool_input") or {}, answers or [])
@@ -75,13 +79,13 @@ def deny(
     request_id: str,
     *,
     by: str,
-    via: str,
+    via: Via,
     reason: str | None = None,
     interrupt: bool = False,
     store: Store | None = None,
-) -> dict:
+) -> Request:
     """Deny a pending request; ``reason`` reaches the agent. Raises if already decided."""
-    extra = {"interrupt": True} if interrupt else None
+    extra: DecisionExtra | None = {"interrupt": True} if interrupt else None
     first, request = (store or Store()).decide(
         request_id, "deny", by=by, via=via, reason=reason or None, extra=extra
     )

@@ -13,6 +13,10 @@ import time
 
 from tether_hooks import paths
 
+TYPE_CHECKING = False  # typing itself costs the hook's fast path an import
+if TYPE_CHECKING:
+    from tether_hooks.models import AuditEntry
+
 __all__ = ["MAX_BYTES", "MORE", "append", "read", "summarize_input", "summary_cut"]
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -80,7 +84,7 @@ def summary_cut(summary: object) -> bool:
     return number.replace(",", "").isdigit()
 
 
-def append(entry: dict) -> None:
+def append(entry: AuditEntry) -> None:
     """Append one entry (``at`` is added if missing). Never raises on I/O errors."""
     entry.setdefault("at", time.time())
     # a lone surrogate (undecodable input) is written as its JSON escape, never fatal
@@ -105,7 +109,7 @@ def append(entry: dict) -> None:
         print(f"tether-hooks: cannot write the audit log {path}: {exc.strerror}", file=sys.stderr)
 
 
-def read(limit: int | None = None) -> list[dict]:
+def read(limit: int | None = None) -> list[AuditEntry]:
     """The newest ``limit`` entries (all when None), oldest first; bad lines are skipped."""
     path = paths.audit_file()
     lines: list[bytes] = []
@@ -115,10 +119,10 @@ def read(limit: int | None = None) -> list[dict]:
                 lines.extend(f.read().splitlines())
         except FileNotFoundError:
             continue
-    entries = []
+    entries: list[AuditEntry] = []
     for raw in lines[-limit:] if limit else lines:
         try:
-            item = json.loads(raw)
+            item: AuditEntry = json.loads(raw)  # an object, checked below; its keys unchecked
         except ValueError:
             continue
         if isinstance(item, dict):

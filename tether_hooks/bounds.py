@@ -34,7 +34,7 @@ def depth(value: object, limit: int = MAX_DEPTH) -> int:
         deepest += 1
         if deepest > limit:
             return limit + 1
-        below: list = []
+        below: list[dict[object, object] | list[object] | tuple[object, ...]] = []
         for item in level:
             below += [v for v in (item.values() if isinstance(item, dict) else item)
                       if isinstance(v, dict | list | tuple)]

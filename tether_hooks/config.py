@@ -13,12 +13,21 @@ import os
 from tether_hooks import paths
 from tether_hooks.errors import ConfigError
 
+TYPE_CHECKING = False  # typing itself costs the hook's fast path an import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import TypeVar
+
+    from tether_hooks.models import Config, HookConfig, Settings
+
+    _Settings = TypeVar("_Settings", bound=Settings)
+
 __all__ = ["DEFAULTS", "PLATFORMS", "hook_config", "load", "remote_platforms", "validate"]
 
 PLATFORMS = ("telegram", "slack", "discord")
 # [memory]: a bridge that posts nowhere (platforms/memory.py), to run the listener in tests.
 DEV_PLATFORMS = ("memory",)
-DEFAULTS: dict = {
+DEFAULTS: dict[str, object] = {
     "approval_timeout": 300,
     "on_timeout": "ask",
     "local_approvals": False,
@@ -38,7 +47,7 @@ def _source(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def load(path: str | None = None) -> dict:
+def load(path: str | None = None) -> Config:
     """Parse and validate ``config.toml`` (defaults filled in). Raises ConfigError."""
     path = path or paths.config_file()
     try:
@@ -57,12 +66,14 @@ def load(path: str | None = None) -> dict:
     return validate(data, path)
 
 
-def validate(data: dict, path: str = "config.toml") -> dict:
+def validate(data: Mapping[str, object], path: str = "config.toml") -> Config:
     """Defaults filled in, types checked; ConfigError names the file and the key."""
+    from typing import cast
+
     from tether_hooks.durations import parse_duration
     from tether_hooks.errors import UsageError
 
-    cfg = {**DEFAULTS, **data}
+    cfg: dict[str, object] = {**DEFAULTS, **data}
 
     def bad(key: str, want: str) -> ConfigError:
         return ConfigError(f"{path}: {key} = {cfg[key]!r} is invalid: {want}")
@@ -91,31 +102,38 @@ def validate(data: dict, path: str = "config.toml") -> dict:
     for name in PLATFORMS + DEV_PLATFORMS:
         if name in cfg and not isinstance(cfg[name], dict):
             raise ConfigError(f"{path}: [{name}] must be a table")
-    return cfg
+    return cast("Config", cfg)  # every key of Config checked above
 
 
-def remote_platforms(cfg: dict) -> list[str]:
+def remote_platforms(cfg: Mapping[str, object]) -> list[str]:
     """The chat platforms configured and enabled in ``cfg``."""
     return [
         name
         for name in PLATFORMS + DEV_PLATFORMS
-        if isinstance(cfg.get(name), dict) and cfg[name].get("enabled", True) is not False
+        if isinstance(section := cfg.get(name), dict) and section.get("enabled", True) is not False
     ]
 
 
-def _hook_view(cfg: dict) -> dict:
-    view = {key: cfg[key] for key in DEFAULTS}
-    view["default_timer_seconds"] = cfg["default_timer_seconds"]
-    view["platforms"] = remote_platforms(cfg)
-    return view
+def _hook_view(cfg: Config) -> HookConfig:
+    return {
+        "approval_timeout": cfg["approval_timeout"],
+        "on_timeout": cfg["on_timeout"],
+        "local_approvals": cfg["local_approvals"],
+        "default_timer": cfg["default_timer"],
+        "never_auto_approve": cfg["never_auto_approve"],
+        "stop_wait": cfg["stop_wait"],
+        "redact_patterns": cfg["redact_patterns"],
+        "default_timer_seconds": cfg["default_timer_seconds"],
+        "platforms": remote_platforms(cfg),
+    }
 
 
-def hook_config() -> dict:
+def hook_config() -> HookConfig:
     """The settings a hook needs, from the cache when fresh; env overrides applied."""
     path = paths.config_file()
     source = _source(path)
     cache_path = paths.config_cache_file()
-    view = None
+    view: HookConfig | None = None
     try:
         with open(cache_path, "rb") as f:
             cached = json.loads(f.read())
@@ -136,9 +154,9 @@ def hook_config() -> dict:
     return apply_env(view)
 
 
-def apply_env(view: dict) -> dict:
+def apply_env(view: _Settings) -> _Settings:
     """Environment overrides: TETHER_HOOKS_LOCAL_APPROVALS, TETHER_HOOKS_APPROVAL_TIMEOUT."""
-    view = dict(view)
+    view = view.copy()
     local = os.environ.get("TETHER_HOOKS_LOCAL_APPROVALS", "").strip().lower()
     if local:
         view["local_approvals"] = local in ("1", "true", "yes", "on")

@@ -8,20 +8,29 @@ value. The environment read here is this shell's; hooks read the agent's.
 from __future__ import annotations
 
 import os
+from typing import Literal, NotRequired, TypedDict
 
 from tether_hooks import config, paths
+from tether_hooks.models import Config
 
 __all__ = ["ENV", "Setting", "describe", "settings"]
 
-ENV = {
+ENV: dict[Literal["local_approvals", "approval_timeout"], str] = {
     "local_approvals": "TETHER_HOOKS_LOCAL_APPROVALS",
     "approval_timeout": "TETHER_HOOKS_APPROVAL_TIMEOUT",
 }
 
-Setting = dict  # {"name", "value", "source", "config_value", "config_source"}
+class Setting(TypedDict):
+    """One setting in effect and where it came from."""
+
+    name: str
+    value: object
+    source: str  # "env NAME=value", "config.toml", "default" (the token: also "nowhere")
+    config_value: object  # what config.toml (or the default) says
+    config_source: NotRequired[str]  # "config.toml" or "default"
 
 
-def _in_file(path: str) -> dict:
+def _in_file(path: str) -> dict[str, object]:
     import tomllib
 
     try:
@@ -31,7 +40,7 @@ def _in_file(path: str) -> dict:
         return {}
 
 
-def settings(cfg: dict) -> list[Setting]:
+def settings(cfg: Config) -> list[Setting]:
     """The overridable settings of ``cfg`` (a loaded config) with their effective value and
     source: ``"env NAME=value"``, ``"config.toml"`` or ``"default"``. Raises ConfigError
     when an environment value is invalid."""

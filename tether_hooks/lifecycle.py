@@ -12,10 +12,24 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, cast, overload
 
 from tether_hooks import audit, bounds
+
+if TYPE_CHECKING:
+    from tether_hooks.models import (
+        AuditEntry,
+        Behavior,
+        Decision,
+        DecisionExtra,
+        Request,
+        RequestStatus,
+        State,
+        ToolInput,
+        Via,
+    )
 
 __all__ = [
     "DECIDED_KEEP_SECONDS",
@@ -41,10 +55,10 @@ MAX_DECIDED = 100
 # A settled request keeps a small input (for its chat copies); the audit log has the rest.
 SETTLED_INPUT_LIMIT = 1024
 INPUT_LIMIT = 64 * 1024
-_STATUS_OF = {"allow": "allowed", "deny": "denied"}
+_STATUS_OF: dict[str, RequestStatus] = {"allow": "allowed", "deny": "denied"}
 
 
-def new_id(taken: dict | set, length: int = 4) -> str:
+def new_id(taken: Container[str], length: int = 4) -> str:
     """A short hex id, unique in ``taken``, with a digit (so it never reads as a word)."""
     while True:
         candidate = os.urandom(8).hex()[:length]
@@ -69,6 +83,12 @@ INPUT_DEPTH = 16  # levels of a tool input kept in the store (deeper ones become
 RECORD_DEPTH = 4  # levels of the other fields of a request (strings, lists of paths)
 
 
+@overload
+def cap_input(
+    tool_input: ToolInput, limit: int = ..., chars: int = ...
+) -> tuple[ToolInput, bool]: ...
+@overload
+def cap_input(tool_input: object, limit: int = ..., chars: int = ...) -> tuple[object, bool]: ...
 def cap_input(
     tool_input: object, limit: int = INPUT_LIMIT, chars: int = 4096
 ) -> tuple[object, bool]:
@@ -80,7 +100,7 @@ def cap_input(
     if len(blob) <= limit:
         return tool_input, cut
     if isinstance(tool_input, dict):
-        capped = {}
+        capped: dict[str, object] = {}
         for key, value in tool_input.items():
             if isinstance(value, str) and len(value) > chars:
                 value = _cut(value, chars)
@@ -107,22 +127,22 @@ def missing_chars(original: object, capped: object) -> int:
     return max(0, size - len(json.dumps(capped, ensure_ascii=False)))
 
 
-def bound_record(request: dict) -> tuple[dict, bool]:
+def bound_record(request: Mapping[str, object]) -> tuple[Request, bool]:
     """A request's fields other than ``tool_input`` within small limits (an agent may send
     anything), and whether any was cut."""
     rest = {k: v for k, v in request.items() if k != "tool_input"}
     record, cut = bounds.bounded(rest, RECORD_DEPTH)
-    return record, cut  # type: ignore[return-value]
+    return cast("Request", record), cut  # a dict in, a dict (of the same keys) out
 
 
 _local = threading.local()
 
 
 @contextmanager
-def audit_outbox() -> Iterator[list[dict]]:
+def audit_outbox() -> Iterator[list[AuditEntry]]:
     """Hold back the audit lines ``settle`` writes until the caller has stored the change
     (``store.Store.edit``): a decision that failed to be saved is never logged as made."""
-    box: list[dict] = []
+    box: list[AuditEntry] = []
     outer = getattr(_local, "box", None)
     _local.box = box
     try:
@@ -132,25 +152,25 @@ def audit_outbox() -> Iterator[list[dict]]:
 
 
 def settle(
-    request: dict,
-    behavior: str,
+    request: Request,
+    behavior: Behavior,
     reason: str | None,
     by: str,
-    via: str,
+    via: Via,
     now: float,
     timer_id: str | None = None,
-    status: str | None = None,
-    extra: dict | None = None,
+    status: RequestStatus | None = None,
+    extra: DecisionExtra | None = None,
 ) -> None:
     """Record a decision on ``request`` (in place) and its audit line."""
-    decision = {"behavior": behavior, "reason": reason, "by": by, "via": via, "at": now}
+    decision: Decision = {"behavior": behavior, "reason": reason, "by": by, "via": via, "at": now}
     if timer_id:
         decision["timer_id"] = timer_id
     if extra:
-        decision.update(extra)
+        decision = {**decision, **extra}
     request["decision"] = decision
     request["status"] = status or _STATUS_OF.get(behavior, "expired")
-    box = getattr(_local, "box", None)
+    box: list[AuditEntry] | None = getattr(_local, "box", None)
     (audit.append if box is None else box.append)(
         {
             "at": now,
@@ -170,7 +190,7 @@ def settle(
     )
 
 
-def settle_if_abandoned(request: dict, now: float) -> bool:
+def settle_if_abandoned(request: Request, now: float) -> bool:
     """Settle ``request`` as abandoned when its waiting hook is gone; True if it was."""
     if pid_alive(request.get("pid")):
         return False
@@ -180,7 +200,12 @@ def settle_if_abandoned(request: dict, now: float) -> bool:
     return True
 
 
-def prune(data: dict, now: float) -> None:
+def _decided_at(request: Request) -> float:
+    decision = request.get("decision")
+    return float(decision.get("at", 0)) if decision else 0.0
+
+
+def prune(data: State, now: float) -> None:
     """Drop expired timers, old decided requests and stale sessions; settle the pending
     requests whose hook is gone or whose time ran out long ago."""
     timers = data["timers"]
@@ -204,24 +229,26 @@ def prune(data: dict, now: float) -> None:
             settle_if_abandoned(request, now)
     decided = sorted(
         (r for r in requests.values() if r.get("status") != "pending"),
-        key=lambda r: float((r.get("decision") or {}).get("at", 0)),
+        key=_decided_at,
     )
     drop = [
         r
         for r in decided
-        if float((r.get("decision") or {}).get("at", 0)) + DECIDED_KEEP_SECONDS < now
+        if _decided_at(r) + DECIDED_KEEP_SECONDS < now
     ]
     drop += decided[len(drop) : max(len(drop), len(decided) - MAX_DECIDED)]
     for request in drop:
-        requests.pop(request.get("id"), None)
+        rid = request.get("id")
+        if rid is not None:
+            requests.pop(rid, None)
     # Every hook reads the whole state on every call: settled inputs must stay small.
     for request in decided:
-        at = float((request.get("decision") or {}).get("at", 0))
+        at = _decided_at(request)
         if (
             at + SETTLED_GRACE_SECONDS < now
             and len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > SETTLED_INPUT_LIMIT
         ):
-            kept = request.get("tool_input")
+            kept = request.get("tool_input") or {}
             request["tool_input"], _ = cap_input(kept, SETTLED_INPUT_LIMIT, 256)
             request["input_truncated"] = True
             request["input_missing"] = int(request.get("input_missing") or 0) + missing_chars(

@@ -22,6 +22,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from tether_hooks import agents, installer, paths
+from tether_hooks.models import ListenerStop
 
 __all__ = ["Plan", "bin_link", "execute", "plan"]
 
@@ -34,7 +35,7 @@ class Plan:
     remove: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    listener: dict = field(default_factory=dict)
+    listener: ListenerStop = field(default_factory=ListenerStop)  # empty until stopped
 
 
 def bin_link() -> str:

@@ -7,15 +7,21 @@ multi-select labels joined with ", ". Shared by the CLI (``approve --answer``) a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from tether_hooks.errors import UsageError
+
+if TYPE_CHECKING:
+    from tether_hooks.models import Question, ToolInput
 
 __all__ = ["answer_input", "match_labels", "pick", "questions"]
 
 
-def questions(tool_input: object) -> list[dict]:
+def questions(tool_input: object) -> list[Question]:
     """The questions of an AskUserQuestion input (empty when malformed)."""
     items = tool_input.get("questions") if isinstance(tool_input, dict) else None
-    return [q for q in items or [] if isinstance(q, dict) and isinstance(q.get("question"), str)]
+    found = [q for q in items or [] if isinstance(q, dict) and isinstance(q.get("question"), str)]
+    return cast("list[Question]", found)  # each one checked: an object with a question text
 
 
 def match_labels(labels: list[str], multi: bool, text: str) -> list[str] | None:
@@ -39,7 +45,7 @@ def match_labels(labels: list[str], multi: bool, text: str) -> list[str] | None:
     return [label for label in labels if label in picked]
 
 
-def pick(question: dict, text: str) -> str:
+def pick(question: Question, text: str) -> str:
     """The answer ``text`` gives to ``question``: the labels it picks (joined with ", "), or,
     when it picks none, the text itself as a free-text answer (Claude accepts those)."""
     labels = [str(o.get("label")) for o in question.get("options") or [] if isinstance(o, dict)]
@@ -47,14 +53,14 @@ def pick(question: dict, text: str) -> str:
     return ", ".join(matched) if matched else text.strip()
 
 
-def answer_input(tool_input: dict, given: list[str]) -> dict:
+def answer_input(tool_input: ToolInput, given: list[str]) -> ToolInput:
     """``tool_input`` with ``answers`` from ``given``: ``"Question text=answer"`` items, or
     bare answers taken in question order. Raises UsageError unless every question is answered."""
     asked = questions(tool_input)
     if not asked:
         raise UsageError("this request has no questions to answer")
     answers: dict[str, str] = {}
-    in_order = []
+    in_order: list[str] = []
     for item in given:
         question, sep, value = item.partition("=")
         match = next((q for q in asked if sep and q["question"].casefold() == question.strip()
@@ -73,7 +79,7 @@ def answer_input(tool_input: dict, given: list[str]) -> dict:
     return {**tool_input, "answers": answers}
 
 
-def _describe(question: dict) -> str:
+def _describe(question: Question) -> str:
     options = ", ".join(f"{n}={o.get('label')}"
                         for n, o in enumerate(question.get("options") or [], 1))
     return f"{question['question']} ({options})"

@@ -30,8 +30,7 @@ every quantifier is bounded, possessive or anchored on a literal: linear time.""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Callable, Iterable, Mapping
 
 from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
     _ASSIGN,
@@ -124,6 +123,16 @@ def _span(m: re.Match[str], group: str | int, label: str, hashed: bool) -> str:
     s0 = m.start(0)
     return (m.string[s0:start] + lead + _mark(label, core, hashed) + trail
             + m.string[end:m.end(0)])
+
+
+def _masker(group: str | int, label: str, hashed: bool) -> Callable[[re.Match[str]], str]:
+    """``_span`` for ``re.sub``: masks ``group`` of each match."""
+    return lambda m: _span(m, group, label, hashed)
+
+
+def _checked_masker(label: str, hashed: bool) -> Callable[[re.Match[str]], str]:
+    """``_span_checked`` for ``re.sub``."""
+    return lambda m: _span_checked(m, label, hashed)
 
 
 def _span_checked(m: re.Match[str], label: str, hashed: bool) -> str:
@@ -268,16 +277,16 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         value = value.replace(secret, _mark("known", secret, hashed) if hashed else "«secret»")
     for pattern in configured() if extra is None else extra:
         group = "secret" if "secret" in pattern.groupindex else 0
-        value = pattern.sub(lambda m, g=group: _span(m, g, "custom pattern", hashed), value)
+        value = pattern.sub(_masker(group, "custom pattern", hashed), value)
     low = value.lower()
     if "akia" in low or "asia" in low:
         value = _aws_pairs(value, hashed)
     for hints, label, source in _SPANS:
         if any(h in low for h in hints):
             pattern = _re(source, re.S)
-            value = pattern.sub(lambda m, lb=label: _span_checked(m, lb, hashed), value)
+            value = pattern.sub(_checked_masker(label, hashed), value)
     for label, pattern in platform_tokens():
-        value = pattern.sub(partial(_span, group=0, label=label, hashed=hashed), value)
+        value = pattern.sub(_masker(0, label, hashed), value)
     if any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2:  # Discord
         value = _re(_TOKEN_RE).sub(
             lambda m: _span(m, 0, _TOKENS[int(str(m.lastgroup)[1:])][0], hashed), value)
@@ -317,7 +326,7 @@ def _mask_all(obj: object, label: str, hashed: bool, depth: int) -> object:
     return obj
 
 
-def _pair_value(obj: dict) -> str | None:
+def _pair_value(obj: Mapping[str, object]) -> str | None:
     """The value key of a ``{"name": "DB_PASSWORD", "value": ...}`` pair with a secret name."""
     for name_key in ("name", "key", "Name", "Key"):
         name = obj.get(name_key)

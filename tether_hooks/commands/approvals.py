@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +11,9 @@ from tether_hooks import approvals as core
 from tether_hooks import audit, output, rules
 from tether_hooks.actor import cli_actor
 from tether_hooks.agent_check import human_only
+
+if TYPE_CHECKING:
+    from tether_hooks.models import Request
 
 __all__ = ["COMMANDS", "describe_request"]
 
@@ -30,7 +34,7 @@ _FIELDS = (
 )
 
 
-def describe_request(request: dict, now: float) -> str:
+def describe_request(request: Request, now: float) -> str:
     """``7f3a  claude  Bash: rm -rf build  (~/proj, session 1a2b3c4d, expires in 4 min)``."""
     left = output.until(float(request.get("expires_at", now)) - now)
     summary = request.get("summary", "")

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import click
 
 from tether_hooks import output, paths
 from tether_hooks.listener import daemon
+
+if TYPE_CHECKING:
+    from tether_hooks.models import ListenerStatus
 
 __all__ = ["COMMANDS", "describe_status"]
 
@@ -26,7 +30,7 @@ def listener() -> None:
     """Manage the background listener that relays requests to chat platforms."""
 
 
-def describe_status(info: dict) -> str:
+def describe_status(info: ListenerStatus) -> str:
     """``running (pid 123); telegram: ok`` for status lines."""
     if info.get("running"):
         text = f"running (pid {info.get('pid')})"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
@@ -58,7 +60,7 @@ def telegram(
     output.emit(result, as_json, lambda: _configured(result))
 
 
-def _configured(r: dict) -> str:
+def _configured(r: Mapping[str, Any]) -> str:
     bot = r["bot"]
     users = ", ".join(str(u) for u in r["allowed_user_ids"])
     lines = [
@@ -73,7 +75,7 @@ def _configured(r: dict) -> str:
     return "\n".join(lines)
 
 
-def _discovered(found: dict) -> str:
+def _discovered(found: Mapping[str, Any]) -> str:
     bot = found["bot"]
     if not found["seen"]:
         return (f"Nobody wrote to @{bot['username']} lately. Send it a message (in a group: "

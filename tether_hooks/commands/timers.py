@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from tether_hooks import output
 from tether_hooks import timers as core
 from tether_hooks.actor import cli_actor
 from tether_hooks.agent_check import human_only
+
+if TYPE_CHECKING:
+    from tether_hooks.models import Request, Timer
 
 __all__ = ["COMMANDS"]
 
@@ -25,7 +30,7 @@ _session = click.option(
 )
 
 
-def _report(timer: dict, resolved: list[dict], as_json: bool) -> None:
+def _report(timer: Timer, resolved: list[Request], as_json: bool) -> None:
     def text() -> str:
         lines = [f"{core.describe_all([timer])[0]}"]
         lines += [f"  also allowed pending request {r['id']} ({r['tool_name']})" for r in resolved]
