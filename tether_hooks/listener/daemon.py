@@ -30,9 +30,9 @@ from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
 
 if TYPE_CHECKING:
+    from tether_hooks.listener.book import ChatBook
     from tether_hooks.listener.offsets import Offsets
     from tether_hooks.platforms.base import BridgeBase
-    from tether_hooks.store import Store
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
 
@@ -233,7 +233,7 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         [], cfg, store, health_path=paths.listener_health_file(), offsets=offsets
     )
     for name in names:
-        dispatcher.expect(name)
+        dispatcher.bridges.expect(name)
     server = Server(dispatcher)
     await server.start()
     log.info("listening on %s", server.path)
@@ -247,14 +247,15 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         changed.append(True)
         stopping.set()
 
-    watcher = dispatcher.supervise("config watcher", watch_config)
+    watcher = dispatcher.runtime.supervise("config watcher", watch_config)
     try:
         await dispatcher.start()
         for name in names:
             try:
-                bridge = await asyncio.to_thread(_make_bridge, name, cfg, store, loop, offsets)
+                bridge = await asyncio.to_thread(_make_bridge, name, cfg, dispatcher.book, loop,
+                                                 offsets)
             except Exception as exc:
-                await dispatcher.fail(name, f"cannot load the {name} bridge: {exc}")
+                await dispatcher.bridges.fail(name, f"cannot load the {name} bridge: {exc}")
                 continue
             dispatcher.add_bridge(bridge)
         await stopping.wait()
@@ -266,7 +267,7 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     return bool(changed)
 
 
-def _make_bridge(name: str, cfg: dict[str, Any], store: Store,
+def _make_bridge(name: str, cfg: dict[str, Any], book: ChatBook,
                  loop: asyncio.AbstractEventLoop, offsets: Offsets) -> BridgeBase:
     """Build a bridge (``platforms.make_bridge``) with its applied offset, the inbox of
     fetched updates, the known threads and a thread recorder. The offsets are kept per
@@ -275,14 +276,11 @@ def _make_bridge(name: str, cfg: dict[str, Any], store: Store,
     from tether_hooks.platforms.base import BridgeContext
 
     section = cfg.get(name) or {}
-    sessions = store.read()["sessions"]
-    threads = {sid: str(thread) for sid, s in sessions.items()
-               if (thread := ((s.get("chat") or {}).get(name) or {}).get("thread_id"))
-               is not None}
+    threads = book.threads(name)
 
     def on_thread(session_id: str, thread_id: str) -> None:
-        chat = {name: {"chat_id": str(section.get("chat_id")), "thread_id": str(thread_id)}}
-        loop.run_in_executor(None, _remember_topic, store, session_id, chat)
+        loop.run_in_executor(None, _remember_thread, book, session_id, name,
+                             str(section.get("chat_id")), str(thread_id))
 
     def build(offset: int | None) -> BridgeBase:
         ctx = BridgeContext(section, offset, threads, on_thread, offsets)
@@ -301,9 +299,9 @@ def _make_bridge(name: str, cfg: dict[str, Any], store: Store,
     return bridge
 
 
-def _remember_topic(store: Store, session_id: str, chat: dict[str, Any]) -> None:
+def _remember_thread(book: ChatBook, session_id: str, name: str, chat_id: str,
+                     thread_id: str) -> None:
     try:
-        session = store.read()["sessions"].get(session_id) or {}
-        store.set_session(session_id, chat={**(session.get("chat") or {}), **chat})
-    except TetherError as exc:
+        book.set_thread(session_id, name, chat_id, thread_id)
+    except OSError as exc:
         log.warning("cannot record the topic of session %s: %s", session_id, exc)

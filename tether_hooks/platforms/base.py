@@ -46,10 +46,11 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypedDict
+from typing import Any, ClassVar, Protocol
 
 from tether_hooks import redact as _redact
 from tether_hooks.errors import TetherError
+from tether_hooks.models import BridgeHealth
 
 __all__ = [
     "Bridge",
@@ -186,15 +187,6 @@ class Notice:
 OnEvent = Callable[[Incoming], Awaitable[None]]
 
 
-class BridgeHealth(TypedDict, total=False):
-    """What ``health()`` reports: ``state`` (``ok``, ``conflict``: another poller on the
-    token, ``offline``: polling fails and is retried, ``auth``/``auth_error``, ``error``,
-    ``stopped``, ``starting``), ``detail``, and any JSON-serializable extras (kept)."""
-
-    state: str
-    detail: str
-
-
 @dataclass(frozen=True)
 class Capabilities:
     """Optional features a bridge class announces; dispatch offers them only when True."""
@@ -308,7 +300,10 @@ class BridgeBase(ABC):
         """Replace the buttons of a posted message (``button_updates``)."""
 
     def health(self) -> BridgeHealth:
-        """Copied to ``<state dir>/listener.health.json`` for ``tether-hooks status``."""
+        """``{"state": ..., "detail": str, ...}`` (JSON-serializable; extra keys are kept),
+        copied to ``<state dir>/listener.health.json`` for ``tether-hooks status``. States
+        (``models.HealthState``): ``starting``, ``ok``, ``conflict`` (another poller on the
+        token: Telegram 409), ``auth`` (bad token, no access), ``error`` (retried)."""
         return {"state": "ok", "detail": ""}
 
     def polling_alive(self) -> bool:
