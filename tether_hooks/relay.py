@@ -276,7 +276,7 @@ def wait_for_decision(
             return _unrelayed(store, rid, problem)
         state_path = paths.state_file()
         seen = None
-        posted = False
+        current = None
         check_at = time.monotonic() + LIVENESS_SECONDS
         while True:
             sig = state.signature(state_path)
@@ -285,7 +285,6 @@ def wait_for_decision(
                 current = store.read()["requests"].get(rid)  # a corrupt file: set aside
                 if current is None or current.get("status") != "pending":
                     return current or record
-                posted = bool((current.get("chat") or {}).get("refs"))
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
@@ -296,7 +295,7 @@ def wait_for_decision(
                 # applies it; keep (re)starting it rather than giving up. Not posted yet:
                 # nobody can answer, fall back at once.
                 if listener_pid() is None and (problem := _doorbell(rid)) and not (
-                        local or posted):
+                        local or _posted(rid, current)):
                     return _unrelayed(store, rid, problem)
             time.sleep(min(POLL_SECONDS, remaining))
         behavior = "deny" if on_timeout == "deny" else "ask"
@@ -322,6 +321,21 @@ def wait_for_decision(
         for sig, handler in previous.items():
             if signal.getsignal(sig) is _raise_terminated:
                 signal.signal(sig, handler)
+
+
+def _posted(rid: str, current: dict | None = None) -> bool:
+    """Is request ``rid`` posted in a chat, so a press may come? The listener records its
+    messages in its own file, ``chat.json`` beside ``state.json`` (``listener.book``);
+    ``current`` (its record) counts too: a listener of the previous version wrote them
+    there. Read when it matters (the listener is gone): posting changes no ``state.json``."""
+    if current and (current.get("chat") or {}).get("refs"):
+        return True
+    try:
+        with open(os.path.join(os.path.dirname(paths.state_file()), "chat.json"), "rb") as f:
+            book = json.loads(f.read())
+        return bool(book["requests"][rid]["refs"])
+    except (OSError, ValueError, RecursionError, LookupError, TypeError):
+        return False
 
 
 def _unrelayed(store, rid: str, problem: str) -> dict:  # noqa: ANN001 - store.Store

@@ -2,8 +2,10 @@
 
 Every change is load-modify-write under one file lock (filelock) and is published with
 an atomic rename (see ``state.py``), so 64 hooks at once lose no update and readers
-never see a torn file. Expired timers and old requests are pruned on every write.
-Nothing here does network I/O or waits on a human while holding the lock.
+never see a torn file. Every write increments the top-level ``rev``. The listener's chat
+bookkeeping is not here: it lives in ``chat.json`` (``listener.book``). Expired timers
+and old requests are pruned on every write. Nothing here does network I/O or waits on a
+human while holding the lock.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class Store:
             with audit_outbox() as outbox:
                 yield data
                 prune(data, time.time())
+                data["rev"] = _rev(data) + 1  # counts the writes (tests, benchmarks)
                 try:
                     state.write_atomic(self.path, bounds.dumps_bytes(data))
                 except OSError as exc:
@@ -268,31 +271,10 @@ class Store:
             settle(request, behavior, reason, by, via, time.time(), None, status, extra)
             return True, request
 
-    # -- chat bookkeeping (the listener) -----------------------------------------
-
-    def set_chat(self, request_id: str, **fields: object) -> dict | None:
-        """Merge ``fields`` into a request's ``chat`` record (nonce, message refs, shown).
-
-        Also records the request's message thread per bridge on its session, so a forum
-        topic outlives a listener restart. Returns the request, or None if it is gone.
-        """
-        with self.edit() as data:
-            request = data["requests"].get(request_id)
-            if request is None:
-                return None
-            chat = request.setdefault("chat", {})
-            chat.update(fields)
-            session = data["sessions"].get(request.get("session_id") or "")
-            for ref in fields.get("refs") or ():
-                if session is not None and isinstance(ref, dict):
-                    session.setdefault("chat", {})[str(ref.get("bridge"))] = {
-                        "chat_id": ref.get("chat_id"),
-                        "thread_id": ref.get("thread_id"),
-                    }
-            return request
+    # -- sessions -------------------------------------------------------------
 
     def set_session(self, session_id: str, **fields: object) -> dict | None:
-        """Update fields of a known session (``stop``, ``chat``); None values remove keys."""
+        """Update fields of a known session (``stop``); None values remove keys."""
         with self.edit() as data:
             session = data["sessions"].get(session_id)
             if session is None:
@@ -303,8 +285,6 @@ class Store:
                 else:
                     session[key] = value
             return session
-
-    # -- sessions -------------------------------------------------------------
 
     def touch_session(self, request: dict, **fields: object) -> None:
         """Create or update the session a hook event belongs to."""
@@ -351,6 +331,11 @@ class Store:
                     )
                     cancelled.append(item)
         return cancelled
+
+
+def _rev(data: dict) -> int:
+    rev = data.get("rev")
+    return rev if isinstance(rev, int) and not isinstance(rev, bool) else 0
 
 
 def _warn(message: str) -> None:

@@ -24,6 +24,7 @@ from harness.waiting import until
 
 from tether_hooks import audit, paths, relay, timers
 from tether_hooks.listener import daemon
+from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.offsets import Offsets
 from tether_hooks.store import Store
 
@@ -51,13 +52,18 @@ def requests() -> dict:
     return Store().read()["requests"]
 
 
+def refs(rid: str) -> list:
+    """The request's messages, as the listener recorded them (its own ``chat.json``)."""
+    return ChatBook(writer=False).refs(rid)
+
+
 def posted_or_settled(count: int) -> None:
     """Wait until ``count`` requests are each posted or settled; fail naming any settled
     without a post (why the hook fell back), rather than waiting out a message."""
     def done() -> dict | None:
         reqs = requests()
         return reqs if len(reqs) == count and all(
-            r["status"] != "pending" or (r.get("chat") or {}).get("refs")
+            r["status"] != "pending" or refs(r["id"])
             for r in reqs.values()) else None
 
     reqs = until(done, timeout=120, what=f"{count} requests posted or settled")
@@ -75,7 +81,7 @@ def test_kill_9_with_presses_held_loses_none_and_applies_none_twice(
     msgs = [emu.wait_for_message(lambda m, i=i: f"make job{i:02d}" in (m.text or "")
                                  and bool(m.buttons), chat_id=CHAT, timeout=90)
             for i in range(count)]
-    until(lambda: all((r.get("chat") or {}).get("refs") for r in requests().values())
+    until(lambda: all(refs(r["id"]) for r in requests().values())
           and len(requests()) == count, timeout=60, what="every request posted and recorded")
     # Applying a press is slow now (each toast answered 0.5 s late): the listener holds
     # the whole batch while it applies the first few.

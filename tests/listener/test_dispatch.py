@@ -15,10 +15,11 @@ import pytest
 from harness.waiting import until_async
 
 from tether_hooks import approvals, audit, config, paths, timers
+from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.dispatch import COMMANDS, Dispatcher
 from tether_hooks.listener.notices import Debouncer
 from tether_hooks.platforms.base import LONG_INPUT, MessageRef
-from tether_hooks.platforms.memory import MemoryBridge
+from tether_hooks.platforms.memory import MemoryBridge, UnorderedMemoryBridge
 from tether_hooks.store import Store
 
 ALICE, MALLORY = 1, 2
@@ -43,6 +44,11 @@ def record(rid: str) -> dict:
     return Store().read()["requests"][rid]
 
 
+def chat(rid: str) -> dict:
+    """What the listener keeps about a request's messages (its own file, ``chat.json``)."""
+    return ChatBook(writer=False).request(rid)
+
+
 @asynccontextmanager
 async def running(section: dict | None = None, bridge: MemoryBridge | None = None,
                   **options: object) -> AsyncIterator[tuple[Dispatcher, MemoryBridge]]:
@@ -61,7 +67,7 @@ async def running(section: dict | None = None, bridge: MemoryBridge | None = Non
 async def posted(bridge: MemoryBridge, count: int = 1) -> list[dict]:
     await bridge.wait_for(lambda: len(bridge.posts) >= count)
     # the refs are stored right after posting: wait for them so presses resolve to messages
-    await until_async(lambda: all((record(p["request"]["id"]).get("chat") or {}).get("refs")
+    await until_async(lambda: all(chat(p["request"]["id"]).get("refs")
                                   for p in bridge.posts), what="the refs to be stored")
     return bridge.posts
 
@@ -114,6 +120,24 @@ def test_long_inputs_get_show_full_and_never_tools_no_timers() -> None:
 # -- presses ------------------------------------------------------------------------------
 
 
+def test_a_chat_approval_rewrites_state_json_at_most_twice() -> None:
+    """Recorded by the hook, decided by the listener: the chat bookkeeping (nonce, refs,
+    shown) goes to the listener's own file, so no waiting hook is woken for it."""
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            before = int(Store().read().get("rev", 0))
+            rid = add()["id"]
+            (post,) = await posted(bridge)
+            await bridge.press(post, "✅ Allow", ALICE)
+            await until_async(lambda: chat(rid).get("shown"), what="the outcome shown")
+            assert record(rid)["status"] == "allowed"
+            writes = int(Store().read()["rev"]) - before
+            assert writes <= 2, writes
+            assert "chat" not in record(rid)  # state.json keeps what hooks read
+
+    run(scenario())
+
+
 def test_an_allowed_press_decides_once_and_shows_the_outcome() -> None:
     async def scenario() -> None:
         async with running() as (_, bridge):
@@ -126,7 +150,7 @@ def test_an_allowed_press_decides_once_and_shows_the_outcome() -> None:
             assert decided["decision"]["via"] == "memory"
             assert bridge.answers[-1][1] == "Allowed"
             assert [o["outcome"] for o in bridge.outcomes] == [f"✅ Allowed by @user{ALICE}"]
-            await until_async(lambda: record(rid)["chat"].get("shown"), what="the outcome shown")
+            await until_async(lambda: chat(rid).get("shown"), what="the outcome shown")
             # a second press, and a Deny after it, change nothing
             await bridge.press(post, "✅ Allow", ALICE)
             await bridge.press(post, "❌ Deny", ALICE)
@@ -373,7 +397,7 @@ def test_text_replies_use_the_grammar_and_an_ambiguous_allow_asks() -> None:
             await bridge.send(f"allow {second}", ALICE)
             assert record(second)["status"] == "allowed"
             assert record(first)["status"] == "pending"
-            ref = MessageRef.from_dict(record(first)["chat"]["refs"][0])
+            ref = MessageRef.from_dict(chat(first)["refs"][0])
             await bridge.send("deny: not now", ALICE, reply_to=ref)
             assert record(first)["decision"]["reason"] == "not now"
             await bridge.send("allow", ALICE)
@@ -392,8 +416,8 @@ def test_text_in_a_sessions_topic_decides_that_sessions_request() -> None:
             a = add(req(session="s-a"))["id"]
             b = add(req(session="s-b"))["id"]
             await posted(bridge, 2)
-            thread_b = record(b)["chat"]["refs"][0]["thread_id"]
-            assert thread_b != record(a)["chat"]["refs"][0]["thread_id"]
+            thread_b = chat(b)["refs"][0]["thread_id"]
+            assert thread_b != chat(a)["refs"][0]["thread_id"]
             await bridge.send("allow bash 2h", ALICE, thread_id=thread_b)
             assert record(b)["status"] == "allowed" and record(a)["status"] == "pending"
             (timer,) = timers.live()
@@ -513,7 +537,7 @@ def test_the_outcome_is_shown_whoever_decided(settle: str, outcome: str) -> None
                 store.end_session(request, "exit")
             await bridge.wait_for(lambda: bridge.outcomes)
             assert bridge.outcomes[0]["outcome"].startswith(outcome)
-            await until_async(lambda: record(rid)["chat"].get("shown"), what="the outcome shown")
+            await until_async(lambda: chat(rid).get("shown"), what="the outcome shown")
             await bridge.press(bridge.posts[0], "✅ Allow", ALICE)
             assert len(bridge.outcomes) == 1 and record(rid)["status"] != "pending"
 
@@ -527,7 +551,7 @@ def test_a_restart_neither_loses_nor_reapplies_anything() -> None:
     """Replays that only the update-id guard can stop: each would change something."""
 
     def picks(rid: str) -> list[str]:
-        return record(rid)["chat"].get("picks", {}).get("1", [])
+        return chat(rid).get("picks", {}).get("1", [])
 
     async def scenario() -> None:
         async with running() as (_, bridge):
@@ -567,6 +591,29 @@ def test_a_restart_neither_loses_nor_reapplies_anything() -> None:
     run(scenario())
 
 
+def test_replays_are_recognised_by_key_where_event_ids_do_not_grow() -> None:
+    """``replays_by_order`` False (UnorderedMemoryBridge): no ordering ids at all; an event
+    delivered again after a restart is recognised by its ``event_key`` and dropped."""
+    async def scenario() -> None:
+        section = {"allowed_user_ids": [ALICE]}
+        async with running(bridge=UnorderedMemoryBridge(section)) as (_, bridge):
+            write = add(req("Write", file_path="/tmp/a.py", content="x"))["id"]
+            (post,) = await posted(bridge)
+            text = await bridge.send("allow Bash 2h", ALICE, reply_to=post["ref"])
+            assert text.update_id is None and text.event_id
+            assert len(timers.live()) == 1
+        saved = json.loads(Path(paths.listener_offsets_file()).read_text())
+        assert saved["memory"]["keys"] == [f"memory:{text.event_id}"]
+        again = UnorderedMemoryBridge({**section, "first_update_id": 100})
+        async with running(bridge=again) as (_, bridge2):
+            await bridge2.deliver(text)  # redelivered after the restart
+            assert len(timers.live()) == 1 and not bridge2.replies
+            await bridge2.send("allow Bash 2h", ALICE, reply_to=post["ref"])  # a new event
+            assert bridge2.replies and record(write)["status"] == "pending"
+
+    run(scenario())
+
+
 def test_a_request_settled_while_the_listener_was_down_gets_its_outcome() -> None:
     async def scenario() -> None:
         async with running() as (_, bridge):
@@ -575,9 +622,34 @@ def test_a_request_settled_while_the_listener_was_down_gets_its_outcome() -> Non
         approvals.approve(rid, by="bob (CLI)", via="cli")
         async with running() as (_, bridge2):
             await bridge2.wait_for(lambda: bridge2.outcomes)
-            assert bridge2.outcomes[0]["ref"].message_id == record(rid)["chat"]["refs"][0][
+            assert bridge2.outcomes[0]["ref"].message_id == chat(rid)["refs"][0][
                 "message_id"]
             assert not bridge2.posts
+
+    run(scenario())
+
+
+def test_chat_info_in_a_state_json_of_the_previous_version_is_moved_over() -> None:
+    """The previous listener kept nonces, refs and topics on the records of state.json:
+    the first start of this one copies them to chat.json (nothing is posted again, old
+    buttons and replies still resolve, the topic is reused)."""
+    rid = add()["id"]
+    ref = {"bridge": "memory", "chat_id": "100", "message_id": "77", "thread_id": "1005",
+           "sent_at": time.time() - 5}
+    with Store().edit() as data:  # as the previous version wrote it
+        data["requests"][rid]["chat"] = {"nonce": "0badcafe", "refs": [ref], "shown": False,
+                                         "posted_at": time.time() - 5}
+        data["sessions"]["s-1"]["chat"] = {"memory": {"chat_id": "100", "thread_id": "1005"}}
+    assert not Path(paths.state_dir(), "chat.json").exists()
+
+    async def scenario() -> None:
+        async with running({"forum": True}) as (_, bridge):
+            assert chat(rid)["nonce"] == "0badcafe"
+            assert ChatBook(writer=False).threads("memory") == {"s-1": "1005"}
+            await bridge.deliver(bridge.event("press", ALICE, "a:0badcafe"))
+            assert record(rid)["status"] == "allowed"
+            await until_async(lambda: chat(rid).get("shown"), what="the outcome shown")
+            assert bridge.outcomes[0]["ref"].message_id == "77" and not bridge.posts
 
     run(scenario())
 

@@ -70,11 +70,26 @@ def test_another_account_or_an_old_offset_is_forgotten(tether_home: Path, monkey
 
 
 def test_a_token_from_the_environment_is_part_of_the_account(monkeypatch) -> None:  # noqa: ANN001
-    from tether_hooks.listener import daemon
+    from tether_hooks.platforms.base import account_digest
 
     section = {"chat_id": 1, "allowed_user_ids": [2]}
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "111:aaa")
-    first = daemon._account(section)
+    first = account_digest(section, ("TELEGRAM_BOT_TOKEN",))
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "222:bbb")
-    assert daemon._account(section) != first
+    assert account_digest(section, ("TELEGRAM_BOT_TOKEN",)) != first
     assert "aaa" not in first and "111" not in first
+
+
+def test_keyed_replays_for_events_without_growing_ids(tether_home: Path) -> None:
+    """``replays_by_order`` False: an event is a replay when its key was applied lately."""
+    first = Offsets()
+    first.bind("memory", "acct")
+    assert first.fresh_key("memory", "memory:e7")
+    first.done_key("memory", "memory:e7")
+    assert not first.fresh_key("memory", "memory:e7")
+    again = Offsets()  # a restart
+    again.bind("memory", "acct")
+    assert not again.fresh_key("memory", "memory:e7") and again.fresh_key("memory", "memory:e1")
+    for n in range(offsets_module.KEYS):  # bounded: the oldest key is forgotten
+        again.done_key("memory", f"k{n}")
+    assert again.fresh_key("memory", "memory:e7") and not again.fresh_key("memory", "k5")

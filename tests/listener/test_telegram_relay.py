@@ -17,6 +17,8 @@ from harness.waiting import until
 from tether_hooks import config, paths, timers
 from tether_hooks.listener import daemon
 from tether_hooks.listener.offsets import Offsets
+from tether_hooks.platforms import make_bridge
+from tether_hooks.platforms.base import BridgeContext
 from tether_hooks.store import Store
 
 pytest.importorskip("telegram")
@@ -200,7 +202,8 @@ def test_a_restart_skips_updates_handled_before_it(tether_home: Path,
     handled = emu.pending_updates[-1]["update_id"]
     emu.send_text(CHAT, "/pending")  # not handled yet
     offsets = Offsets()
-    offsets.bind("telegram", daemon._account(config.load()["telegram"]))
+    bridge = make_bridge("telegram", BridgeContext(config.load()["telegram"]))
+    offsets.bind("telegram", bridge.account())  # the account the listener's bridge runs as
     offsets.done("telegram", handled)
     daemon.start()
     emu.wait_for_message(lambda m: "Nothing is waiting" in (m.text or ""), chat_id=CHAT,

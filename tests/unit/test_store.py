@@ -43,7 +43,7 @@ def test_corrupt_state_is_an_error_with_the_path_then_moved_aside(capsys) -> Non
     Path(paths.state_file()).write_text("{not json")
     with pytest.raises(StoreCorrupt, match="state.json is corrupt"):
         state.load(paths.state_file())
-    assert Store().read() == state.empty()
+    assert Store().read() == {**state.empty(), "rev": 1}  # one write: the fresh state
     (aside,) = Path(paths.state_dir()).glob("state.json.corrupt-*")
     assert aside.read_text() == "{not json"
     assert f"moved it to {aside}" in capsys.readouterr().err
@@ -214,3 +214,14 @@ def test_sessions_and_settled_inputs_are_kept_small() -> None:
     prune(data, now + 300)  # its chat copies have long been updated
     kept = json.dumps(data["requests"][record["id"]]["tool_input"])
     assert len(kept) <= SETTLED_INPUT_LIMIT
+
+
+def test_every_store_write_counts_in_rev() -> None:
+    store = Store()
+    assert store.read().get("rev") is None  # nothing written yet
+    record = store.add_request({"session_id": "s-1", "tool_name": "Bash",
+                                "tool_input": {"command": "ls"}}, 60)
+    assert store.read()["rev"] == 1
+    store.decide(record["id"], "allow", by="me", via="cli")
+    store.decide(record["id"], "deny", by="me", via="cli")  # already decided: still a write
+    assert store.read()["rev"] == 3

@@ -1,22 +1,19 @@
-"""Pure helpers of dispatch: what a request looks like in a chat (its messages and buttons),
-button data, questions, and list lines. Outcome wording lives in ``platforms.render``.
-
-Button data is ``<verb>:<nonce>``: the nonce (8 hex characters) is stored on the request
-(``request["chat"]["nonce"]``) and resolved on our side, so the data is at most ~16 bytes,
-whatever the tool name. Question verbs carry indexes: ``o<q>.<n>`` picks option n of
-question q, ``x<q>.<n>`` toggles it (multi-select), ``y<q>`` is "Done" for question q.
+"""What a request looks like in a chat: its messages (one per question of an
+AskUserQuestion), their buttons (``actions`` holds the table), button data, questions and
+list lines. Outcome wording lives in ``tether_hooks.wording``.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from typing import Any
 
 from tether_hooks import questions as core_questions
-from tether_hooks import redact, rules
+from tether_hooks import redact
 from tether_hooks.durations import format_duration
-from tether_hooks.errors import TetherError
-from tether_hooks.platforms.base import LONG_INPUT, Button, Incoming
+from tether_hooks.listener import actions
+from tether_hooks.listener.actions import ACCEPT_EDITS, ACTIONS, Offer
+from tether_hooks.platforms.base import Button
 from tether_hooks.questions import match_labels
 from tether_hooks.wording import agent_label, clip, project_name
 
@@ -25,7 +22,6 @@ __all__ = [
     "VERBS",
     "answers_for",
     "buttons_for",
-    "event_key",
     "indexes",
     "new_nonce",
     "parse_options",
@@ -33,35 +29,15 @@ __all__ = [
     "question_rows",
     "question_view",
     "questions",
+    "ref_view",
     "request_line",
     "split_data",
     "views",
 ]
 
-# verb -> what a press does
-VERBS = {
-    "a": "allow (approve a plan)",
-    "e": "approve a plan and accept edits",
-    "d": "deny",
-    "r": "deny with reason (keep planning, with feedback)",
-    "k": "keep planning",
-    "t": "allow the tool for the default timer",
-    "s": "allow the whole session for the default timer",
-    "p": "allow the directory for the default timer",
-    "f": "show the full input",
-    "o": "pick an option of a question",
-    "x": "toggle an option of a multi-select question",
-    "y": "done with a multi-select question",
-}
-# "Approve + accept edits": Claude leaves plan mode for acceptEdits (observed §7).
-ACCEPT_EDITS = [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
+# verb -> what a press does (the table is ``actions.ACTIONS``)
+VERBS = {a.verb: a.does for a in ACTIONS}
 _LABEL_CHARS = 28
-
-
-def event_key(event: Incoming) -> str | None:
-    """What a decision, timer or toggle made by ``event`` is keyed on, so that applying the
-    same update again (after a listener restart) never does anything twice."""
-    return None if event.update_id is None else f"{event.bridge}:{event.update_id}"
 
 
 def new_nonce() -> str:
@@ -160,36 +136,10 @@ def question_rows(asked: list[dict], index: int, nonce: str, picks: list[str] | 
 # -- posting ------------------------------------------------------------------------------------
 
 
-def buttons_for(request: dict, nonce: str, timer: str, *, full: bool) -> list[list[Button]]:
+def buttons_for(request: dict[str, Any], nonce: str, timer: str, *, full: bool
+                ) -> list[list[Button]]:
     """The rows of buttons of a (non-question) request; ``timer`` is the default (``30m``)."""
-
-    def b(label: str, verb: str) -> Button:
-        return Button(label, f"{verb}:{nonce}")
-
-    tool = str(request.get("tool_name") or "")
-    if tool == "ExitPlanMode":
-        rows = [[b("✅ Approve plan", "a"), b("✅ Approve + accept edits", "e")],
-                [b("📝 Keep planning", "k"), b("💬 Keep planning, with feedback", "r")]]
-    else:
-        rows = [[b("✅ Allow", "a"), b("❌ Deny", "d"), b("💬 Deny with reason", "r")]]
-        if not rules.is_never(tool, request.get("never") or rules.DEFAULT_NEVER):
-            rows.append([b(f"⏱ Allow {clip(tool, _LABEL_CHARS)} {timer}", "t"),
-                         b(f"⏱ Allow all {timer}", "s")])
-            if _dir_timer_ok(request.get("cwd")):
-                folder = project_name(request.get("cwd"))
-                rows.append([b(f"📁 Allow {clip(folder, _LABEL_CHARS)}/ {timer}", "p")])
-    if full and len(json.dumps(request.get("tool_input"), ensure_ascii=False)) > LONG_INPUT:
-        rows.append([b("📄 Show full", "f")])
-    return rows
-
-
-def _dir_timer_ok(cwd: object) -> bool:
-    """No directory button where ``allow-dir`` would refuse (home, ``/``, a missing dir)."""
-    try:
-        rules.check_dir(cwd if isinstance(cwd, str) else None)
-    except TetherError:
-        return False
-    return True
+    return actions.buttons(Offer(request, timer, full), nonce)
 
 
 def views(request: dict, nonce: str, timer: str, *, full: bool
@@ -214,3 +164,20 @@ def request_line(request: dict, now: float) -> str:
         f"{request.get('id')} {request.get('tool_name')}: {request.get('summary', '')} "
         f"({agent_label(request.get('agent'))} in {folder}, {left} left)"
     )
+
+
+def ref_view(request: dict[str, Any], ref: dict[str, Any], outcome: str
+             ) -> tuple[dict[str, Any], str]:
+    """What message ``ref`` shows once ``request`` is settled: its view and outcome line."""
+    index = ref.get("question")
+    if not isinstance(index, int) or questions(request) is None:
+        return request, outcome
+    view = question_view(request, index)
+    decision = request.get("decision") or {}
+    answers = (decision.get("updated_input") or {}).get("answers") or {}
+    asked = questions(request) or []
+    if request.get("status") == "allowed" and index < len(asked):
+        answer = answers.get(asked[index]["question"])
+        if answer is not None:
+            return view, f"✅ Answered by {decision.get('by') or 'someone'}: {answer}"
+    return view, outcome

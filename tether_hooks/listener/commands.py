@@ -1,12 +1,16 @@
 """Chat commands: /help, /status, /pending, /timers, /revoke, /stop, /usage.
 
 They call the same core functions as the CLI verbs (``timers``, ``approvals``); dispatch
-has already checked that the user is allowed and that the update is not a replay.
+has already checked that the user is allowed and that the update is not a replay. Each
+gets a ``CommandContext``: the parts of the listener a command may use.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from tether_hooks import approvals, timers
 from tether_hooks.errors import TetherError
@@ -14,7 +18,28 @@ from tether_hooks.listener import chat, usage
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.wording import agent_label, project_name, short_id
 
-__all__ = ["COMMANDS", "run"]
+if TYPE_CHECKING:
+    from tether_hooks.listener.bridges import Bridges
+    from tether_hooks.listener.decider import Decider
+    from tether_hooks.listener.runtime import Runtime
+    from tether_hooks.listener.threads import Threads
+    from tether_hooks.store import Store
+
+__all__ = ["COMMANDS", "CommandContext", "run"]
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What a chat command may use."""
+
+    store: Store
+    bridges: Bridges
+    decider: Decider
+    threads: Threads
+    runtime: Runtime
+
+    async def tell(self, event: Incoming, text: str) -> None:
+        await self.bridges.tell(event, text)
 
 COMMANDS = [
     ("help", "What I can do"),
@@ -29,31 +54,31 @@ COMMANDS = [
 _ACTIVE_SECONDS = 6 * 3600
 
 
-async def run(dispatcher, event: Incoming) -> None:  # noqa: ANN001 - listener.dispatch
+async def run(ctx: CommandContext, event: Incoming) -> None:
     name = event.data.strip().lstrip("/").split("@")[0].lower()
     handler = _HANDLERS.get(name)
     if handler is None:
-        await dispatcher.tell(event, f"Unknown command /{name}. See /help.")
+        await ctx.tell(event, f"Unknown command /{name}. See /help.")
         return
-    await handler(dispatcher, event)
+    await handler(ctx, event)
 
 
-async def _help(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+async def _help(ctx: CommandContext, event: Incoming) -> None:
     lines = [f"/{name} - {text}" for name, text in COMMANDS]
     lines += [
         "",
         "Reply to a request: allow, deny, deny: <reason>, allow Bash 2h, allow all, allow dir.",
         "With several pending, add the id: allow 7f3a.",
     ]
-    await dispatcher.tell(event, "\n".join(lines))
+    await ctx.tell(event, "\n".join(lines))
 
 
-def _folder(session: dict) -> str:
+def _folder(session: dict[str, Any]) -> str:
     return project_name(session.get("cwd"))
 
 
-def _active(dispatcher, now: float) -> list[dict]:  # noqa: ANN001
-    sessions = dispatcher.store.read()["sessions"].values()
+def _active(ctx: CommandContext, now: float) -> list[dict[str, Any]]:
+    sessions = ctx.store.read()["sessions"].values()
     return sorted(
         (s for s in sessions if s.get("status") != "ended"
          and float(s.get("last_seen", 0)) > now - _ACTIVE_SECONDS),
@@ -61,11 +86,11 @@ def _active(dispatcher, now: float) -> list[dict]:  # noqa: ANN001
     )
 
 
-async def _status(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+async def _status(ctx: CommandContext, event: Incoming) -> None:
     now = time.time()
-    sessions = _active(dispatcher, now)
-    waiting = approvals.pending(dispatcher.store)
-    live = timers.live(dispatcher.store, now)
+    sessions = _active(ctx, now)
+    waiting = approvals.pending(ctx.store)
+    live = timers.live(ctx.store, now)
     lines = [f"Sessions ({len(sessions)}):"]
     for agent in sorted({str(s.get("agent")) for s in sessions}):  # one block per agent
         mine = [s for s in sessions if str(s.get("agent")) == agent]
@@ -78,48 +103,49 @@ async def _status(dispatcher, event: Incoming) -> None:  # noqa: ANN001
     lines += [f"• {chat.request_line(r, now)}" for r in waiting]
     lines.append(f"Timers: {len(live)}")
     lines += [f"• {t}" for t in timers.describe_all(live, now)]
-    await dispatcher.tell(event, "\n".join(lines))
+    await ctx.tell(event, "\n".join(lines))
 
 
-async def _pending(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+async def _pending(ctx: CommandContext, event: Incoming) -> None:
     now = time.time()
-    waiting = approvals.pending(dispatcher.store)
+    waiting = approvals.pending(ctx.store)
     text = "\n".join(f"• {chat.request_line(r, now)}" for r in waiting)
-    await dispatcher.tell(event, text or "Nothing is waiting for a decision.")
+    await ctx.tell(event, text or "Nothing is waiting for a decision.")
 
 
-async def _timers(dispatcher, event: Incoming) -> None:  # noqa: ANN001
-    live = timers.live(dispatcher.store)
+async def _timers(ctx: CommandContext, event: Incoming) -> None:
+    live = timers.live(ctx.store)
     text = "\n".join(f"• {t}" for t in timers.describe_all(live))
-    await dispatcher.tell(event, text or "No timers.")
+    await ctx.tell(event, text or "No timers.")
 
 
-async def _revoke(dispatcher, event: Incoming) -> None:  # noqa: ANN001
+async def _revoke(ctx: CommandContext, event: Incoming) -> None:
     arg = event.args.strip()
     if not arg:
-        await dispatcher.tell(event, "Which timer? /revoke <id> or /revoke all (see /timers).")
+        await ctx.tell(event, "Which timer? /revoke <id> or /revoke all (see /timers).")
         return
     try:
-        removed = await dispatcher._io(timers.revoke, None if arg.lower() == "all" else arg,
-                                       dispatcher.store)
+        removed = await ctx.runtime.io(timers.revoke, None if arg.lower() == "all" else arg,
+                                       ctx.store)
     except TetherError as exc:
-        await dispatcher.tell(event, str(exc))
+        await ctx.tell(event, str(exc))
         return
     text = ", ".join(t["id"] for t in removed)
-    await dispatcher.tell(event, f"Revoked {text}." if removed else "No timers.")
+    await ctx.tell(event, f"Revoked {text}." if removed else "No timers.")
 
 
-def _session_for(dispatcher, event: Incoming) -> tuple[dict | None, str]:  # noqa: ANN001
+def _session_for(ctx: CommandContext, event: Incoming
+                 ) -> tuple[dict[str, Any] | None, str]:
     """The session a command means: its topic, a reply, an id prefix, or the only one."""
-    data = dispatcher.store.read()
-    replied, sids = dispatcher.scope(data, event)
+    data = ctx.store.read()
+    replied, sids = ctx.threads.scope(data["requests"], event)
     if replied is not None:
         sids = {replied.get("session_id")}
     arg = event.args.strip().lower()
     if sids is None and arg:
         sids = {sid for sid in data["sessions"] if sid.lower().startswith(arg)}
     if sids is None:
-        sids = {s["id"] for s in _active(dispatcher, time.time())}
+        sids = {s["id"] for s in _active(ctx, time.time())}
     found = [data["sessions"][sid] for sid in sids if sid in data["sessions"]]
     if len(found) == 1:
         return found[0], ""
@@ -130,45 +156,45 @@ def _session_for(dispatcher, event: Incoming) -> tuple[dict | None, str]:  # noq
     return None, f"Which session? Add its id (/{event.data.lstrip('/')} <id>):\n{listing}"
 
 
-async def _stop(dispatcher, event: Incoming) -> None:  # noqa: ANN001
-    session, problem = _session_for(dispatcher, event)
+async def _stop(ctx: CommandContext, event: Incoming) -> None:
+    session, problem = _session_for(ctx, event)
     if session is None:
-        await dispatcher.tell(event, problem)
+        await ctx.tell(event, problem)
         return
     by = event.user_name or f"user {event.user_id}"
     stopped = False
-    for request in approvals.pending(dispatcher.store):
+    for request in approvals.pending(ctx.store):
         if request.get("session_id") == session["id"]:
-            stopped |= await dispatcher.decide(event, request, "deny", reason=f"Stopped by {by}",
+            stopped |= await ctx.decider.decide(event, request, "deny", reason=f"Stopped by {by}",
                                                interrupt=True)
     who = agent_label(session.get("agent"))
     if stopped:  # the waiting hook stops it now: no flag left for a later turn
-        await dispatcher.tell(event, f"🛑 {who} in {_folder(session)} is stopping.")
+        await ctx.tell(event, f"🛑 {who} in {_folder(session)} is stopping.")
         return
-    await dispatcher._io(dispatcher.store.set_session, session["id"],
+    await ctx.runtime.io(ctx.store.set_session, session["id"],
                          stop={"by": by, "via": event.bridge, "at": time.time()})
-    await dispatcher.tell(event, f"🛑 {who} in {_folder(session)} stops at its next tool call.")
+    await ctx.tell(event, f"🛑 {who} in {_folder(session)} stops at its next tool call.")
 
 
-async def _usage(dispatcher, event: Incoming) -> None:  # noqa: ANN001
-    session, problem = _session_for(dispatcher, event)
+async def _usage(ctx: CommandContext, event: Incoming) -> None:
+    session, problem = _session_for(ctx, event)
     if session is None:
-        await dispatcher.tell(event, problem)
+        await ctx.tell(event, problem)
         return
     path = session.get("transcript_path")
     if not path:
-        await dispatcher.tell(event, "This session has no transcript.")
+        await ctx.tell(event, "This session has no transcript.")
         return
     try:
-        totals = await dispatcher._io(usage.read_usage, str(path))
+        totals = await ctx.runtime.io(usage.read_usage, str(path))
     except OSError as exc:
-        await dispatcher.tell(event, f"Cannot read the transcript: {exc.strerror}")
+        await ctx.tell(event, f"Cannot read the transcript: {exc.strerror}")
         return
     head = f"Session {short_id(session['id'])} in {_folder(session)}:\n"
-    await dispatcher.tell(event, head + usage.describe(totals))  # type: ignore[arg-type]
+    await ctx.tell(event, head + usage.describe(totals))  # type: ignore[arg-type]
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Callable[[CommandContext, Incoming], Awaitable[None]]] = {
     "help": _help,
     "start": _help,
     "status": _status,

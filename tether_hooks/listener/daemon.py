@@ -16,20 +16,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
-import inspect
 import json
 import logging
 import os
 import signal
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 from tether_hooks import __version__, config, paths, relay
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
 from tether_hooks.listener_status import health, status
+
+if TYPE_CHECKING:
+    from tether_hooks.listener.book import ChatBook
+    from tether_hooks.listener.offsets import Offsets
+    from tether_hooks.platforms.base import BridgeBase
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
 
@@ -195,8 +199,7 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         [], cfg, store, health_path=paths.listener_health_file(), offsets=offsets
     )
     for name in names:
-        dispatcher.expect(name)
-        offsets.bind(name, _account(cfg.get(name) or {}))
+        dispatcher.bridges.expect(name)
     server = Server(dispatcher)
     await server.start()
     log.info("listening on %s", server.path)
@@ -210,16 +213,15 @@ async def _main(cfg: dict, names: list[str]) -> bool:
         changed.append(True)
         stopping.set()
 
-    watcher = dispatcher.supervise("config watcher", watch_config)
+    watcher = dispatcher.runtime.supervise("config watcher", watch_config)
     try:
         await dispatcher.start()
         for name in names:
             try:
-                bridge = await asyncio.to_thread(
-                    _make_bridge, name, cfg, store, loop, offsets.get(name), offsets
-                )
+                bridge = await asyncio.to_thread(_make_bridge, name, cfg, dispatcher.book, loop,
+                                                 offsets)
             except Exception as exc:
-                await dispatcher.fail(name, f"cannot load the {name} bridge: {exc}")
+                await dispatcher.bridges.fail(name, f"cannot load the {name} bridge: {exc}")
                 continue
             dispatcher.add_bridge(bridge)
         await stopping.wait()
@@ -231,60 +233,41 @@ async def _main(cfg: dict, names: list[str]) -> bool:
     return bool(changed)
 
 
-def _account(section: dict) -> str:
-    """Which account a bridge runs as, for its update offsets: a digest of its config table
-    (another bot token numbers its updates anew). Never the secrets themselves."""
-    # A token from the environment counts too (hashed here, never stored).
-    tokens = {k: os.environ.get(k, "") for k in ("TELEGRAM_BOT_TOKEN",)}
-    blob = json.dumps([section, tokens], sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def _make_bridge(
-    name: str, cfg: dict, store: object, loop: asyncio.AbstractEventLoop,
-    handled: int | None = None, inbox: object = None,
-) -> object:
-    """Construct a bridge, passing (when it takes them) the update offset after ``handled``,
-    the inbox of fetched updates (``offsets``), the known topics and a topic recorder."""
+def _make_bridge(name: str, cfg: dict[str, Any], book: ChatBook,
+                 loop: asyncio.AbstractEventLoop, offsets: Offsets) -> BridgeBase:
+    """Build a bridge (``platforms.make_bridge``) with its applied offset, the inbox of
+    fetched updates, the known threads and a thread recorder. The offsets are kept per
+    ``account()``: built again when the account's offset is not the one it was given."""
     from tether_hooks import platforms
+    from tether_hooks.platforms.base import BridgeContext
 
+    section = cfg.get(name) or {}
+    threads = book.threads(name)
+
+    def on_thread(session_id: str, thread_id: str) -> None:
+        loop.run_in_executor(None, _remember_thread, book, session_id, name,
+                             str(section.get("chat_id")), str(thread_id))
+
+    def build(offset: int | None) -> BridgeBase:
+        ctx = BridgeContext(section, offset, threads, on_thread, offsets)
+        try:
+            return platforms.make_bridge(name, ctx)
+        except ImportError as exc:
+            raise ListenerError(
+                f"{exc}; install the extra: pip install 'tether-hooks[{name}]'"
+            ) from exc
+
+    offset = offsets.get(name)
+    bridge = build(offset)
+    offsets.bind(name, bridge.account())
+    if offsets.get(name) != offset:  # another account: its own numbering
+        bridge = build(offsets.get(name))
+    return bridge
+
+
+def _remember_thread(book: ChatBook, session_id: str, name: str, chat_id: str,
+                     thread_id: str) -> None:
     try:
-        cls = platforms.load(name)
-    except ImportError as exc:
-        raise ListenerError(
-            f"{exc}; install the extra: pip install 'tether-hooks[{name}]'"
-        ) from exc
-    params = inspect.signature(cls).parameters
-    kwargs: dict = {}
-    if "update_offset" in params and handled is not None:
-        kwargs["update_offset"] = handled + 1
-    if "inbox" in params and inbox is not None:
-        kwargs["inbox"] = inbox
-    if "topics" in params:
-        sessions = store.read()["sessions"]  # type: ignore[attr-defined]
-        kwargs["topics"] = {
-            sid: int(thread)
-            for sid, s in sessions.items()
-            if str(thread := ((s.get("chat") or {}).get(name) or {}).get("thread_id")).isdigit()
-        }
-    if "on_topic" in params:
-
-        def on_topic(session_id: str, thread_id: int) -> None:
-            chat = {
-                name: {
-                    "chat_id": str((cfg.get(name) or {}).get("chat_id")),
-                    "thread_id": str(thread_id),
-                }
-            }
-            loop.run_in_executor(None, _remember_topic, store, session_id, chat)
-
-        kwargs["on_topic"] = on_topic
-    return cls(cfg.get(name) or {}, **kwargs)
-
-
-def _remember_topic(store: object, session_id: str, chat: dict) -> None:
-    try:
-        session = store.read()["sessions"].get(session_id) or {}  # type: ignore[attr-defined]
-        store.set_session(session_id, chat={**(session.get("chat") or {}), **chat})  # type: ignore[attr-defined]
-    except TetherError as exc:
+        book.set_thread(session_id, name, chat_id, thread_id)
+    except OSError as exc:
         log.warning("cannot record the topic of session %s: %s", session_id, exc)

@@ -1,12 +1,18 @@
-"""Dispatch, part two: notices from hooks (waiting, finished + ``stop_wait``) and the
+"""Notices from hooks (``waiting``, ``finished`` + a Stop hook's wait for a reply) and the
 batched auto-approval notices (read from the audit log by ``notices.AuditTail``)."""
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 from tether_hooks import redact
-from tether_hooks.platforms.base import MessageRef, Notice
+from tether_hooks.listener.bridges import Bridges
+from tether_hooks.listener.notices import Batcher
+from tether_hooks.listener.runtime import Runtime
+from tether_hooks.listener.stopwaits import StopWaits
+from tether_hooks.listener.threads import Threads
+from tether_hooks.platforms.base import Notice
+from tether_hooks.store import Store
 from tether_hooks.wording import agent_label, project_name
 
 __all__ = ["BRIDGE_WAIT", "FINISHED_CHARS", "HookNotices"]
@@ -16,9 +22,18 @@ BRIDGE_WAIT = 15.0  # how long a notice waits for bridges that are still connect
 
 
 class HookNotices:
-    """Mixed into ``Dispatcher``: uses its store, bridges, ``_spawn``, ``_io`` and ``_error``."""
+    """Posts what hooks and timers tell the chat."""
 
-    async def on_notice(self, message: dict) -> dict:
+    def __init__(self, store: Store, bridges: Bridges, threads: Threads, waits: StopWaits,
+                 runtime: Runtime, *, batch_quiet: float) -> None:
+        self.store = store
+        self.bridges = bridges
+        self.threads = threads
+        self.waits = waits
+        self.runtime = runtime
+        self.batcher = Batcher(self._post_auto_approvals, quiet=batch_quiet)
+
+    async def on_notice(self, message: dict[str, Any]) -> dict[str, Any]:
         """A notice from a hook (``waiting``, ``finished``); ``wait`` > 0: await a reply."""
         sid = str(message.get("session_id") or "")
         session = self.store.read()["sessions"].get(sid) or {
@@ -38,58 +53,36 @@ class HookNotices:
         notice = Notice(str(message.get("kind") or "info"), text, session_id=sid,
                         agent=session.get("agent"), cwd=session.get("cwd"))
         if wait <= 0:  # the hook need not wait for the platform
-            self._spawn(self._post_notice(session, notice, settle=BRIDGE_WAIT))
+            self.runtime.spawn(self.post(session, notice, settle=BRIDGE_WAIT))
             return {"ok": True}
-        future = asyncio.get_running_loop().create_future()
-        self._waits[sid] = future
-        await self._post_notice(session, notice, settle=BRIDGE_WAIT)
-        try:
-            reply = await asyncio.wait_for(future, wait)
-        except TimeoutError:
+        future = self.waits.open(sid)
+        await self.post(session, notice, settle=BRIDGE_WAIT)
+        reply = await self.waits.collect(sid, future, wait)
+        if reply is None:
             return {"ok": True, "reply": None}
-        finally:
-            if self._waits.get(sid) is future:
-                del self._waits[sid]
         return {"ok": True, "reply": reply[0], "by": reply[1]}
 
-    async def _post_notice(self, session: dict | None, notice: Notice, settle: float = 0
-                           ) -> None:
+    async def post(self, session: dict[str, Any] | None, notice: Notice, settle: float = 0
+                   ) -> None:
         if settle > 0:  # a listener the hook just started: its bridges may still connect
-            try:
-                await asyncio.wait_for(self._until_started(), settle)
-            except TimeoutError:
-                pass
-        for bridge in self._ready():
-            try:
-                ref = await bridge.post_notice(session, notice)
-            except Exception as exc:
-                self._error(f"notice:{bridge.name}",
-                            f"{bridge.name}: posting a notice failed: {exc}")
-                continue
-            if ref is not None and notice.session_id:
-                self._notice_refs[(ref.bridge, str(ref.chat_id), str(ref.message_id))] = (
-                    notice.session_id)
-                self._remember_thread(notice.session_id, session, ref)
-
-    def _remember_thread(self, sid: str, session: dict | None, ref: MessageRef) -> None:
-        known = ((session or {}).get("chat") or {}).get(ref.bridge) or {}
-        if ref.thread_id is None or known.get("thread_id") == ref.thread_id:
-            return
-        chats = dict((session or {}).get("chat") or {})
-        chats[ref.bridge] = {"chat_id": ref.chat_id, "thread_id": ref.thread_id}
-        self._spawn(self._io(self.store.set_session, sid, chat=chats))
+            await self.bridges.settled(settle)
+        if session is not None:  # where its messages went before (a forum topic)
+            session = dict(session, chat=self.threads.book.session_chat(session.get("id")))
+        for ref in await self.bridges.broadcast(session, notice):
+            if notice.session_id:
+                self.threads.noticed(notice.session_id, ref)
 
     # -- auto-approvals (the timer path never talks to us) ----------------------------
 
-
-    def _on_audit(self, entry: dict) -> None:
+    def on_audit(self, entry: dict[str, Any]) -> None:
         if entry.get("event") != "decision" or entry.get("via") != "timer":
             return
         if entry.get("request_id"):
             return  # a posted request released by a new timer: its message shows that
         self.batcher.add(str(entry.get("session_id") or ""), entry)
 
-    async def _post_auto_approvals(self, session_id: str, entries: list[dict]) -> None:
+    async def _post_auto_approvals(self, session_id: str, entries: list[dict[str, Any]]
+                                   ) -> None:
         session = self.store.read()["sessions"].get(session_id) or {"id": session_id}
         items = [f"{e.get('tool_name')}: {e.get('input') or ''}".strip() for e in entries]
         reason = str(entries[0].get("reason") or "a timer")
@@ -101,5 +94,4 @@ class HookNotices:
                 f"• {i}" for i in shown)
         notice = Notice("auto_approved", text, session_id=session_id or None,
                         agent=session.get("agent"), cwd=session.get("cwd"), items=items)
-        await self._post_notice(session, notice)
-
+        await self.post(session, notice)

@@ -13,6 +13,10 @@ after applying it, before ``done`` was written) changes nothing: decisions and t
 keyed on the update (``listener.dispatch``). An update held through ``MAX_TRIES``
 restarts without being applied (it crashes the listener) is dropped with an error.
 
+A bridge whose event ids do not grow (``replays_by_order`` False) is kept by key instead:
+the ``KEYS`` most recently applied event keys (``fresh_key``, ``done_key``), and an
+event whose key is among them is a redelivery.
+
 An offset is forgotten after ``KEEP`` seconds (Telegram keeps an unconfirmed update 24 h at
 most, and after a week without updates it numbers them from a random new start) and when
 the bridge's ``account`` changed (another bot token: another numbering). Only the listener
@@ -26,15 +30,17 @@ import logging
 import os
 import threading
 import time
+from typing import Any
 
 from tether_hooks import paths, state
 
-__all__ = ["KEEP", "MAX_TRIES", "Offsets"]
+__all__ = ["KEEP", "KEYS", "MAX_TRIES", "Offsets"]
 
 log = logging.getLogger("tether_hooks.listener")
 
 KEEP = 24 * 3600.0
 MAX_TRIES = 3
+KEYS = 1000  # recently applied event keys kept per bridge (``replays_by_order`` False)
 
 
 class Offsets:
@@ -49,7 +55,7 @@ class Offsets:
                 loaded = json.loads(f.read())
         except (OSError, ValueError, RecursionError):
             loaded = {}
-        self._ids: dict[str, dict] = {
+        self._ids: dict[str, dict[str, Any]] = {
             str(k): v for k, v in (loaded if isinstance(loaded, dict) else {}).items()
             if isinstance(v, dict) and isinstance(v.get("id"), int)
             and isinstance(v.get("at"), (int, float))
@@ -59,17 +65,19 @@ class Offsets:
             entry["inbox"] = {k: v for k, v in (inbox if isinstance(inbox, dict) else {}).items()
                               if str(k).lstrip("-").isdigit() and isinstance(v, dict)
                               and isinstance(v.get("raw"), dict)}
+            keys = entry.get("keys")
+            entry["keys"] = [str(k) for k in (keys if isinstance(keys, list) else ())][-KEYS:]
 
-    def _live(self, bridge: str, now: float) -> dict | None:
+    def _live(self, bridge: str, now: float) -> dict[str, Any] | None:
         entry = self._ids.get(bridge)
         if entry is None or now - float(entry["at"]) >= KEEP:
             return None
         return entry
 
-    def _entry(self, bridge: str, now: float) -> dict:
+    def _entry(self, bridge: str, now: float) -> dict[str, Any]:
         entry = self._live(bridge, now)
         if entry is None:
-            entry = self._ids[bridge] = {"id": -(2**62), "at": now,
+            entry = self._ids[bridge] = {"id": -(2**62), "at": now, "keys": [],
                                          "account": self._accounts.get(bridge, ""), "inbox": {}}
         return entry
 
@@ -95,7 +103,24 @@ class Offsets:
             entry = self._live(bridge, time.time())
             return entry is None or update_id > int(entry["id"])
 
-    def hold(self, bridge: str, updates: list[tuple[int, dict]]) -> None:
+    def fresh_key(self, bridge: str, key: str) -> bool:
+        """False if the event ``key`` was applied lately: a redelivery."""
+        with self._lock:
+            entry = self._live(bridge, time.time())
+            return entry is None or key not in entry["keys"]
+
+    def done_key(self, bridge: str, key: str) -> None:
+        """The event ``key`` is applied: written now (the last ``KEYS`` are kept)."""
+        with self._lock:
+            now = time.time()
+            entry = self._entry(bridge, now)
+            if key not in entry["keys"]:
+                entry["keys"] = [*entry["keys"][-(KEYS - 1):], key]
+            entry["at"] = now
+            entry["account"] = self._accounts.get(bridge, entry.get("account", ""))
+            self._save()
+
+    def hold(self, bridge: str, updates: list[tuple[int, dict[str, Any]]]) -> None:
         """Keep fetched updates (``(update_id, raw)``) until they are applied; written now."""
         with self._lock:
             now = time.time()
@@ -109,7 +134,7 @@ class Offsets:
             if added:
                 self._save()
 
-    def backlog(self, bridge: str) -> list[dict]:
+    def backlog(self, bridge: str) -> list[dict[str, Any]]:
         """The held updates of ``bridge`` (oldest first), each counted as one more try."""
         with self._lock:
             entry = self._live(bridge, time.time())

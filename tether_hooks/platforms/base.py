@@ -18,48 +18,77 @@ record. Once a message of a session was posted, the session holds
 ``chat[<bridge name>] = {"chat_id": ..., "thread_id": ...}`` from the returned
 ``MessageRef``: a forum bridge reuses that topic after a listener restart.
 
-Replays: ``update_id`` must grow with every event of a bridge. Dispatch records the
-highest one before handling an event (``<state dir>/listener.offsets.json``) and drops an
-event at or below it, so a bridge may redeliver after a restart without harm; a bridge
-whose constructor takes ``update_offset`` gets that id + 1 and may skip older updates.
+Replays: each bridge says how one is recognised (``replays_by_order``). True (Telegram):
+``update_id`` grows with every event, and dispatch drops an event at or below the highest
+applied one; False: an event whose ``event_key`` is among the recently applied keys is a
+replay. Both are kept in ``<state dir>/listener.offsets.json`` (``listener.offsets``), per
+``account()``, so a bridge may redeliver after a restart without harm.
 
 Texts carry ``sent_at`` (the platform's time of the message): a decision that names no
 request (no reply, no id) only applies to requests posted before it was sent.
 
-Optional methods (dispatch checks with ``getattr``; see ``OptionalBridge``): ``set_commands``,
-``show_full`` and ``health``. When the constructor takes them, the listener also passes
-``topics={session_id: thread_id}`` (known forum topics, from the store) and
-``on_topic(session_id, thread_id)`` (called when a topic is created; the listener stores it).
+Construction: ``platforms.make_bridge(name, BridgeContext(...))`` (one typed factory). The
+context holds the config table, the highest applied ordering id (``offset``), the known
+threads ``{session_id: thread_id}`` and ``on_thread(session_id, thread_id)`` (called when a
+thread/topic is created; the listener records it), and the ``inbox`` of fetched updates.
+
+Optional capabilities have safe defaults in ``BridgeBase`` and are announced by the class
+(``capabilities``): dispatch reads ``bridge.capabilities.full_input`` and so on, never
+``hasattr``. Thread and message ids are opaque strings everywhere outside a bridge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import hashlib
+import json
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from tether_hooks import redact as _redact
 from tether_hooks.errors import TetherError
+from tether_hooks.models import BridgeHealth
 
 __all__ = [
     "Bridge",
     "BridgeAuthError",
+    "BridgeBase",
+    "BridgeContext",
     "BridgeError",
+    "BridgeHealth",
     "Button",
+    "Capabilities",
+    "DeliveryUnknown",
+    "Inbox",
     "Incoming",
     "LONG_INPUT",
     "MessageRef",
     "Notice",
-    "OptionalBridge",
+    "account_digest",
     "RateLimited",
     "redact",
 ]
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
+def redact(text: str, secrets: Iterable[str] = (), patterns: Iterable[str] = ()) -> str:
     """``text`` with each of ``secrets`` (6+ characters) and every likely secret (bot
     tokens included) masked by ``tether_hooks.redact``: for whatever leaves a bridge or the
-    listener (logs, health, errors)."""
-    return _redact.text(text, known=secrets)
+    listener (logs, health, errors). ``patterns``: a bridge's ``secret_patterns`` (regexes
+    of its own token shapes), masked as well."""
+    out = _redact.text(text, known=secrets)
+    for pattern in patterns:
+        out = re.sub(pattern, "«secret: token»", out)
+    return out
+
+
+def account_digest(section: Mapping[str, object], env: Iterable[str] = ()) -> str:
+    """A digest of a bridge's config table and of the environment variables ``env`` its
+    secrets may come from: an account identity that never shows the secrets themselves."""
+    tokens = {k: os.environ.get(k, "") for k in env}
+    blob = json.dumps([dict(section), tokens], sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 class BridgeError(TetherError):
@@ -68,6 +97,13 @@ class BridgeError(TetherError):
 
 class BridgeAuthError(BridgeError):
     """Bad token, bot not in the chat, not allowed to post: actionable for status/doctor."""
+
+
+class DeliveryUnknown(BridgeError):
+    """A post went out but its answer was lost (timed out, connection dropped after the
+    request was sent): the platform may have shown it. The bridge does not repeat it (that
+    could show two copies); the caller decides (the outbox re-posts only when no message
+    of the request is known)."""
 
 
 class RateLimited(BridgeError):
@@ -89,7 +125,7 @@ class MessageRef:
     # the platform's own time of the message (its clock); not part of its identity
     sent_at: float | None = field(default=None, compare=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "bridge": self.bridge,
             "chat_id": self.chat_id,
@@ -99,13 +135,14 @@ class MessageRef:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> MessageRef:
+    def from_dict(cls, data: Mapping[str, Any]) -> MessageRef:
+        thread, sent = data.get("thread_id"), data.get("sent_at")
         return cls(
             str(data["bridge"]),
             str(data["chat_id"]),
             str(data["message_id"]),
-            data.get("thread_id"),
-            data.get("sent_at"),
+            None if thread is None else str(thread),
+            float(sent) if isinstance(sent, (int, float)) else None,
         )
 
 
@@ -150,66 +187,134 @@ class Notice:
 OnEvent = Callable[[Incoming], Awaitable[None]]
 
 
-class Bridge(Protocol):
-    """One chat platform. Implementations are classes holding their connection."""
+@dataclass(frozen=True)
+class Capabilities:
+    """Optional features a bridge class announces; dispatch offers them only when True."""
+
+    full_input: bool = False  # show_full: the "Show full" button on long input
+    button_updates: bool = False  # update_buttons: multi-select toggles edited in place
+    commands: bool = False  # set_commands: register the chat commands
+
+
+class Inbox(Protocol):
+    """Fetched updates held until applied (``listener.offsets.Offsets``)."""
+
+    def hold(self, bridge: str, updates: list[tuple[int, dict[str, Any]]]) -> None: ...
+
+    def backlog(self, bridge: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class BridgeContext:
+    """What the listener gives a bridge it builds (``platforms.make_bridge``)."""
+
+    section: Mapping[str, object]  # the platform's table of config.toml
+    offset: int | None = None  # the highest ordering id applied (``replays_by_order``)
+    threads: Mapping[str, str] = field(default_factory=dict)  # session id -> thread id
+    on_thread: Callable[[str, str], None] = field(default=lambda sid, thread: None)
+    inbox: Inbox | None = None  # holds fetched updates until applied (at least once)
+
+
+class BridgeBase(ABC):
+    """One chat platform. Implementations are classes holding their connection.
+
+    Required: the abstract methods. Optional: the methods with defaults below, used by
+    dispatch only where ``capabilities`` says so (``health`` and ``polling_alive`` always).
+    """
 
     name: ClassVar[str]  # "telegram": also the config section, registry key and pip extra
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    secret_patterns: ClassVar[tuple[str, ...]] = ()  # regexes of this platform's secrets
+    # True: ``update_id`` grows; an event at/below the last applied one is a replay.
+    # False: a replay is recognised by ``event_key`` among the recently applied keys.
+    replays_by_order: ClassVar[bool] = True
+    # a configured ``@name`` chat as the id events carry, once the bridge learned it
+    resolved_chat_id: str | None = None
 
+    @abstractmethod
     async def start(self, on_event: OnEvent) -> None:
         """Connect and begin delivering events to ``on_event``; returns once connected."""
 
-    async def post_request(self, request: dict, buttons: list[list[Button]]) -> MessageRef:
+    @abstractmethod
+    async def post_request(self, request: dict[str, Any], buttons: list[list[Button]]
+                           ) -> MessageRef:
         """Post a permission request (the bridge renders its preview) with rows of buttons.
 
         ``request`` is the stored request record (``id``, ``agent``, ``session_id``, ``cwd``,
         ``tool_name``, ``tool_input``, ...); in a forum chat it goes to the session's topic.
+        An AskUserQuestion request is posted once per question: ``tool_input`` reduced to
+        that question and ``question_part = (i, n)``.
         """
 
-    async def show_outcome(self, ref: MessageRef, request: dict, outcome: str) -> None:
+    @abstractmethod
+    async def show_outcome(self, ref: MessageRef, request: dict[str, Any], outcome: str
+                           ) -> None:
         """Edit a posted request to show its outcome (``Allowed by @alice``); remove buttons."""
 
-    async def post_notice(self, session: dict | None, notice: Notice) -> MessageRef | None:
+    @abstractmethod
+    async def post_notice(self, session: dict[str, Any] | None, notice: Notice
+                          ) -> MessageRef | None:
         """Post a notice, in the session's topic/thread where the platform has them."""
 
+    @abstractmethod
     async def answer(self, event: Incoming, text: str) -> None:
         """Answer an event privately where possible (a callback answer), else reply."""
 
+    @abstractmethod
     async def reply(
         self, event: Incoming, text: str, buttons: list[list[Button]] | None = None
     ) -> MessageRef:
         """Write a message in the chat (and thread) the event came from."""
 
+    @abstractmethod
     async def close(self) -> None:
         """Stop receiving and release the connection."""
 
+    # -- identity -------------------------------------------------------------------------
 
-class OptionalBridge(Protocol):
-    """Methods a bridge may have; dispatch uses them when present."""
+    def account(self) -> str:
+        """A stable identity of the bot account (never a secret itself): replay bookkeeping
+        is kept per account, as another account numbers its events anew."""
+        return self.name
 
-    async def set_commands(self, commands: list[tuple[str, str]]) -> None:
-        """Register the chat commands (name without ``/``, description), e.g. setMyCommands."""
+    def event_key(self, event: Incoming) -> str:
+        """Unique per delivered event: decisions, timers and toggles are keyed on it, so
+        applying the same event again changes nothing."""
+        if event.update_id is not None:
+            return f"{self.name}:{event.update_id}"
+        return f"{self.name}:{event.event_id}"
 
-    async def show_full(self, event: Incoming, request: dict) -> list[MessageRef]:
+    # -- optional capabilities (safe defaults) ------------------------------------------
+
+    async def set_commands(self, commands: list[tuple[str, str]]) -> None:  # noqa: B027
+        """Register the chat commands (name without ``/``, description): ``commands``."""
+
+    async def show_full(self, event: Incoming, request: dict[str, Any]) -> list[MessageRef]:
         """Post the whole tool input of ``request`` (split at the platform's limits) in the
-        chat/thread of ``event``. Dispatch adds a "Show full" button (verb ``f``) only when
-        the serialized ``tool_input`` is over ``LONG_INPUT`` characters and this exists."""
+        chat/thread of ``event``: ``full_input``. Dispatch adds a "Show full" button (verb
+        ``f``) when the serialized ``tool_input`` is over ``LONG_INPUT`` characters."""
+        return []
 
-    async def update_buttons(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
-        """Replace the buttons of a posted message (multi-select toggles ☐/☑ in place).
+    async def update_buttons(self, ref: MessageRef, buttons: list[list[Button]]  # noqa: B027
+                             ) -> None:
+        """Replace the buttons of a posted message (``button_updates``)."""
 
-        Question messages: an AskUserQuestion request is posted once per question; the
-        request given to ``post_request`` then has ``tool_input`` reduced to that question and
-        ``question_part = (i, n)``, and its stored ref (``request["chat"]["refs"]``) carries
-        ``"question": i``."""
+    def health(self) -> BridgeHealth:
+        """``{"state": ..., "detail": str, ...}`` (JSON-serializable; extra keys are kept),
+        copied to ``<state dir>/listener.health.json`` for ``tether-hooks status``. States
+        (``models.HealthState``): ``starting``, ``ok``, ``conflict`` (another poller on the
+        token: Telegram 409), ``auth`` (bad token, no access), ``error`` (retried)."""
+        return {"state": "ok", "detail": ""}
 
-    def health(self) -> dict:
-        """``{"state": ..., "detail": str, ...}`` (JSON-serializable; extra keys are kept).
+    def polling_alive(self) -> bool:
+        """False once the bridge's receiver ended; dispatch then calls ``restart_polling``."""
+        return True
 
-        States (``models.HealthState``): ``starting``, ``ok``, ``conflict`` (another poller
-        on the token: Telegram 409), ``auth`` (bad token, no access), ``error`` (polling
-        fails, being retried). Dispatch copies it to ``<state dir>/listener.health.json`` for
-        ``tether-hooks status``; without this method a started bridge counts as ``ok``.
-        """
+    async def restart_polling(self) -> None:  # noqa: B027
+        """Start receiving again after ``polling_alive`` turned False."""
+
+
+Bridge = BridgeBase  # the name the older docs use
 
 
 # Serialized tool_input longer than this gets a "Show full" button (when show_full exists).

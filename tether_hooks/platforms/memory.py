@@ -5,6 +5,8 @@ Dispatch tests construct it directly, inject what a user does with ``press``, ``
 Configured as ``[memory]`` in ``config.toml`` it also runs inside a real listener; with
 ``record = "<path>"`` every call is appended there as one JSON line, for tests that watch
 a listener process. ``fail = "start"`` makes ``start`` fail (a bridge that cannot connect).
+``UnorderedMemoryBridge`` delivers events without ordering ids (``replays_by_order`` False):
+replays are recognised by ``event_key``, as on platforms whose event ids do not grow.
 """
 
 from __future__ import annotations
@@ -14,29 +16,38 @@ import itertools
 import json
 import os
 import time
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from tether_hooks.platforms.base import (
     BridgeAuthError,
+    BridgeBase,
+    BridgeHealth,
     Button,
+    Capabilities,
     Incoming,
     MessageRef,
     Notice,
     OnEvent,
 )
 
-__all__ = ["MemoryBridge"]
+__all__ = ["MemoryBridge", "UnorderedMemoryBridge"]
 
 
-class MemoryBridge:
+class MemoryBridge(BridgeBase):
     """A bridge whose chat is a few Python lists."""
 
     name: ClassVar[str] = "memory"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        full_input=True, button_updates=True, commands=True)
+    secret_patterns: ClassVar[tuple[str, ...]] = (r"\bmemtok-[A-Za-z0-9]{8,}\b",)
 
-    def __init__(self, section: dict | None = None, *, name: str | None = None) -> None:
+    def __init__(self, section: Mapping[str, Any] | None = None, *, name: str | None = None,
+                 threads: Mapping[str, str] | None = None,
+                 on_thread: Callable[[str, str], None] | None = None) -> None:
         section = section or {}
         if name:
-            self.name = name  # type: ignore[misc] - per instance, for several fake platforms
+            self.name = name  # type: ignore[misc] # per instance, for several fake platforms
         self.chat_id = str(section.get("chat_id", "100"))
         self.clock = time.time  # the platform's clock (a test may set it off the local one)
         self.forum = bool(section.get("forum", False))
@@ -53,11 +64,12 @@ class MemoryBridge:
         self.full: list[dict] = []
         self.button_updates: list[dict] = []  # {"ref", "buttons"}
         self.commands: list[tuple[str, str]] | None = None
-        self.state = {"state": "starting", "detail": ""}
+        self.state: BridgeHealth = {"state": "starting", "detail": ""}
         self.changed = asyncio.Condition()
         self._ids = itertools.count(1)
         self._updates = itertools.count(int(section.get("first_update_id", 1)))
-        self._topics: dict[str, str] = {}
+        self._topics: dict[str, str] = dict(threads or {})
+        self.on_thread = on_thread
 
     # -- the Bridge interface ---------------------------------------------------------
 
@@ -73,7 +85,11 @@ class MemoryBridge:
     def _thread(self, session_id: str | None) -> str | None:
         if not self.forum or not session_id:
             return None
-        return self._topics.setdefault(session_id, str(1000 + len(self._topics)))
+        if session_id not in self._topics:
+            self._topics[session_id] = str(1000 + len(self._topics))
+            if self.on_thread is not None:
+                self.on_thread(session_id, self._topics[session_id])
+        return self._topics[session_id]
 
     def _ref(self, thread_id: str | None) -> MessageRef:
         return MessageRef(self.name, self.chat_id, str(next(self._ids)), thread_id, self.clock())
@@ -124,8 +140,8 @@ class MemoryBridge:
         await self._note("show_full", request_id=request.get("id"))
         return [self._ref(event.thread_id)]
 
-    def health(self) -> dict:
-        return dict(self.state)
+    def health(self) -> BridgeHealth:
+        return BridgeHealth(self.state)
 
     async def close(self) -> None:
         self.closed = True
@@ -137,7 +153,10 @@ class MemoryBridge:
         """An Incoming from ``user_id`` in this chat, with a fresh update id."""
         fields.setdefault("user_name", f"@user{user_id}")
         fields.setdefault("chat_id", self.chat_id)
-        fields.setdefault("update_id", next(self._updates))
+        if self.replays_by_order:
+            fields.setdefault("update_id", next(self._updates))
+        else:
+            fields.setdefault("event_id", f"e{next(self._updates)}")
         fields.setdefault("sent_at", self.clock())
         return Incoming(self.name, kind, str(user_id), data=data, **fields)  # type: ignore[arg-type]
 
@@ -152,8 +171,9 @@ class MemoryBridge:
         matches = [b for b in flat if b.label.startswith(label)]
         if not matches:
             raise LookupError(f"no button {label!r} in {[b.label for b in flat]}")
-        event = self.event("press", user_id, matches[0].data, event_id=f"q{len(self.answers)}",
-                           **fields)
+        if self.replays_by_order:
+            fields.setdefault("event_id", f"q{len(self.answers)}")
+        event = self.event("press", user_id, matches[0].data, **fields)
         return await self.deliver(event)
 
     async def send(self, text: str, user_id: object, **fields: object) -> Incoming:
@@ -184,3 +204,12 @@ class MemoryBridge:
                 return await self.changed.wait_for(predicate)  # type: ignore[arg-type]
 
         return await asyncio.wait_for(until(), timeout)
+
+
+class UnorderedMemoryBridge(MemoryBridge):
+    """A memory bridge whose events carry no growing ordering id, only unique event ids."""
+
+    replays_by_order: ClassVar[bool] = False
+
+
+_: type[BridgeBase] = MemoryBridge  # conforms to the bridge contract (checked by mypy)

@@ -1,0 +1,117 @@
+"""The decider: settles a request once (``Store.decide``) for the user of a chat event,
+adds the timer a decision asks for, answers the user, shows the outcome everywhere and
+announces the decision (``Runtime.decided``: the server pushes it to the waiting hook).
+An event applied again (a restart) finishes what it began, once (``event_key``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from tether_hooks import timers
+from tether_hooks.errors import TetherError
+from tether_hooks.listener import access
+from tether_hooks.listener.bridges import Bridges
+from tether_hooks.listener.outbox import Outbox
+from tether_hooks.listener.runtime import Runtime
+from tether_hooks.platforms.base import Incoming
+from tether_hooks.store import Store
+from tether_hooks.wording import outcome_text
+
+__all__ = ["Decider", "already"]
+
+log = logging.getLogger("tether_hooks.listener")
+
+
+def already(request: dict[str, Any]) -> str:
+    if request.get("status") in ("expired", "abandoned"):
+        return "⌛ Expired"
+    return f"Already decided: {outcome_text(request)}"
+
+
+class Decider:
+    """Applies decisions made in the chat."""
+
+    def __init__(self, store: Store, bridges: Bridges, outbox: Outbox, runtime: Runtime, *,
+                 default_timer: str) -> None:
+        self.store = store
+        self.bridges = bridges
+        self.outbox = outbox
+        self.runtime = runtime
+        self.default_timer = default_timer
+
+    async def decide(
+        self,
+        event: Incoming,
+        request: dict[str, Any],
+        action: str,
+        *,
+        reason: str | None = None,
+        scope: str | None = None,
+        tool: str | None = None,
+        duration: int | None = None,
+        updated_input: dict[str, Any] | None = None,
+        updated_permissions: list[dict[str, Any]] | None = None,
+        answer: str | None = None,
+        interrupt: bool = False,
+    ) -> bool:
+        """Settle ``request`` once for the user of ``event``; show the outcome everywhere."""
+        rid = request["id"]
+        by = event.user_name or f"user {event.user_id}"
+        extra: dict[str, Any] = {}
+        if updated_input is not None:
+            extra["updated_input"] = updated_input
+        if updated_permissions:
+            extra["updated_permissions"] = updated_permissions
+        if answer:
+            extra["answer"] = answer
+        if interrupt:
+            extra["interrupt"] = True
+        key = self.bridges.event_key(event)
+        if key:
+            extra["event"] = key
+        self.outbox.showing.add(rid)
+        try:
+            first, settled = await self.runtime.io(
+                self.store.decide, rid, action, by=by, via=event.bridge, reason=reason,
+                extra=extra or None)
+            if first:
+                self.runtime.decided(rid)
+            # the same update applied again (a restart): finish what it began, once
+            first = first or bool(key and (settled.get("decision") or {}).get("event") == key)
+            if not first:
+                await self.bridges.tell(event, already(settled))
+                self.outbox.showing.discard(rid)
+                self.outbox.wake()
+                return False
+            log.info("request %s %s by %s via %s", rid, settled["status"], by, event.bridge)
+            timer = None
+            if scope:
+                timer = await self.add_timer(event, settled, scope, tool, duration, by)
+            if event.kind == "press":
+                await self.bridges.tell(event, access.pressed(settled, action))
+            else:
+                text = outcome_text(settled, timer, time.time())
+                await self.bridges.tell(event, f"{text} ({rid}: {settled.get('tool_name')})")
+        except BaseException:
+            self.outbox.showing.discard(rid)
+            raise
+        await self.outbox.show(settled, timer)
+        return True
+
+    async def add_timer(self, event: Incoming, request: dict[str, Any], scope: str,
+                        tool: str | None, duration: int | None, by: str
+                        ) -> dict[str, Any] | None:
+        """A timer for calls like ``request`` (``timers.add_like``); None if it failed."""
+        length = f"{duration}s" if duration else self.default_timer
+        try:
+            timer, resolved = await self.runtime.io(
+                timers.add_like, request, scope, length, created_by=by, tool=tool,
+                store=self.store, key=self.bridges.event_key(event))
+        except TetherError as exc:
+            await self.bridges.all[event.bridge].reply(event, f"No timer was set: {exc}")
+            return None
+        for settled in resolved or ():
+            self.runtime.decided(str(settled.get("id")))
+        return timer  # type: ignore[no-any-return]

@@ -1,0 +1,185 @@
+"""The outbox: what the store holds, brought to the chat. A request is posted when it
+appears pending in ``state.json`` (the hook's doorbell only wakes us up), and its outcome is
+shown on every bridge once it is settled there, whoever settled it (a button, a text, the
+CLI, a timer, a timeout, the terminal). Nonces and message refs go to the chat book.
+When no bridge can post, what waits for one is settled as no decision at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tether_hooks import state
+from tether_hooks.errors import TetherError
+from tether_hooks.listener import chat
+from tether_hooks.listener.book import ChatBook
+from tether_hooks.listener.bridges import Bridges
+from tether_hooks.listener.runtime import Runtime
+from tether_hooks.platforms.base import MessageRef
+from tether_hooks.store import Store
+from tether_hooks.wording import outcome_text
+
+__all__ = ["Outbox"]
+
+log = logging.getLogger("tether_hooks.listener")
+
+STORE_POLL = 0.1
+STORE_RETRY = 1.0
+HEALTH_EVERY = 1.0
+
+
+class Outbox:
+    """Posts pending requests and shows outcomes; owns which are being posted or shown."""
+
+    def __init__(self, store: Store, book: ChatBook, bridges: Bridges, runtime: Runtime, *,
+                 default_timer: str, local: bool) -> None:
+        self.store = store
+        self.book = book
+        self.bridges = bridges
+        self.runtime = runtime
+        self.default_timer = default_timer
+        self.local = local  # the CLI may still answer: an unrelayed request keeps waiting
+        self.woken = asyncio.Event()
+        self.posting: set[str] = set()  # request ids being posted
+        self.showing: set[str] = set()  # request ids being decided or shown here
+        # told the requests after each sync (what waits on a request forgets settled ones)
+        self.on_synced: Callable[[dict[str, dict[str, Any]]], None] = lambda requests: None
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    async def watch(self) -> None:
+        """Post and show what the store holds; an unreadable store is reported, retried."""
+        seen: object = ()
+        last_health = 0.0
+        while not self.runtime.closing:
+            sig = state.signature(self.store.path)
+            if sig != seen or self.woken.is_set():
+                self.woken.clear()
+                seen = sig
+                try:
+                    await self.sync()
+                except Exception as exc:  # StoreError, RecursionError, ValueError, ...
+                    problem = f"cannot read the store: {type(exc).__name__}: {exc}"
+                    if not isinstance(exc, TetherError) and self.bridges.errors.allow(
+                            "store trace"):
+                        log.error("store watcher: %s", problem, exc_info=exc)
+                    self.bridges.error("store", str(exc) if isinstance(exc, TetherError)
+                                       else problem)
+                    self.runtime.tasks.report("store watcher", "error", f"{problem}; retrying")
+                    seen = ()  # read it again (changed or not) after a pause
+                    await asyncio.sleep(STORE_RETRY)
+                else:
+                    self.runtime.tasks.report("store watcher", "ok")
+            if time.monotonic() - last_health > HEALTH_EVERY:
+                last_health = time.monotonic()
+                self.bridges.refresh_health()
+                self.bridges.check_pollers()
+            try:
+                await asyncio.wait_for(self.woken.wait(), STORE_POLL)
+            except TimeoutError:
+                pass
+
+    async def sync(self) -> None:
+        """Post pending requests not posted yet; show outcomes not shown yet."""
+        now = time.time()
+        data = self.store.read()
+        ready = bool(self.bridges.ready())
+        for rid, request in data["requests"].items():
+            if rid in self.posting or rid in self.showing:
+                continue
+            info = self.book.request(rid)  # (a nonce staged by a post that failed: no refs)
+            if request.get("status") == "pending":
+                if info.get("refs") or not ready or float(request.get("expires_at", 0)) <= now:
+                    continue
+                self.posting.add(rid)
+                self.runtime.spawn(self._post(request,
+                                              data["sessions"].get(request.get("session_id"))))
+            elif (info.get("refs") and not info.get("shown")
+                  and all(self.bridges.started(ref.get("bridge")) for ref in info["refs"])):
+                self.showing.add(rid)
+                self.runtime.spawn(self.show(request))
+        self.on_synced(data["requests"])
+        if not self.posting:
+            await self.runtime.io(self.book.prune, set(data["requests"]), set(data["sessions"]))
+
+    async def _post(self, request: dict[str, Any], session: dict[str, Any] | None) -> None:
+        rid = request["id"]
+        try:
+            nonce = chat.new_nonce()
+            self.book.stage(rid, nonce)
+            if session is not None:  # where its messages went before (a forum topic)
+                session = dict(session, chat=self.book.session_chat(session.get("id")))
+            refs: list[dict[str, Any]] = []
+            problems: list[str] = []
+            for bridge in self.bridges.ready():
+                for view, buttons, index in chat.views(request, nonce, self.default_timer,
+                                                       full=bridge.capabilities.full_input):
+                    try:
+                        ref = await bridge.post_request(dict(view, session=session), buttons)
+                    except Exception as exc:
+                        log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
+                        problems.append(f"{bridge.name}: {exc}")
+                        break
+                    refs.append(dict(ref.to_dict(), **({} if index is None
+                                                       else {"question": index})))
+            if refs:  # posted_at: texts sent before it cannot mean it (``replies``)
+                await self.runtime.io(self.book.update, rid, refs=refs,
+                                      shown=False, posted_at=time.time(),
+                                      session_id=request.get("session_id"))
+                log.info("posted request %s (%s) to %s", rid, request.get("tool_name"),
+                         ", ".join(r["bridge"] for r in refs))
+            elif not self.local:  # nowhere to answer it: the agent asks in its own prompt
+                await self.unrelayed(rid, "could not post the request (" + "; ".join(
+                    problems or ["no chat platform is connected"]) + ")")
+        finally:
+            self.posting.discard(rid)
+            self.wake()  # settled meanwhile? the next sync shows it
+
+    async def show(self, request: dict[str, Any], timer: dict[str, Any] | None = None) -> None:
+        """Show ``request``'s outcome on every message it was posted as (claimed first)."""
+        rid = request["id"]
+        refs = self.book.refs(rid)
+        try:
+            if not refs:
+                return  # still being posted: the post wakes sync, which shows it then
+            text = outcome_text(request, timer, time.time())
+            for ref in refs:
+                bridge = self.bridges.get(ref.get("bridge"))
+                if bridge is None:
+                    continue
+                view, line = chat.ref_view(request, ref, text)
+                try:
+                    await bridge.show_outcome(MessageRef.from_dict(ref), view, line)
+                except Exception as exc:
+                    self.bridges.error(f"edit:{bridge.name}",
+                                       f"{bridge.name}: showing an outcome failed: {exc}")
+            await self.runtime.io(self.book.update, rid, shown=True)
+        finally:
+            self.showing.discard(rid)
+
+    async def posts_recorded(self, budget: float = 2.0) -> None:
+        """A quick reply can arrive before the message it answers is recorded with its
+        request: let posts in flight finish (bounded) so the reply finds its request."""
+        deadline = time.monotonic() + budget
+        while self.posting and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    async def no_bridge_left(self) -> None:
+        """No platform can post: settle what waits for one, so no hook waits for nothing."""
+        if self.bridges.usable() or self.local:
+            return
+        detail = "; ".join(f"{n}: {s['detail']}" for n, s in self.bridges.states.items())
+        for request in self.store.read()["requests"].values():
+            if request.get("status") == "pending" and not self.book.refs(request["id"]):
+                await self.unrelayed(request["id"], f"no chat platform is reachable ({detail})")
+
+    async def unrelayed(self, rid: str, reason: str) -> None:
+        """Settle as no decision: the hook falls back to the agent's own prompt at once."""
+        first, _ = await self.runtime.io(self.store.decide, rid, "ask", by="tether-hooks",
+                                         via="listener", reason=reason, status="expired")
+        if first:
+            self.runtime.decided(rid)

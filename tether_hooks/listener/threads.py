@@ -1,0 +1,57 @@
+"""Sessions and threads: which session a chat message belongs to. A text's scope is the
+request message it replies to, else the session of the notice it replies to, else the
+sessions whose thread (forum topic) it was written in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tether_hooks.listener.book import ChatBook
+from tether_hooks.listener.runtime import Runtime
+from tether_hooks.platforms.base import Incoming, MessageRef
+
+__all__ = ["Threads"]
+
+
+class Threads:
+    """Owns the notice messages' sessions; the threads themselves are in the chat book."""
+
+    def __init__(self, book: ChatBook, runtime: Runtime) -> None:
+        self.book = book
+        self.runtime = runtime
+        self._notices: dict[tuple[str, str, str], str] = {}  # message -> session id
+
+    def noticed(self, sid: str, ref: MessageRef) -> None:
+        """A notice of session ``sid`` was posted as ``ref``: remember both ways."""
+        self._notices[(ref.bridge, str(ref.chat_id), str(ref.message_id))] = sid
+        if ref.thread_id is not None:
+            known = self.book.session_chat(sid).get(ref.bridge) or {}
+            if known.get("thread_id") != ref.thread_id:
+                self.runtime.spawn(self.runtime.io(self.book.set_thread, sid, ref.bridge,
+                                                   ref.chat_id, ref.thread_id))
+
+    def replied(self, requests: dict[str, dict[str, Any]], event: Incoming
+                ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The request whose message ``event`` replies to, and that message's ref."""
+        reply = event.reply_to
+        if reply is None:
+            return None, None
+        found = self.book.by_message(reply.bridge, reply.chat_id, reply.message_id)
+        if found is None or found[0] not in requests:
+            return None, None
+        return requests[found[0]], found[1]
+
+    def scope(self, requests: dict[str, dict[str, Any]], event: Incoming
+              ) -> tuple[dict[str, Any] | None, set[str] | None]:
+        """The request replied to, or the sessions the event's thread/reply belongs to."""
+        request, _ = self.replied(requests, event)
+        if request is not None:
+            return request, None
+        reply = event.reply_to
+        if reply is not None:
+            key = (reply.bridge, str(reply.chat_id), str(reply.message_id))
+            if key in self._notices:
+                return None, {self._notices[key]}
+        if event.thread_id is not None:
+            return None, self.book.sessions_in(event.bridge, str(event.thread_id))
+        return None, None
