@@ -12,22 +12,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from tether_hooks import __version__, agents, config, effective, installer, paths, state
+from tether_hooks import __version__, agents, config, effective, listener_status, paths, state
+from tether_hooks.check import Check
 from tether_hooks.errors import ConfigError, TetherError
 
 __all__ = ["CHECKS", "Check", "run_checks"]
-
-
-@dataclass
-class Check:
-    """One finding: ``ok``, ``warn`` or ``fail``, with the fix when it is not ok."""
-
-    name: str
-    status: str
-    detail: str
-    fix: str = ""
 
 
 def _q(path: str) -> str:
@@ -168,57 +158,14 @@ def _shim() -> list[Check]:
     return [Check("hook", "ok", f"{shim} runs (python {sys.version.split()[0]})")]
 
 
-def _agent_settings() -> list[Check]:
-    found = []
-    cfg_timeout = 0.0
-    try:
-        cfg_timeout = float(config.load()["approval_timeout"])
-    except TetherError:
-        pass
-    claude = agents.get("claude")
-    for scope in claude.SCOPES:
-        path = claude.settings_path(scope, os.getcwd())
-        try:
-            settings, _ = installer.read_settings(path)
-        except TetherError as exc:
-            found.append(Check(f"claude {scope}", "fail", str(exc),
-                               f"fix the JSON in {path} (tether-hooks leaves it untouched until "
-                               "then), then run `tether-hooks install`"))
-            continue
-        ours = [(event, h) for event, groups in (settings.get("hooks") or {}).items()
-                if isinstance(groups, list) for g in groups if isinstance(g, dict)
-                for h in g.get("hooks") or [] if installer.is_ours(h)]
-        if not ours:
-            continue
-        gates = [(e, h) for e, h in ours if e in ("PermissionRequest", "PreToolUse")]
-        detail = f"{path}: {', '.join(sorted({e for e, _ in ours}))}"
-        short = [e for e, h in gates if float(h.get("timeout", 600)) <= cfg_timeout]
-        if short:
-            found.append(Check(f"claude {scope}", "warn", detail + f"; the {short[0]} hook's "
-                               "timeout is not above approval_timeout",
-                               "run `tether-hooks install` again to raise it"))
-        else:
-            found.append(Check(f"claude {scope}", "ok", detail))
-    if not found:
-        found.append(Check("claude", "warn", "no Claude Code settings file has our hooks",
-                           "run `tether-hooks install` (add --agent codex for Codex)"))
-    return found
+def _agent_checks(name: str) -> Callable[[], list[Check]]:
+    """The agent's own checks (its settings files, Codex's trust), run from the cwd."""
 
+    def check() -> list[Check]:
+        return agents.get(name).doctor_checks(os.getcwd())
 
-def _codex() -> list[Check]:
-    from tether_hooks.codex_config import trust_report
-
-    report = trust_report(os.getcwd())
-    if not report:
-        return []
-    bad = [r for r in report if r["status"] != "trusted"]
-    if not bad:
-        return [Check("codex", "ok", f"{len(report)} hook(s) installed and trusted")]
-    first = bad[0]
-    what = first.get("error") or f"{first['event']} in {first['path']} is {first['status']}"
-    return [Check("codex", "fail", f"{len(bad)} of {len(report)} hook(s) will not run: {what}",
-                  "run `tether-hooks install --agent codex` again, or trust them in Codex's "
-                  "/hooks")]
+    check.__name__ = f"_{name}"
+    return check
 
 
 def _bridge_fix(name: str, state_: str, detail: str) -> str:
@@ -248,9 +195,7 @@ def _listener() -> list[Check]:
         return []
     if not platforms:
         return [Check("listener", "ok", "no chat platform configured: nothing to listen to")]
-    from tether_hooks.listener import daemon
-
-    info = daemon.status()
+    info = listener_status.status()
     if not info["running"]:
         return [Check("listener", "warn", "not running (a hook starts it when needed)",
                       "tether-hooks listener start (its log: `tether-hooks listener logs`)")]
@@ -267,7 +212,7 @@ def _listener() -> list[Check]:
 
 
 CHECKS: list[Callable[[], list[Check]]] = [
-    _config, _state, _shim, _agent_settings, _codex, _listener,
+    _config, _state, _shim, *map(_agent_checks, agents.AGENTS), _listener,
 ]
 
 

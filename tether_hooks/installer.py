@@ -16,13 +16,18 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from tether_hooks import agents, config, paths
 from tether_hooks.errors import SettingsError
 from tether_hooks.state import write_atomic
 
+if TYPE_CHECKING:
+    from tether_hooks.agents.protocol import Agent
+
 __all__ = [
     "Change",
+    "Companion",
     "hook_command",
     "install",
     "is_ours",
@@ -36,6 +41,9 @@ __all__ = [
 
 SHIM_NAME = "tether-hook"
 
+# A parsed settings file (JSON object): Claude Code's settings.json, Codex's hooks.json.
+Settings = dict[str, Any]
+
 
 @dataclass
 class Change:
@@ -46,6 +54,17 @@ class Change:
     diff: str
     backup: str | None = None
     written: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Companion:
+    """A second file an agent changes with its settings (Codex: config.toml), planned before
+    anything is written; the installer backs it up and writes it."""
+
+    path: str
+    old_text: str
+    new_text: str
     notes: list[str] = field(default_factory=list)
 
 
@@ -68,14 +87,14 @@ def is_ours(handler: object) -> bool:
     return bool(words) and os.path.basename(words[0]) == SHIM_NAME
 
 
-def _groups(hooks: dict, event: str) -> list:
+def _groups(hooks: Settings, event: str) -> list[Any]:
     value = hooks.get(event)
     if isinstance(value, dict):  # some tools write a single group instead of a list
         value = [value]
     return value if isinstance(value, list) else []
 
 
-def unmerge(settings: dict) -> dict:
+def unmerge(settings: Settings) -> Settings:
     """``settings`` without our handlers; groups, events and ``hooks`` left empty go."""
     result = copy.deepcopy(settings)
     hooks = result.get("hooks")
@@ -105,13 +124,13 @@ def unmerge(settings: dict) -> dict:
     return result
 
 
-def merge(settings: dict, entries: dict) -> dict:
+def merge(settings: Settings, entries: Settings) -> Settings:
     """``settings`` with exactly our ``entries``: ours updated in place, others untouched."""
     result = copy.deepcopy(settings)
     hooks = result.get("hooks", {})
     if not isinstance(hooks, dict):
         raise SettingsError('the "hooks" key is not an object; fix it by hand first')
-    positions = {}
+    positions: dict[str, int] = {}
     for event in list(hooks):
         for index, group in enumerate(_groups(hooks, event)):
             handlers = group.get("hooks") if isinstance(group, dict) else None
@@ -126,7 +145,7 @@ def merge(settings: dict, entries: dict) -> dict:
     return result
 
 
-def _dump(settings: dict, like: str = "") -> str:
+def _dump(settings: Settings, like: str = "") -> str:
     """JSON text in the style of ``like`` (its indent and final newline), so a file we only
     add to and take from again comes back byte for byte."""
     indent: int | str = 2
@@ -138,7 +157,7 @@ def _dump(settings: dict, like: str = "") -> str:
     return text if like and not like.endswith("\n") else text + "\n"
 
 
-def read_settings(path: str) -> tuple[dict, str]:
+def read_settings(path: str) -> tuple[Settings, str]:
     """Parsed settings and their text ('' when the file is missing). Raises SettingsError."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -161,7 +180,7 @@ def read_settings(path: str) -> tuple[dict, str]:
     return settings, text
 
 
-def save(path: str, new: dict, old_text: str, dry_run: bool) -> Change:
+def save(path: str, new: Settings, old_text: str, dry_run: bool) -> Change:
     """Write ``new`` to ``path`` if it differs: backup first, then an atomic replace."""
     new_text = _dump(new, old_text)
     # Compare like with like: the old file as we would write it, so formatting is no change.
@@ -226,12 +245,6 @@ def write_shim() -> str:
 # -- install / uninstall for one agent ------------------------------------------------
 
 
-def _companion(module, path: str, old: dict, new: dict, options: dict):  # noqa: ANN001, ANN202
-    """The agent's second file (Codex: config.toml trust records), planned before any write."""
-    plan = getattr(module, "companion", None)
-    return plan(path, old, new, options) if plan else None
-
-
 def install(
     agent: str, scope: str, project: str, mode: str, dry_run: bool, trust_project: bool = False
 ) -> list[Change]:
@@ -246,7 +259,7 @@ def install(
     )
     new = merge(settings, entries)
     options = _options(module, scope, project, command, True, trust_project)
-    extra = _companion(module, path, settings, new, options)
+    extra = module.companion(path, settings, new, options)
     if not dry_run:
         write_shim()
     changes = []
@@ -265,7 +278,7 @@ def uninstall(agent: str, scope: str, project: str, dry_run: bool) -> list[Chang
     settings, text = read_settings(path)
     new = unmerge(settings)
     options = _options(module, scope, project, hook_command(agent), False, False)
-    extra = _companion(module, path, settings, new, options)
+    extra = module.companion(path, settings, new, options)
     if text:
         changes = [save(path, new, text, dry_run)]
     else:
@@ -277,14 +290,8 @@ def uninstall(agent: str, scope: str, project: str, dry_run: bool) -> list[Chang
     return changes
 
 
-def _options(  # noqa: ANN001 - module: an agent module
-    module, scope: str, project: str, command: str, installing: bool, trust_project: bool
-) -> dict:
-    options: dict = {"installing": installing, "trust_project": trust_project}
-    notify = getattr(module, "notify_argv", None)
-    if notify is not None and scope == "user":
-        options["notify"] = notify(command)
-    root = getattr(module, "project_root", None)
-    if root is not None and scope == "project":
-        options["project_root"] = root(os.path.abspath(project))
+def _options(agent: Agent, scope: str, project: str, command: str, installing: bool,
+             trust_project: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {"installing": installing, "trust_project": trust_project}
+    options.update(agent.install_options(scope, os.path.abspath(project), command))
     return options

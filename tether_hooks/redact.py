@@ -1,6 +1,6 @@
 """Mask likely secrets before text leaves the machine: one rule table for every sink.
 
-Sinks: chat (previews, "Show full", notices, answers: ``platforms.render``), the audit log
+Sinks: chat (previews, "Show full", notices, answers: ``platforms.telegram_render``), the audit log
 and stored summary (``audit.summarize_input``: hashed markers), logs and crash logs.
 
 Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drops it):
@@ -9,8 +9,9 @@ Markers: ``«secret: GitHub token»``; hashed (same secret, same hash; chat drop
 What is masked (``text``):
 * token shapes: ``sk-``/``sk-ant-``, ``gh[pousr]_``, ``github_pat_``, ``glpat-``,
   ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
-  ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Telegram and Discord bot tokens,
-  JWTs, npm/PyPI/Hugging Face tokens; PEM private key blocks (to the end if unterminated);
+  ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Discord bot tokens, JWTs, npm/PyPI/
+  Hugging Face tokens, chat platforms' tokens (``platforms.SECRETS``: Telegram's); PEM
+  private key blocks (to the end if unterminated);
 * headers (``Authorization:``, ``Cookie:``), ``Bearer``, ``-u user:pass``, ``mysql -pX``,
   ``sshpass -p``, ``docker login -p``, ``redis-cli -a``, ``pass:X``, ``echo X | ...
   --password-stdin``, ``set NAME X``, ``curl -b k=v``, URL passwords and secret query
@@ -28,7 +29,6 @@ every quantifier is bounded, possessive or anchored on a literal: linear time.""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 
@@ -53,6 +53,8 @@ from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
     _TOKENS,
     _URL_KEYS,
     check_patterns,
+    configured,
+    platform_tokens,
 )
 
 __all__ = ["MARK", "argv", "check_patterns", "chat", "secret_key", "secret_name", "text", "value"]
@@ -63,7 +65,6 @@ _HASHED = r"«secret: ([^«»\n]{0,80}?) sha256:[0-9a-f]{12}»"
 
 
 _compiled: dict[str, re.Pattern[str]] = {}
-_extra_cache: dict[object, list[re.Pattern[str]]] = {}
 
 
 def _re(source: str, flags: int = 0) -> re.Pattern[str]:
@@ -262,26 +263,6 @@ def _aws_pairs(text: str, hashed: bool) -> str:
     return text
 
 
-def _configured() -> list[re.Pattern[str]]:
-    """``redact_patterns`` of config.toml (through the hook's cached view)."""
-    from tether_hooks import config, paths
-
-    path = paths.config_file()
-    try:
-        st = os.stat(path)
-        key: object = (path, st.st_mtime_ns, st.st_size, st.st_ino)
-    except OSError:
-        return []
-    if key not in _extra_cache:
-        try:
-            found = check_patterns(config.hook_config().get("redact_patterns") or [])
-        except Exception:  # a bad config is reported where it is loaded; built-ins still apply
-            found = []
-        _extra_cache.clear()
-        _extra_cache[key] = found
-    return _extra_cache[key]
-
-
 def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
          extra: Iterable[re.Pattern[str]] | None = None) -> str:
     """``value`` with every likely secret masked (``hashed``: markers carry a hash).
@@ -294,7 +275,7 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         value = _re(_HASHED).sub(r"«secret: \1»", value)
     for secret in sorted({s for s in known if s and len(s) >= 6}, key=len, reverse=True):
         value = value.replace(secret, _mark("known", secret, hashed) if hashed else "«secret»")
-    for pattern in _configured() if extra is None else extra:
+    for pattern in configured() if extra is None else extra:
         group = "secret" if "secret" in pattern.groupindex else 0
         value = pattern.sub(_masker(group, "custom pattern", hashed), value)
     low = value.lower()
@@ -304,8 +285,9 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
         if any(h in low for h in hints):
             pattern = _re(source, re.S)
             value = pattern.sub(_checked_masker(label, hashed), value)
-    if (any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2  # Discord
-            or (":" in value and any(c.isdigit() for c in value))):  # Telegram
+    for label, pattern in platform_tokens():
+        value = pattern.sub(_masker(0, label, hashed), value)
+    if any(h in value for h in _TOKEN_HINTS) or value.count(".") >= 2:  # Discord
         value = _re(_TOKEN_RE).sub(
             lambda m: _span(m, 0, _TOKENS[int(str(m.lastgroup)[1:])][0], hashed), value)
     low = value.lower()

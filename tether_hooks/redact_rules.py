@@ -1,13 +1,18 @@
 """The rule table of ``redact``: token shapes, spans (group ``s`` is the secret), and the
-name-based assignment and flag patterns. Every quantifier is bounded or possessive."""
+name-based assignment and flag patterns. Every quantifier is bounded or possessive. Rules
+from elsewhere: ``redact_patterns`` of config.toml (``configured``) and the token shapes
+the chat platforms declare (``platform_tokens``)."""
 
 from __future__ import annotations
 
+import os
 import re
 
-__all__ = ["check_patterns"]
+__all__ = ["check_patterns", "configured", "platform_tokens"]
 
-_TOKENS = [  # (label, regex): whole match is the secret
+# (label, regex): whole match is the secret. Chat platforms declare their own token shapes
+# (``BridgeBase.secret_patterns``, read through ``platforms.secret_patterns``).
+_TOKENS = [
     ("Anthropic key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
     ("API key", r"\bsk-[A-Za-z0-9_-]{20,}"),
     ("GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{20,255}\b|\bgithub_pat_[A-Za-z0-9_]{20,255}"),
@@ -19,7 +24,6 @@ _TOKENS = [  # (label, regex): whole match is the secret
      r"\bAIza[0-9A-Za-z_-]{35}|\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}"),
     ("Stripe key", r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}|\bwhsec_[0-9A-Za-z]{20,}"),
     ("JWT", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
-    ("Telegram bot token", r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}"),
     ("Discord bot token",
      r"\b[MNO][A-Za-z0-9_-]{23,27}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b"),
     ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
@@ -144,3 +148,40 @@ def check_patterns(patterns: object, key: str = "redact_patterns") -> list[re.Pa
             raise ValueError(f"{source!r} matches the empty text")
         out.append(pattern)
     return out
+
+
+_platform: list[tuple[str, re.Pattern[str]]] = []
+
+
+def platform_tokens() -> list[tuple[str, re.Pattern[str]]]:
+    """``(label, pattern)`` of the token shapes the chat platforms declare (each bridge's
+    ``secret_patterns``, registered in ``platforms.SECRETS``), compiled on first use."""
+    if not _platform:
+        from tether_hooks import platforms
+
+        _platform.extend((label, re.compile(source))
+                         for label, source in platforms.secret_patterns())
+    return _platform
+
+
+_extra_cache: dict[object, list[re.Pattern[str]]] = {}
+
+
+def configured() -> list[re.Pattern[str]]:
+    """``redact_patterns`` of config.toml (through the hook's cached view)."""
+    from tether_hooks import config, paths
+
+    path = paths.config_file()
+    try:
+        st = os.stat(path)
+        key: object = (path, st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        return []
+    if key not in _extra_cache:
+        try:
+            found = check_patterns(config.hook_config().get("redact_patterns") or [])
+        except Exception:  # a bad config is reported where it is loaded; built-ins still apply
+            found = []
+        _extra_cache.clear()
+        _extra_cache[key] = found
+    return _extra_cache[key]

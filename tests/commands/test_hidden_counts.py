@@ -20,7 +20,7 @@ from harness.hookproc import HookRunner, payload, wait_pending
 from tether_hooks import lifecycle
 from tether_hooks.listener import chat
 from tether_hooks.main import cli
-from tether_hooks.platforms import render
+from tether_hooks.platforms import telegram_render as render
 from tether_hooks.store import Store
 
 BIG = 1_048_576

@@ -68,7 +68,8 @@ def test_setup_keeps_the_rest_of_the_file(telegram_emulator) -> None:
     text = Path(paths.config_file()).read_text()
     assert text.startswith("# my settings\napproval_timeout = 120  # seconds\n\n[telegram]\n")
     assert text.endswith('\n[slack]  # kept as it is\nbot_token = "xoxb-1"\n')
-    assert "old comment" not in text
+    # Comments inside the rewritten table survive (issue 8: tomlkit; they used to be dropped).
+    assert "[telegram]\n# old comment, replaced with the table\nbot_token = " in text
     data = config()
     assert data["telegram"]["poll_timeout"] == 20  # keys setup does not manage stay
     assert data["telegram"]["forum"] is True and data["telegram"]["chat_id"] == ALICE

@@ -12,7 +12,8 @@ from harness.codex import CodexHome, CodexProcess, CodexRunner, StubHooks
 from harness.openai_fake import FakeOpenAI, call, text
 from harness.waiting import until
 
-from tether_hooks import audit, codex_config
+from tether_hooks import audit
+from tether_hooks.agents import codex_config
 from tether_hooks.main import cli
 from tether_hooks.store import Store
 

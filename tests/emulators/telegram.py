@@ -982,11 +982,13 @@ class TelegramEmulator:
         with self._cond:
             self._faults += [_Fault(method.lower(), status, description, retry_after)] * times
 
-    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+    def delay_next(self, method: str, seconds: float, *, after: bool = False,
+                   times: int = 1) -> None:
         """The next ``times`` calls of ``method`` are answered normally, ``seconds`` late
-        (longer than the client's read timeout: a timeout on its side)."""
+        (longer than the client's read timeout: a timeout on its side). ``after``: the call
+        is done at once and only its answer is late (accepted, then the answer is lost)."""
         with self._cond:
-            self._faults += [_Fault(method.lower(), None, None, None, delay=seconds)] * times
+            self._faults += [_Fault(method.lower(), None, None, None, after, delay=seconds)] * times
 
     def drop_connection_next(self, method: str, *, after: bool = False, times: int = 1) -> None:
         """Close the connection without a response, before (or ``after``) doing the call."""
@@ -1058,8 +1060,12 @@ class TelegramEmulator:
             fault = next((f for f in self._faults if f.method in (name, "*")), None)
             if fault is not None:
                 self._faults.remove(fault)
+        late = 0.0
         if fault is not None and fault.delay:
-            await asyncio.sleep(fault.delay)
+            if fault.after:
+                late = fault.delay
+            else:
+                await asyncio.sleep(fault.delay)
             fault = None
         if fault is not None and fault.status is not None:
             return self._fault_response(method, raw, fault)
@@ -1082,7 +1088,22 @@ class TelegramEmulator:
             return self._record(method, raw, _ApiError(500, "Internal Server Error"))
         if fault is not None:
             return self._drop(request, method, raw, result)
-        return self._record(method, raw, result=result)
+        response = self._record(method, raw, result=result)
+        if late:
+            await self._linger(late)
+        return response
+
+    async def _linger(self, seconds: float) -> None:
+        """Wait ``seconds`` before answering, or until the emulator stops."""
+        assert self._loop is not None
+        deadline = self._loop.time() + seconds
+        while not self._stopping and (remaining := deadline - self._loop.time()) > 0:
+            event = self._pulse_event
+            assert event is not None
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                pass
 
     def _drop(
         self, request: web.Request, method: str, raw: dict[str, Any], result: Any = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import socket
 import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -16,8 +17,10 @@ from harness.telegram import ALLOWED_USER_ID, ALLOWED_USERNAME, STRANGER_USER_ID
 
 from tether_hooks.platforms.base import (
     BridgeAuthError,
+    BridgeContext,
     BridgeError,
     Button,
+    DeliveryUnknown,
     Incoming,
     MessageRef,
     Notice,
@@ -71,7 +74,7 @@ def drive(emu: TelegramEmulator, body: Callable[[TelegramBridge, Dispatch], Awai
     """Run ``body`` with a bridge (config ``extra``, constructor ``options``), then close it."""
 
     async def main() -> T:
-        bridge = TelegramBridge(config(emu, **extra), **(options or {}))
+        bridge = TelegramBridge(BridgeContext(config(emu, **extra), **(options or {})))
         dispatch = Dispatch()
         dispatch.bridge = bridge
         try:
@@ -257,7 +260,7 @@ def test_update_offset_skips_what_was_handled_before_a_restart(telegram_emulator
         emu.send_text(ALICE, "new")
         return await dispatch.next()
 
-    event = drive(emu, body, options={"update_offset": old + 1})
+    event = drive(emu, body, options={"offset": old})
     assert event.data == "new" and event.update_id == old + 1
     emu.wait_until_confirmed(old + 1)
 
@@ -276,10 +279,9 @@ def test_forum_mode_gives_each_session_its_topic(telegram_emulator) -> None:
     emu = telegram_emulator
     emu.privacy_mode = False  # the bot is an admin: it sees every message in the group
     forum = emu.create_forum("Agents").id
-    created: list[tuple[str, int]] = []
+    created: list[tuple[str, str]] = []
 
     async def body(bridge: TelegramBridge, dispatch: Dispatch) -> tuple:
-        bridge.on_topic = lambda sid, thread: created.append((sid, thread))
         first = await bridge.post_request(request("aaaaaaaa-1"), BUTTONS)
         again = await bridge.post_request(request("aaaaaaaa-1"), BUTTONS)
         other = await bridge.post_request(request("bbbbbbbb-2", cwd="/srv/api"), BUTTONS)
@@ -289,11 +291,13 @@ def test_forum_mode_gives_each_session_its_topic(telegram_emulator) -> None:
         emu.send_text(forum, "deny", reply_to=int(other.message_id))
         return first, again, other, note, await dispatch.next(), await dispatch.next()
 
-    first, again, other, note, topic_text, reply = drive(emu, body, chat_id=forum, forum=True)
+    first, again, other, note, topic_text, reply = drive(
+        emu, body, chat_id=forum, forum=True,
+        options={"on_thread": lambda sid, thread: created.append((sid, thread))})
     topics = emu.chat(forum).topics
     assert sorted(t.name for t in topics.values()) == ["api · bbbbbbbb", "proj · aaaaaaaa"]
     assert first.thread_id == again.thread_id != other.thread_id == note.thread_id
-    assert created == [("aaaaaaaa-1", int(first.thread_id)), ("bbbbbbbb-2", int(other.thread_id))]
+    assert created == [("aaaaaaaa-1", first.thread_id), ("bbbbbbbb-2", other.thread_id)]
     assert [m.thread_id for m in emu.messages(forum)] == [int(first.thread_id)] * 2 + [
         int(other.thread_id)] * 2
     # In a topic every message "replies" to the topic's first message: that is no reply.
@@ -356,16 +360,77 @@ def test_429_beyond_max_retry_after_raises_rate_limited(telegram_emulator) -> No
     assert isinstance(caught.value.__cause__, telegram.error.RetryAfter)
 
 
-def test_5xx_and_dropped_connections_are_retried_without_losing_the_post(
-    telegram_emulator,
-) -> None:
+def test_5xx_answers_are_retried_without_losing_the_post(telegram_emulator) -> None:
     emu = telegram_emulator
-    emu.fail_next("sendMessage", 502)
+    emu.fail_next("sendMessage", 502)  # nginx's page: the Bot API says it was not done
     emu.fail_next("sendMessage", 500)
-    emu.drop_connection_next("sendMessage")
     drive(emu, lambda b, d: b.post_request(request(), BUTTONS), start=False)
-    assert [c.status for c in emu.calls("sendMessage")] == [502, 500, 0, 200]
+    assert [c.status for c in emu.calls("sendMessage")] == [502, 500, 200]
     assert len(emu.messages(ALICE)) == 1
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
+def test_a_send_whose_connection_dropped_is_not_sent_again(telegram_emulator,
+                                                            after: bool) -> None:
+    """The bridge cannot tell whether the call was done: it says so instead of resending."""
+    emu = telegram_emulator
+    emu.drop_connection_next("sendMessage", after=after)
+    with pytest.raises(DeliveryUnknown, match="not trying again") as caught:
+        drive(emu, lambda b, d: b.post_request(request(), BUTTONS), start=False)
+    assert isinstance(caught.value, BridgeError)
+    assert isinstance(caught.value.__cause__, telegram.error.NetworkError)
+    assert [c.status for c in emu.calls("sendMessage")] == [0]
+    assert len(emu.messages(ALICE)) == (1 if after else 0)
+
+
+def test_a_send_accepted_but_answered_late_is_posted_exactly_once(telegram_emulator) -> None:
+    emu = telegram_emulator
+    emu.delay_next("sendMessage", 3, after=True)  # done at once; the answer comes too late
+
+    async def body(bridge: TelegramBridge, dispatch: Dispatch) -> None:
+        with pytest.raises(DeliveryUnknown) as caught:
+            await bridge.post_request(request(), BUTTONS)
+        assert isinstance(caught.value.__cause__, telegram.error.TimedOut)
+
+    drive(emu, body, start=False, send_timeout=0.5)
+    (sent,) = emu.calls("sendMessage")
+    (msg,) = emu.messages(ALICE)
+    assert sent.status == 200 and msg.keyboard  # one copy, with its buttons
+
+
+def test_edits_are_retried_after_a_dropped_connection(telegram_emulator) -> None:
+    """An edit is idempotent: repeating it cannot make a second copy."""
+    emu = telegram_emulator
+
+    async def body(bridge: TelegramBridge, dispatch: Dispatch) -> MessageRef:
+        ref = await bridge.post_request(request(), BUTTONS)
+        emu.drop_connection_next("editMessageText", after=True)
+        await bridge.show_outcome(ref, request(), "✅ Allowed by @alice")
+        return ref
+
+    ref = drive(emu, body, start=False)
+    dropped, again = emu.calls("editMessageText")  # done, answer lost; then "already so"
+    assert (dropped.status, again.status) == (0, 400) and "not modified" in str(again.error)
+    msg = emu.message(ALICE, int(ref.message_id))
+    assert msg.text.endswith("✅ Allowed by @alice") and msg.keyboard == []
+
+
+def test_a_refused_connection_is_retried_not_reported_as_unknown(telegram_emulator) -> None:
+    """Nothing listens there: the request never left, so it is tried again (and then the
+    error says what failed), never taken for a post that may have arrived."""
+    emu = telegram_emulator
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    closed = f"http://127.0.0.1:{port}/bot"
+
+    async def body(bridge: TelegramBridge, dispatch: Dispatch) -> None:
+        bridge._initialized = True  # getMe needs the same server: skip it (tested elsewhere)
+        await bridge.post_request(request(), BUTTONS)
+
+    with pytest.raises(BridgeError, match="connection refused") as caught:
+        drive(emu, body, start=False, api_base=closed, retries=2)
+    assert not isinstance(caught.value, DeliveryUnknown)
 
 
 def test_network_errors_give_up_after_the_retries(telegram_emulator) -> None:
@@ -401,7 +466,7 @@ def test_bad_token_is_a_bridge_auth_error(telegram_emulator) -> None:
 
     async def main() -> TelegramBridge:
         cfg = config(emu, bot_token=emu.token.split(":")[0] + ":AAWrongWrongWrongWrongWrong")
-        bridge = TelegramBridge(cfg)
+        bridge = TelegramBridge(BridgeContext(cfg))
         try:
             await bridge.start(Dispatch())
         finally:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tether_hooks import codex_config, installer, paths
-from tether_hooks.agents import codex
+from tether_hooks import installer, paths
+from tether_hooks.agents import codex, codex_config
 from tether_hooks.agents.codex_trust import trust_entries
 from tether_hooks.errors import SettingsError
 from tether_hooks.main import cli
@@ -304,9 +304,9 @@ def test_local_scope_is_refused_for_codex(home: Path) -> None:
     assert "no 'local' scope" in run("install", "--agent", "codex", "--scope", "local", code=1)
 
 
-def test_the_line_scanner_sees_headers_only_outside_strings_and_brackets() -> None:
-    from tether_hooks.toml_lines import Doc
-
+def test_headers_are_seen_only_outside_strings_and_brackets() -> None:
+    # Was a test of the line scanner (toml_lines.Doc); the editor is tomlkit now: text that
+    # looks like a header inside strings and arrays is neither edited nor taken for a table.
     text = (
         'a = """\n[x]\n\\"""\n[y]\n"""\n'  # an escaped quote run does not close the string
         "b = '''\n[z]'''\n"
@@ -315,9 +315,54 @@ def test_the_line_scanner_sees_headers_only_outside_strings_and_brackets() -> No
         "e = [\n  [1, 2],\n  ['[v]'],\n]\n"
         "[[arr]]\n"
     )
-    items = Doc(text).items
-    assert [(i.kind, i.path) for i in items if i.kind == "header"] == [
-        ("header", ("t", "u")),
-        ("header", ("[[", "arr")),
-    ]
-    assert sum(i.kind == "kv" for i in items) == 4
+    data = tomllib.loads(text)
+    new = codex_config.edit(text, data, {"trust": {"/h:stop:0:0": "sha256:n"},
+                                         "notify": ["/x/tether-hook", "codex", "notify"]})
+    at = text.index("[ ")
+    head = text[:at] + 'notify = ["/x/tether-hook", "codex", "notify"]\n'
+    assert new.startswith(head)
+    rest = new[len(head):]  # tomlkit >= 0.14 puts a blank line before the first table
+    assert rest.startswith(text[at:]) or rest.startswith("\n" + text[at:])
+    assert tomllib.loads(new) == {**data, "notify": ["/x/tether-hook", "codex", "notify"],
+                                  "hooks": {"state": {"/h:stop:0:0": {"trusted_hash": "sha256:n"}}}}
+
+
+def test_comments_inside_the_trust_tables_we_rewrite_survive() -> None:
+    text = (
+        "# mine\n"
+        "[hooks]\n# my note on hooks\nfoo = 1  # and here\n\n"
+        '[hooks.state."/h:stop:0:0"]\n# my note on trust\ntrusted_hash = "sha256:old"  # hash\n'
+        "enabled = true\n\n"
+        '[projects."/repo"]\n# my note on the project\ntrust_level = "untrusted"\n'
+    )
+    new = codex_config.edit(text, tomllib.loads(text), {
+        "trust": {"/h:stop:0:0": "sha256:new", "/h:pre_tool_use:0:0": "sha256:p"},
+        "project": "/repo",
+    })
+    assert new == (
+        "# mine\n"
+        "[hooks]\n# my note on hooks\nfoo = 1  # and here\n\n"
+        '[hooks.state."/h:stop:0:0"]\n# my note on trust\ntrusted_hash = "sha256:new"  # hash\n'
+        "enabled = true\n\n"
+        '[hooks.state."/h:pre_tool_use:0:0"]\ntrusted_hash = "sha256:p"\n\n'
+        '[projects."/repo"]\n# my note on the project\ntrust_level = "trusted"\n'
+    )
+    back = codex_config.edit(new, tomllib.loads(new), {"trust": {"/h:pre_tool_use:0:0": None}})
+    assert back == text.replace("sha256:old", "sha256:new").replace('"untrusted"', '"trusted"')
+
+
+def test_tables_codex_wrote_out_of_order_are_edited() -> None:
+    # Codex appends [projects.*] and [hooks.state.*] tables as it goes: they interleave.
+    text = (
+        '[projects."/a"]\ntrust_level = "trusted"\n\n'
+        '[hooks.state."/h:stop:0:0"]\n# note\ntrusted_hash = "sha256:1"\n\n'
+        '[projects."/b"]\ntrust_level = "trusted"\n'
+    )
+    data = tomllib.loads(text)
+    new = codex_config.edit(text, data, {
+        "trust": {"/h:stop:0:0": None, "/h:session_start:0:0": "sha256:2"}, "project": "/c",
+    })
+    assert tomllib.loads(new) == {
+        "projects": {p: {"trust_level": "trusted"} for p in ("/a", "/b", "/c")},
+        "hooks": {"state": {"/h:session_start:0:0": {"trusted_hash": "sha256:2"}}},
+    }

@@ -50,3 +50,32 @@ def test_inline_tables_and_broken_files_are_left_alone(tmp_path: Path) -> None:
 def test_unsupported_values_are_refused() -> None:
     with pytest.raises(TypeError):
         toml_value({"nested": 1})
+
+
+def test_comments_blank_lines_and_order_survive_inside_the_rewritten_table(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "# top comment\non_timeout = \"deny\"\n\n"
+        "[telegram]\n# my note\nbot_token = \"old\"  # from BotFather\n\n"
+        "# the group\nchat_id = 1\nstale = true\n\n"
+        "[telegram.extra]\nx = 1  # keep\n\n[[telegram.hooks]]\ny = 2\n\n[slack]\nok = true\n"
+    )
+    set_table("telegram", {"bot_token": "new", "chat_id": 2, "forum": True}, str(path))
+    assert path.read_text() == (
+        "# top comment\non_timeout = \"deny\"\n\n"
+        "[telegram]\n# my note\nbot_token = \"new\"  # from BotFather\n\n"
+        "# the group\nchat_id = 2\nforum = true\n\n"
+        "[telegram.extra]\nx = 1  # keep\n\n[[telegram.hooks]]\ny = 2\n\n[slack]\nok = true\n"
+    )
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_dotted_keys_and_header_less_tables_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    for text in ("telegram.chat_id = 1\n", "[telegram.extra]\nx = 1\n"):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match="dotted keys"):
+            set_table("telegram", {"chat_id": 2}, str(path))
+        assert path.read_text() == text

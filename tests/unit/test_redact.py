@@ -10,7 +10,7 @@ import pytest
 
 from tether_hooks import audit, config, redact
 from tether_hooks.errors import ConfigError
-from tether_hooks.platforms import render
+from tether_hooks.platforms import telegram_render as render
 from tether_hooks.platforms.base import Notice
 
 GH = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"

@@ -5,17 +5,38 @@ from __future__ import annotations
 import json
 import os
 
-__all__ = ["PayloadError", "common_request", "emit", "known_fields", "tool_call"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the hook's fast path)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from tether_hooks.models import HookRequest, ToolInput
+
+__all__ = [
+    "PayloadError",
+    "checked_payload",
+    "common_request",
+    "copy_keys",
+    "emit",
+    "known_fields",
+    "tool_call",
+]
 
 
 class PayloadError(ValueError):
     """The agent sent a payload we cannot act on."""
 
 
-def common_request(payload: object, agent: str) -> dict:
-    """The fields every hook event has, checked. Raises PayloadError."""
+def checked_payload(payload: object) -> dict[str, Any]:
+    """``payload`` when it is a JSON object. Raises PayloadError."""
     if not isinstance(payload, dict):
         raise PayloadError("the hook input is not a JSON object")
+    return payload
+
+
+def common_request(payload: object, agent: str) -> HookRequest:
+    """The fields every hook event has, checked. Raises PayloadError."""
+    payload = checked_payload(payload)
     event = payload.get("hook_event_name")
     if not isinstance(event, str) or not event:
         raise PayloadError("the hook input has no hook_event_name")
@@ -30,7 +51,16 @@ def common_request(payload: object, agent: str) -> dict:
     }
 
 
-def tool_call(payload: dict, event: str) -> tuple[str, dict]:
+def copy_keys(request: HookRequest, payload: Mapping[str, object], keys: tuple[str, ...]
+              ) -> None:
+    """Copy the optional fields ``keys`` that ``payload`` has into ``request``, as they are
+    (the hook drops a field of an unexpected type before using it)."""
+    for key in keys:
+        if key in payload:
+            request[key] = payload[key]  # type: ignore[literal-required]
+
+
+def tool_call(payload: Mapping[str, object], event: str) -> tuple[str, ToolInput]:
     """``tool_name`` and ``tool_input`` of a tool event, checked. Raises PayloadError."""
     tool_name = payload.get("tool_name")
     tool_input = payload.get("tool_input")
@@ -43,13 +73,13 @@ def tool_call(payload: dict, event: str) -> tuple[str, dict]:
     return tool_name, tool_input
 
 
-def emit(output: dict) -> str:
+def emit(output: Mapping[str, object]) -> str:
     """The JSON an agent reads on the hook's stdout."""
     return json.dumps(output, ensure_ascii=False)
 
 
-def known_fields(tool_input: dict, path_keys: tuple[str, ...], inert_keys: tuple[str, ...]
-                 ) -> list[str] | None:
+def known_fields(tool_input: Mapping[str, object], path_keys: tuple[str, ...],
+                 inert_keys: tuple[str, ...]) -> list[str] | None:
     """The ``path_keys`` values of a tool input, or None when a field could name a place we
     do not know of: a path key that is not a string, or an unknown key whose value is not a
     plain number or boolean. (Directory timers cover a call only when this is a list.)"""

@@ -9,9 +9,44 @@ from __future__ import annotations
 
 import os
 
-from tether_hooks.agents.base import PayloadError, common_request, emit, known_fields, tool_call
+from tether_hooks.agents.base import (
+    PayloadError,
+    checked_payload,
+    common_request,
+    copy_keys,
+    emit,
+    known_fields,
+    tool_call,
+)
 
-__all__ = ["DISPLAY", "NAME", "PayloadError", "allow", "deny", "no_decision", "parse", "stop_block"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the hook's fast path)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from tether_hooks.check import Check
+    from tether_hooks.models import HookRequest
+
+__all__ = [
+    "DISPLAY",
+    "ECHO_INPUT_TOOLS",
+    "MODES",
+    "NAME",
+    "SCOPES",
+    "PayloadError",
+    "allow",
+    "companion",
+    "deny",
+    "describe_hooks",
+    "doctor_checks",
+    "hook_entries",
+    "hooks_report",
+    "install_options",
+    "no_decision",
+    "parse",
+    "settings_path",
+    "stop_block",
+]
 
 NAME = "claude"
 DISPLAY = "Claude Code"
@@ -51,7 +86,7 @@ def _pattern_path(pattern: object, root: str) -> str | None:
     return os.path.join(root, fixed) if fixed or pattern.startswith("/") else root
 
 
-def _paths(tool_name: str, tool_input: dict) -> list[str] | None:
+def _paths(tool_name: str, tool_input: Mapping[str, object]) -> list[str] | None:
     """Every place a built-in tool call names (``~`` expanded, as Claude Code does), or None
     when the tool or one of its fields is unknown. Glob and Grep run ripgrep without
     following links (checked in 2.1.328): their search root and the literal directories of
@@ -72,47 +107,47 @@ def _paths(tool_name: str, tool_input: dict) -> list[str] | None:
     return found
 
 
-def parse(payload: object) -> dict:
+_EXTRA_KEYS = (
+    "message",
+    "title",
+    "notification_type",
+    "last_assistant_message",
+    "stop_hook_active",
+    "source",
+    "reason",
+    "model",
+    "duration_ms",
+)
+
+
+def parse(payload: object) -> HookRequest:
     """The agent-neutral request for a Claude Code hook payload. Raises PayloadError."""
     request = common_request(payload, NAME)
+    body = checked_payload(payload)
     event = request["event"]
     if event in TOOL_EVENTS:
-        tool_name, tool_input = tool_call(payload, event)
-        request.update(
-            tool_name=tool_name,
-            tool_input=tool_input,
-            tool_use_id=payload.get("tool_use_id"),
-            paths=_paths(tool_name, tool_input),
-        )
-    for key in (
-        "message",
-        "title",
-        "notification_type",
-        "last_assistant_message",
-        "stop_hook_active",
-        "source",
-        "reason",
-        "model",
-        "duration_ms",
-    ):
-        if key in payload:
-            request[key] = payload[key]
+        tool_name, tool_input = tool_call(body, event)
+        request["tool_name"] = tool_name
+        request["tool_input"] = tool_input
+        request["tool_use_id"] = body.get("tool_use_id")
+        request["paths"] = _paths(tool_name, tool_input)
+    copy_keys(request, body, _EXTRA_KEYS)
     return request
 
 
-def allow(event: str, reason: str, updated_input: dict | None = None,
-          updated_permissions: list | None = None) -> str:
+def allow(event: str, reason: str, updated_input: dict[str, Any] | None = None,
+          updated_permissions: list[Any] | None = None) -> str:
     """Let the tool run (``updated_input`` replaces its input; PermissionRequest may also
     carry ``updated_permissions``, e.g. a setMode after a plan is approved)."""
     if event == "PermissionRequest":
-        decision: dict = {"behavior": "allow"}
+        decision: dict[str, object] = {"behavior": "allow"}
         if updated_input is not None:
             decision["updatedInput"] = updated_input
         if updated_permissions:
             decision["updatedPermissions"] = updated_permissions
         return emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
-    output = {"hookEventName": event, "permissionDecision": "allow",
-              "permissionDecisionReason": reason}
+    output: dict[str, object] = {"hookEventName": event, "permissionDecision": "allow",
+                                 "permissionDecisionReason": reason}
     if updated_input is not None:
         output["updatedInput"] = updated_input
     return emit({"hookSpecificOutput": output})
@@ -121,11 +156,11 @@ def allow(event: str, reason: str, updated_input: dict | None = None,
 def deny(event: str, reason: str, interrupt: bool = False) -> str:
     """Refuse the tool call; ``reason`` reaches the model. ``interrupt`` stops the agent."""
     if event == "PermissionRequest":
-        decision: dict = {"behavior": "deny", "message": reason}
+        decision: dict[str, object] = {"behavior": "deny", "message": reason}
         if interrupt:
             decision["interrupt"] = True
         return emit({"hookSpecificOutput": {"hookEventName": event, "decision": decision}})
-    output: dict = {
+    output: dict[str, object] = {
         "hookSpecificOutput": {
             "hookEventName": event,
             "permissionDecision": "deny",
@@ -179,14 +214,15 @@ def settings_path(scope: str, project: str) -> str:
     return os.path.join(project, ".claude", name)
 
 
-def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: float) -> dict:
+def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: float
+                 ) -> dict[str, Any]:
     """Our ``hooks`` groups per event; timeouts (seconds) outlast our own waits."""
 
-    def handler(timeout: float, **extra: object) -> dict:
+    def handler(timeout: float, **extra: object) -> dict[str, object]:
         return {"type": "command", "command": command, "timeout": int(timeout), **extra}
 
     wait = approval_timeout + 30
-    entries: dict = {}
+    entries: dict[str, Any] = {}
     if mode == "every-tool":
         # onFailure=block (Claude Code >= 2.1.295): a hook that dies must not let a call through.
         entries["PreToolUse"] = [
@@ -204,3 +240,34 @@ def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: fl
     entries["SessionStart"] = [{"hooks": [handler(30)]}]
     entries["SessionEnd"] = [{"hooks": [handler(10)]}]
     return entries
+
+
+def install_options(scope: str, project: str, command: str) -> dict[str, Any]:
+    """What ``companion`` needs besides the two documents: nothing for Claude Code."""
+    return {}
+
+
+def companion(hooks_path: str, old: dict[str, Any], new: dict[str, Any],
+              options: dict[str, Any]) -> None:
+    """Claude Code has no second file to change with its settings."""
+    return None
+
+
+# -- doctor and status ---------------------------------------------------------------
+
+
+def doctor_checks(cwd: str) -> list[Check]:
+    """Our hooks in each settings scope, and timeouts that outlast ours (a list of Check)."""
+    from tether_hooks.agents import claude_doctor
+
+    return claude_doctor.doctor_checks({scope: settings_path(scope, cwd) for scope in SCOPES})
+
+
+def hooks_report(cwd: str) -> None:
+    """Nothing for ``status``: Claude Code runs the hooks its settings hold, as they are."""
+    return None
+
+
+def describe_hooks(report: Sequence[Mapping[str, object]]) -> str:
+    """Claude Code has no hooks report (``hooks_report`` is None)."""
+    return ""

@@ -12,25 +12,53 @@ Codex's hooks copy Claude Code's shapes with its own rules (research: agent-hook
   parsed here into a ``TurnComplete`` event.
 
 Stdlib only and cheap to import: every hook call loads this module. The installer's helpers
-(trust records in config.toml) live in ``tether_hooks.codex_config``, imported lazily.
+(trust records in config.toml) live in ``agents.codex_config``, imported lazily.
 """
 
 from __future__ import annotations
 
 import os
 
-from tether_hooks.agents.base import PayloadError, common_request, emit, known_fields, tool_call
+from tether_hooks.agents.base import (
+    PayloadError,
+    checked_payload,
+    common_request,
+    copy_keys,
+    emit,
+    known_fields,
+    tool_call,
+)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the hook's fast path)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from tether_hooks.agents.codex_config import TrustEntry
+    from tether_hooks.check import Check
+    from tether_hooks.installer import Companion
+    from tether_hooks.models import HookRequest
 
 __all__ = [
     "DISPLAY",
+    "ECHO_INPUT_TOOLS",
+    "MODES",
     "NAME",
+    "SCOPES",
     "allow",
+    "codex_home",
     "companion",
     "deny",
+    "describe_hooks",
+    "doctor_checks",
     "hook_entries",
+    "hooks_report",
+    "install_options",
     "no_decision",
+    "notify_argv",
     "parse",
     "patch_paths",
+    "project_root",
     "settings_path",
     "stop_block",
     "trust_report",
@@ -75,7 +103,7 @@ def patch_paths(patch: object, cwd: str) -> list[str]:
     return found or [os.sep]
 
 
-def _notify(payload: dict) -> dict:
+def _notify(payload: Mapping[str, object]) -> HookRequest:
     kind = payload.get("type")
     if kind != "agent-turn-complete":
         raise PayloadError(f"unknown Codex notify type {kind!r}")
@@ -85,23 +113,31 @@ def _notify(payload: dict) -> dict:
         "agent": NAME,
         "event": TURN_COMPLETE,
         "session_id": str(payload.get("thread-id") or ""),
-        "turn_id": payload.get("turn-id"),
+        "turn_id": _text(payload.get("turn-id")),
         "cwd": cwd if isinstance(cwd, str) and cwd else os.getcwd(),
-        "client": payload.get("client"),
+        "client": _text(payload.get("client")),
         "last_assistant_message": message if isinstance(message, str) else None,
     }
 
 
-def parse(payload: object) -> dict:
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+_EXTRA_KEYS = ("last_assistant_message", "stop_hook_active", "source", "model", "prompt")
+
+
+def parse(payload: object) -> HookRequest:
     """The agent-neutral request for a Codex hook (or notify) payload. Raises PayloadError."""
     if isinstance(payload, dict) and payload.get("hook_event_name") is None and "type" in payload:
         return _notify(payload)
     request = common_request(payload, NAME)
+    body = checked_payload(payload)
     event = request["event"]
     cwd = request["cwd"]
-    request["turn_id"] = payload.get("turn_id")
+    request["turn_id"] = body.get("turn_id")
     if event in TOOL_EVENTS:
-        tool_name, tool_input = tool_call(payload, event)
+        tool_name, tool_input = tool_call(body, event)
         # None (never covered by a directory timer) for MCP tools, unknown tools and
         # unknown fields that could name a place.
         paths: list[str] | None = None
@@ -112,21 +148,17 @@ def parse(payload: object) -> dict:
             aliases = list(PATCH_ALIASES)
         elif tool_name == "Bash":
             paths = known_fields(tool_input, (), ("command", "description"))
-        request.update(
-            tool_name=tool_name,
-            tool_input=tool_input,
-            tool_use_id=payload.get("tool_use_id"),  # absent on PermissionRequest
-            paths=paths,
-            tool_aliases=aliases,
-        )
-    for key in ("last_assistant_message", "stop_hook_active", "source", "model", "prompt"):
-        if key in payload:
-            request[key] = payload[key]
+        request["tool_name"] = tool_name
+        request["tool_input"] = tool_input
+        request["tool_use_id"] = body.get("tool_use_id")  # absent on PermissionRequest
+        request["paths"] = paths
+        request["tool_aliases"] = aliases
+    copy_keys(request, body, _EXTRA_KEYS)
     return request
 
 
-def allow(event: str, reason: str, updated_input: dict | None = None,
-          updated_permissions: list | None = None) -> str:
+def allow(event: str, reason: str, updated_input: dict[str, Any] | None = None,
+          updated_permissions: list[Any] | None = None) -> str:
     """Let the tool run: PermissionRequest allow; PreToolUse: no output, or a rewrite."""
     if event == "PermissionRequest":
         # updatedInput is reserved on PermissionRequest and fails closed: never sent.
@@ -183,42 +215,34 @@ EVERY_TOOL_MATCHER = "^(Bash|apply_patch|mcp__.*)$"
 
 def codex_home() -> str:
     """``$CODEX_HOME`` (default ``~/.codex``), resolved as Codex resolves it."""
-    base = os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex")
-    return os.path.realpath(base)
+    from tether_hooks.agents import codex_home as home
+
+    return home.codex_home()
 
 
 def project_root(project: str) -> str:
     """The git root above ``project`` (real path), or ``project`` itself outside git."""
-    start = os.path.realpath(project)
-    current = start
-    while True:
-        if os.path.exists(os.path.join(current, ".git")):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return start
-        current = parent
+    from tether_hooks.agents import codex_home as home
+
+    return home.project_root(project)
 
 
 def settings_path(scope: str, project: str) -> str:
     """``$CODEX_HOME/hooks.json`` (user) or ``<git root>/.codex/hooks.json`` (project)."""
-    if scope == "user":
-        return os.path.join(codex_home(), "hooks.json")
-    if scope == "project":
-        return os.path.join(project_root(project), ".codex", "hooks.json")
-    from tether_hooks.errors import UsageError
+    from tether_hooks.agents import codex_home as home
 
-    raise UsageError(f"Codex has no {scope!r} scope: use --scope user or --scope project")
+    return home.settings_path(scope, project)
 
 
-def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: float) -> dict:
+def hook_entries(command: str, mode: str, approval_timeout: float, stop_wait: float
+                 ) -> dict[str, Any]:
     """Our ``hooks`` groups per event; timeouts (seconds) outlast our own waits."""
 
-    def handler(timeout: float) -> dict:
+    def handler(timeout: float) -> dict[str, object]:
         return {"type": "command", "command": command, "timeout": int(timeout)}
 
     wait = approval_timeout + 30
-    entries: dict = {}
+    entries: dict[str, Any] = {}
     if mode == "every-tool":
         entries["PreToolUse"] = [{"matcher": EVERY_TOOL_MATCHER, "hooks": [handler(wait)]}]
     else:
@@ -235,15 +259,48 @@ def notify_argv(command: str) -> list[str]:
     return [*shlex.split(command), NOTIFY_ARG]
 
 
-def companion(hooks_path: str, old: dict, new: dict, options: dict):  # noqa: ANN201
+def install_options(scope: str, project: str, command: str) -> dict[str, Any]:
+    """What ``companion`` needs: our ``notify`` program (user scope) or the project root whose
+    trust Codex checks (project scope)."""
+    if scope == "user":
+        return {"notify": notify_argv(command)}
+    if scope == "project":
+        return {"project_root": project_root(project)}
+    return {}
+
+
+def companion(hooks_path: str, old: dict[str, Any], new: dict[str, Any],
+              options: dict[str, Any]) -> Companion | None:
     """The config.toml edit that goes with a hooks.json change (trust, notify): a Companion."""
-    from tether_hooks import codex_config
+    from tether_hooks.agents import codex_config
 
     return codex_config.plan(hooks_path, old, new, options)
 
 
-def trust_report(project: str | None = None) -> list[dict]:
+def trust_report(project: str | None = None) -> list[TrustEntry]:
     """Our installed Codex handlers and whether Codex trusts them (trusted/untrusted/changed)."""
-    from tether_hooks import codex_config
+    from tether_hooks.agents import codex_config
 
     return codex_config.trust_report(project)
+
+
+# -- doctor and status ---------------------------------------------------------------
+
+
+def doctor_checks(cwd: str) -> list[Check]:
+    """Whether every installed hook of ours is trusted, so Codex runs it (a list of Check)."""
+    from tether_hooks.agents import codex_doctor
+
+    return codex_doctor.doctor_checks(cwd)
+
+
+def hooks_report(cwd: str) -> list[TrustEntry]:
+    """``status``'s view of our Codex hooks (user scope and ``cwd``'s project): trust_report."""
+    return trust_report(cwd)
+
+
+def describe_hooks(report: Sequence[Mapping[str, object]]) -> str:
+    """One line for a trust report: counts per status, and how to fix the rest."""
+    from tether_hooks.agents import codex_doctor
+
+    return codex_doctor.describe_hooks(report)

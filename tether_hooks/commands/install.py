@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from tether_hooks import agents, installer, output
 from tether_hooks.agent_check import human_only
+
+if TYPE_CHECKING:
+    from tether_hooks.purge import Plan
 
 __all__ = ["COMMANDS"]
 
@@ -149,13 +154,13 @@ def _purge(project: str, yes: bool, dry_run: bool, as_json: bool) -> None:
     output.emit(_purge_data(done, True), as_json, lambda: _purge_text(done, True))
 
 
-def _purge_data(p, done: bool) -> dict:  # noqa: ANN001 - a purge.Plan
+def _purge_data(p: Plan, done: bool) -> dict[str, object]:
     return {"done": done, "settings": [{"path": c.path, "backup": c.backup} for c in p.changes],
             "listener": p.listener, "removed" if done else "remove": p.remove,
             "kept": p.kept, "notes": p.notes}
 
 
-def _purge_text(p, done: bool) -> str:  # noqa: ANN001 - a purge.Plan
+def _purge_text(p: Plan, done: bool) -> str:
     head = "Removed" if done else "Would remove"
     lines = [f"{head} our hooks from {c.path}" for c in p.changes]
     if not p.changes:

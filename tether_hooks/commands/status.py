@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import click
 
-from tether_hooks import approvals, audit, config, effective, output, timers
-from tether_hooks.agents import codex
+from tether_hooks import (
+    agents,
+    approvals,
+    audit,
+    config,
+    effective,
+    listener_status,
+    output,
+    timers,
+)
 from tether_hooks.commands.approvals import describe_request
 from tether_hooks.commands.listener import describe_status
-from tether_hooks.listener import daemon
 from tether_hooks.store import Store
 
 __all__ = ["COMMANDS"]
@@ -37,9 +46,14 @@ def status(as_json: bool) -> None:
         "platforms": config.remote_platforms(cfg),
         "local_approvals": config.apply_env(cfg)["local_approvals"],
         "settings": effective.settings(cfg),
-        "codex_hooks": codex.trust_report(os.getcwd()),
-        "listener": daemon.status(),
     }
+    hooks = {}  # per agent that reports on its hooks (Codex: whether it trusts them)
+    for name in agents.AGENTS:
+        report = agents.get(name).hooks_report(os.getcwd())
+        if report is not None:
+            hooks[name] = report
+            data[f"{name}_hooks"] = report
+    data["listener"] = listener_status.status()
 
     def text() -> str:
         lines = ["Sessions:"]
@@ -57,28 +71,14 @@ def status(as_json: bool) -> None:
         lines.append(f"Settings: {effective.describe(data['settings'])}")
         if any(s["source"].startswith("env ") for s in data["settings"]):
             lines.append("  (env: this shell's environment; hooks use the agent's)")
-        lines.append(f"Codex hooks: {_codex_line(data['codex_hooks'])}")
+        for name, report in hooks.items():
+            agent = agents.get(name)
+            lines.append(f"{agent.DISPLAY} hooks: {agent.describe_hooks(report)}")
         if data["platforms"] or data["listener"]["running"]:
             lines.append(f"Listener: {describe_status(data['listener'])}")
         return "\n".join(lines)
 
     output.emit(data, as_json, text)
-
-
-def _codex_line(report: list[dict]) -> str:
-    if not report:
-        return "not installed"
-    counts: dict[str, int] = {}
-    for entry in report:
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
-    text = ", ".join(f"{n} {s}" for s, n in counts.items())
-    text += "".join(f"; {r['error']}" for r in report if r.get("error"))
-    if counts.get("trusted", 0) < len(report):
-        text += (
-            " (Codex skips these silently: run `tether-hooks install --agent codex` again;"
-            " for a project's hooks add --scope project --trust-project)"
-        )
-    return text
 
 
 @click.command("log")
@@ -96,7 +96,7 @@ def log(limit: int, as_json: bool) -> None:
     """The audit log: every decision, who made it, how and why."""
     entries = audit.read(limit or None)
 
-    def line(e: dict) -> str:
+    def line(e: Mapping[str, Any]) -> str:
         when = datetime.fromtimestamp(float(e.get("at", 0))).strftime("%Y-%m-%d %H:%M:%S")
         reason = f" ({e['reason']})" if e.get("reason") else ""
         return (

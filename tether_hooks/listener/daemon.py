@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -29,11 +28,12 @@ from tether_hooks import __version__, config, paths, relay
 from tether_hooks.errors import TetherError
 from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
+from tether_hooks.listener_status import health, status
 
 if TYPE_CHECKING:
     from tether_hooks.listener.book import ChatBook
     from tether_hooks.listener.offsets import Offsets
-    from tether_hooks.models import Config
+    from tether_hooks.models import Config, ListenerStatus, ListenerStop
     from tether_hooks.platforms.base import BridgeBase
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
@@ -52,43 +52,8 @@ class ListenerError(TetherError):
 # -- status -------------------------------------------------------------------------------
 
 
-def health() -> dict[str, Any] | None:
-    """The health file the running listener keeps (per-bridge state), if any."""
-    try:
-        with open(paths.listener_health_file(), "rb") as f:
-            data = json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def status() -> dict[str, Any]:
-    """``running`` (its socket answers), ``pid``, per-bridge state from the health file."""
-    pid = relay.listener_pid()
-    try:
-        answer = relay.call({"op": "ping"}, timeout=2.0)
-    except (OSError, ValueError):
-        answer = None
-    info: dict[str, Any] = {
-        "running": answer is not None,
-        "pid": pid,
-        "socket": paths.listener_socket(),
-        "log": paths.listener_log_file(),
-    }
-    if answer is not None:
-        info.update(
-            pid=answer.get("pid", pid),
-            usable=answer.get("usable"),
-            bridges=answer.get("bridges") or {},
-            tasks=answer.get("tasks") or {},
-        )
-    elif pid is not None:
-        info["unresponsive"] = True
-    report = health()
-    if report and info["running"]:
-        info["started_at"] = report.get("started_at")
-        info.setdefault("bridges", report.get("bridges") or {})
-    return info
+# health() and status() live in tether_hooks.listener_status (any layer may ask them);
+# daemon.health and daemon.status are the same functions.
 
 
 # -- start / stop -------------------------------------------------------------------------
@@ -107,7 +72,7 @@ def _reason() -> str:
     return (errors or lines or ["no log written"])[-1]
 
 
-def start(timeout: float = START_TIMEOUT) -> dict[str, Any]:
+def start(timeout: float = START_TIMEOUT) -> ListenerStatus:
     """Start the daemon unless it runs; return once its socket answers. Raises ListenerError."""
     info = status()
     if info["running"]:
@@ -142,7 +107,7 @@ def _lock_free() -> bool:
     return True
 
 
-def stop(timeout: float = STOP_TIMEOUT) -> dict[str, Any]:
+def stop(timeout: float = STOP_TIMEOUT) -> ListenerStop:
     """SIGTERM the daemon and wait until it is gone (SIGKILL after ``timeout``)."""
     pid = relay.listener_pid()
     if pid is None:

@@ -6,23 +6,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 
-from tether_hooks.platforms.base import BridgeBase, BridgeContext
+TYPE_CHECKING = False  # no ``typing`` import: ``redact`` reads SECRETS on the hook's fast path
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-__all__ = ["BRIDGES", "make_bridge"]
+    from tether_hooks.platforms.base import BridgeBase, BridgeContext
+
+__all__ = ["BRIDGES", "SECRETS", "make_bridge", "secret_patterns"]
 
 
 def _telegram(ctx: BridgeContext) -> BridgeBase:
     from tether_hooks.platforms.telegram import TelegramBridge
 
-    return TelegramBridge(
-        dict(ctx.section),
-        update_offset=None if ctx.offset is None else ctx.offset + 1,
-        topics={sid: int(t) for sid, t in ctx.threads.items() if t.isdigit()},
-        on_topic=lambda sid, thread: ctx.on_thread(sid, str(thread)),
-        inbox=ctx.inbox,
-    )
+    return TelegramBridge(ctx)
 
 
 def _memory(ctx: BridgeContext) -> BridgeBase:
@@ -46,3 +44,20 @@ def make_bridge(name: str, ctx: BridgeContext) -> BridgeBase:
     except KeyError:
         raise ValueError(f"unknown platform {name!r}: use one of {', '.join(BRIDGES)}") from None
     return build(ctx)
+
+
+# name -> a module without SDK imports holding the bridge's ``SECRET_LABEL`` and
+# ``SECRET_PATTERNS`` (the bridge class declares the same tuple as ``secret_patterns``):
+# ``redact`` masks them everywhere without importing a chat SDK.
+SECRETS = {
+    "telegram": "tether_hooks.platforms.telegram_secrets",
+}
+
+
+def secret_patterns() -> list[tuple[str, str]]:
+    """``(label, regex)`` of every registered platform's secrets (its token shapes)."""
+    found: list[tuple[str, str]] = []
+    for module in SECRETS.values():
+        mod = importlib.import_module(module)
+        found += [(str(mod.SECRET_LABEL), str(p)) for p in mod.SECRET_PATTERNS]
+    return found

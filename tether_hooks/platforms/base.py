@@ -61,6 +61,7 @@ __all__ = [
     "BridgeHealth",
     "Button",
     "Capabilities",
+    "DeliveryUnknown",
     "Inbox",
     "Incoming",
     "LONG_INPUT",
@@ -96,6 +97,13 @@ class BridgeError(TetherError):
 
 class BridgeAuthError(BridgeError):
     """Bad token, bot not in the chat, not allowed to post: actionable for status/doctor."""
+
+
+class DeliveryUnknown(BridgeError):
+    """A post went out but its answer was lost (timed out, connection dropped after the
+    request was sent): the platform may have shown it. The bridge does not repeat it (that
+    could show two copies); the caller decides (the outbox re-posts only when no message
+    of the request is known)."""
 
 
 class RateLimited(BridgeError):

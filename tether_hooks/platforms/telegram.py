@@ -9,15 +9,20 @@ The bridge only translates (see ``base.py``). What the listener can rely on:
 * **Texts**: ``reply_to`` only for a reply to one of the bot's messages (not the implicit
   reply to a topic's first message); a **press**: the message pressed; ``event_id``: the
   message id of a text or command.
-* **At least once**: with ``inbox=`` (``listener/offsets.py``) each getUpdates answer is held
-  before PTB (and Telegram) take it as received, and what a dead listener held comes back
-  first on ``start``; ``update_offset=`` (highest applied + 1) skips older redeliveries.
+* **At least once**: with ``ctx.inbox`` (``listener/offsets.py``) each getUpdates answer is
+  held before PTB (and Telegram) take it as received, and what a dead listener held comes
+  back first on ``start``; ``ctx.offset`` (highest applied + 1) skips older redeliveries.
+* **No blind resend**: a call is retried only when it certainly did not take effect: a 429
+  (waited out), an error the Bot API answered (5xx), or a connection that never opened.
+  A ``sendMessage`` or ``createForumTopic`` whose answer was lost (timed out, connection
+  dropped after the request went out) may have been done: it raises ``DeliveryUnknown``
+  instead of posting a second copy. Edits and callback answers are idempotent: retried.
 * **Polling never stops for good**: a 401/403/404 is retried like a network error
   (``telegram_poll``), and :meth:`restart_polling` revives a poller that ended anyway.
 * **Secrets**: the bot token is blanked in every error and health report (``redact``).
 * **Forum topics** (``forum = true``): one per session, named "<folder> · <session id[:8]>",
-  created on first use, known from ``topics=`` or the session record; MessageRefs carry the
-  thread id; ``on_topic(session_id, thread_id)`` when one is created. A deleted topic is
+  created on first use, known from ``ctx.threads`` or the session record; MessageRefs carry
+  the thread id; ``ctx.on_thread(session_id, thread_id)`` when one is created. A deleted topic is
   replaced, a closed one reopened.
 * Text for :meth:`reply`, :meth:`answer`, :meth:`show_outcome` and notices is plain text.
 """
@@ -28,26 +33,30 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from telegram import (
     BotCommand,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
+    Message,
     ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
-from tether_hooks.platforms import render
+from tether_hooks.platforms import telegram_render as render
 from tether_hooks.platforms.base import (
     BridgeBase,
+    BridgeContext,
     BridgeError,
+    BridgeHealth,
     Button,
     Capabilities,
+    Inbox,
     Incoming,
     MessageRef,
     Notice,
@@ -55,13 +64,15 @@ from tether_hooks.platforms.base import (
     account_digest,
 )
 from tether_hooks.platforms.telegram_config import TelegramSettings, settings
-from tether_hooks.platforms.telegram_errors import map_error, retry_seconds
+from tether_hooks.platforms.telegram_errors import map_error
 from tether_hooks.platforms.telegram_poll import (
     PollHealth,
     PollRequest,
     polling_alive,
     restart_polling,
 )
+from tether_hooks.platforms.telegram_retry import call
+from tether_hooks.platforms.telegram_secrets import SECRET_PATTERNS
 from tether_hooks.platforms.telegram_topics import Topics
 from tether_hooks.platforms.telegram_updates import (
     fetched_updates,
@@ -77,46 +88,38 @@ _ALLOWED_UPDATES = ["message", "callback_query"]
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-class TelegramBridge(Topics, BridgeBase):
+class TelegramBridge(BridgeBase):
     """The :class:`~tether_hooks.platforms.base.BridgeBase` for Telegram; see the module doc."""
 
     name: ClassVar[str] = "telegram"
     capabilities: ClassVar[Capabilities] = Capabilities(
         full_input=True, button_updates=True, commands=True)
-    secret_patterns: ClassVar[tuple[str, ...]] = (r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b",)
+    secret_patterns: ClassVar[tuple[str, ...]] = SECRET_PATTERNS
+    replays_by_order: ClassVar[bool] = True  # update_id grows: at/below the last is a replay
 
-    def __init__(
-        self,
-        config: dict,
-        *,
-        update_offset: int | None = None,
-        topics: dict[str, int] | None = None,
-        on_topic: Callable[[str, int], object] | None = None,
-        inbox: Any = None,
-    ) -> None:
-        self.settings: TelegramSettings = settings(config)
-        self._section = dict(config)
-        self.topics: dict[str, int] = {str(k): int(v) for k, v in (topics or {}).items()}
-        self.on_topic = on_topic
+    def __init__(self, ctx: BridgeContext) -> None:
+        self._section = dict(ctx.section)
+        self.settings: TelegramSettings = settings(self._section)
+        self.topics = Topics(self.settings, ctx.threads, ctx.on_thread)
         self.bot_id: int | None = None
         self.bot_username: str | None = None
-        self._skip_below = int(update_offset or 0)
+        # ctx.offset: the highest update applied; fetch from the next one
+        self._skip_below = 0 if ctx.offset is None else ctx.offset + 1
         self._last_update_id: int | None = None
         self._on_event: OnEvent | None = None
         self._answered: dict[str, None] = {}
-        self._dead_threads: set[int] = set()
-        self._topic_locks: dict[str, asyncio.Lock] = {}
         self._ready_lock: asyncio.Lock | None = None
         self._initialized = False
-        self.inbox = inbox  # listener.offsets.Offsets: holds fetched updates until applied
+        self.inbox: Inbox | None = ctx.inbox  # holds fetched updates until applied
         self.resolved_chat_id: str | None = None  # chat_id "@name" as the number events carry
         s = self.settings
         self._health = PollHealth(s.bot_token)
-        self._app: Application = (
+        self._app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(s.bot_token).base_url(s.api_base)
             .base_file_url(s.base_file_url)
-            .request(HTTPXRequest(connection_pool_size=8, read_timeout=20, write_timeout=20,
-                                  connect_timeout=10, pool_timeout=10))
+            .request(HTTPXRequest(connection_pool_size=8, read_timeout=s.send_timeout,
+                                  write_timeout=s.send_timeout, connect_timeout=10,
+                                  pool_timeout=10))
             .get_updates_request(PollRequest(
                 self._health, self._fetched, connection_pool_size=1,
                 read_timeout=s.poll_timeout + 10,
@@ -124,9 +127,14 @@ class TelegramBridge(Topics, BridgeBase):
             .concurrent_updates(False).job_queue(None).build()
         )
 
+    # -- identity -----------------------------------------------------------------------------
+
     def account(self) -> str:
         """The config table and a token from the environment, digested (never shown)."""
         return account_digest(self._section, ("TELEGRAM_BOT_TOKEN",))
+
+    def event_key(self, event: Incoming) -> str:
+        return f"telegram:{event.update_id}"
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -169,9 +177,10 @@ class TelegramBridge(Topics, BridgeBase):
 
     async def _fetched(self, payload: bytes) -> None:
         """A getUpdates answer, before PTB (and so Telegram) takes it as received: held."""
-        held = fetched_updates(payload, self._skip_below) if self.inbox is not None else []
-        if held:
-            await asyncio.to_thread(self.inbox.hold, self.name, held)
+        inbox = self.inbox
+        held = fetched_updates(payload, self._skip_below) if inbox is not None else []
+        if held and inbox is not None:
+            await asyncio.to_thread(inbox.hold, self.name, held)
 
     def polling_alive(self) -> bool:
         return polling_alive()
@@ -181,7 +190,9 @@ class TelegramBridge(Topics, BridgeBase):
         await restart_polling(self._app, self.settings.bot_token, self._start_polling)
 
     async def _start_polling(self) -> None:
-        await self._app.updater.start_polling(
+        updater = self._app.updater
+        assert updater is not None  # built with the default updater
+        await updater.start_polling(
             timeout=timedelta(seconds=self.settings.poll_timeout),
             allowed_updates=_ALLOWED_UPDATES, error_callback=self._poll_error,
         )
@@ -207,14 +218,15 @@ class TelegramBridge(Topics, BridgeBase):
             log.warning("telegram: error while closing: %s", exc)
         self._initialized = False
 
-    def health(self) -> dict:
+    def health(self) -> BridgeHealth:
         """``state`` (ok, conflict, auth, error, starting), ``detail`` and poll counters."""
-        report = self._health.report(max(60.0, 3.0 * self.settings.poll_timeout))
+        report: dict[str, Any] = dict(self._health.report(
+            max(60.0, 3.0 * self.settings.poll_timeout)))
         report.update(
             bridge=self.name, bot=f"@{self.bot_username}" if self.bot_username else None,
             chat_id=str(self.settings.chat_id), last_update_id=self._last_update_id,
         )
-        return report
+        return cast(BridgeHealth, report)  # extra keys are kept (see BridgeHealth)
 
     # -- incoming ---------------------------------------------------------------------------
 
@@ -236,38 +248,17 @@ class TelegramBridge(Topics, BridgeBase):
     # -- outgoing ---------------------------------------------------------------------------
 
     async def _call(self, what: str, fn: Callable[..., Awaitable[Any]], *args: Any,
-                    retries: int | None = None, **kwargs: Any) -> Any:
-        """``fn`` with 429s waited out and network errors retried with backoff."""
-        s, delay = self.settings, self.settings.retry_delay
-        retries = s.retries if retries is None else retries
-        for attempt in range(retries + 1):
-            try:
-                return await fn(*args, **kwargs)
-            except RetryAfter as exc:
-                wait = retry_seconds(exc)
-                if wait > s.max_retry_after or attempt == retries:
-                    raise map_error(exc, what, s.bot_token) from exc
-                log.info("telegram: flood control, waiting %g s to %s", wait, what)
-                await asyncio.sleep(wait)
-            except BadRequest as exc:
-                raise map_error(exc, what, s.bot_token) from exc
-            except NetworkError as exc:  # 5xx, timeouts, dropped connections
-                if attempt == retries:
-                    raise map_error(exc, what, s.bot_token) from exc
-                log.info("telegram: %s failed (%s), retrying in %g s", what, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-            except TelegramError as exc:
-                raise map_error(exc, what, s.bot_token) from exc
-        raise AssertionError("unreachable")
+                    retries: int | None = None, once: bool = False, **kwargs: Any) -> Any:
+        """``fn`` with 429s waited out and what certainly failed retried (``telegram_retry``)."""
+        return await call(self.settings, what, fn, *args, retries=retries, once=once, **kwargs)
 
     async def _send(self, chat_id: int | str, html: str, thread: int | None,
                     markup: InlineKeyboardMarkup | None = None,
                     quote: int | None = None) -> MessageRef:
         reply = ReplyParameters(quote, allow_sending_without_reply=True) if quote else None
-        msg = await self._call(
-            "send a message", self._app.bot.send_message, chat_id=chat_id, text=html,
-            parse_mode=ParseMode.HTML, reply_markup=markup, message_thread_id=thread,
+        msg: Message = await self._call(
+            "send a message", self._app.bot.send_message, once=True, chat_id=chat_id,
+            text=html, parse_mode=ParseMode.HTML, reply_markup=markup, message_thread_id=thread,
             reply_parameters=reply, link_preview_options=_NO_PREVIEW,
         )
         thread_id = str(msg.message_thread_id) if msg.is_topic_message else None
@@ -276,42 +267,50 @@ class TelegramBridge(Topics, BridgeBase):
             self.resolved_chat_id = str(msg.chat.id)
         return MessageRef(self.name, str(msg.chat.id), str(msg.message_id), thread_id, sent)
 
-    async def post_request(self, request: dict, buttons: list[list[Button]]) -> MessageRef:
+    async def _post(self, messages: list[str], sid: str, cwd: object,
+                    record: dict[str, Any] | None,
+                    markup: InlineKeyboardMarkup | None = None) -> list[MessageRef]:
+        await self._ready()
+        return await self.topics.post(self._app.bot, self._call, self._send, messages, sid, cwd,
+                                      record, markup)
+
+    async def post_request(self, request: dict[str, Any],
+                           buttons: list[list[Button]]) -> MessageRef:
         """Post the request with its preview and buttons (in the session's topic in forums)."""
         markup = keyboard(buttons)
         html = render.request_message(request).text
-        session = request.get("session") if isinstance(request.get("session"), dict) else None
+        session = request.get("session")
         refs = await self._post([html], str(request.get("session_id") or ""),
-                                request.get("cwd"), session, markup)
+                                request.get("cwd"), session if isinstance(session, dict) else None,
+                                markup)
         return refs[-1]
 
-    async def show_outcome(self, ref: MessageRef, request: dict, outcome: str) -> None:
-        """Re-render the request with ``outcome`` (plain text) at the end; remove the buttons."""
+    async def _edit(self, what: str, fn: Callable[..., Awaitable[Any]], **kwargs: Any) -> None:
+        """An edit; "message is not modified" (already so) is success."""
         await self._ready()
-        html = render.request_message(request, footer=outcome).text
         try:
-            await self._call(
-                "edit a message", self._app.bot.edit_message_text, text=html,
-                chat_id=ref.chat_id, message_id=int(ref.message_id), parse_mode=ParseMode.HTML,
-                reply_markup=None, link_preview_options=_NO_PREVIEW,  # None: no more buttons
-            )
+            await self._call(what, fn, **kwargs)
         except BridgeError as err:
             if "not modified" not in str(err.__cause__ or err).lower():
                 raise
+
+    async def show_outcome(self, ref: MessageRef, request: dict[str, Any], outcome: str) -> None:
+        """Re-render the request with ``outcome`` (plain text) at the end; remove the buttons."""
+        html = render.request_message(request, footer=outcome).text
+        await self._edit(
+            "edit a message", self._app.bot.edit_message_text, text=html,
+            chat_id=ref.chat_id, message_id=int(ref.message_id), parse_mode=ParseMode.HTML,
+            reply_markup=None, link_preview_options=_NO_PREVIEW,  # None: no more buttons
+        )
 
     async def update_buttons(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
         """Replace the buttons of a posted message (a multi-select's ☑ toggles)."""
-        await self._ready()
-        try:
-            await self._call(
-                "edit the buttons", self._app.bot.edit_message_reply_markup,
-                chat_id=ref.chat_id, message_id=int(ref.message_id), reply_markup=keyboard(buttons),
-            )
-        except BridgeError as err:
-            if "not modified" not in str(err.__cause__ or err).lower():
-                raise
+        await self._edit("edit the buttons", self._app.bot.edit_message_reply_markup,
+                         chat_id=ref.chat_id, message_id=int(ref.message_id),
+                         reply_markup=keyboard(buttons))
 
-    async def post_notice(self, session: dict | None, notice: Notice) -> MessageRef | None:
+    async def post_notice(self, session: dict[str, Any] | None,
+                          notice: Notice) -> MessageRef | None:
         """Post a notice (several messages if long) in the session's topic; the first ref."""
         sid = str((session or {}).get("id") or notice.session_id or "")
         cwd = (session or {}).get("cwd") or notice.cwd
@@ -346,7 +345,7 @@ class TelegramBridge(Topics, BridgeBase):
         await self._ready()
         markup = keyboard(buttons)
         quote = int(event.event_id) if event.kind != "press" and event.event_id.isdigit() else None
-        thread = int(event.thread_id) if event.thread_id else None
+        thread = _thread(event.thread_id)
         messages = render.text_messages(text)
         refs = [
             await self._send(event.chat_id, html, thread,
@@ -355,12 +354,12 @@ class TelegramBridge(Topics, BridgeBase):
         ]
         return refs[-1]
 
-    async def show_full(self, event: Incoming, request: dict) -> list[MessageRef]:
-        """Post the whole input of ``request``, in as many messages as needed, where ``event``
-        happened (quoting the request message). (Dispatch looks for ``show_full``.)"""
+    async def show_full(self, event: Incoming, request: dict[str, Any]) -> list[MessageRef]:
+        """Post the whole input of ``request``, split at 4,096 characters, where ``event``
+        happened (quoting the request message)."""
         await self._ready()
-        thread = int(event.thread_id) if event.thread_id else None
-        quote = int(event.reply_to.message_id) if event.reply_to else None
+        thread = _thread(event.thread_id)
+        quote = _thread(event.reply_to.message_id) if event.reply_to else None
         return [await self._send(event.chat_id, html, thread, None, quote if i == 0 else None)
                 for i, html in enumerate(render.full_input(request))]
 
@@ -369,3 +368,11 @@ class TelegramBridge(Topics, BridgeBase):
         await self._ready()
         await self._call("set the command list", self._app.bot.set_my_commands,
                          [BotCommand(name, description) for name, description in commands])
+
+
+def _thread(value: str | None) -> int | None:
+    """An opaque id as the Bot API's int (thread or message id); None if it is none."""
+    return int(value) if value and value.lstrip("-").isdigit() else None
+
+
+_: type[BridgeBase] = TelegramBridge  # conformance: mypy checks it is a concrete BridgeBase

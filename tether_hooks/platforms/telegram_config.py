@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tether_hooks.errors import ConfigError
@@ -36,6 +37,7 @@ class TelegramSettings:
     retries: int = 4
     retry_delay: float = 1.0
     max_retry_after: float = 60.0
+    send_timeout: float = 20.0  # seconds to wait for an answer to a call (not the long poll)
 
 
 def token_from_env() -> str | None:
@@ -71,7 +73,7 @@ def chat_id_of(value: object) -> int | str | None:
 
 
 def settings(
-    section: dict | None, path: str = "config.toml", *, need_users: bool = True
+    section: Mapping[str, object] | None, path: str = "config.toml", *, need_users: bool = True
 ) -> TelegramSettings:
     """Check a ``[telegram]`` table; ConfigError names the file and the key."""
     section = dict(section or {})
@@ -110,6 +112,7 @@ def settings(
         ("retries", 4, 0),
         ("retry_delay", 1.0, 0),
         ("max_retry_after", 60.0, 0),
+        ("send_timeout", 20.0, 0.1),
     ):
         value = section.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
@@ -126,4 +129,5 @@ def settings(
         retries=int(numbers["retries"]),
         retry_delay=float(numbers["retry_delay"]),
         max_retry_after=float(numbers["max_retry_after"]),
+        send_timeout=float(numbers["send_timeout"]),
     )

@@ -14,6 +14,7 @@ from typing import Any
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
+from tether_hooks.models import BridgeHealth, HealthState
 from tether_hooks.platforms.base import redact
 from tether_hooks.platforms.telegram_errors import short_reason
 
@@ -110,7 +111,7 @@ class PollHealth:
             self.interval = _backoff(self.interval)
             self.problem = redact(f"cannot reach the Bot API ({short_reason(exc)})", [self.token])
 
-    def report(self, conflict_window: float = 0.0) -> dict[str, Any]:
+    def report(self, conflict_window: float = 0.0) -> BridgeHealth:
         """``state``: ok, conflict (a 409 since the last good poll), auth (401/403/404),
         error (any other failure since the last good poll), or starting."""
         at = self.last_conflict_at
@@ -120,6 +121,7 @@ class PollHealth:
         )
         retry = f", retrying in {max(1, round(self.interval))} s" if self.interval else (
             ", retrying now")
+        state: HealthState
         if self.closed:
             state, detail = "error", "closed"
         elif not self.polling:

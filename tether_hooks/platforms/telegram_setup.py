@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 
 from tether_hooks import config_write, paths
 from tether_hooks.errors import ConfigError, TetherError, UsageError
-from tether_hooks.platforms.base import BridgeError, Notice
+from tether_hooks.platforms.base import BridgeContext, BridgeError, Notice
 from tether_hooks.platforms.telegram_config import (
     DEFAULT_API_BASE,
     chat_id_of,
@@ -37,7 +37,7 @@ async def _get_me(token: str, api_base: str) -> dict[str, Any]:
     return {"id": me.id, "username": me.username, "name": me.first_name}
 
 
-def _current() -> dict:
+def _current() -> dict[str, Any]:
     from tether_hooks import config
 
     section = config.load().get("telegram")
@@ -89,11 +89,11 @@ def configure(
     return result
 
 
-def _send_test(section: dict) -> str:
+def _send_test(section: dict[str, Any]) -> str:
     from tether_hooks.platforms.telegram import TelegramBridge
 
     async def run() -> str:
-        bridge = TelegramBridge(section)
+        bridge = TelegramBridge(BridgeContext(section))
         try:
             notice = Notice("info", "tether-hooks is connected: permission requests will "
                                     "arrive in this chat.")
@@ -111,9 +111,9 @@ def _send_test(section: dict) -> str:
 def listener_running() -> bool:
     """Whether a tether-hooks listener answers (it polls the bot: a second poller gets 409)."""
     try:
-        from tether_hooks.listener import daemon
+        from tether_hooks.listener_status import status
 
-        return bool(daemon.status().get("running"))
+        return bool(status().get("running"))
     except (ImportError, AttributeError, OSError, TetherError):
         return False
 
@@ -142,7 +142,7 @@ def discover(token: str | None, api_base: str | None, timeout: float) -> dict[st
     if given_base and given_base.rstrip("/") != section.get("api_base"):
         carry += ["--api-base", base]
 
-    async def run() -> tuple[dict, list]:
+    async def run() -> tuple[dict[str, Any], list[Any]]:
         me = await _get_me(token, base)
         try:
             async with _bot(token, base) as bot:

@@ -80,7 +80,7 @@ def to_incoming(update: Update, bot_id: int | None, bot_username: str | None) ->
     return Incoming(_NAME, "text", *who, data=text, reply_to=_replied(msg, bot_id), **common)
 
 
-def fetched_updates(payload: bytes, skip_below: int = 0) -> list[tuple[int, dict]]:
+def fetched_updates(payload: bytes, skip_below: int = 0) -> list[tuple[int, dict[str, Any]]]:
     """``(update_id, raw update)`` of a getUpdates answer, from ``skip_below`` on."""
     try:
         result = json.loads(payload).get("result")
@@ -104,7 +104,7 @@ def keyboard(buttons: list[list[Button]] | None) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def known_thread(record: dict | None) -> int | None:
+def known_thread(record: dict[str, Any] | None) -> int | None:
     """The forum topic recorded on a session record (``chat.telegram`` or the old key)."""
     record = record or {}
     ref = (record.get("chat") or {}).get("telegram") or {}

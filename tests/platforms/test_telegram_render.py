@@ -11,7 +11,7 @@ import json
 import pytest
 from emulators.telegram import MAX_TEXT, parse_html
 
-from tether_hooks.platforms import render
+from tether_hooks.platforms import telegram_render as render
 from tether_hooks.platforms.base import Notice
 
 HOSTILE = 'echo "<b>bold</b> &amp; </pre></code><a href=x>" && cat <<EOF > /tmp/x &\n<tg-spoiler>'

@@ -5,10 +5,10 @@ after entity parsing is known exactly (counted in UTF-16 units, which is never l
 Telegram counts) and a message can be split between rows without breaking markup: each chunk
 closes the ``<pre>`` it is in and the next chunk opens it again.
 
-* :func:`request_message`: the request with a readable preview (``render_input``) and
+* :func:`request_message`: the request with a readable preview (``preview``) and
   ``.truncated``; inputs up to ``LONG_INPUT`` characters are always shown whole, so the
   "Show full" button dispatch adds past that size is the only way to more.
-  :func:`full_input` renders the whole input as a list of messages (``post_full``).
+  :func:`full_input` renders the whole input as a list of messages (``show_full``).
 * Outcome lines and names come from ``tether_hooks.wording`` (neutral, every platform).
 * :func:`notice_messages` and :func:`text_messages`: notices and plain text, chunked.
 """
@@ -19,10 +19,11 @@ import html
 import json
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Any
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
-from tether_hooks.platforms.render_input import Doc, Row, Span, hidden_by_store, input_doc, u16
+from tether_hooks.platforms.preview import Doc, Row, Span, hidden_by_store, input_doc, u16
 from tether_hooks.wording import (  # noqa: F401 - re-exported for the bridge
     KEEP_PLANNING,
     agent_label,
@@ -124,7 +125,9 @@ def _split_row(row: Row, size: int) -> list[Row]:
     if row.size <= size:
         return [row]
     raw = "".join(r for r, _ in row.spans)
-    pieces, current, used = [], [], 0
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 0
     for ch in raw:
         width = u16(ch)
         if used + width > size:
@@ -195,7 +198,7 @@ def _fit(
 # -- tool inputs -----------------------------------------------------------------------------
 
 
-def _header(request: dict) -> list[list[Span]]:
+def _header(request: dict[str, Any]) -> list[list[Span]]:
     tool = clip(str(request.get("tool_name") or "?"), 200)
     who = (agent_label(request.get("agent")), "b")
     first: list[Span] = [("⚠️ ", None), who, (" wants to use ", None), (tool, "b")]
@@ -224,7 +227,8 @@ def _header(request: dict) -> list[list[Span]]:
 
 
 def request_message(
-    request: dict, *, limit: int = LIMIT, footer: str | None = None, preview: int = PREVIEW_CHARS
+    request: dict[str, Any], *, limit: int = LIMIT, footer: str | None = None,
+    preview: int = PREVIEW_CHARS,
 ) -> Preview:
     """The request message (HTML): header and a preview of the input, within ``limit``.
 
@@ -251,7 +255,7 @@ def request_message(
     return Preview(_html(rows), cut or doc.cut)
 
 
-def full_input(request: dict, *, limit: int = LIMIT) -> list[str]:
+def full_input(request: dict[str, Any], *, limit: int = LIMIT) -> list[str]:
     """The whole input as messages (HTML), each headed "📄 <tool> · request <id> · part i/n"."""
     doc = input_doc(request, full=True)
     chunks = _chunks(
@@ -300,7 +304,8 @@ def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True)
     items = [redact.chat(str(i)) for i in getattr(notice, "items", None) or []]
     items = [i for i in items if i not in text]
     if items:
-        doc.para(*[[("• ", None), (item, None)] for item in items])
+        bullets: list[list[Span]] = [[("• ", None), (item, None)] for item in items]
+        doc.para(*bullets)
     return [_html(c) for c in _chunks(doc.rows, limit)]
 
 

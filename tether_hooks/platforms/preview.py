@@ -1,4 +1,5 @@
-"""The readable preview of a tool input, as rows of raw text (see ``render``).
+"""The readable preview of a tool input, as rows of raw text: platform-neutral (each bridge
+renders the rows in its own markup, e.g. ``telegram_render``).
 
 One builder per kind of input: Bash commands, Edit/MultiEdit diffs, Write heads, Codex
 patches, MCP arguments, questions, plans, web fetches; anything else as pretty JSON.
@@ -10,6 +11,7 @@ import difflib
 import json
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
@@ -99,7 +101,8 @@ def _patch_files(patch: str) -> list[list[Span]]:
     return lines
 
 
-def _body(doc: Doc, tool: str, data: dict, full: bool, request: dict) -> None:
+def _body(doc: Doc, tool: str, data: dict[str, Any], full: bool,
+          request: dict[str, Any]) -> None:
     command = data.get("command")
     if isinstance(command, list):
         command = shlex.join(str(c) for c in command)
@@ -183,7 +186,7 @@ def _body(doc: Doc, tool: str, data: dict, full: bool, request: dict) -> None:
         doc.note("(no input)")
 
 
-def _questions(doc: Doc, questions: list) -> None:
+def _questions(doc: Doc, questions: list[Any]) -> None:
     for i, q in enumerate(questions, 1):
         q = q if isinstance(q, dict) else {"question": _s(q)}
         title: list[Span] = [("❓ ", None)]
@@ -193,7 +196,9 @@ def _questions(doc: Doc, questions: list) -> None:
             title.append((_s(q["header"]), "b"))
         doc.para(title)
         doc.text(_s(q.get("question")))
-        options = q.get("options") if isinstance(q.get("options"), list) else []
+        options = q.get("options")
+        if not isinstance(options, list):
+            options = []
         lines: list[list[Span]] = []
         for n, option in enumerate(options, 1):
             option = option if isinstance(option, dict) else {"label": _s(option)}
@@ -207,7 +212,7 @@ def _questions(doc: Doc, questions: list) -> None:
             doc.para(*lines)
 
 
-def input_doc(request: dict, *, full: bool) -> Doc:
+def input_doc(request: dict[str, Any], *, full: bool) -> Doc:
     doc = Doc()
     tool = str(request.get("tool_name") or "")
     data = request.get("tool_input")
@@ -222,7 +227,7 @@ def input_doc(request: dict, *, full: bool) -> Doc:
     return doc
 
 
-def hidden_by_store(request: dict) -> int:
+def hidden_by_store(request: dict[str, Any]) -> int:
     """The characters of the original input the stored copy lacks (``input_missing``)."""
     value = request.get("input_missing")
     return value if isinstance(value, int) and not isinstance(value, bool) else 0

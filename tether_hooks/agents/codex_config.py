@@ -3,9 +3,10 @@
 Codex runs a hooks.json handler only when the user config holds its trust record
 (``[hooks.state."<key>"] trusted_hash = "sha256:…"``, see ``agents/codex_trust.py``), and loads a
 project's ``.codex/`` only for ``[projects."<root>"] trust_level = "trusted"``. This module edits
-exactly those tables and the top-level ``notify`` key, line by line, so every other byte of the
-file (comments, order, spacing) stays as it was. Each edit is checked with ``tomllib``: the new
-document must equal the old one plus our intended changes, or nothing is written.
+exactly those tables and the top-level ``notify`` key with tomlkit (``toml_edit``), so every
+comment (inside those tables too), the order and the spacing stay as they were. Each edit is
+checked with ``tomllib``: the new document must equal the old one plus our intended changes,
+or nothing is written.
 
 Our records are the ones for our handlers: a key under the hooks.json we edit whose hash is the
 hash of one of our handlers, before or after the change (so records left behind when our handler
@@ -17,33 +18,35 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
-from dataclasses import dataclass, field
+from typing import Any, Literal, NotRequired, TypedDict
 
-from tether_hooks import installer
-from tether_hooks.agents import codex
+from tether_hooks import installer, toml_edit
+from tether_hooks.agents.codex_home import codex_home, project_root, settings_path
 from tether_hooks.agents.codex_trust import EVENT_LABELS, trust_key, trusted_hash
 from tether_hooks.errors import SettingsError
-from tether_hooks.toml_lines import Doc, string
+from tether_hooks.installer import Companion
 
-__all__ = ["Companion", "config_path", "edit", "our_trust", "plan", "trust_report"]
+__all__ = ["Companion", "TrustEntry", "config_path", "edit", "our_trust", "plan", "trust_report"]
+
+Toml = dict[str, Any]  # a parsed config.toml
 
 
-@dataclass
-class Companion:
-    """A planned config.toml change: the installer backs it up and writes it."""
+class TrustEntry(TypedDict):
+    """One of our installed handlers as Codex sees it (``unreadable``: the config, once)."""
 
-    path: str
-    old_text: str
-    new_text: str
-    notes: list[str] = field(default_factory=list)
+    path: str | None
+    event: str | None
+    key: str | None
+    status: Literal["trusted", "untrusted", "changed", "unreadable"]
+    error: NotRequired[str]
 
 
 def config_path() -> str:
     """The user config, where Codex reads trust records."""
-    return os.path.join(codex.codex_home(), "config.toml")
+    return os.path.join(codex_home(), "config.toml")
 
 
-def read(path: str) -> tuple[str, dict]:
+def read(path: str) -> tuple[str, Toml]:
     """The text and parsed content of a config.toml ('' and {} when missing)."""
     try:
         with open(path, encoding="utf-8", newline="") as f:
@@ -64,7 +67,7 @@ def read(path: str) -> tuple[str, dict]:
 # -- planning ---------------------------------------------------------------------------
 
 
-def our_trust(hooks_path: str, settings: dict) -> dict[str, tuple[str, str]]:
+def our_trust(hooks_path: str, settings: installer.Settings) -> dict[str, tuple[str, str]]:
     """Trust key -> (event, hash) for each of our handlers in a hooks.json document."""
     found: dict[str, tuple[str, str]] = {}
     hooks = settings.get("hooks")
@@ -82,7 +85,7 @@ def our_trust(hooks_path: str, settings: dict) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _state(data: dict) -> dict:
+def _state(data: Toml) -> dict[str, Any]:
     hooks = data.get("hooks")
     state = hooks.get("state") if isinstance(hooks, dict) else None
     return state if isinstance(state, dict) else {}
@@ -105,39 +108,39 @@ def _pruned(value: object) -> object:
     return {k: v for k, v in kept.items() if v != {}}
 
 
-def edit(text: str, data: dict, changes: dict) -> str:
+def edit(text: str, data: Toml, changes: dict[str, Any]) -> str:
     """Apply ``changes`` (trust: key→hash|None, notify: argv|None|"drop", project) to ``text``.
 
     Raises SettingsError when the result would differ from the intent in any other way.
     """
-    doc = Doc(text)
     expected = copy.deepcopy(data)
     state = _state(expected)
-    for key, value in changes.get("trust", {}).items():
-        path = ("hooks", "state", key)
-        if value is None:
-            if doc.drop_table(path):
-                state.pop(key, None)
-            continue
-        doc.set_key(path, "trusted_hash", value)
-        hooks = expected.setdefault("hooks", {})
-        record = hooks.setdefault("state", {}).setdefault(key, {})
-        record["trusted_hash"] = value
-    notify = changes.get("notify")
-    if notify == "drop":
-        doc.drop_root("notify")
-        expected.pop("notify", None)
-    elif notify is not None:
-        doc.set_root("notify", f"notify = [{', '.join(string(a) for a in notify)}]\n")
-        expected["notify"] = list(notify)
-    root = changes.get("project")
-    if root:
-        doc.set_key(("projects", root), "trust_level", "trusted")
-        expected.setdefault("projects", {}).setdefault(root, {})["trust_level"] = "trusted"
-    new_text = doc.text()
     try:
+        doc = toml_edit.parse(text)
+        for key, value in changes.get("trust", {}).items():
+            path = ("hooks", "state", key)
+            if value is None:
+                if toml_edit.drop_table(doc, path):
+                    state.pop(key, None)
+                continue
+            toml_edit.set_key(doc, path, "trusted_hash", value)
+            hooks = expected.setdefault("hooks", {})
+            record = hooks.setdefault("state", {}).setdefault(key, {})
+            record["trusted_hash"] = value
+        notify = changes.get("notify")
+        if notify == "drop":
+            doc.pop("notify", None)
+            expected.pop("notify", None)
+        elif notify is not None:
+            doc["notify"] = list(notify)
+            expected["notify"] = list(notify)
+        root = changes.get("project")
+        if root:
+            toml_edit.set_key(doc, ("projects", root), "trust_level", "trusted")
+            expected.setdefault("projects", {}).setdefault(root, {})["trust_level"] = "trusted"
+        new_text = toml_edit.dump(doc, text)
         ok = _pruned(tomllib.loads(new_text)) == _pruned(expected)
-    except tomllib.TOMLDecodeError:
+    except (toml_edit.Unsupported, tomllib.TOMLDecodeError):
         ok = False
     if not ok:
         raise SettingsError(
@@ -148,7 +151,8 @@ def edit(text: str, data: dict, changes: dict) -> str:
     return new_text
 
 
-def plan(hooks_path: str, old: dict, new: dict, options: dict) -> Companion | None:
+def plan(hooks_path: str, old: installer.Settings, new: installer.Settings,
+         options: dict[str, Any]) -> Companion | None:
     """The config.toml change that goes with turning hooks.json ``old`` into ``new``.
 
     ``options``: ``installing`` (bool), ``notify`` (our argv, or None to leave notify alone),
@@ -181,7 +185,7 @@ def plan(hooks_path: str, old: dict, new: dict, options: dict) -> Companion | No
             notes.append(
                 f"Codex has our {key.rsplit(':', 3)[1]} hook disabled; enable it in /hooks."
             )
-    changes: dict = {"trust": trust}
+    changes: dict[str, Any] = {"trust": trust}
     current = data.get("notify")
     argv = options.get("notify")
     if options.get("installing") and argv is not None:
@@ -214,7 +218,7 @@ def plan(hooks_path: str, old: dict, new: dict, options: dict) -> Companion | No
     return Companion(path, text, edit(text, data, changes), notes)
 
 
-def trust_report(project: str | None = None) -> list[dict]:
+def trust_report(project: str | None = None) -> list[TrustEntry]:
     """Each of our installed handlers (user scope, and ``project``'s) with Codex's view of it:
     ``trusted``, ``untrusted`` (no record, or the project is not trusted), ``changed`` (the
     record is for another definition), or one ``unreadable`` entry with the ``error``."""
@@ -226,22 +230,23 @@ def trust_report(project: str | None = None) -> list[dict]:
         ]
 
 
-def _trust_report(project: str | None) -> list[dict]:
+def _trust_report(project: str | None) -> list[TrustEntry]:
     text, data = read(config_path())
     state = _state(data)
-    report = []
-    files = [(codex.settings_path("user", "."), None)]
+    report: list[TrustEntry] = []
+    files: list[tuple[str, str | None]] = [(settings_path("user", "."), None)]
     if project:
-        root = codex.project_root(project)
-        files.append((codex.settings_path("project", root), root))
+        top = project_root(project)
+        files.append((settings_path("project", top), top))
     for hooks_path, root in files:
         settings, _ = installer.read_settings(hooks_path)
-        projects = data.get("projects") if isinstance(data.get("projects"), dict) else {}
-        entry = projects.get(root) if root else None
+        projects = data.get("projects")
+        entry = projects.get(root) if root and isinstance(projects, dict) else None
         loaded = root is None or (isinstance(entry, dict) and entry.get("trust_level") == "trusted")
         for key, (event, digest) in our_trust(hooks_path, settings).items():
             record = state.get(key)
             recorded = record.get("trusted_hash") if isinstance(record, dict) else None
+            status: Literal["trusted", "untrusted", "changed"]
             if not loaded or recorded is None:
                 status = "untrusted"
             elif recorded != digest:
