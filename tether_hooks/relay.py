@@ -3,7 +3,10 @@
 The store is the record: whoever decides (``tether-hooks approve``, the listener relaying
 a chat button, a new timer) settles the request in ``state.json``. The waiting hook
 watches that file (a ``stat`` every few milliseconds, a read only when it changed), so
-it sees a decision within ~10 ms and never depends on a live connection.
+it sees a decision within ~10 ms and never depends on a live connection. With a chat
+platform it also keeps a wait connection to the listener (``push.py``) and waits on it
+between two polls: the listener writes a line there right after it wrote a decision, and
+the hook reads the store at once (the line only wakes it; the store stays the record).
 
 If the agent kills the hook while it waits (Claude Code sends SIGTERM when the user
 answers its own dialog in the terminal), the request is settled as answered in the
