@@ -38,4 +38,5 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 
 .venv/bin/ruff check tether_hooks tests bench
+.venv/bin/mypy tether_hooks  # strict, from [tool.mypy] in pyproject.toml
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -22,22 +22,10 @@ from tether_hooks.errors import StoreCorrupt, TetherError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (the fast path)
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import Any, Protocol
+    from typing import Any
 
+    from tether_hooks.agents.protocol import Agent
     from tether_hooks.models import HookConfig, HookRequest, Request, State, StopRequest
-
-    class Agent(Protocol):
-        """An agent plug-in module (``agents.claude``, ``agents.codex``)."""
-
-        DISPLAY: str
-        ECHO_INPUT_TOOLS: tuple[str, ...]
-
-        def parse(self, payload: object) -> HookRequest: ...
-        def allow(self, event: str, reason: str, updated_input: dict[str, Any] | None = None,
-                  updated_permissions: list[Any] | None = None) -> str: ...
-        def deny(self, event: str, reason: str, interrupt: bool = False) -> str: ...
-        def no_decision(self, event: str, reason: str) -> str: ...
-        def stop_block(self, reason: str) -> str: ...
 
     Handler = Callable[[Agent, HookRequest, HookConfig], str]
 
@@ -65,8 +53,7 @@ def _load_state() -> State:
     except StoreCorrupt:
         from tether_hooks.store import Store
 
-        fresh: State = Store().read()  # type: ignore[assignment]  # the store is untyped
-        return fresh
+        return Store().read()
 
 
 def _deny_text(record: Request) -> str:

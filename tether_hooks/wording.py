@@ -5,9 +5,14 @@ platform escapes and marks it up in its own bridge."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from tether_hooks import rules
 from tether_hooks.durations import format_duration
+
+if TYPE_CHECKING:
+    from tether_hooks.models import Request, Timer
 
 __all__ = ["KEEP_PLANNING", "agent_label", "clip", "outcome_text", "project_name", "short_id"]
 
@@ -37,19 +42,19 @@ def clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-def _waited(request: dict) -> str:
+def _waited(request: Request) -> str:
     created, expires = request.get("created_at"), request.get("expires_at")
     if created is None or expires is None:
         return "no answer in time"
     return f"no answer in {round(float(expires) - float(created))} s"
 
 
-def outcome_text(request: dict, timer: dict | None = None, now: float | None = None) -> str:
+def outcome_text(request: Request, timer: Timer | None = None, now: float | None = None) -> str:
     """The one outcome line of a settled request (plain text), whoever settled it.
 
     ``timer``: the timer a press added along with the allow ("Allow Bash 30m").
     """
-    decision = request.get("decision") or {}
+    decision: Mapping[str, Any] = request.get("decision") or {}
     status = str(request.get("status") or "")
     by = decision.get("by") or "someone"
     reason = str(decision.get("reason") or "").strip()

@@ -39,13 +39,16 @@ def status(as_json: bool) -> None:
     waiting = approvals.pending(store)
     live = timers.live(store, now)
     cfg = config.load()
-    data = {
+    platforms = config.remote_platforms(cfg)
+    settings = effective.settings(cfg)
+    listener = listener_status.status()
+    data: dict[str, object] = {
         "sessions": sessions,
         "pending": waiting,
         "timers": live,
-        "platforms": config.remote_platforms(cfg),
+        "platforms": platforms,
         "local_approvals": config.apply_env(cfg)["local_approvals"],
-        "settings": effective.settings(cfg),
+        "settings": settings,
     }
     hooks = {}  # per agent that reports on its hooks (Codex: whether it trusts them)
     for name in agents.AGENTS:
@@ -53,7 +56,7 @@ def status(as_json: bool) -> None:
         if report is not None:
             hooks[name] = report
             data[f"{name}_hooks"] = report
-    data["listener"] = listener_status.status()
+    data["listener"] = listener
 
     def text() -> str:
         lines = ["Sessions:"]
@@ -66,16 +69,16 @@ def status(as_json: bool) -> None:
         lines += [f"  {describe_request(r, now)}" for r in waiting] or ["  none"]
         lines.append("Timers:")
         lines += [f"  {t}" for t in timers.describe_all(live, now)] or ["  none"]
-        remote = ", ".join(data["platforms"]) or "none configured"
+        remote = ", ".join(platforms) or "none configured"
         lines.append(f"Chat platforms: {remote}")
-        lines.append(f"Settings: {effective.describe(data['settings'])}")
-        if any(s["source"].startswith("env ") for s in data["settings"]):
+        lines.append(f"Settings: {effective.describe(settings)}")
+        if any(s["source"].startswith("env ") for s in settings):
             lines.append("  (env: this shell's environment; hooks use the agent's)")
         for name, report in hooks.items():
             agent = agents.get(name)
             lines.append(f"{agent.DISPLAY} hooks: {agent.describe_hooks(report)}")
-        if data["platforms"] or data["listener"]["running"]:
-            lines.append(f"Listener: {describe_status(data['listener'])}")
+        if platforms or listener["running"]:
+            lines.append(f"Listener: {describe_status(listener)}")
         return "\n".join(lines)
 
     output.emit(data, as_json, text)

@@ -28,7 +28,7 @@ log = logging.getLogger("tether_hooks.listener")
 def already(request: Request) -> str:
     if request.get("status") in ("expired", "abandoned"):
         return "⌛ Expired"
-    return f"Already decided: {outcome_text(dict(request))}"
+    return f"Already decided: {outcome_text(request)}"
 
 
 class Decider:
@@ -94,7 +94,7 @@ class Decider:
             if event.kind == "press":
                 await self.bridges.tell(event, access.pressed(dict(settled), action))
             else:
-                text = outcome_text(dict(settled), dict(timer) if timer else None,
+                text = outcome_text(settled, timer,
                                     time.time())
                 await self.bridges.tell(event, f"{text} ({rid}: {settled.get('tool_name')})")
         except BaseException:

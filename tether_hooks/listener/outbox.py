@@ -19,7 +19,7 @@ from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.models import Request, Session, Timer
-from tether_hooks.platforms.base import MessageRef
+from tether_hooks.platforms.base import DeliveryUnknown, MessageRef
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
 
@@ -94,7 +94,8 @@ class Outbox:
                 continue
             info = self.book.request(rid)  # (a nonce staged by a post that failed: no refs)
             if request.get("status") == "pending":
-                if info.get("refs") or not ready or float(request.get("expires_at", 0)) <= now:
+                if (info.get("refs") or info.get("unknown") or not ready
+                        or float(request.get("expires_at", 0)) <= now):
                     continue
                 self.posting.add(rid)
                 self.runtime.spawn(self._post(request,
@@ -117,24 +118,37 @@ class Outbox:
                 shown = dict(session, chat=self.book.session_chat(session.get("id")))
             refs: list[dict[str, Any]] = []
             problems: list[str] = []
+            unknown: list[str] = []  # bridges where a copy may have arrived unconfirmed
             for bridge in self.bridges.ready():
                 for view, buttons, index in chat.views(request, nonce, self.default_timer,
                                                        full=bridge.capabilities.full_input):
                     try:
                         ref = await bridge.post_request(dict(view, session=shown), buttons)
+                    except DeliveryUnknown as exc:
+                        log.error("%s: request %s may have been posted: %s", bridge.name, rid,
+                                  exc)
+                        unknown.append(bridge.name)
+                        break
                     except Exception as exc:
                         log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
                         problems.append(f"{bridge.name}: {exc}")
                         break
                     refs.append(dict(ref.to_dict(), **({} if index is None
                                                        else {"question": index})))
+            if unknown:  # never sent twice: a press on that copy resolves by its nonce
+                await self.runtime.io(self.book.update, rid, unknown=unknown,
+                                      posted_at=time.time())
+                self.bridges.error(f"unknown:{rid}", (
+                    f"request {rid} ({request.get('tool_name')}) may not have arrived: "
+                    f"{', '.join(unknown)} did not confirm it. If it is not above, answer "
+                    f"with `allow {rid}` or `deny {rid}` (/pending lists what waits)."))
             if refs:  # posted_at: texts sent before it cannot mean it (``replies``)
                 await self.runtime.io(self.book.update, rid, refs=refs,
                                       shown=False, posted_at=time.time(),
                                       session_id=request.get("session_id"))
                 log.info("posted request %s (%s) to %s", rid, request.get("tool_name"),
                          ", ".join(r["bridge"] for r in refs))
-            elif not self.local:  # nowhere to answer it: the agent asks in its own prompt
+            elif not self.local and not unknown:  # nowhere to answer: the agent's own prompt
                 await self.unrelayed(rid, "could not post the request (" + "; ".join(
                     problems or ["no chat platform is connected"]) + ")")
         finally:
@@ -148,7 +162,7 @@ class Outbox:
         try:
             if not refs:
                 return  # still being posted: the post wakes sync, which shows it then
-            text = outcome_text(dict(request), dict(timer) if timer else None, time.time())
+            text = outcome_text(request, timer, time.time())
             for ref in refs:
                 bridge = self.bridges.get(ref.get("bridge"))
                 if bridge is None:

@@ -15,7 +15,7 @@ from tether_hooks.listener.decider import Decider, already
 from tether_hooks.listener.outbox import Outbox
 from tether_hooks.listener.questions import Questions
 from tether_hooks.models import Behavior, Request
-from tether_hooks.platforms.base import Incoming
+from tether_hooks.platforms.base import Incoming, MessageRef
 from tether_hooks.store import Store
 
 __all__ = ["Presses"]
@@ -38,6 +38,8 @@ class Presses:
         verb, _, nonce = event.data.partition(":")
         rid = self.book.by_nonce(nonce) if nonce else None
         request = self.store.read()["requests"].get(rid) if rid else None
+        if rid and request is not None:
+            await self._adopt(rid, request, event.reply_to)
         if request is None:
             await self.bridges.tell(event, "⌛ Expired")
             return
@@ -53,6 +55,17 @@ class Presses:
             await self.refuse(event)
             return
         await action.apply(self, event, request)
+
+    async def _adopt(self, rid: str, request: Request, ref: MessageRef | None) -> None:
+        """A press on a copy the book does not know (its send was never confirmed): record
+        it, so the outcome is shown on the copy that was pressed, as on the others."""
+        if ref is None or self.book.by_message(ref.bridge, ref.chat_id, ref.message_id):
+            return
+        if not self.book.request(rid).get("unknown"):
+            return  # every copy is known: a press elsewhere is not one of ours
+        await self.outbox.runtime.io(self.book.update, rid,
+                                     refs=[*self.book.refs(rid), ref.to_dict()], shown=False,
+                                     session_id=request.get("session_id"))
 
     # -- actions.Handler ----------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ class Questions:
         if current is not None and current.get("status") == "pending":
             return False
         await self.bridges.tell(event, "⌛ Expired" if current is None else
-                                f"Already decided: {outcome_text(dict(current))}")
+                                f"Already decided: {outcome_text(current)}")
         return True
 
     async def press(self, event: Incoming, verb: str, request: Request) -> None:

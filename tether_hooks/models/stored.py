@@ -1,22 +1,4 @@
-"""Typed shapes of the data tether-hooks stores, reads and passes around.
-
-Stdlib ``typing`` only and nothing else: cheap to import. The hook fast path imports this
-module only under ``if TYPE_CHECKING:``; everything else may import it freely.
-
-Stored state (``state.json``, written only by ``store.Store``; see ``state.py``)::
-
-    State = {"schema": 1, "timers": {id: Timer}, "requests": {id: Request},
-             "sessions": {id: Session}}
-
-A request is ``pending`` until settled once (``lifecycle.settle``); its ``decision``
-says how (``behavior``), by whom (``by``) and through what (``via``). The Literals below
-list every value the code writes; ``tests/unit/test_models.py`` fails when the code
-writes a value that is not listed here.
-
-Most TypedDicts are ``total=False``: records grow over their life (a request gets its id,
-decision and chat record later) and old state files may lack newer keys; readers use
-``.get`` for what may be absent.
-"""
+"""Stored state: requests, decisions, timers, sessions, chat refs, audit entries."""
 
 from __future__ import annotations
 
@@ -27,28 +9,12 @@ __all__ = [
     "AuditEntry",
     "AuditEvent",
     "Behavior",
-    "BridgeHealth",
     "ChatRef",
-    "CodexNotify",
-    "Config",
-    "DOWN_STATES",
     "Decision",
     "DecisionExtra",
-    "HealthState",
-    "HookConfig",
-    "HookEventName",
-    "HookPayload",
     "HookRequest",
     "JSON",
-    "ListenerHealth",
-    "ListenerStatus",
-    "ListenerStop",
-    "NoticeKind",
-    "NoticeMessage",
-    "NotificationPayload",
-    "OnTimeout",
     "PlatformName",
-    "PlatformSection",
     "Question",
     "QuestionOption",
     "Request",
@@ -56,22 +22,13 @@ __all__ = [
     "RequestStatus",
     "SETTLED_STATUSES",
     "Session",
-    "SessionEndPayload",
-    "SessionStartPayload",
     "SessionStatus",
     "SessionThread",
-    "Settings",
     "State",
-    "StopPayload",
     "StopRequest",
-    "TaskHealth",
-    "TaskState",
-    "TelegramSection",
     "Timer",
     "TimerScope",
     "ToolInput",
-    "ToolPayload",
-    "UserPromptPayload",
     "Via",
     "ViaSource",
 ]
@@ -324,232 +281,3 @@ class AuditEntry(TypedDict, total=False):
     chat_id: str
     kind: str
     data: str | None
-
-
-# -- bridge and listener health --------------------------------------------------------
-
-HealthState = Literal[
-    "starting",  # loading or connecting
-    "ok",
-    "conflict",  # another poller uses the same token (Telegram 409)
-    "auth",  # the token or the chat was rejected
-    "error",  # anything else; being retried
-]
-# States in which a bridge cannot post.
-DOWN_STATES: tuple[HealthState, ...] = ("auth", "error")
-
-
-class BridgeHealth(TypedDict, total=False):
-    """A bridge's health: ``{"state": ..., "detail": ...}``.
-    Extra keys are the bridge's own (JSON-serializable)."""
-
-    state: Required[HealthState]
-    detail: Required[str]
-    # Telegram polling
-    conflict: bool
-    conflicts: int
-    last_conflict_at: float | None
-    last_poll_at: float | None
-    last_error: str | None
-    last_error_at: float | None
-    failures: int
-
-
-TaskState = Literal["ok", "error", "restarting"]
-
-
-class TaskHealth(TypedDict, total=False):
-    """A supervised listener task's health (``listener/supervise.py``)."""
-
-    state: Required[TaskState]
-    detail: Required[str]
-    restarts: int
-    at: float  # of the last restart
-
-
-class ListenerHealth(TypedDict, total=False):
-    """``listener.health.json``, for ``tether-hooks status``."""
-
-    pid: int
-    started_at: float
-    updated_at: float
-    bridges: dict[str, BridgeHealth]
-    tasks: dict[str, TaskHealth] | None
-
-
-class ListenerStatus(TypedDict, total=False):
-    """``listener.daemon.status()`` (and ``start()``, which adds ``started``)."""
-
-    running: Required[bool]  # its socket answers
-    pid: int | None
-    socket: str
-    log: str
-    usable: bool | None  # some bridge can post
-    bridges: dict[str, BridgeHealth]
-    tasks: dict[str, TaskHealth]
-    unresponsive: bool  # a pid, but no answer
-    started_at: float | None
-    started: bool  # start(): this call started it
-
-
-class ListenerStop(TypedDict, total=False):
-    """``listener.daemon.stop()``; empty before a purge stops it."""
-
-    running: bool
-    stopped: bool
-    pid: int
-    killed: bool  # SIGKILL after SIGTERM went unheard
-
-
-NoticeKind = Literal["waiting", "finished", "info", "error", "auto_approved"]
-
-
-class NoticeMessage(TypedDict, total=False):
-    """A hook's ``notice`` line to the listener's socket (``listener/server.py``)."""
-
-    op: Required[Literal["notice"]]
-    kind: Required[str]
-    session_id: str | None
-    agent: str | None
-    cwd: str | None
-    text: str
-    wait: float
-
-
-# -- hook payloads (what an agent writes on the hook's stdin) ----------------------------
-
-HookEventName = Literal[
-    "PreToolUse",
-    "PermissionRequest",
-    "PermissionDenied",
-    "PostToolUse",
-    "Notification",
-    "Stop",
-    "SessionStart",
-    "SessionEnd",
-    "UserPromptSubmit",
-]
-
-
-class HookPayload(TypedDict, total=False):
-    """Fields every Claude Code / Codex hook payload may carry."""
-
-    hook_event_name: Required[str]
-    session_id: str
-    transcript_path: str
-    cwd: str
-    permission_mode: str  # absent on some Claude events (Notification, SessionStart...)
-    prompt_id: str  # Claude
-    effort: dict[str, str]  # Claude: {"level": ...}
-    turn_id: str  # Codex
-    model: str  # Codex (every event); Claude SessionStart only
-
-
-class ToolPayload(HookPayload, total=False):
-    """PreToolUse, PermissionRequest, PermissionDenied, PostToolUse."""
-
-    tool_name: Required[str]
-    tool_input: ToolInput
-    tool_use_id: str  # absent on PermissionRequest
-    permission_suggestions: list[JSON]  # Claude PermissionRequest
-    tool_response: JSON  # PostToolUse (Claude: object, Codex: string)
-    duration_ms: float  # Claude PostToolUse
-    reason: str  # Claude PermissionDenied
-
-
-class NotificationPayload(HookPayload, total=False):
-    """Claude Notification."""
-
-    message: str
-    title: str
-    notification_type: str  # "permission_prompt", "idle_prompt", ...
-
-
-class StopPayload(HookPayload, total=False):
-    """Stop (Claude and Codex)."""
-
-    stop_hook_active: bool
-    last_assistant_message: str
-    background_tasks: list[JSON]  # Claude
-    session_crons: list[JSON]  # Claude
-
-
-class SessionStartPayload(HookPayload, total=False):
-    source: str  # "startup", "resume", "clear", "compact"
-
-
-class SessionEndPayload(HookPayload, total=False):
-    reason: str
-
-
-class UserPromptPayload(HookPayload, total=False):
-    prompt: str
-
-
-# Codex's legacy ``notify`` program argument (its keys have hyphens).
-CodexNotify = TypedDict(
-    "CodexNotify",
-    {
-        "type": str,  # "agent-turn-complete"
-        "thread-id": str,
-        "turn-id": str,
-        "cwd": str,
-        "client": str,
-        "input-messages": list[str],
-        "last-assistant-message": str,
-    },
-    total=False,
-)
-
-# -- configuration (config.toml) -----------------------------------------------------------
-
-OnTimeout = Literal["ask", "deny"]
-
-
-class PlatformSection(TypedDict, total=False):
-    """What every ``[platform]`` table may say; each bridge checks the rest."""
-
-    enabled: bool
-    allowed_user_ids: list[int | str]
-
-
-class TelegramSection(PlatformSection, total=False):
-    """``[telegram]`` (checked by ``platforms.telegram_config``)."""
-
-    bot_token: str
-    chat_id: int | str
-    api_base: str
-    api_file_base: str
-    forum: bool
-    poll_timeout: int
-    retries: int
-    retry_delay: float
-    max_retry_after: float
-
-
-class Settings(TypedDict):
-    """The top-level settings of config.toml, checked, defaults filled in (``config.DEFAULTS``)."""
-
-    approval_timeout: float
-    on_timeout: OnTimeout
-    local_approvals: bool
-    default_timer: str
-    default_timer_seconds: float  # default_timer, parsed
-    never_auto_approve: list[str]
-    stop_wait: float
-    redact_patterns: list[str]
-
-
-class Config(Settings, total=False):
-    """``config.load()``: the settings and the platform tables."""
-
-    telegram: TelegramSection
-    slack: PlatformSection
-    discord: PlatformSection
-    memory: PlatformSection
-
-
-class HookConfig(Settings):
-    """The settings a hook reads (``config.hook_config``, cached in config.cache.json)."""
-
-    platforms: list[str]  # configured and enabled
