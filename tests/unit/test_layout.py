@@ -33,8 +33,9 @@ def test_no_class_mixes_in_several_bases() -> None:
             behaviour = [b for b in bases if b not in {"Protocol", "TypedDict", "Generic"}
                          and not b.startswith(("Protocol[", "Generic["))]
             if len(behaviour) > 1:
-                mixed.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}({', '.join(bases)})")
-    assert not mixed, "classes built from several bases (compose parts instead): " + "; ".join(mixed)
+                where = f"{path.relative_to(PACKAGE)}:{node.lineno}"
+                mixed.append(f"{where} {node.name}({', '.join(bases)})")
+    assert not mixed, "classes built from several bases (compose parts): " + "; ".join(mixed)
 
 
 def test_no_module_is_a_numbered_part_of_another() -> None:
