@@ -28,7 +28,7 @@ __all__ = ["SLOW_PATH_DEPS", "SLOW_STDLIB", "assert_fast_path", "imported",
 
 # Standard modules the fast path stays clear of: a few ms each, or the slow path's.
 SLOW_STDLIB = frozenset(("tomllib", "asyncio", "dataclasses", "typing", "pathlib", "hashlib",
-                         "socket", "subprocess", "logging", "inspect"))
+                         "socket", "subprocess", "logging", "inspect", "importlib"))
 # The only third-party package a waiting hook may import: the store's file lock.
 SLOW_PATH_DEPS = frozenset(("filelock",))
 
