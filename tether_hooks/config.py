@@ -93,7 +93,7 @@ def validate(data: Mapping[str, object], path: str = "config.toml") -> Config:
         cfg["default_timer_seconds"] = parse_duration(str(cfg["default_timer"]))
     except UsageError as exc:
         raise bad("default_timer", str(exc)) from exc
-    from tether_hooks.redact import check_patterns
+    from tether_hooks.redact_rules import check_patterns
 
     try:
         check_patterns(cfg["redact_patterns"])

@@ -10,7 +10,7 @@ What is masked (``text``):
 * token shapes: ``sk-``/``sk-ant-``, ``gh[pousr]_``, ``github_pat_``, ``glpat-``,
   ``xox?-``, ``xapp-``, AWS key ids (and a 40-character key near one), ``AIza``, ``ya29.``,
   ``GOCSPX-``, Stripe ``sk_/rk_live|test_``, ``whsec_``, Discord bot tokens, JWTs, npm/PyPI/
-  Hugging Face tokens, chat platforms' tokens (``platforms.SECRETS``: Telegram's); PEM
+  Hugging Face tokens, chat platforms' tokens (``platforms.secrets``: Telegram's); PEM
   private key blocks (to the end if unterminated);
 * headers (``Authorization:``, ``Cookie:``), ``Bearer``, ``-u user:pass``, ``mysql -pX``,
   ``sshpass -p``, ``docker login -p``, ``redis-cli -a``, ``pass:X``, ``echo X | ...
@@ -53,9 +53,8 @@ from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
     _TOKENS,
     _URL_KEYS,
     check_patterns,
-    configured,
-    platform_tokens,
 )
+from tether_hooks.redact_sources import configured, platform_tokens
 
 __all__ = ["MARK", "argv", "check_patterns", "chat", "secret_key", "secret_name", "text", "value"]
 

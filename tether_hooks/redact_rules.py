@@ -1,14 +1,13 @@
 """The rule table of ``redact``: token shapes, spans (group ``s`` is the secret), and the
-name-based assignment and flag patterns. Every quantifier is bounded or possessive. Rules
-from elsewhere: ``redact_patterns`` of config.toml (``configured``) and the token shapes
-the chat platforms declare (``platform_tokens``)."""
+name-based assignment and flag patterns. Every quantifier is bounded or possessive; imports
+nothing of ours. Rules from elsewhere (config.toml's ``redact_patterns``, the platforms'
+token shapes) come through ``redact_sources``."""
 
 from __future__ import annotations
 
-import os
 import re
 
-__all__ = ["check_patterns", "configured", "platform_tokens"]
+__all__ = ["check_patterns"]
 
 # (label, regex): whole match is the secret. Chat platforms declare their own token shapes
 # (``BridgeBase.secret_patterns``, read through ``platforms.secret_patterns``).
@@ -148,40 +147,3 @@ def check_patterns(patterns: object, key: str = "redact_patterns") -> list[re.Pa
             raise ValueError(f"{source!r} matches the empty text")
         out.append(pattern)
     return out
-
-
-_platform: list[tuple[str, re.Pattern[str]]] = []
-
-
-def platform_tokens() -> list[tuple[str, re.Pattern[str]]]:
-    """``(label, pattern)`` of the token shapes the chat platforms declare (each bridge's
-    ``secret_patterns``, registered in ``platforms.SECRETS``), compiled on first use."""
-    if not _platform:
-        from tether_hooks import platforms
-
-        _platform.extend((label, re.compile(source))
-                         for label, source in platforms.secret_patterns())
-    return _platform
-
-
-_extra_cache: dict[object, list[re.Pattern[str]]] = {}
-
-
-def configured() -> list[re.Pattern[str]]:
-    """``redact_patterns`` of config.toml (through the hook's cached view)."""
-    from tether_hooks import config, paths
-
-    path = paths.config_file()
-    try:
-        st = os.stat(path)
-        key: object = (path, st.st_mtime_ns, st.st_size, st.st_ino)
-    except OSError:
-        return []
-    if key not in _extra_cache:
-        try:
-            found = check_patterns(config.hook_config().get("redact_patterns") or [])
-        except Exception:  # a bad config is reported where it is loaded; built-ins still apply
-            found = []
-        _extra_cache.clear()
-        _extra_cache[key] = found
-    return _extra_cache[key]

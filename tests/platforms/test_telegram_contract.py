@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tether_hooks import platforms, redact
+from tether_hooks.platforms import secrets
 from tether_hooks.platforms.base import BridgeBase, BridgeContext, Capabilities, Incoming
 from tether_hooks.platforms.telegram import TelegramBridge
 
@@ -27,7 +28,7 @@ def test_make_bridge_builds_it_from_a_context_and_it_offers_what_it_has() -> Non
 
 def test_its_token_shape_is_what_redact_masks_everywhere() -> None:
     assert TelegramBridge.secret_patterns
-    declared = [source for _, source in platforms.secret_patterns()]
+    declared = [source for _, source in secrets.secret_patterns()]
     assert set(TelegramBridge.secret_patterns) <= set(declared)
     assert all(re.search(p, TOKEN) for p in TelegramBridge.secret_patterns)
     masked = redact.text(f"curl https://api.telegram.org/bot{TOKEN}/getMe", extra=[])

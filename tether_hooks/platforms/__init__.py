@@ -6,15 +6,13 @@
 
 from __future__ import annotations
 
-import sys
-
-TYPE_CHECKING = False  # no ``typing`` import: ``redact`` reads SECRETS on the hook's fast path
+TYPE_CHECKING = False  # no ``typing`` import: the hook's fast path may load ``platforms.secrets``
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tether_hooks.platforms.base import BridgeBase, BridgeContext
 
-__all__ = ["BRIDGES", "SECRETS", "make_bridge", "secret_patterns"]
+__all__ = ["BRIDGES", "make_bridge"]
 
 
 def _telegram(ctx: BridgeContext) -> BridgeBase:
@@ -44,21 +42,3 @@ def make_bridge(name: str, ctx: BridgeContext) -> BridgeBase:
     except KeyError:
         raise ValueError(f"unknown platform {name!r}: use one of {', '.join(BRIDGES)}") from None
     return build(ctx)
-
-
-# name -> a module without SDK imports holding the bridge's ``SECRET_LABEL`` and
-# ``SECRET_PATTERNS`` (the bridge class declares the same tuple as ``secret_patterns``):
-# ``redact`` masks them everywhere without importing a chat SDK.
-SECRETS = {
-    "telegram": "tether_hooks.platforms.telegram_secrets",
-}
-
-
-def secret_patterns() -> list[tuple[str, str]]:
-    """``(label, regex)`` of every registered platform's secrets (its token shapes)."""
-    found: list[tuple[str, str]] = []
-    for module in SECRETS.values():
-        __import__(module)  # not importlib: ``redact`` runs this on the hook's fast path
-        mod = sys.modules[module]
-        found += [(str(mod.SECRET_LABEL), str(p)) for p in mod.SECRET_PATTERNS]
-    return found

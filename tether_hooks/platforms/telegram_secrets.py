@@ -1,5 +1,5 @@
 """The Telegram bot token's shape: ``TelegramBridge.secret_patterns`` declares it, and
-``redact`` reads it from here (``platforms.SECRETS``) without importing the SDK. No
+``redact`` reads it from here (``platforms.secrets``) without importing the SDK. No
 imports: the hook's fast path may load this when it masks an input for the audit log."""
 
 SECRET_LABEL = "Telegram bot token"
