@@ -64,15 +64,13 @@ def approve(
         raise UsageError(f"request {pending_request['id']} asks no question; drop --answer")
     if scope == "dir":
         rules.check_dir(pending_request.get("cwd"))  # fails before anything is decided
-    if duration or scope:
-        timers.check_like(pending_request, scope or "tool")
-    first, request = store.decide(request_id, "allow", by=by, via=via, extra=extra)
+    draft = (timers.draft_like(pending_request, scope or "tool", duration, created_by=by)
+             if duration or scope else None)
+    first, request, added = store.decide_with_timer(request_id, "allow", by=by, via=via,
+                                                    extra=extra, timer=draft)
     if not first:
         raise _already(request)
-    if not (duration or scope):
-        return request, None
-    timer, _ = timers.add_like(request, scope or "tool", duration, created_by=by, store=store)
-    return request, timer
+    return request, added[0] if added else None
 
 
 def deny(

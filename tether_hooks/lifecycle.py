@@ -16,7 +16,8 @@ from collections.abc import Container, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast, overload
 
-from tether_hooks import audit, bounds
+from tether_hooks import audit, bounds, rules
+from tether_hooks.errors import UsageError
 
 if TYPE_CHECKING:
     from tether_hooks.models import (
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
         Request,
         RequestStatus,
         State,
+        Timer,
+        TimerScope,
         ToolInput,
         Via,
     )
@@ -43,6 +46,8 @@ __all__ = [
     "prune",
     "settle",
     "settle_if_abandoned",
+    "draft_timer",
+    "insert_timer",
 ]
 
 DECIDED_KEEP_SECONDS = 2 * 3600
@@ -266,3 +271,73 @@ def prune(data: State, now: float) -> None:
         : max(0, len(sessions) - MAX_SESSIONS)
     ]:
         del sessions[key]
+
+
+def draft_timer(
+    scope: str,
+    seconds: float,
+    now: float,
+    *,
+    created_by: str,
+    session_id: str | None = None,
+    tool: str | None = None,
+    path: str | None = None,
+    prefix: str | None = None,
+    agent: str | None = None,
+    key: str | None = None,
+) -> Timer:
+    """A checked timer, not yet stored (``Store.add_timer``, ``Store.decide(timer=)``)."""
+    if scope not in rules.SCOPES:
+        raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(rules.SCOPES)}")
+    if scope == "session" and not session_id:
+        raise UsageError("a session timer needs a session id")
+    if scope == "tool" and not (tool and tool.strip()):
+        raise UsageError("a tool timer needs a tool name")
+    if scope == "bash" and not (prefix and prefix.strip()):
+        raise UsageError("a Bash rule needs a command prefix, like 'git status*'")
+    if scope == "dir":
+        path = rules.check_dir(path, broad_ok=True)  # policy on broad dirs: timers.add
+    timer: Timer = {
+        "id": "",
+        "scope": cast("TimerScope", scope),
+        "session_id": session_id or None,
+        "agent": agent,
+        "tool": tool.strip().casefold() if tool else None,
+        "tool_label": tool.strip() if tool else None,
+        "path": path,
+        "prefix": prefix.strip() if prefix else None,
+        "created_at": now,
+        "expires_at": now + seconds,
+        "created_by": created_by,
+    }
+    if key:
+        timer["key"] = key
+    return timer
+
+
+def insert_timer(data: State, timer: Timer, now: float) -> tuple[Timer, list[Request]]:
+    """Store ``timer`` (once per ``key``) and allow the pending requests it covers."""
+    resolved: list[Request] = []
+    key = timer.get("key")
+    done = [t for t in data["timers"].values() if key and t.get("key") == key]
+    if done:
+        return done[0], []
+    timer["id"] = new_id(data["timers"])
+    data["timers"][timer["id"]] = timer
+    for request in data["requests"].values():
+        # A capped input is not the call: a timer must never judge it; nor a request
+        # whose hook is gone (nothing would run).
+        if (
+            request.get("status") != "pending"
+            or request.get("input_truncated")
+            or not pid_alive(request.get("pid"))
+        ):
+            continue
+        if rules.find_timer(
+            {timer["id"]: timer}, request, now,
+            request.get("never", rules.DEFAULT_NEVER)
+        ):
+            reason = rules.describe(timer, now)
+            settle(request, "allow", reason, timer["created_by"], "timer", now, timer["id"])
+            resolved.append(request)
+    return timer, resolved

@@ -26,9 +26,10 @@ from tether_hooks.lifecycle import (
     audit_outbox,
     bound_record,
     cap_input,
+    draft_timer,
+    insert_timer,
     missing_chars,
     new_id,
-    pid_alive,
     prune,
     settle,
     settle_if_abandoned,
@@ -42,7 +43,6 @@ from tether_hooks.models import (
     Session,
     State,
     Timer,
-    TimerScope,
     Via,
 )
 
@@ -77,7 +77,9 @@ class Store:
 
     @contextmanager
     def edit(self) -> Iterator[State]:
-        """Lock, load, yield the state for changes, prune, write atomically on clean exit.
+        """Lock, load, yield the state for changes, prune, write atomically on clean exit;
+        an edit that changed nothing writes nothing (hooks poll the file: each write wakes
+        them all).
 
         If the write fails (full or read-only disk) the old file stays as it was, no audit
         line of the change is written, and StoreError says why."""
@@ -94,14 +96,19 @@ class Store:
             raise StoreError(f"cannot lock the state file {self.lock_path}: {exc.strerror}; "
                              "nothing was changed") from exc
         try:
+            before: bytes | None = None  # a missing or corrupt file is always written
             try:
                 data = state.load(self.path)
+                if os.path.exists(self.path):
+                    before = bounds.dumps_bytes(data)
             except StoreCorrupt as exc:
                 self._set_aside(exc)
                 data = state.empty()
             with audit_outbox() as outbox:
                 yield data
                 prune(data, time.time())
+                if bounds.dumps_bytes(data) == before:
+                    return  # nothing changed: no write, no waiting hook woken
                 counted = cast(dict[str, object], data)  # models.State has no "rev" yet
                 counted["rev"] = _rev(counted) + 1  # counts the writes (tests, benchmarks)
                 try:
@@ -151,56 +158,15 @@ class Store:
     ) -> tuple[Timer, list[Request]]:
         """Add a timer; pending requests it covers are allowed at once. Returns both.
         With ``key`` (the chat update that asked for it) a second call adds nothing."""
-        if scope not in rules.SCOPES:
-            raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(rules.SCOPES)}")
-        if scope == "session" and not session_id:
-            raise UsageError("a session timer needs a session id")
-        if scope == "tool" and not (tool and tool.strip()):
-            raise UsageError("a tool timer needs a tool name")
-        if scope == "bash" and not (prefix and prefix.strip()):
-            raise UsageError("a Bash rule needs a command prefix, like 'git status*'")
-        if scope == "dir":
-            path = rules.check_dir(path, broad_ok=True)  # policy on broad dirs: timers.add
-        now = time.time()
-        timer: Timer = {
-            "id": "",
-            "scope": cast(TimerScope, scope),
-            "session_id": session_id or None,
-            "agent": agent,
-            "tool": tool.strip().casefold() if tool else None,
-            "tool_label": tool.strip() if tool else None,
-            "path": path,
-            "prefix": prefix.strip() if prefix else None,
-            "created_at": now,
-            "expires_at": now + seconds,
-            "created_by": created_by,
-        }
-        if key:
-            timer["key"] = key
-        resolved: list[Request] = []
+        timer = draft_timer(scope, seconds, time.time(), created_by=created_by,
+                            session_id=session_id, tool=tool, path=path, prefix=prefix,
+                            agent=agent, key=key)
+        return self.add_drafted(timer)
+
+    def add_drafted(self, timer: Timer) -> tuple[Timer, list[Request]]:
+        """``add_timer`` for a timer already checked and built (``lifecycle.draft_timer``)."""
         with self.edit() as data:
-            done = [t for t in data["timers"].values() if key and t.get("key") == key]
-            if done:
-                return done[0], []
-            timer["id"] = new_id(data["timers"])
-            data["timers"][timer["id"]] = timer
-            for request in data["requests"].values():
-                # A capped input is not the call: a timer must never judge it; nor a request
-                # whose hook is gone (nothing would run).
-                if (
-                    request.get("status") != "pending"
-                    or request.get("input_truncated")
-                    or not pid_alive(request.get("pid"))
-                ):
-                    continue
-                if rules.find_timer(
-                    {timer["id"]: timer}, request, now,
-                    request.get("never", rules.DEFAULT_NEVER)
-                ):
-                    reason = rules.describe(timer, now)
-                    settle(request, "allow", reason, created_by, "timer", now, timer["id"])
-                    resolved.append(request)
-        return timer, resolved
+            return insert_timer(data, timer, time.time())
 
     def revoke(self, timer_id: str | None) -> list[Timer]:
         """Remove one timer (by id or unique prefix) or, with None, all of them."""
@@ -277,17 +243,36 @@ class Store:
         extra: DecisionExtra | None = None,
     ) -> tuple[bool, Request]:
         """Settle a pending request once. Returns (True, request) only the first time."""
+        first, request, _ = self.decide_with_timer(request_id, behavior, by=by, via=via,
+                                                   reason=reason, status=status, extra=extra)
+        return first, request
+
+    def decide_with_timer(
+        self,
+        request_id: str,
+        behavior: Behavior,
+        *,
+        by: str,
+        via: str,
+        reason: str | None = None,
+        status: RequestStatus | None = None,
+        extra: DecisionExtra | None = None,
+        timer: Timer | None = None,
+    ) -> tuple[bool, Request, tuple[Timer, list[Request]] | None]:
+        """``decide``, and with ``timer`` (a ``draft_timer``) add it in the same write when
+        this decision is the first: ``(first, request, (timer, also allowed) or None)``."""
         with self.edit() as data:
             key = _resolve(data["requests"], request_id, "request")
             request = data["requests"][key]
             if request.get("status") != "pending":
-                return False, request
+                return False, request, None
             if settle_if_abandoned(request, time.time()):
-                return False, request  # nothing waits for it any more: decide nothing
+                return False, request, None  # nothing waits for it any more: decide nothing
             # ``via``: a source of ``models.ViaSource`` or the name of a bridge
             settle(request, behavior, reason, by, cast(Via, via), time.time(), None, status,
                    extra)
-            return True, request
+            return True, request, None if timer is None else insert_timer(data, timer,
+                                                                      time.time())
 
     # -- sessions -------------------------------------------------------------
 

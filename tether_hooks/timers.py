@@ -7,13 +7,12 @@ import time
 from tether_hooks import config, rules
 from tether_hooks.durations import parse_duration
 from tether_hooks.errors import UsageError
+from tether_hooks.lifecycle import draft_timer
 from tether_hooks.rules import check_dir
 from tether_hooks.store import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from tether_hooks.models import HookRequest, Request, Timer
 
 __all__ = [
@@ -21,6 +20,8 @@ __all__ = [
     "add",
     "add_like",
     "check_like",
+    "draft",
+    "draft_like",
     "check_scope",
     "describe_all",
     "live",
@@ -52,7 +53,25 @@ def add(
     store: Store | None = None,
     key: str | None = None,
 ) -> tuple[Timer, list[Request]]:
-    """Add a timer (default duration from config); returns it and the requests it allowed.
+    """Add a timer (``draft``); returns it and the requests it allowed."""
+    timer = draft(scope, duration, created_by=created_by, session_id=session_id, tool=tool,
+                  path=path, prefix=prefix, broad_ok=broad_ok, key=key)
+    return (store or Store()).add_drafted(timer)
+
+
+def draft(
+    scope: str,
+    duration: str | None,
+    *,
+    created_by: str,
+    session_id: str | None = None,
+    tool: str | None = None,
+    path: str | None = None,
+    prefix: str | None = None,
+    broad_ok: bool = False,
+    key: str | None = None,
+) -> Timer:
+    """A timer checked and built, not yet stored (default duration from config).
 
     Refused: an empty or blank session id (an unset shell variable must not mean "every
     session") and an empty tool name. Needing ``broad_ok`` (``--force``): a directory timer
@@ -64,18 +83,8 @@ def add(
         check_dir(path, broad_ok)
     if scope == "bash":
         prefix = rules.check_bash_rule(prefix)
-    added: Any = (store or Store()).add_timer(  # the store's records: untyped dicts
-        scope,
-        seconds(duration),
-        created_by=created_by,
-        session_id=session_id,
-        tool=tool,
-        path=path,
-        prefix=prefix,
-        key=key,
-    )
-    result: tuple[Timer, list[Request]] = added
-    return result
+    return draft_timer(scope, seconds(duration), time.time(), created_by=created_by,
+                       session_id=session_id, tool=tool, path=path, prefix=prefix, key=key)
 
 
 def check_scope(scope: str, *, session_id: str | None = None, tool: str | None = None,
@@ -119,27 +128,33 @@ def add_like(
     store: Store | None = None,
     key: str | None = None,
 ) -> tuple[Timer, list[Request]]:
+    """Add the timer ``draft_like`` builds; returns it and the requests it allowed."""
+    timer = draft_like(request, scope, duration, created_by=created_by, tool=tool, key=key)
+    return (store or Store()).add_drafted(timer)
+
+
+def draft_like(
+    request: HookRequest | Request,
+    scope: str,
+    duration: str | None,
+    *,
+    created_by: str,
+    tool: str | None = None,
+    key: str | None = None,
+) -> Timer:
     """A timer for calls like ``request``: its tool (or ``tool``) in its session, its whole
-    session, or its directory (every session). Shared by ``approve --for`` and chat buttons."""
+    session, or its directory (every session). Shared by ``approve --for`` and chat buttons,
+    which store it with the decision in one write (``Store.decide_with_timer``)."""
     if scope not in REQUEST_SCOPES:
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(REQUEST_SCOPES)}")
     check_like(request, scope)
     session = request.get("session_id") or None
     if scope == "tool":
-        return add(
-            "tool",
-            duration,
-            created_by=created_by,
-            session_id=session,
-            tool=tool or request.get("tool_name"),
-            store=store,
-            key=key,
-        )
+        return draft("tool", duration, created_by=created_by, session_id=session,
+                     tool=tool or request.get("tool_name"), key=key)
     if scope == "session":
-        return add("session", duration, created_by=created_by, session_id=session, store=store,
-                   key=key)
-    return add("dir", duration, created_by=created_by, path=request.get("cwd"), store=store,
-               key=key)
+        return draft("session", duration, created_by=created_by, session_id=session, key=key)
+    return draft("dir", duration, created_by=created_by, path=request.get("cwd"), key=key)
 
 
 def live(store: Store | None = None, now: float | None = None) -> list[Timer]:
@@ -161,6 +176,4 @@ def describe_all(timers: list[Timer], now: float | None = None) -> list[str]:
 
 def revoke(timer_id: str | None, store: Store | None = None) -> list[Timer]:
     """Revoke one timer by id (or unique prefix), or all with None."""
-    revoked: Any = (store or Store()).revoke(timer_id)  # the store's records: untyped dicts
-    timers: list[Timer] = revoked
-    return timers
+    return (store or Store()).revoke(timer_id)

@@ -242,10 +242,14 @@ def test_an_empty_allowlist_allows_nobody() -> None:
 def test_timer_buttons_allow_and_add_a_timer(tmp_path: Path, label: str, scope: str) -> None:
     async def scenario() -> None:
         async with running() as (_, bridge):
+            before = int(Store().read().get("rev", 0))
             rid = add(req(cwd=str(tmp_path)))["id"]
             (post,) = await posted(bridge)
             await bridge.press(post, label, ALICE)
             assert record(rid)["status"] == "allowed"
+            # recorded, then decided with its timer in the same write: no moment where the
+            # request is allowed but the timer the user asked for is missing
+            assert int(Store().read()["rev"]) - before == 2
             (timer,) = timers.live()
             assert timer["scope"] == scope
             assert 1790 < timer["expires_at"] - time.time() <= 1800

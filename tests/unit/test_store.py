@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tether_hooks import audit, paths, state
+from tether_hooks import approvals, audit, paths, state, timers
 from tether_hooks.errors import NotFound, StoreCorrupt, StoreError, UsageError
 from tether_hooks.store import Store
 
@@ -223,5 +223,50 @@ def test_every_store_write_counts_in_rev() -> None:
                                 "tool_input": {"command": "ls"}}, 60)
     assert store.read()["rev"] == 1
     store.decide(record["id"], "allow", by="me", via="cli")
-    store.decide(record["id"], "deny", by="me", via="cli")  # already decided: still a write
-    assert store.read()["rev"] == 3
+    assert store.read()["rev"] == 2
+    inode = os.stat(store.path).st_ino
+    again, _ = store.decide(record["id"], "deny", by="me", via="cli")
+    assert not again
+    # already decided: nothing changed, so nothing is written and no waiting hook wakes
+    assert store.read()["rev"] == 2 and os.stat(store.path).st_ino == inode
+    with store.edit():
+        pass
+    assert store.read()["rev"] == 2 and os.stat(store.path).st_ino == inode
+    with store.edit() as data:
+        data["sessions"]["s-9"] = {"id": "s-9", "status": "active", "last_seen": time.time()}
+    assert store.read()["rev"] == 3 and os.stat(store.path).st_ino != inode
+
+
+def test_a_decision_and_its_timer_are_one_write() -> None:
+    store = Store()
+    record = store.add_request({"session_id": "s-1", "tool_name": "Bash",
+                                "tool_input": {"command": "ls"}, "pid": os.getpid()}, 60)
+    other = store.add_request({"session_id": "s-1", "tool_name": "Bash",
+                               "tool_input": {"command": "pwd"}, "pid": os.getpid()}, 60)
+    rev = store.read()["rev"]
+    draft = timers.draft_like(record, "tool", "30m", created_by="me")
+    first, decided, added = store.decide_with_timer(record["id"], "allow", by="me",
+                                                    via="cli", timer=draft)
+    assert first and decided["status"] == "allowed" and added is not None
+    timer, also = added
+    assert store.read()["rev"] == rev + 1
+    assert store.read()["timers"][timer["id"]]["tool"] == "bash"
+    assert [r["id"] for r in also] == [other["id"]]  # the timer covers the other one at once
+    assert store.read()["requests"][other["id"]]["status"] == "allowed"
+    # a second decision adds no timer either
+    again, _, none = store.decide_with_timer(record["id"], "deny", by="me", via="cli",
+                                             timer=timers.draft_like(record, "session", "1h",
+                                                                     created_by="me"))
+    assert not again and none is None and len(store.read()["timers"]) == 1
+    assert store.read()["rev"] == rev + 1
+
+
+def test_approve_with_a_timer_from_the_cli_is_one_write() -> None:
+    store = Store()
+    record = store.add_request({"session_id": "s-1", "tool_name": "Write",
+                                "tool_input": {"file_path": "/tmp/x"}}, 60)
+    rev = store.read()["rev"]
+    request, timer = approvals.approve(record["id"], by="me", via="cli", duration="10m",
+                                     store=store)
+    assert request["status"] == "allowed" and timer is not None and timer["tool"] == "write"
+    assert store.read()["rev"] == rev + 1

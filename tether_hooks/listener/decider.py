@@ -1,6 +1,7 @@
-"""The decider: settles a request once (``Store.decide``) for the user of a chat event,
-adds the timer a decision asks for, answers the user, shows the outcome everywhere and
-announces the decision (``Runtime.decided``: the server pushes it to the waiting hook).
+"""The decider: settles a request once for the user of a chat event, with the timer a
+decision asks for in the same write (``Store.decide_with_timer``), answers the user, shows
+the outcome everywhere and announces the decision (``Runtime.decided``: the server pushes
+it to the waiting hook).
 An event applied again (a restart) finishes what it began, once (``event_key``)."""
 
 from __future__ import annotations
@@ -72,13 +73,17 @@ class Decider:
         key = self.bridges.event_key(event)
         if key:
             extra["event"] = key
+        draft, refused = self._draft(request, scope, tool, duration, by, key)
         self.outbox.showing.add(rid)
         try:
-            first, settled = await self.runtime.io(
-                self.store.decide, rid, action, by=by, via=event.bridge, reason=reason,
-                extra=extra or None)
+            first, settled, added = await self.runtime.io(
+                self.store.decide_with_timer, rid, action, by=by, via=event.bridge,
+                reason=reason, extra=extra or None, timer=draft)
+            timer = added[0] if added else None
             if first:
                 self.runtime.decided(rid)
+                for also in added[1] if added else ():
+                    self.runtime.decided(str(also.get("id")))
             # the same update applied again (a restart): finish what it began, once
             decision = settled.get("decision")
             first = first or bool(key and decision and decision.get("event") == key)
@@ -88,9 +93,11 @@ class Decider:
                 self.outbox.wake()
                 return False
             log.info("request %s %s by %s via %s", rid, settled["status"], by, event.bridge)
-            timer: Timer | None = None
-            if scope:
-                timer = await self.add_timer(event, settled, scope, tool, duration, by)
+            if refused:
+                await self.bridges.all[event.bridge].reply(event, f"No timer was set: {refused}")
+            elif draft is not None and timer is None:  # replayed: the timer came with it
+                stored = (await self.runtime.io(self.store.read))["timers"]
+                timer = next((t for t in stored.values() if t.get("key") == key), None)
             if event.kind == "press":
                 await self.bridges.tell(event, access.pressed(dict(settled), action))
             else:
@@ -103,10 +110,25 @@ class Decider:
         await self.outbox.show(settled, timer)
         return True
 
+    def _draft(self, request: Request, scope: str | None, tool: str | None,
+               duration: int | None, by: str, key: str | None
+               ) -> tuple[Timer | None, str | None]:
+        """The timer a decision asks for, checked before anything is decided (stored with
+        the decision in one write), or why it cannot be set."""
+        if not scope:
+            return None, None
+        length = f"{duration}s" if duration else self.default_timer
+        try:
+            return timers.draft_like(request, scope, length, created_by=by, tool=tool,
+                                     key=key), None
+        except TetherError as exc:
+            return None, str(exc)
+
     async def add_timer(self, event: Incoming, request: Request, scope: str,
                         tool: str | None, duration: int | None, by: str
                         ) -> Timer | None:
-        """A timer for calls like ``request`` (``timers.add_like``); None if it failed."""
+        """A timer for calls like ``request`` (``timers.add_like``), without deciding it;
+        None if it failed."""
         length = f"{duration}s" if duration else self.default_timer
         try:
             timer, resolved = await self.runtime.io(
