@@ -360,13 +360,34 @@ def test_429_beyond_max_retry_after_raises_rate_limited(telegram_emulator) -> No
     assert isinstance(caught.value.__cause__, telegram.error.RetryAfter)
 
 
-def test_5xx_answers_are_retried_without_losing_the_post(telegram_emulator) -> None:
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_send_answered_5xx_is_not_sent_again(telegram_emulator, status: int) -> None:
+    """A gateway's 5xx may come after the Bot API did the call: the bridge says it cannot
+    tell, and never risks a second copy (only a refused connection and a 429 are retried)."""
     emu = telegram_emulator
-    emu.fail_next("sendMessage", 502)  # nginx's page: the Bot API says it was not done
-    emu.fail_next("sendMessage", 500)
-    drive(emu, lambda b, d: b.post_request(request(), BUTTONS), start=False)
-    assert [c.status for c in emu.calls("sendMessage")] == [502, 500, 200]
-    assert len(emu.messages(ALICE)) == 1
+    emu.fail_next("sendMessage", status)
+    with pytest.raises(DeliveryUnknown, match="not trying again") as caught:
+        drive(emu, lambda b, d: b.post_request(request(), BUTTONS), start=False)
+    assert isinstance(caught.value.__cause__, telegram.error.NetworkError)
+    assert [c.status for c in emu.calls("sendMessage")] == [status]
+
+
+def test_an_edit_answered_5xx_is_retried(telegram_emulator) -> None:
+    """An edit is idempotent: after a 5xx it is tried again until it is done."""
+    emu = telegram_emulator
+
+    async def body(bridge: TelegramBridge, dispatch: Dispatch) -> MessageRef:
+        ref = await bridge.post_request(request(), BUTTONS)
+        emu.fail_next("editMessageText", 502)
+        emu.fail_next("editMessageText", 500)
+        await bridge.show_outcome(ref, request(), "✅ Allowed by @alice")
+        return ref
+
+    ref = drive(emu, body, start=False)
+    assert [c.status for c in emu.calls("editMessageText")] == [502, 500, 200]
+    (msg,) = emu.messages(ALICE)
+    assert msg.message_id == int(ref.message_id)
+    assert msg.text.endswith("✅ Allowed by @alice") and msg.keyboard == []
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
@@ -435,11 +456,17 @@ def test_a_refused_connection_is_retried_not_reported_as_unknown(telegram_emulat
 
 def test_network_errors_give_up_after_the_retries(telegram_emulator) -> None:
     emu = telegram_emulator
-    emu.fail_next("sendMessage", 502, times=10)
+
+    async def body(bridge: TelegramBridge, dispatch: Dispatch) -> None:
+        ref = await bridge.post_request(request(), BUTTONS)
+        emu.fail_next("editMessageText", 502, times=10)
+        await bridge.show_outcome(ref, request(), "✅ Allowed by @alice")
+
     with pytest.raises(BridgeError, match="cannot reach the Telegram Bot API") as caught:
-        drive(emu, lambda b, d: b.post_request(request(), BUTTONS), start=False, retries=2)
+        drive(emu, body, start=False, retries=2)
+    assert not isinstance(caught.value, DeliveryUnknown)
     assert isinstance(caught.value.__cause__, telegram.error.NetworkError)
-    assert len(emu.calls("sendMessage")) == 3
+    assert len(emu.calls("editMessageText")) == 3
 
 
 def test_409_conflict_shows_in_health(telegram_emulator) -> None:

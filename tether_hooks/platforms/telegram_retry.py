@@ -1,12 +1,12 @@
 """Which failed Bot API calls may be tried again, and the retry loop itself.
 
-A call is repeated only when it certainly did not take effect: a 429 (Telegram refused it;
-waited out up to ``max_retry_after``), an error the Bot API answered (5xx: it says the
-call failed), or a connection that never opened (connect error or timeout, pool timeout).
-When the request went out and no answer came back (read timeout, connection dropped), a
-call that creates something (``once``: sendMessage, createForumTopic) may have been done:
-it raises :class:`DeliveryUnknown` and is not repeated (no second copy in the chat). Edits,
-callback answers and the like are idempotent and are retried as network errors."""
+A call that creates something (``once``: sendMessage, createForumTopic) is repeated only
+when it certainly did not reach Telegram: a 429 (Telegram refused it; waited out up to
+``max_retry_after``) or a connection that never opened (refused, connect or pool timeout).
+Anything else after the request went out (a read timeout, a dropped connection, a 5xx
+answer: a gateway's 502 may come after the Bot API did the call) raises
+:class:`DeliveryUnknown` and is not repeated, so the chat never shows two copies. Edits,
+callback answers and the like are idempotent: they are also retried on those errors."""
 
 from __future__ import annotations
 
@@ -31,11 +31,10 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 
 
 def never_arrived(exc: NetworkError) -> bool:
-    """Did ``exc`` happen before the request could reach the Bot API, or did the Bot API
-    answer it with an error (PTB raises a 5xx answer as NetworkError, caused by nothing or
-    by the TelegramError of an unparsable body: nginx's 502 page)?"""
-    cause = exc.__cause__
-    return cause is None or isinstance(cause, (TelegramError, *_NOT_SENT))
+    """Did ``exc`` happen before the request could reach the Bot API? (PTB raises a 5xx
+    answer as a NetworkError caused by nothing, or by the TelegramError of an unparsable
+    body such as nginx's 502 page: the request did arrive, and may have been done.)"""
+    return isinstance(exc.__cause__, _NOT_SENT)
 
 
 async def call(settings: TelegramSettings, what: str, fn: Callable[..., Awaitable[Any]],
