@@ -315,6 +315,26 @@ def test_a_question_is_answered_with_a_button() -> None:
     run(scenario())
 
 
+@pytest.mark.parametrize("forged", ["o1.0", "o0.9", "o0", "o0.x", "x0.0", "y0", "y0.0",
+                                    "y7", "o-1.0", "o0.1.2", "z0.0", "o", "x", "y"])
+def test_a_forged_question_press_changes_nothing(forged: str) -> None:
+    """Question buttons point somewhere (``actions.data``); data that points nowhere, names
+    a toggle on a single-choice question or an option on Done decides nothing."""
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add(req("AskUserQuestion", questions=QUESTIONS[:1]))["id"]
+            (post,) = await posted(bridge)
+            nonce = post["buttons"][0][0].data.partition(":")[2]
+            await bridge.deliver(bridge.event("press", ALICE, f"{forged}:{nonce}"))
+            assert bridge.answers[-1][1] == "⌛ Expired"
+            assert record(rid)["status"] == "pending" and not chat(rid).get("picks")
+            await bridge.press(post, "1. Postgres", ALICE)  # the real button still works
+            assert record(rid)["decision"]["updated_input"]["answers"] == {
+                "Which database?": "Postgres"}
+
+    run(scenario())
+
+
 def test_several_questions_one_message_each_multi_select_toggles_and_done() -> None:
     async def scenario() -> None:
         async with running() as (_, bridge):

@@ -2,10 +2,11 @@
 offered (``buttons``), answering reads it for what a press does (``find``). Adding a button
 is one row of ``ACTIONS``.
 
-Button data is ``<verb>:<nonce>``: the nonce (8 hex characters) is kept in the chat book
-and resolved on our side, so the data is at most ~16 bytes, whatever the tool name.
-Question verbs carry indexes (``o<q>.<n>`` picks option n of question q, ``x<q>.<n>``
-toggles it, ``y<q>`` is "Done"): their buttons are made per question (``chat``).
+Button data is ``<verb>:<nonce>`` (``data``; read back with ``pressed``): the nonce
+(8 hex characters) is kept in the chat book and resolved on our side, so the data is at
+most ~16 bytes, whatever the tool name. Question verbs carry where they point
+(``o<q>.<n>`` picks option n of question q, ``x<q>.<n>`` toggles it, ``y<q>`` is "Done");
+their buttons are made per question (``chat.question_buttons``), from the same rows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,22 @@ from tether_hooks.models import Behavior, Request
 from tether_hooks.platforms.base import LONG_INPUT, Button, Incoming
 from tether_hooks.wording import KEEP_PLANNING, clip, project_name
 
-__all__ = ["ACCEPT_EDITS", "ACTIONS", "Action", "Handler", "Offer", "buttons", "find"]
+__all__ = [
+    "ACCEPT_EDITS",
+    "ACTIONS",
+    "DONE",
+    "PICK",
+    "TOGGLE",
+    "Action",
+    "Handler",
+    "Offer",
+    "Point",
+    "buttons",
+    "data",
+    "deny_row",
+    "find",
+    "pressed",
+]
 
 # "Approve + accept edits": Claude leaves plan mode for acceptEdits (observed §7).
 ACCEPT_EDITS: list[object] = [{"type": "setMode", "mode": "acceptEdits", "destination": "session"}]
@@ -39,9 +55,45 @@ class Handler(Protocol):
 
     async def show_full(self, event: Incoming, request: Request) -> None: ...
 
-    async def question(self, event: Incoming, verb: str, request: Request) -> None: ...
+    async def pick(self, event: Incoming, request: Request, at: Point) -> None: ...
+
+    async def toggle(self, event: Incoming, request: Request, at: Point) -> None: ...
+
+    async def done(self, event: Incoming, request: Request, at: Point) -> None: ...
 
     async def refuse(self, event: Incoming) -> None: ...
+
+
+@dataclass(frozen=True)
+class Point:
+    """Where a question button points: question ``question``, option ``option`` (None on
+    "Done")."""
+
+    question: int
+    option: int | None = None
+
+
+PICK, TOGGLE, DONE = "o", "x", "y"  # question verbs: pick one, toggle one, done
+
+
+def data(verb: str, nonce: str, at: Point | None = None) -> str:
+    """A button's data: ``a:1f2e3d4c``, ``o1.2:1f2e3d4c`` (option 2 of question 1)."""
+    where = "" if at is None else f"{at.question}" + (
+        "" if at.option is None else f".{at.option}")
+    return f"{verb}{where}:{nonce}"
+
+
+def pressed(data: str) -> tuple[str, Point | None, str]:
+    """``(verb, point, nonce)`` of a button's data; the point is None when the verb
+    carries none or a malformed one."""
+    head, _, nonce = data.partition(":")
+    verb, rest = head[:1], head[1:]
+    if verb not in (PICK, TOGGLE, DONE):
+        return head, None, nonce
+    question, _, option = rest.partition(".")
+    if not question.isdigit() or (option and not option.isdigit()):
+        return verb, None, nonce
+    return verb, Point(int(question), int(option) if option else None), nonce
 
 
 @dataclass(frozen=True)
@@ -113,6 +165,18 @@ def _accept_edits(h: Handler, e: Incoming, r: Request) -> Awaitable[object]:
     return h.decide(e, r, "allow", updated_permissions=ACCEPT_EDITS)
 
 
+def _at(method: Callable[[Handler], Callable[[Incoming, Request, Point], Awaitable[None]]],
+        *, option: bool) -> Apply:
+    """A question verb's press: to ``method`` with where it points; refused when the data
+    points nowhere (or names an option where none belongs, or none where one does)."""
+    def apply(h: Handler, e: Incoming, r: Request) -> Awaitable[object]:
+        _, at, _ = pressed(e.data)
+        if at is None or (at.option is not None) != option:
+            return h.refuse(e)
+        return method(h)(e, r, at)
+    return apply
+
+
 ACTIONS: tuple[Action, ...] = (
     Action("a", "allow (approve a plan)",
            lambda o: "✅ Approve plan" if o.plan else "✅ Allow", (0, 0), _always,
@@ -137,20 +201,18 @@ ACTIONS: tuple[Action, ...] = (
     Action("f", "show the full input", lambda o: "📄 Show full", (2, 3), _long,
            lambda h, e, r: h.show_full(e, r)),
     # question verbs: their buttons are made per question (``chat.question_buttons``)
-    Action("o", "pick an option of a question", lambda o: "", (None, None), _always,
-           lambda h, e, r: h.question(e, str(e.data.partition(":")[0]), r)),
-    Action("x", "toggle an option of a multi-select question", lambda o: "", (None, None),
-           _always, lambda h, e, r: h.question(e, str(e.data.partition(":")[0]), r)),
-    Action("y", "done with a multi-select question", lambda o: "", (None, None), _always,
-           lambda h, e, r: h.question(e, str(e.data.partition(":")[0]), r)),
+    Action(PICK, "pick an option of a question", lambda o: "", (None, None), _always,
+           _at(lambda h: h.pick, option=True)),
+    Action(TOGGLE, "toggle an option of a multi-select question", lambda o: "", (None, None),
+           _always, _at(lambda h: h.toggle, option=True)),
+    Action(DONE, "done with a multi-select question", lambda o: "", (None, None), _always,
+           _at(lambda h: h.done, option=False)),
 )
-_INDEXED = ("o", "x", "y")
 
 
 def find(verb: str) -> Action | None:
-    """The action a pressed verb means (question verbs by their letter)."""
-    key = verb[:1] if verb[:1] in _INDEXED else verb
-    return next((a for a in ACTIONS if a.verb == key), None)
+    """The action a pressed verb means (``pressed(data)[0]``)."""
+    return next((a for a in ACTIONS if a.verb == verb), None)
 
 
 def buttons(offer: Offer, nonce: str) -> list[list[Button]]:
@@ -159,5 +221,11 @@ def buttons(offer: Offer, nonce: str) -> list[list[Button]]:
     for action in ACTIONS:
         row = action.rows[0 if offer.plan else 1]
         if row is not None and action.offered(offer):
-            rows.setdefault(row, []).append(Button(action.label(offer), f"{action.verb}:{nonce}"))
+            rows.setdefault(row, []).append(Button(action.label(offer), data(action.verb, nonce)))
     return [rows[n] for n in sorted(rows)]
+
+
+def deny_row(nonce: str) -> list[Button]:
+    """Deny and Deny with reason, as on any request: under a question's last message."""
+    offer = Offer({}, "", full=False)
+    return [Button(a.label(offer), data(a.verb, nonce)) for a in ACTIONS if a.verb in "dr"]

@@ -13,7 +13,7 @@ from tether_hooks import questions as core_questions
 from tether_hooks import redact
 from tether_hooks.durations import format_duration
 from tether_hooks.listener import actions
-from tether_hooks.listener.actions import ACCEPT_EDITS, ACTIONS, Offer
+from tether_hooks.listener.actions import ACCEPT_EDITS, ACTIONS, Offer, Point
 from tether_hooks.platforms.base import Button
 from tether_hooks.questions import match_labels
 from tether_hooks.wording import agent_label, clip, project_name
@@ -23,7 +23,6 @@ __all__ = [
     "VERBS",
     "answers_for",
     "buttons_for",
-    "indexes",
     "new_nonce",
     "parse_options",
     "question_buttons",
@@ -32,7 +31,6 @@ __all__ = [
     "questions",
     "ref_view",
     "request_line",
-    "split_data",
     "views",
 ]
 
@@ -43,20 +41,6 @@ _LABEL_CHARS = 28
 
 def new_nonce() -> str:
     return os.urandom(4).hex()
-
-
-def split_data(data: str) -> tuple[str, str]:
-    """``("a", "1f2e3d4c")`` from ``"a:1f2e3d4c"``."""
-    verb, _, nonce = data.partition(":")
-    return verb, nonce
-
-
-def indexes(verb: str) -> tuple[int, int | None] | None:
-    """``(1, 2)`` for ``o1.2``, ``(1, None)`` for ``y1``; None when malformed."""
-    head, _, tail = verb[1:].partition(".")
-    if not head.isdigit() or (tail and not tail.isdigit()):
-        return None
-    return int(head), (int(tail) if tail else None)
 
 
 # -- questions (AskUserQuestion) ------------------------------------------------------------
@@ -116,12 +100,13 @@ def question_buttons(asked: dict[str, Any], index: int, nonce: str, picks: list[
     """Option buttons of one question; multi-select: toggles (☑ when picked) and Done."""
     if not asked["multi"]:
         return [[Button(f"{n + 1}. {clip(redact.chat(label), _LABEL_CHARS)}",
-                        f"o{index}.{n}:{nonce}")]
+                        actions.data(actions.PICK, nonce, Point(index, n)))]
                 for n, label in enumerate(asked["labels"])]
     rows = [[Button(f"{'☑' if label in (picks or ()) else '☐'} "
                     f"{clip(redact.chat(label), _LABEL_CHARS)}",
-                    f"x{index}.{n}:{nonce}")] for n, label in enumerate(asked["labels"])]
-    rows.append([Button("✔️ Done", f"y{index}:{nonce}")])
+                    actions.data(actions.TOGGLE, nonce, Point(index, n)))]
+            for n, label in enumerate(asked["labels"])]
+    rows.append([Button("✔️ Done", actions.data(actions.DONE, nonce, Point(index)))])
     return rows
 
 
@@ -130,7 +115,7 @@ def question_rows(asked: list[dict[str, Any]], index: int, nonce: str,
     """All the buttons of question ``index``'s message: Deny ones on the last question."""
     rows = question_buttons(asked[index], index, nonce, picks)
     if index == len(asked) - 1:
-        rows.append([Button("❌ Deny", f"d:{nonce}"), Button("💬 Deny with reason", f"r:{nonce}")])
+        rows.append(actions.deny_row(nonce))
     return rows
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks.listener import actions
+from tether_hooks.listener.actions import Point
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.decider import Decider, already
@@ -35,7 +36,7 @@ class Presses:
         self._reasons: dict[tuple[str, str], str] = {}  # (bridge, user) -> request id
 
     async def on_press(self, event: Incoming) -> None:
-        verb, _, nonce = event.data.partition(":")
+        verb, _, nonce = actions.pressed(event.data)
         rid = self.book.by_nonce(nonce) if nonce else None
         request = self.store.read()["requests"].get(rid) if rid else None
         if rid and request is not None:
@@ -90,8 +91,14 @@ class Presses:
         await bridge.answer(event, "Full input below")
         await bridge.show_full(event, dict(request))
 
-    async def question(self, event: Incoming, verb: str, request: Request) -> None:
-        await self.questions.press(event, verb, request)
+    async def pick(self, event: Incoming, request: Request, at: Point) -> None:
+        await self.questions.pick(event, request, at)
+
+    async def toggle(self, event: Incoming, request: Request, at: Point) -> None:
+        await self.questions.toggle(event, request, at)
+
+    async def done(self, event: Incoming, request: Request, at: Point) -> None:
+        await self.questions.done(event, request, at)
 
     async def refuse(self, event: Incoming) -> None:
         await self.bridges.tell(event, "⌛ Expired")

@@ -11,9 +11,11 @@ a hook (docs/claude-hooks-observed.md §7). Timers never answer questions (``rul
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from tether_hooks import grammar
 from tether_hooks.listener import chat
+from tether_hooks.listener.actions import Point
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.decider import Decider
@@ -54,35 +56,51 @@ class Questions:
                                 f"Already decided: {outcome_text(current)}")
         return True
 
-    async def press(self, event: Incoming, verb: str, request: Request) -> None:
+    def _asked(self, request: Request, at: Point) -> dict[str, Any] | None:
+        """The question ``at`` points to (and its option, if it names one), or None."""
         asked = chat.questions(request)
-        where = chat.indexes(verb)
-        if asked is None or where is None or where[0] >= len(asked):
+        if asked is None or at.question >= len(asked):
+            return None
+        question = asked[at.question]
+        if at.option is not None and at.option >= len(question["labels"]):
+            return None
+        return question
+
+    async def pick(self, event: Incoming, request: Request, at: Point) -> None:
+        """One option of a single-choice question."""
+        question = self._asked(request, at)
+        if question is None or question["multi"] or at.option is None:
             await self.bridges.tell(event, "⌛ Expired")
             return
-        index, option = where
-        question = asked[index]
-        labels = question["labels"]
-        if verb[0] == "y":  # Done with a multi-select question
-            picks = (self.book.request(request["id"]).get("picks") or {}).get(str(index)) or []
-            if not picks:
-                await self.bridges.tell(event, "Pick at least one option first.")
-                return
-            await self.answer(event, request, index, picks)
-            return
-        if option is None or option >= len(labels) or question["multi"] != (verb[0] == "x"):
+        await self.answer(event, request, at.question, question["labels"][at.option])
+
+    async def toggle(self, event: Incoming, request: Request, at: Point) -> None:
+        """One option of a multi-select question, on or off (kept in the chat book)."""
+        question = self._asked(request, at)
+        if question is None or not question["multi"] or at.option is None:
             await self.bridges.tell(event, "⌛ Expired")
-            return
-        if verb[0] == "o":
-            await self.answer(event, request, index, labels[option])
             return
         if await self._gone(event, self._current(request["id"])):
             return
-        picks = await self.runtime.io(self.book.toggle, request["id"], index, labels[option],
-                                      labels, self.bridges.event_key(event))
+        labels = question["labels"]
+        picks = await self.runtime.io(self.book.toggle, request["id"], at.question,
+                                      labels[at.option], labels, self.bridges.event_key(event))
         await self.bridges.tell(event, f"Selected: {', '.join(picks)}" if picks
                                 else "Nothing selected")
-        await self._refresh_buttons(request, index, picks)
+        await self._refresh_buttons(request, at.question, picks)
+
+    async def done(self, event: Incoming, request: Request, at: Point) -> None:
+        """Done with a multi-select question: its picks are its answer."""
+        question = self._asked(request, at)
+        if question is None or not question["multi"]:
+            await self.bridges.tell(event, "⌛ Expired")
+            return
+        record = self.book.request(request["id"])
+        picks = (record.get("picks") or {}).get(str(at.question)) or []
+        if not picks:
+            await self.bridges.tell(event, "Pick at least one option first.")
+            return
+        await self.answer(event, request, at.question, picks)
 
     async def _refresh_buttons(self, request: Request, index: int, picks: list[str]
                                ) -> None:
