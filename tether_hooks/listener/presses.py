@@ -105,6 +105,10 @@ class Presses:
 
     # -- reasons ------------------------------------------------------------------------------
 
+    def reason_for(self, event: Incoming) -> str | None:
+        """The request this user was asked a reason for, if any (not taken)."""
+        return self._reasons.get((event.bridge, str(event.user_id)))
+
     def take_reason(self, event: Incoming) -> str | None:
         """The request this user's message is the reason for, if one was asked."""
         return self._reasons.pop((event.bridge, str(event.user_id)), None)

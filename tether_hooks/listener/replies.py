@@ -2,9 +2,12 @@
 topic; an answer to a question; the reason asked for by "Deny with reason"; or the next
 prompt for a Stop hook waiting in that scope.
 
-A text that names no request (no reply to one, no id) only applies to a request posted
-before the text was sent (``Incoming.sent_at`` against the book's ``posted_at``): an
-``ok`` typed for a request that timed out meanwhile never allows the one posted after it.
+A text that names no request (no reply to one, no id) only applies to a request whose
+copy was confirmed posted before the text was sent (``Incoming.sent_at`` against the
+book's ``posted_at``): an ``ok`` typed for a request that timed out meanwhile never allows
+the one posted after it. A reply to a message that is no longer a request (or that the
+listener does not know) names that message: it never falls back to another request. A
+text awaited as a "Deny with reason" is the reason unless it names another request.
 A text that names a tool (``allow Bash 2h``) only decides a request of that tool; for
 another one it sets the timer and the request keeps waiting."""
 
@@ -52,22 +55,28 @@ class Replies:
         if event.reply_to is not None:
             await self.outbox.posts_recorded()
         requests = self.store.read()["requests"]
-        rid = self.presses.take_reason(event)
-        if rid is not None:
+        replied, sids = self.threads.scope(requests, event)
+        command = grammar.parse(text, set(requests))
+        rid = self.presses.reason_for(event)
+        named = replied["id"] if replied is not None else (
+            command.request_id if command is not None else None)
+        if rid is not None and named in (None, rid):  # not about another request
+            self.presses.take_reason(event)
             request = requests.get(rid)
             if request is None or request.get("status") != "pending":
                 await tell(event, already(request) if request else "⌛ Expired")
             else:
                 await self.decider.decide(event, request, "deny", reason=text)
             return
-        replied, sids = self.threads.scope(requests, event)
+        nowhere = self.threads.reply_points_nowhere(requests, event)
         now = time.time()
         pending = [r for r in requests.values() if r.get("status") == "pending"
                    and float(r.get("expires_at", 0)) > now
                    and (sids is None or r.get("session_id") in sids)]
         sent = event.sent_at if event.sent_at is not None else now
-        seen = [r for r in pending
-                if _posted_before(r, self.book.request(r["id"]), event.bridge, sent)]
+        seen = [] if nowhere else [
+            r for r in pending
+            if _posted_before(r, self.book.request(r["id"]), event.bridge, sent)]
         candidates = [replied] if replied is not None else seen
         if len(candidates) == 1:
             _, ref = self.threads.replied(requests, event)
@@ -76,7 +85,6 @@ class Replies:
                                          index if isinstance(index, int) else None,
                                          set(requests)):
                 return
-        command = grammar.parse(text, set(requests))
         if command is None:
             if not await self._continue(event, text, sids):
                 await tell(event, "Not a decision. Reply allow or deny (deny: reason), "
@@ -86,6 +94,11 @@ class Replies:
             target = requests[command.request_id]
         elif len(candidates) == 1:
             target = candidates[0]
+        elif nowhere:
+            await tell(event, "Not decided: the message you replied to is no longer a request "
+                              "waiting for a decision. Reply to the request's own message, or "
+                              "add its id (/pending lists what waits).")
+            return
         else:
             if not candidates and await self._continue(event, text, sids):
                 return
@@ -138,12 +151,15 @@ def _posted_before(request: Request, record: dict[str, Any], bridge: str,
     """Was ``request`` in the chat when a message sent at ``sent`` was written? Compared on
     the platform's own clock (the date of our posted message) where we have it: the local
     clock may be off. Whole-second dates: the same second counts as "not before"."""
-    dates = [ref.get("sent_at") for ref in record.get("refs") or ()
+    refs = record.get("refs") or ()
+    dates = [ref.get("sent_at") for ref in refs
              if ref.get("bridge") == bridge and isinstance(ref.get("sent_at"), (int, float))]
     if dates:
         return float(min(dates)) < sent
-    posted = record.get("posted_at", request.get("created_at"))
-    return isinstance(posted, (int, float)) and float(posted) <= sent
+    # Only a confirmed copy counts: a request still being posted (a 429's wait) or one whose
+    # send was never confirmed is answered by a reply to it or by its id, never by a bare "ok".
+    posted = record.get("posted_at")
+    return bool(refs) and isinstance(posted, (int, float)) and float(posted) <= sent
 
 
 def _same_tool(tool: str | None, request: Request) -> bool:

@@ -43,6 +43,18 @@ class Threads:
             return None, None
         return requests[found[0]], found[1]
 
+    def reply_points_nowhere(self, requests: Mapping[str, Request], event: Incoming) -> bool:
+        """Does ``event`` reply to a message that is neither a request still in the store
+        nor a notice of a session? (An old request's message, or one the listener forgot
+        in a restart.) Such a reply names something: it never falls back to "the request
+        that waits"."""
+        if event.reply_to is None:
+            return False
+        request, _ = self.replied(requests, event)
+        reply = event.reply_to
+        key = (reply.bridge, str(reply.chat_id), str(reply.message_id))
+        return request is None and key not in self._notices
+
     def scope(self, requests: Mapping[str, Request], event: Incoming
               ) -> tuple[Request | None, set[str] | None]:
         """The request replied to, or the sessions the event's thread/reply belongs to."""
