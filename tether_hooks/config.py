@@ -66,6 +66,19 @@ def load(path: str | None = None) -> Config:
     return validate(data, path)
 
 
+MAX_SECONDS = 7 * 24 * 3600  # as ``durations.MAX_SECONDS``: no wait or timer is longer
+
+
+def number_in(value: object, low: float, high: float) -> float | None:
+    """``value`` when it is a finite number (not a bool) from ``low`` to ``high``, else None:
+    TOML's ``nan`` and ``inf`` (and 1e999) are numbers no timeout can be."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or not low <= value <= high:  # NaN compares unequal to itself
+        return None
+    return float(value)
+
+
 def validate(data: Mapping[str, object], path: str = "config.toml") -> Config:
     """Defaults filled in, types checked; ConfigError names the file and the key."""
     from typing import cast
@@ -79,9 +92,8 @@ def validate(data: Mapping[str, object], path: str = "config.toml") -> Config:
         return ConfigError(f"{path}: {key} = {cfg[key]!r} is invalid: {want}")
 
     for key in ("approval_timeout", "stop_wait"):
-        value = cfg[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise bad(key, "give a number of seconds, 0 or more")
+        if number_in(cfg[key], 0, MAX_SECONDS) is None:
+            raise bad(key, f"give a number of seconds from 0 to {MAX_SECONDS} (7 days)")
     if cfg["on_timeout"] not in _ON_TIMEOUT:
         raise bad("on_timeout", 'use "ask" or "deny"')
     if not isinstance(cfg["local_approvals"], bool):
@@ -163,9 +175,11 @@ def apply_env(view: _Settings) -> _Settings:
     timeout = os.environ.get("TETHER_HOOKS_APPROVAL_TIMEOUT", "").strip()
     if timeout:
         try:
-            view["approval_timeout"] = max(0.0, float(timeout))
+            seconds = number_in(float(timeout), 0, MAX_SECONDS)
         except ValueError:
-            raise ConfigError(
-                f"TETHER_HOOKS_APPROVAL_TIMEOUT={timeout!r} is not a number of seconds"
-            ) from None
+            seconds = None
+        if seconds is None:
+            raise ConfigError(f"TETHER_HOOKS_APPROVAL_TIMEOUT={timeout!r} is not a number of "
+                              f"seconds from 0 to {MAX_SECONDS}")
+        view["approval_timeout"] = seconds
     return view

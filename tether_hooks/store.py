@@ -112,7 +112,12 @@ class Store:
                 counted = cast(dict[str, object], data)  # models.State has no "rev" yet
                 counted["rev"] = _rev(counted) + 1  # counts the writes (tests, benchmarks)
                 try:
-                    state.write_atomic(self.path, bounds.dumps_bytes(data))
+                    blob = bounds.dumps_bytes(data, allow_nan=False)
+                except ValueError as exc:  # NaN/inf: the next reader would call it corrupt
+                    raise StoreError(f"not writing the state file {self.path}: {exc}; "
+                                     "nothing was changed") from exc
+                try:
+                    state.write_atomic(self.path, blob)
                 except OSError as exc:
                     raise StoreError(f"cannot write the state file {self.path}: "
                                      f"{exc.strerror}; nothing was changed") from exc

@@ -327,3 +327,35 @@ def test_a_decision_for_a_killed_hook_is_refused(hook: HookRunner) -> None:
     late = cli("approve", request["id"])
     assert late.returncode == 1 and "already abandoned" in late.stderr
     assert Store().read()["requests"][request["id"]]["status"] == "abandoned"
+
+
+@pytest.mark.parametrize("line", ["approval_timeout = nan", "approval_timeout = inf",
+                                  "approval_timeout = -inf", "approval_timeout = 1e999",
+                                  "approval_timeout = 604801", "stop_wait = nan",
+                                  "stop_wait = +inf", "approval_timeout = -0.5"])
+def test_a_timeout_no_clock_can_reach_is_refused_and_keeps_the_timers(
+        hook: HookRunner, tether_home: Path, line: str) -> None:
+    """TOML's nan and inf are numbers: before, every request then wrote ``expires_at: NaN``
+    and the next reader moved state.json aside as corrupt, with every timer in it."""
+    cli("allow-bash", "git status*", "--for", "2h")
+    write_config(tether_home, f"local_approvals = true\n{line}\n")
+    run = hook.run("claude", perm("Bash", command="rm -rf build"))
+    assert run.returncode == 0
+    assert "config.toml" in run.stderr and "is invalid" in run.stderr, run.stderr
+    assert run.output is None  # Claude Code asks in the terminal
+    timers = cli("timers")
+    assert 'Allow Bash "git status*"' in timers.stdout, timers.stdout + timers.stderr
+    assert not list(Path(paths.state_file()).parent.glob("state.json.corrupt-*"))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "604801", "NaN"])
+def test_an_env_timeout_no_clock_can_reach_is_refused(hook: HookRunner, tether_home: Path,
+                                                        value: str) -> None:
+    cli("allow-bash", "git status*", "--for", "2h")
+    write_config(tether_home, "local_approvals = true\n")
+    run = hook.run("claude", perm("Bash", command="rm -rf build"),
+                   extra_env={"TETHER_HOOKS_APPROVAL_TIMEOUT": value})
+    assert run.returncode == 0 and "TETHER_HOOKS_APPROVAL_TIMEOUT" in run.stderr, run.stderr
+    assert run.output is None
+    assert 'Allow Bash "git status*"' in cli("timers").stdout
+    assert not list(Path(paths.state_file()).parent.glob("state.json.corrupt-*"))

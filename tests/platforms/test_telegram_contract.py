@@ -48,3 +48,18 @@ def test_events_are_keyed_by_update_id_and_replays_recognised_by_order() -> None
     event = Incoming("telegram", "text", "42", "@alice", "42", data="hi", update_id=812346)
     assert bridge.event_key(event) == "telegram:812346"
     assert TelegramBridge.replays_by_order is True
+
+
+@pytest.mark.parametrize("key", ["poll_timeout", "retries", "retry_delay", "max_retry_after",
+                                 "send_timeout"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 1e999, -1,
+                                   10**9, True, "5"])
+def test_telegram_numbers_must_be_finite_and_in_range(key: str, value: object) -> None:
+    from tether_hooks.errors import ConfigError
+    from tether_hooks.platforms.telegram_config import settings
+
+    section = {"bot_token": "123456:" + "A" * 30, "chat_id": 1, "allowed_user_ids": [1],
+               key: value}
+    with pytest.raises(ConfigError, match=rf"\[telegram\] {key} = .* is invalid: give a number"):
+        settings(section)
+    assert settings({**section, key: 3}).retries >= 0  # a sane value is taken

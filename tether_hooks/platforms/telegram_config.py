@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tether_hooks.config import number_in
 from tether_hooks.errors import ConfigError
 
 __all__ = [
@@ -107,16 +108,16 @@ def settings(
     if not isinstance(forum, bool):
         raise bad("forum", "use true or false")
     numbers = {}
-    for key, default, low in (
-        ("poll_timeout", 10, 1),
-        ("retries", 4, 0),
-        ("retry_delay", 1.0, 0),
-        ("max_retry_after", 60.0, 0),
-        ("send_timeout", 20.0, 0.1),
+    for key, default, low, high in (
+        ("poll_timeout", 10, 1, 300),
+        ("retries", 4, 0, 100),
+        ("retry_delay", 1.0, 0, 3600),
+        ("max_retry_after", 60.0, 0, 86400),
+        ("send_timeout", 20.0, 0.1, 600),
     ):
-        value = section.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            raise bad(key, f"give a number, {low} or more")
+        value = number_in(section.get(key, default), low, high)
+        if value is None:
+            raise bad(key, f"give a number from {low} to {high}")
         numbers[key] = value
     return TelegramSettings(
         bot_token=token.strip(),
