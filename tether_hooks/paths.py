@@ -21,6 +21,7 @@ __all__ = [
     "ensure_dir",
     "home_override",
     "hook_shim",
+    "listener_beat_file",
     "listener_health_file",
     "listener_lock_file",
     "listener_log_file",
@@ -137,6 +138,11 @@ def listener_lock_file() -> str:
 def listener_health_file() -> str:
     """Per-bridge health the running listener keeps for ``tether-hooks status``."""
     return os.path.join(state_dir(), "listener.health.json")
+
+
+def listener_beat_file() -> str:
+    """Touched by the running listener's event loop every few seconds (``heartbeat``)."""
+    return os.path.join(state_dir(), "listener.beat")
 
 
 def listener_offsets_file() -> str:

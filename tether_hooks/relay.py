@@ -34,7 +34,7 @@ import signal
 import sys
 import time
 
-from tether_hooks import paths, state
+from tether_hooks import heartbeat, paths, state
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -163,6 +163,8 @@ def reach(
         return call(message, timeout)
     except (OSError, ValueError):
         pass
+    if stalled():
+        return None  # alive but stopped or stuck: a new one could not start beside it
     start = time.monotonic()
     spawns = 0
     lock = _SpawnLock()
@@ -241,11 +243,25 @@ class _SpawnLock:
             self.fd = None
 
 
+def stalled() -> str | None:
+    """Why the listener cannot answer though its process is alive (stopped or stuck: its
+    heartbeat went silent), or None."""
+    pid = listener_pid()
+    silent = heartbeat.silent_for()
+    if pid is None or silent is None or silent < heartbeat.STALL_SECONDS:
+        return None
+    return (f"the listener (pid {pid}) has not responded for {silent:.0f} s (stopped or "
+            "stuck?): see `tether-hooks status`, then `tether-hooks listener stop` and "
+            "`start`")
+
+
 def _doorbell(rid: str) -> str | None:
     """Tell the listener about request ``rid``; the reason it cannot relay it, or None."""
+    if problem := stalled():
+        return problem  # no start can help while it holds the lock: say so at once
     answer = reach({"op": "request", "id": rid})
     if answer is None:
-        return (
+        return stalled() or (
             "the listener is not running and could not be started "
             "(see `tether-hooks listener logs`)"
         )
@@ -324,6 +340,10 @@ def wait_for_decision(
                 # nobody can answer, fall back at once.
                 if listener_pid() is None and (problem := _doorbell(rid)) and not (
                         local or _posted(rid, current)):
+                    return _unrelayed(store, rid, problem)
+                # Alive but silent (SIGSTOP, a stuck loop): no press can come through it,
+                # and no new listener can start beside it: fall back now, saying why.
+                if not local and (problem := stalled()):
                     return _unrelayed(store, rid, problem)
                 if not push.connected:  # dropped (a restart): wait on the new listener
                     push = Push.open(rid)

@@ -22,7 +22,7 @@ from harness.telegram_relay import CHAT, configure
 from harness.telegram_relay import bash_request as perm
 from harness.waiting import until
 
-from tether_hooks import audit, paths, relay, timers
+from tether_hooks import audit, heartbeat, paths, relay, timers
 from tether_hooks.listener import daemon
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.offsets import Offsets
@@ -280,3 +280,42 @@ def test_an_unreachable_platform_falls_back_at_once_and_says_why(
     # the listener keeps trying in the background, and says so
     assert "retrying in" in telegram_state().get("detail", "")
     print(f"\nfallback with api_base at a closed port: {elapsed:.2f} s; {run.stderr.strip()}")
+
+
+def test_a_stopped_listener_is_told_apart_and_hooks_fall_back_saying_why(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    """A listener whose process lives but whose loop is silent (SIGSTOP here; a stuck loop
+    alike) can relay nothing, and no new one can start beside it. A hook whose request was
+    posted, and a new hook, both fall back (approval timeout 300 s; the runs' limit 60 s)
+    naming the cause, not "not running"; once it goes on, requests are posted again."""
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    waiting = hook.start("claude", perm("s-1", "make posted-before"))
+    emu.wait_for_message(lambda m: "make posted-before" in (m.text or "") and bool(m.buttons),
+                         chat_id=CHAT, timeout=60)
+    until(lambda: all(refs(r["id"]) for r in requests().values()), what="the post recorded")
+    pid = relay.listener_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # what twenty silent seconds leave: a beat that old (the stopped loop renews nothing)
+        old = time.time() - 30
+        os.utime(paths.listener_beat_file(), (old, old))
+        first = hook.finish(waiting, timeout=60)
+        second = hook.run("claude", perm("s-2", "make after-stop"), timeout=60)
+        for run in (first, second):
+            assert run.output is None  # no decision: Claude Code asks in the terminal
+            assert f"the listener (pid {pid}) has not responded for" in run.stderr, run.stderr
+            assert "stopped or stuck" in run.stderr and "not running" not in run.stderr
+        assert {r["status"] for r in requests().values()} == {"expired"}
+        assert {r["decision"]["via"] for r in requests().values()} == {"listener"}
+        assert relay.listener_pid() == pid  # nothing was started beside it
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    until(lambda: (heartbeat.silent_for() or 99) < heartbeat.STALL_SECONDS,
+          what="the listener beating again")
+    third = hook.start("claude", perm("s-3", "make after-resume"))
+    emu.wait_for_message(lambda m: "make after-resume" in (m.text or "") and bool(m.buttons),
+                         chat_id=CHAT, timeout=60)
+    third.terminate()
+    hook.finish(third)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether_hooks import __version__, config, paths, relay
 from tether_hooks.errors import TetherError
+from tether_hooks.heartbeat import BEAT_SECONDS, beat
 from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
 from tether_hooks.listener_status import health, status
@@ -144,6 +145,7 @@ def serve(foreground: bool = True) -> int:
     fd = _lock()
     pid_path = paths.listener_pid_file()
     try:
+        beat()  # before the pid: a hook never sees our pid beside an old listener's beat
         state_write(pid_path, f"{os.getpid()}\n")
         cfg = config.load()
         logs.setup(foreground, logs.secrets(cfg))
@@ -160,7 +162,7 @@ def serve(foreground: bool = True) -> int:
         log.exception("the listener failed")
         raise
     finally:
-        for path in (pid_path, paths.listener_health_file()):
+        for path in (pid_path, paths.listener_health_file(), paths.listener_beat_file()):
             with contextlib.suppress(OSError):
                 os.unlink(path)
         os.close(fd)
@@ -215,7 +217,13 @@ async def _main(cfg: Config, names: list[str]) -> bool:
         changed.append(True)
         stopping.set()
 
+    async def heartbeat() -> None:
+        while True:  # from the event loop itself: a stuck loop stops beating
+            beat()
+            await asyncio.sleep(BEAT_SECONDS)
+
     watcher = dispatcher.runtime.supervise("config watcher", watch_config)
+    beating = dispatcher.runtime.supervise("heartbeat", heartbeat)
     try:
         await dispatcher.start()
         for name in names:
@@ -230,6 +238,7 @@ async def _main(cfg: Config, names: list[str]) -> bool:
         log.info("shutting down")
     finally:
         watcher.cancel()
+        beating.cancel()
         await server.close()
         await dispatcher.close()
     return bool(changed)

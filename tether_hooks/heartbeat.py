@@ -1,0 +1,37 @@
+"""The listener's heartbeat: a file whose modification time the listener's event loop
+renews every ``BEAT_SECONDS``. A waiting hook reads it (one ``stat``) to tell a listener
+that is stopped or stuck (its process alive, its loop silent) from one that is busy, and
+falls back instead of waiting out its whole timeout. Stdlib only: the hook's slow path
+imports it."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from tether_hooks import paths
+
+__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "silent_for"]
+
+BEAT_SECONDS = 2.0
+STALL_SECONDS = 20.0  # ten beats missed: not a slow disk or a busy moment
+
+
+def beat() -> None:
+    """Renew the heartbeat (the listener, from its event loop)."""
+    path = paths.listener_beat_file()
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+
+
+def silent_for(now: float | None = None) -> float | None:
+    """Seconds since the last beat; None when there is no heartbeat file (no listener
+    yet, or one from before heartbeats)."""
+    try:
+        mtime = os.stat(paths.listener_beat_file()).st_mtime
+    except OSError:
+        return None
+    return max(0.0, (time.time() if now is None else now) - mtime)
