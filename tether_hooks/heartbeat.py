@@ -11,7 +11,7 @@ import time
 
 from tether_hooks import paths
 
-__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "silent_for"]
+__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "silent_for", "stalled"]
 
 BEAT_SECONDS = 2.0
 STALL_SECONDS = 20.0  # ten beats missed: not a slow disk or a busy moment
@@ -35,3 +35,14 @@ def silent_for(now: float | None = None) -> float | None:
     except OSError:
         return None
     return max(0.0, (time.time() if now is None else now) - mtime)
+
+
+def stalled(pid: int | None) -> str | None:
+    """Why the listener ``pid`` (alive) cannot answer: stopped or stuck, its heartbeat silent
+    for ``STALL_SECONDS``; None when it beats (or there is none to judge)."""
+    silent = silent_for()
+    if pid is None or silent is None or silent < STALL_SECONDS:
+        return None
+    return (f"the listener (pid {pid}) has not responded for {silent:.0f} s (stopped or "
+            "stuck?): see `tether-hooks status`, then `tether-hooks listener stop` and "
+            "`start`")

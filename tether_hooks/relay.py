@@ -244,15 +244,8 @@ class _SpawnLock:
 
 
 def stalled() -> str | None:
-    """Why the listener cannot answer though its process is alive (stopped or stuck: its
-    heartbeat went silent), or None."""
-    pid = listener_pid()
-    silent = heartbeat.silent_for()
-    if pid is None or silent is None or silent < heartbeat.STALL_SECONDS:
-        return None
-    return (f"the listener (pid {pid}) has not responded for {silent:.0f} s (stopped or "
-            "stuck?): see `tether-hooks status`, then `tether-hooks listener stop` and "
-            "`start`")
+    """Why the listener cannot answer though its process lives (``heartbeat``), or None."""
+    return heartbeat.stalled(listener_pid())
 
 
 def _doorbell(rid: str) -> str | None:

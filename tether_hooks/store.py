@@ -109,8 +109,7 @@ class Store:
                 prune(data, time.time())
                 if bounds.dumps_bytes(data) == before:
                     return  # nothing changed: no write, no waiting hook woken
-                counted = cast(dict[str, object], data)  # models.State has no "rev" yet
-                counted["rev"] = _rev(counted) + 1  # counts the writes (tests, benchmarks)
+                data["rev"] = _rev(data) + 1  # counts the writes (tests, benchmarks)
                 try:
                     blob = bounds.dumps_bytes(data, allow_nan=False)
                 except ValueError as exc:  # NaN/inf: the next reader would call it corrupt
@@ -344,7 +343,7 @@ class Store:
         return cancelled
 
 
-def _rev(data: Mapping[str, object]) -> int:
+def _rev(data: State) -> int:
     rev = data.get("rev")
     return rev if isinstance(rev, int) and not isinstance(rev, bool) else 0
 

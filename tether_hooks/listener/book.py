@@ -25,9 +25,10 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import Unpack, cast
 
 from tether_hooks import paths, state
+from tether_hooks.models import ChatBookDoc, ChatRef, RequestChat, SessionThread
 
 __all__ = ["FILE_NAME", "ChatBook", "book_path"]
 
@@ -43,7 +44,7 @@ def book_path(state_path: str | None = None) -> str:
     return os.path.join(os.path.dirname(state_path or paths.state_file()), FILE_NAME)
 
 
-def _empty() -> dict[str, Any]:
+def _empty() -> ChatBookDoc:
     return {"schema": SCHEMA, "requests": {}, "sessions": {}}
 
 
@@ -61,12 +62,13 @@ class ChatBook:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def request(self, rid: str) -> dict[str, Any]:
-        """The chat record of request ``rid`` (a copy; empty if none)."""
+    def request(self, rid: str) -> RequestChat:
+        """The chat record of request ``rid`` (a deep copy; empty if none)."""
         with self._lock:
-            return json.loads(json.dumps(self._data["requests"].get(rid) or {}))  # type: ignore[no-any-return]
+            copied: RequestChat = json.loads(json.dumps(self._data["requests"].get(rid) or {}))
+            return copied
 
-    def refs(self, rid: str) -> list[dict[str, Any]]:
+    def refs(self, rid: str) -> list[ChatRef]:
         return list(self.request(rid).get("refs") or ())
 
     def by_nonce(self, nonce: str) -> str | None:
@@ -76,7 +78,7 @@ class ChatBook:
                          if nonce and rec.get("nonce") == nonce), None)
 
     def by_message(self, bridge: str, chat_id: str, message_id: str
-                   ) -> tuple[str, dict[str, Any]] | None:
+                   ) -> tuple[str, ChatRef] | None:
         """The request posted as that message, and the message's ref."""
         key = (bridge, str(chat_id), str(message_id))
         with self._lock:
@@ -84,20 +86,22 @@ class ChatBook:
                 for ref in rec.get("refs") or ():
                     if (ref.get("bridge"), str(ref.get("chat_id")),
                             str(ref.get("message_id"))) == key:
-                        return rid, dict(ref)
+                        return rid, ChatRef(**ref)
         return None
 
-    def session_chat(self, sid: str | None) -> dict[str, dict[str, Any]]:
+    def session_chat(self, sid: str | None) -> dict[str, SessionThread]:
         """``{bridge: {"chat_id", "thread_id"}}`` of a session."""
         with self._lock:
-            return {k: dict(v) for k, v in (self._data["sessions"].get(sid or "") or {}).items()}
+            return {k: SessionThread(**v)
+                    for k, v in (self._data["sessions"].get(sid or "") or {}).items()}
 
     def threads(self, bridge: str) -> dict[str, str]:
         """``{session id: thread id}`` known on ``bridge``."""
         with self._lock:
-            return {sid: str(chats[bridge]["thread_id"])
+            return {sid: str(where["thread_id"])
                     for sid, chats in self._data["sessions"].items()
-                    if (chats.get(bridge) or {}).get("thread_id") is not None}
+                    if (where := chats.get(bridge)) is not None
+                    and where.get("thread_id") is not None}
 
     def sessions_in(self, bridge: str, thread_id: str) -> set[str]:
         return {sid for sid, thread in self.threads(bridge).items() if thread == str(thread_id)}
@@ -110,16 +114,16 @@ class ChatBook:
         with self._lock:
             self._data["requests"].setdefault(rid, {})["nonce"] = nonce
 
-    def update(self, rid: str, **fields: object) -> dict[str, Any]:
+    def update(self, rid: str, *, session_id: str | None = None,
+               **fields: Unpack[RequestChat]) -> RequestChat:
         """Merge ``fields`` into request ``rid``'s record; refs also record the session's
         thread per bridge (``session_id`` given). Written at once."""
-        sid = fields.pop("session_id", None)
         with self._lock:
             record = self._data["requests"].setdefault(rid, {})
             record.update(fields)
-            for ref in fields.get("refs") or ():  # type: ignore[attr-defined]
-                if sid and isinstance(ref, dict):
-                    self._data["sessions"].setdefault(str(sid), {})[str(ref.get("bridge"))] = {
+            for ref in fields.get("refs") or ():
+                if session_id:
+                    self._data["sessions"].setdefault(str(session_id), {})[ref["bridge"]] = {
                         "chat_id": ref.get("chat_id"), "thread_id": ref.get("thread_id")}
             self._save()
             return self.request(rid)
@@ -127,12 +131,12 @@ class ChatBook:
     def set_thread(self, sid: str, bridge: str, chat_id: str, thread_id: str) -> None:
         with self._lock:
             chats = self._data["sessions"].setdefault(sid, {})
-            new = {"chat_id": chat_id, "thread_id": str(thread_id)}
+            new: SessionThread = {"chat_id": chat_id, "thread_id": str(thread_id)}
             if chats.get(bridge) != new:
                 chats[bridge] = new
                 self._save()
 
-    def answer(self, rid: str, index: int, value: object) -> dict[str, Any]:
+    def answer(self, rid: str, index: int, value: object) -> RequestChat:
         """Record the answer to question ``index``; the record."""
         with self._lock:
             record = self._data["requests"].setdefault(rid, {})
@@ -179,7 +183,7 @@ class ChatBook:
         state.write_atomic(self.path, json.dumps(self._data, sort_keys=True).encode())
         self.writes += 1
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self) -> ChatBookDoc:
         try:
             with open(self.path, "rb") as f:
                 raw = f.read()
@@ -197,10 +201,11 @@ class ChatBook:
             if self.writer:
                 self._set_aside(str(exc))
             return _empty()
+        # our own file (0600, one writer): records are taken as written, wrong types dropped
         data["requests"] = {str(k): v for k, v in data["requests"].items() if isinstance(v, dict)}
         data["sessions"] = {str(k): {str(b): c for b, c in v.items() if isinstance(c, dict)}
                             for k, v in data["sessions"].items() if isinstance(v, dict)}
-        return data
+        return cast(ChatBookDoc, data)
 
     def _set_aside(self, why: str) -> None:
         target = f"{self.path}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -213,7 +218,7 @@ class ChatBook:
         log.error("%s was corrupt (%s); moved it to %s and started afresh: posted "
                   "requests are posted again", self.path, why, target)
 
-    def _migrate(self) -> dict[str, Any]:
+    def _migrate(self) -> ChatBookDoc:
         """The previous version's chat keys of ``state.json``, copied once (read only)."""
         data = _empty()
         try:
@@ -222,12 +227,12 @@ class ChatBook:
             return data
         for rid, request in old.get("requests", {}).items():
             if isinstance(request, dict) and isinstance(request.get("chat"), dict):
-                data["requests"][str(rid)] = dict(request["chat"])
+                data["requests"][str(rid)] = cast(RequestChat, dict(request["chat"]))
         for sid, session in old.get("sessions", {}).items():
             chats = session.get("chat") if isinstance(session, dict) else None
             if isinstance(chats, dict):
-                data["sessions"][str(sid)] = {str(b): dict(c) for b, c in chats.items()
-                                              if isinstance(c, dict)}
+                data["sessions"][str(sid)] = {str(b): cast(SessionThread, dict(c))
+                                              for b, c in chats.items() if isinstance(c, dict)}
         if self.writer and (data["requests"] or data["sessions"]):
             log.info("copied the chat bookkeeping of %s to %s", self.state_path, self.path)
             self._data = data

@@ -14,6 +14,7 @@ from tether_hooks import redact
 from tether_hooks.durations import format_duration
 from tether_hooks.listener import actions
 from tether_hooks.listener.actions import ACCEPT_EDITS, ACTIONS, Offer, Point
+from tether_hooks.models import ChatRef
 from tether_hooks.platforms.base import Button
 from tether_hooks.questions import match_labels
 from tether_hooks.wording import agent_label, clip, project_name
@@ -152,7 +153,7 @@ def request_line(request: Mapping[str, Any], now: float) -> str:
     )
 
 
-def ref_view(request: Mapping[str, Any], ref: dict[str, Any], outcome: str
+def ref_view(request: Mapping[str, Any], ref: ChatRef, outcome: str
              ) -> tuple[Mapping[str, Any], str]:
     """What message ``ref`` shows once ``request`` is settled: its view and outcome line."""
     index = ref.get("question")

@@ -18,7 +18,7 @@ from tether_hooks.listener import chat
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.runtime import Runtime
-from tether_hooks.models import Request, Session, Timer
+from tether_hooks.models import ChatRef, Request, Session, Timer
 from tether_hooks.platforms.base import DeliveryUnknown, MessageRef
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
@@ -116,7 +116,7 @@ class Outbox:
             shown: dict[str, Any] | None = None
             if session is not None:  # where its messages went before (a forum topic)
                 shown = dict(session, chat=self.book.session_chat(session.get("id")))
-            refs: list[dict[str, Any]] = []
+            refs: list[ChatRef] = []
             problems: list[str] = []
             unknown: list[str] = []  # bridges where a copy may have arrived unconfirmed
             for bridge in self.bridges.ready():
@@ -133,8 +133,7 @@ class Outbox:
                         log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
                         problems.append(f"{bridge.name}: {exc}")
                         break
-                    refs.append(dict(ref.to_dict(), **({} if index is None
-                                                       else {"question": index})))
+                    refs.append(ref.to_dict(index))
             if unknown:  # never sent twice: a press on that copy resolves by its nonce
                 await self.runtime.io(self.book.update, rid, unknown=unknown,
                                       posted_at=time.time())

@@ -14,7 +14,6 @@ another one it sets the timer and the request keeps waiting."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from tether_hooks import grammar, rules
 from tether_hooks.listener import chat
@@ -26,7 +25,7 @@ from tether_hooks.listener.presses import Presses
 from tether_hooks.listener.questions import Questions
 from tether_hooks.listener.stopwaits import StopWaits
 from tether_hooks.listener.threads import Threads
-from tether_hooks.models import Request, Timer
+from tether_hooks.models import Request, RequestChat, Timer
 from tether_hooks.platforms.base import Incoming
 from tether_hooks.store import Store
 
@@ -80,7 +79,7 @@ class Replies:
         candidates = [replied] if replied is not None else seen
         if len(candidates) == 1:
             _, ref = self.threads.replied(requests, event)
-            index = (ref or {}).get("question")
+            index = ref.get("question") if ref is not None else None
             if await self.questions.text(event, text, candidates[0],
                                          index if isinstance(index, int) else None,
                                          set(requests)):
@@ -146,16 +145,16 @@ class Replies:
         return True
 
 
-def _posted_before(request: Request, record: dict[str, Any], bridge: str,
+def _posted_before(request: Request, record: RequestChat, bridge: str,
                    sent: float) -> bool:
     """Was ``request`` in the chat when a message sent at ``sent`` was written? Compared on
     the platform's own clock (the date of our posted message) where we have it: the local
     clock may be off. Whole-second dates: the same second counts as "not before"."""
     refs = record.get("refs") or ()
-    dates = [ref.get("sent_at") for ref in refs
-             if ref.get("bridge") == bridge and isinstance(ref.get("sent_at"), (int, float))]
+    dates = [float(at) for ref in refs
+             if ref.get("bridge") == bridge and isinstance(at := ref.get("sent_at"), int | float)]
     if dates:
-        return float(min(dates)) < sent
+        return min(dates) < sent
     # Only a confirmed copy counts: a request still being posted (a 429's wait) or one whose
     # send was never confirmed is answered by a reply to it or by its id, never by a bare "ok".
     posted = record.get("posted_at")

@@ -5,11 +5,10 @@ sessions whose thread (forum topic) it was written in."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.runtime import Runtime
-from tether_hooks.models import Request
+from tether_hooks.models import ChatRef, Request
 from tether_hooks.platforms.base import Incoming, MessageRef
 
 __all__ = ["Threads"]
@@ -27,13 +26,13 @@ class Threads:
         """A notice of session ``sid`` was posted as ``ref``: remember both ways."""
         self._notices[(ref.bridge, str(ref.chat_id), str(ref.message_id))] = sid
         if ref.thread_id is not None:
-            known = self.book.session_chat(sid).get(ref.bridge) or {}
-            if known.get("thread_id") != ref.thread_id:
+            known = self.book.session_chat(sid).get(ref.bridge)
+            if known is None or known.get("thread_id") != ref.thread_id:
                 self.runtime.spawn(self.runtime.io(self.book.set_thread, sid, ref.bridge,
                                                    ref.chat_id, ref.thread_id))
 
     def replied(self, requests: Mapping[str, Request], event: Incoming
-                ) -> tuple[Request | None, dict[str, Any] | None]:
+                ) -> tuple[Request | None, ChatRef | None]:
         """The request whose message ``event`` replies to, and that message's ref."""
         reply = event.reply_to
         if reply is None:

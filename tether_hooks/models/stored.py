@@ -9,6 +9,7 @@ __all__ = [
     "AuditEntry",
     "AuditEvent",
     "Behavior",
+    "ChatBookDoc",
     "ChatRef",
     "Decision",
     "DecisionExtra",
@@ -114,6 +115,16 @@ class RequestChat(TypedDict, total=False):
     posted_at: float
     answers: dict[str, JSON]  # question index (as text) -> the chosen label(s) or text
     picks: dict[str, list[str]]  # multi-select question index -> labels ticked so far
+    toggled: list[str]  # the events (``event_key``) whose toggles were applied, newest last
+    unknown: list[str]  # bridges that did not confirm the send (never sent again)
+
+
+class ChatBookDoc(TypedDict):
+    """``chat.json``: the listener's own bookkeeping (``listener.book``), one writer."""
+
+    schema: int
+    requests: dict[str, RequestChat]
+    sessions: dict[str, dict[str, SessionThread]]  # session id -> bridge -> where
 
 
 class HookRequest(TypedDict, total=False):
@@ -243,6 +254,7 @@ class State(TypedDict, total=False):
     schema: Required[int]
     timers: Required[dict[str, Timer]]
     requests: Required[dict[str, Request]]
+    rev: int  # counts the store's writes (tests, benchmarks); absent before the first
     sessions: Required[dict[str, Session]]
     listener: JSON  # versions before listener.offsets.json; dropped on the next write
 

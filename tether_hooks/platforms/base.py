@@ -50,7 +50,7 @@ from typing import Any, ClassVar, Protocol
 
 from tether_hooks import redact as _redact
 from tether_hooks.errors import TetherError
-from tether_hooks.models import BridgeHealth
+from tether_hooks.models import BridgeHealth, ChatRef
 
 __all__ = [
     "Bridge",
@@ -125,14 +125,19 @@ class MessageRef:
     # the platform's own time of the message (its clock); not part of its identity
     sent_at: float | None = field(default=None, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, question: int | None = None) -> ChatRef:
+        """As stored in the chat book; ``question``: which question of an AskUserQuestion
+        request this message asks."""
+        ref: ChatRef = {
             "bridge": self.bridge,
             "chat_id": self.chat_id,
             "message_id": self.message_id,
             "thread_id": self.thread_id,
             "sent_at": self.sent_at,
         }
+        if question is not None:
+            ref["question"] = question
+        return ref
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MessageRef:
