@@ -33,8 +33,11 @@ SLOW_STDLIB = frozenset(("tomllib", "asyncio", "dataclasses", "typing", "pathlib
 SLOW_PATH_DEPS = frozenset(("filelock",))
 
 _PROBE = r"""
-import io, json, os, sys
-before = set(sys.modules)  # what the interpreter (and an editable install's finder) loaded
+import sys
+before = set(sys.modules)  # what the bare interpreter loaded (-S: no site, no .pth files)
+sys.path[:0] = [SOURCE]  # tether_hooks from its tree, not through an editable finder
+sys.path.append(PURELIB)  # filelock, for the waiting path: no .pth file runs
+import io, json, os
 
 def report():
     sys.stderr.write("\nFAST-PATH-MODULES " + json.dumps(sorted(set(sys.modules) - before))
@@ -62,12 +65,21 @@ report()
 def imported(agent: str, payload: object, *, until_wait: bool = False,
              env: dict[str, str] | None = None) -> tuple[list[str], str]:
     """The modules one hook call imported (beyond interpreter start-up), and its stdout."""
+    import sysconfig
+
+    import tether_hooks
+
+    source = os.path.dirname(os.path.dirname(os.path.abspath(tether_hooks.__file__)))
     probe = (_PROBE.replace("UNTIL_WAIT", repr(until_wait)).replace("AGENT", repr(agent))
-             .replace("PAYLOAD", repr(json.dumps(payload))))
+             .replace("PAYLOAD", repr(json.dumps(payload)))
+             .replace("SOURCE", repr(source))
+             .replace("PURELIB", repr(sysconfig.get_paths()["purelib"])))
     env = dict(os.environ if env is None else env)
     env.setdefault("TETHER_HOOKS_APPROVAL_TIMEOUT", "10")  # a wait never reached: no hang
-    run = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True,
-                         env=env, timeout=60)
+    # -S: an editable install's finder (a .pth file run by ``site``) imports importlib, re
+    # and enum at start-up, which would hide the same imports by the hook itself
+    run = subprocess.run([sys.executable, "-I", "-S", "-c", probe], capture_output=True,
+                         text=True, env=env, timeout=60)
     marker = [line for line in run.stderr.splitlines() if line.startswith("FAST-PATH-MODULES ")]
     assert marker, f"the probe reported no modules: {run.stderr[-2000:]}"
     return json.loads(marker[-1].split(" ", 1)[1]), run.stdout

@@ -54,3 +54,14 @@ def test_the_allowlist_flags_any_third_party_name() -> None:
                                        "tether_hooks_extra"]
     assert outside_allowlist(seen, {"httpx"}) == ["shiny_new_client", "shiny_new_client.api",
                                                   "tether_hooks_extra"]
+
+
+@pytest.mark.usefixtures("cached")
+def test_the_probe_starts_bare_so_it_sees_what_start_up_would_hide() -> None:
+    """An editable install's finder (a .pth file ``site`` runs) imports importlib, re and
+    enum before any code of ours: a probe started that way could never see the hook
+    import them. The probe runs with -S, so the modules the hook call needs (json pulls re
+    and enum) are all on its list, and importlib (SLOW_STDLIB) would be too."""
+    modules, _ = imported("claude", payload("claude/Notification"))
+    assert {"os", "json", "re", "enum", "tether_hooks.hook"} <= set(modules)
+    assert "importlib" not in modules and "site" not in modules
