@@ -209,19 +209,27 @@ def test_strangers_can_do_nothing_and_are_logged(caplog: pytest.LogCaptureFixtur
             await bridge.command("revoke", MALLORY, "all")
             await bridge.command("stop", MALLORY)
             assert [a[1] for a in bridge.answers] == ["⛔ Not authorized."]
+            # told once in the chat (then quiet for a while: no flood), every attempt logged
             assert [r["text"] for r in bridge.replies] == [
-                f"⛔ Not authorized. Your user id is {MALLORY}."] * 3
+                f"⛔ Not authorized. Your user id is {MALLORY}."]
+            for n in range(30):
+                await bridge.send(f"allow {n}", MALLORY)
+            await bridge.press(post, "✅ Allow", MALLORY)
+            assert len(bridge.replies) == 1
+            assert [a[1] for a in bridge.answers] == ["⛔ Not authorized."] * 2
             assert record(rid)["status"] == "pending"
             assert len(timers.live()) == 1
             assert not bridge.outcomes
 
     caplog.set_level(logging.WARNING, "tether_hooks.listener")
     run(scenario())
-    assert sum("not authorized" in r.message for r in caplog.records) == 4
+    assert sum("not authorized" in r.message for r in caplog.records) == 35
+    assert sum(e.get("event") == "unauthorized" for e in audit.read(None)) == 35
     logged = [e for e in audit.read() if e.get("event") == "unauthorized"]
     assert [(e["kind"], e["user_id"], e["bridge"]) for e in logged] == [
         ("press", str(MALLORY), "memory"), ("text", str(MALLORY), "memory"),
-        ("command", str(MALLORY), "memory"), ("command", str(MALLORY), "memory")]
+        ("command", str(MALLORY), "memory"), ("command", str(MALLORY), "memory"),
+        *[("text", str(MALLORY), "memory")] * 30, ("press", str(MALLORY), "memory")]
     assert logged[0]["user_name"] == f"@user{MALLORY}"
 
 

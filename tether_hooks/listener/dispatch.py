@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,7 @@ __all__ = ["COMMANDS", "Dispatcher"]
 log = logging.getLogger("tether_hooks.listener")
 
 DOORBELL_WAIT = 1.5
+STRANGER_QUIET = 600.0  # a stranger's messages get one "Not authorized" per 10 minutes
 
 
 class Dispatcher:
@@ -90,6 +92,7 @@ class Dispatcher:
         self.commands = CommandContext(self.store, self.bridges, self.decider, self.threads,
                                        self.runtime)
         self.outbox.on_synced = self.presses.forget_settled
+        self._strangers_told: dict[tuple[str, str], float] = {}  # (bridge, user) -> when
         for bridge in bridges:
             self.bridges.add(bridge, start=False)
 
@@ -185,9 +188,15 @@ class Dispatcher:
         await self.runtime.io(audit.append, entry)
         if not self.bridges.in_chat(event):
             return  # another chat: not a word there (nor about what waits here)
-        text = "⛔ Not authorized."
-        if event.kind != "press":
-            text += f" Your user id is {event.user_id}."
-        await self.bridges.tell(event, text)
+        if event.kind == "press":  # a toast, not a message: every press gets its answer
+            await self.bridges.tell(event, "⛔ Not authorized.")
+            return
+        # A message in the chat, once per stranger in a while: a group member who writes
+        # on and on must not make the bot flood the chat (and hit the platform's limits)
+        who, now = (event.bridge, str(event.user_id)), time.monotonic()
+        if now - self._strangers_told.get(who, -STRANGER_QUIET) < STRANGER_QUIET:
+            return
+        self._strangers_told[who] = now
+        await self.bridges.tell(event, f"⛔ Not authorized. Your user id is {event.user_id}.")
 
 
