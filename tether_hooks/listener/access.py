@@ -17,7 +17,7 @@ def chat_of(cfg: Mapping[str, Any], bridge: str, resolved: str | None = None) ->
     learned (``resolved``), if it did."""
     chat_id = (cfg.get(bridge) or {}).get("chat_id")
     if chat_id is None or chat_id == "":
-        return None
+        return resolved  # a bridge whose table names its chat otherwise (its own id)
     text = str(chat_id)
     if not text.lstrip("-").isdigit():
         return resolved or text
