@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from tether_hooks import paths
+from tether_hooks import bounds, paths
 
 TYPE_CHECKING = False  # typing itself costs the hook's fast path an import
 if TYPE_CHECKING:
@@ -46,9 +46,9 @@ def summarize_input(tool_name: str, tool_input: object) -> str:
     window = text
     if len(window) > _WINDOW:
         # Redact whole words: the window ends after the word it cuts, unless that word is
-        # itself huge (then its start is judged alone, as any token shape still matches).
+        # itself huge (then it is left out whole: a secret cut short has lost its shape).
         gap = re.search(r"\s", text[_WINDOW : _WINDOW + _WINDOW])
-        window = text[: _WINDOW + gap.start()] if gap else text[:_WINDOW]
+        window = text[: _WINDOW + gap.start()] if gap else bounds.keep(text, _WINDOW)
     words = " ".join(redact.text(window, hashed=True).split())
     if len(words) <= _SUMMARY_CHARS and window is text:
         return words

@@ -5,6 +5,8 @@ holding a lone surrogate, must not reach ``state.json`` as-is, or every later re
 CLI, the listener, every hook) would fail on it. ``depth`` measures nesting without
 recursion; ``bounded`` copies a value within fixed limits and says whether it cut
 anything; ``dumps_bytes`` encodes JSON that holds lone surrogates (as ``\\udXXX`` escapes).
+Every cut keeps whole words (``cut_at``): a secret the cut would split (``ghp_Zq8L…``) no longer
+has its shape, so redaction could not find the part that is kept; it is left out whole.
 
 Stdlib only: the hook's fast path imports this module.
 """
@@ -14,8 +16,8 @@ from __future__ import annotations
 import json
 
 __all__ = [
-    "MAX_DEPTH", "MAX_ITEMS", "MAX_STRING", "bounded", "cut_text", "depth", "dumps_bytes",
-    "printable",
+    "MAX_DEPTH", "MAX_ITEMS", "MAX_STRING", "bounded", "cut_at", "cut_text", "depth",
+    "dumps_bytes", "keep", "printable",
 ]
 
 # Deeper than this, a hook input is not relayed and no timer judges it (no real tool
@@ -93,14 +95,41 @@ def printable(text: str) -> str:
 _MARK_HEAD, _MARK_TAIL = "… [", " more characters]"
 
 
+# What ends a word: a secret never spans one of these (whitespace included).
+_WORD_ENDS = frozenset("\"'`<>()[]{},;|&")
+
+
+def _in_word(ch: str) -> bool:
+    return not ch.isspace() and ch not in _WORD_ENDS
+
+
+def cut_at(text: str, chars: int) -> int:
+    """Where to cut ``text`` to keep at most ``chars`` characters and no part of a word: a
+    word the cut would split (a token, ``NAME=value``, a URL) is left out whole, however long
+    (a secret cut short loses its shape, and no rule could find it in the part kept)."""
+    if len(text) <= chars:
+        return len(text)
+    end = max(chars, 0)
+    if end and _in_word(text[end]):
+        while end and _in_word(text[end - 1]):
+            end -= 1
+    return end
+
+
+def keep(text: str, chars: int) -> str:
+    """The start of ``text``, at most ``chars`` characters, ending on a whole word."""
+    return text[: cut_at(text, chars)]
+
+
 def cut_text(text: str, chars: int, sep: str = "\n") -> str:
-    """``text[:chars]`` and a marker with the true count of what is cut, counting what an
-    earlier cut (whose marker ``text`` ends with) had already left out."""
+    """``keep(text, chars)`` and a marker with the true count of what is cut, counting what
+    an earlier cut (whose marker ``text`` ends with) had already left out."""
     earlier, body = 0, text
     if text.endswith(_MARK_TAIL):
         at = text.rfind(_MARK_HEAD)
         number = text[at + len(_MARK_HEAD) : -len(_MARK_TAIL)].replace(",", "")
         if at > 0 and number.isdigit():
             earlier, body = int(number), text[: at - 1]
-    hidden = len(body) - chars + earlier
-    return f"{body[:chars]}{sep}{_MARK_HEAD}{hidden:,}{_MARK_TAIL}"
+    kept = keep(body, chars)
+    hidden = len(body) - len(kept) + earlier
+    return f"{kept}{sep}{_MARK_HEAD}{hidden:,}{_MARK_TAIL}"

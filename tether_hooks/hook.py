@@ -160,7 +160,7 @@ def _notice(request: HookRequest, kind: str, text: object, wait: float = 0
         "session_id": request.get("session_id"),
         "agent": request.get("agent"),
         "cwd": request.get("cwd"),
-        "text": text[:_NOTICE_CHARS] if isinstance(text, str) else "",
+        "text": bounds.keep(text, _NOTICE_CHARS) if isinstance(text, str) else "",  # whole words
         "wait": wait,
     }
     # with a wait, the listener answers after the reply (or ``wait``): allow for connecting
@@ -214,7 +214,7 @@ def _turn_complete(agent: Agent, request: HookRequest, cfg: HookConfig) -> str:
         last_event="turn-finished",
         turn_finished_at=time.time(),
         turn_id=request.get("turn_id"),
-        last_assistant_message=message[:2000] if message else None,
+        last_assistant_message=bounds.keep(message, 2000) if isinstance(message, str) else None,
     )
     if cfg["platforms"]:
         _notice(request, "finished", message)

@@ -17,11 +17,13 @@ What is masked (``text``):
   --password-stdin``, ``set NAME X``, ``curl -b k=v``, URL passwords and secret query
   parameters, webhook secrets, ``<password>X</password>``, ``ENV NAME X``, .netrc, name/value
   pairs (``name: DB_PASSWORD`` + ``value: X``), YAML multi-word values;
-* the value of a *secret name* (``secret_key``: ``secret_name`` or a bare pass/pwd/auth/
-  cookie...) in ``NAME=value``, ``name = "value"`` (escaped ``\\"`` quotes too, cut values,
-  diff lines ``-NAME = v``), ``name: value``, ``"name" => v``, ``--name value`` and in
+* the value of a *secret name* (``redact_names``: a secret word anywhere in the name,
+  ``SECRET_KEY_BASE``, ``GITHUB_TOKEN_RO``; or a bare pass/pwd/auth/cookie...) in
+  ``NAME=value``, ``name = "value"`` (escaped ``\\"`` quotes too, cut values, diff lines
+  ``-NAME = v``), ``name: value``, ``"name" => v``, ``--name value`` and in
   structures (``value``: everything under a secret key; lists of words as one command line).
-  Not masked: ``$VAR`` references, empty or ``None``-like values, code expressions.
+  Not masked: ``$VAR`` references, empty or ``None``-like values, code expressions (a dotted
+  value is code unless random, in a header or a YAML line: ``X-Vault-Token: hvs.CAES…``).
 * ``redact_patterns`` from config.toml: the whole match, or its ``secret`` group.
 
 Stdlib only, rules (``redact_rules``) compiled on first need after cheap substring hints;
@@ -32,21 +34,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from tether_hooks.redact_names import dotted_code, secret_key, secret_name
 from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
     _ASSIGN,
     _AWS_ID,
     _B64_40,
     _CODE_END,
-    _ENDS,
     _FLAG,
-    _KEY_BEFORE,
-    _LAST,
     _LITERALS,
     _NAME_HINTS,
-    _PARTS,
-    _PASS_BEFORE,
     _REFERENCE,
-    _SECRET_KEYS,
     _SPANS,
     _TOKEN_HINTS,
     _TOKEN_RE,
@@ -71,30 +68,6 @@ def _re(source: str, flags: int = 0) -> re.Pattern[str]:
     if pattern is None:
         pattern = _compiled[source] = re.compile(source, flags)
     return pattern
-
-
-def secret_name(name: str) -> bool:
-    """Is ``name`` (a variable, key, flag or header name) one whose value is a secret?"""
-    if name.upper() in ("PWD", "OLDPWD"):
-        return False
-    parts = [p.lower() for p in _re(_PARTS).findall(name)]
-    while parts and parts[-1].isdigit():
-        parts.pop()
-    if not parts:
-        return False
-    last, prev = parts[-1], (parts[-2] if len(parts) > 1 else "")
-    if last in _LAST or last.endswith(_ENDS):
-        return True
-    if last in ("pwd", "pass"):
-        return bool(prev) and (last == "pwd" or prev in _PASS_BEFORE)
-    if last == "key":
-        if prev in _KEY_BEFORE:
-            return True
-        letters = name.replace("-", "_").replace(".", "_")
-        return bool(prev) and letters == letters.upper() and prev not in ("public", "primary")
-    if last == "url":
-        return prev == "webhook"
-    return last == "auth" and prev in ("basic", "http", "proxy")
 
 
 def _is_reference(value: str) -> bool:
@@ -194,11 +167,12 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
         return m.group(0)
     if not tight:
         code_ref = re.fullmatch(r"[A-Za-z_]\w*(?:\.\w+)+", v) is not None
-        if code_ref or not _re(_CODE_END).match(m.string, m.end("v")):
+        if (code_ref and dotted_code(m, name, v)) or not _re(_CODE_END).match(m.string,
+                                                                             m.end("v")):
             return m.group(0)
-        if re.fullmatch(r"[A-Za-z_]\w*", v) and secret_name(v):
-            return m.group(0)  # new_password = old_password
-    elif re.fullmatch(r"(?:self|this|cls|args|opts|options|config|settings|os)\.\w+", v):
+        if re.fullmatch(r"[A-Za-z_]\w*", v) and secret_key(v):
+            return m.group(0)  # new_password = old_password, self.pw = pw
+    elif re.fullmatch(r"(?:self|this|cls|args|opts|options|config|settings|os)(?:\.\w+)+", v):
         return m.group(0)
     return _span(m, "v", label, hashed)
 
@@ -300,14 +274,6 @@ def text(value: str, *, hashed: bool = False, known: Iterable[str] = (),
 def chat(value: str) -> str:
     """Text about to be posted to a chat: masked, without hashes."""
     return text(value)
-
-
-def secret_key(name: str) -> bool:
-    """A key, flag or parameter name whose value is a secret (``secret_name`` plus the bare
-    words ``pass``, ``pwd``, ``auth``, ``cookie``, ``authorization``...)."""
-    if name in ("PWD", "OLDPWD"):
-        return False
-    return name.lower().replace("_", "-") in _SECRET_KEYS or secret_name(name)
 
 
 def _mask_all(obj: object, label: str, hashed: bool, depth: int) -> object:

@@ -28,10 +28,14 @@ _TOKENS = [
     ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
     ("PyPI token", r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
     ("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b"),
+    ("Vault token", r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}"),
+    ("DigitalOcean token", r"\bdo[opr]_v1_[0-9a-f]{64}\b"),
+    ("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}\b"),
 ]
 _TOKEN_HINTS = ("sk-", "gh", "github_pat_", "glpat-", "xox", "xapp-", "AKIA", "ASIA", "ABIA",
                 "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "APKA", "AIza", "ya29.",
-                "GOCSPX-", "_live_", "_test_", "whsec_", "eyJ", "npm_", "pypi-", "hf_")
+                "GOCSPX-", "_live_", "_test_", "whsec_", "eyJ", "npm_", "pypi-", "hf_", "hvs.",
+                "hvb.", "hvr.", "_v1_", "SG.")
 _TOKEN_RE = "|".join(f"(?P<t{i}>{source})" for i, (_, source) in enumerate(_TOKENS))
 
 # (hints, label, regex): the group ``s`` is the secret
@@ -111,10 +115,51 @@ _PARTS = r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+"
 _LAST = {"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials",
          "credential", "creds"}
 _ENDS = ("password", "passwd", "token", "secret", "apikey", "accesskey", "secretkey",
-         "privatekey")
+         "privatekey", "storepass", "keypass")
 _KEY_BEFORE = {"api", "access", "secret", "private", "encryption", "signing", "sign", "master",
                "client", "auth", "app", "account", "service", "license", "session", "webhook",
                "hmac", "jwt", "crypt", "crypto", "cipher", "admin", "deploy", "secure", "sk"}
+# Words after the last secret word that make a name about a secret, not one (``TOKEN_COUNT``,
+# ``password_field``, ``SECRET_ARN``, ``secretKeyRef``); any other word after it still names
+# a secret (``SECRET_KEY_BASE``, ``GITHUB_TOKEN_RO``, ``STRIPE_KEY_LIVE``).
+_META = frozenset({"file", "files", "filename", "path", "paths", "dir", "dirs", "directory",
+                   "folder", "location", "url", "uri", "urls", "endpoint", "host", "hostname",
+                   "server", "port", "name", "names", "id", "ids", "type", "types", "kind",
+                   "format", "fmt", "count", "counts", "cnt", "limit", "limits", "len", "length",
+                   "size", "max", "min", "num", "number", "index", "idx", "ttl", "expiry",
+                   "expires", "expiration", "expire", "exp", "expired", "lifetime", "timeout",
+                   "interval", "age", "duration", "days", "hours", "minutes", "mins", "seconds",
+                   "secs", "ms", "time", "timestamp", "at", "date", "created", "updated", "field",
+                   "fields", "column", "col", "label", "header", "headers", "prefix", "suffix",
+                   "hint", "prompt", "pattern", "regex", "re", "policy", "rule", "rules", "mode",
+                   "enabled", "disabled", "enable", "disable", "required", "optional", "env",
+                   "var", "vars", "variable", "ref", "refs", "reference", "arn", "source",
+                   "provider", "manager", "mgr", "backend", "version", "versions", "rotation",
+                   "rotate", "algorithm", "algo", "alg", "method", "scheme", "strategy",
+                   "encoding", "charset", "scope", "scopes", "audience", "issuer", "usage", "used",
+                   "budget", "cost", "price", "rate", "reset", "change", "validator", "validators",
+                   "validation", "validate", "check", "strength", "complexity", "rounds",
+                   "iterations", "error", "errors", "help",
+                   "description", "desc", "placeholder", "widget", "form", "button",
+                   "visible", "class", "cls", "fn", "func", "handler", "callback", "getter",
+                   "setter", "factory", "builder", "parser", "generator", "loader", "reader",
+                   "writer", "cache", "storage", "store", "jar", "permission", "permissions",
+                   "role", "roles", "status", "state", "flag", "flags", "option", "options",
+                   "config", "settings", "domain", "samesite", "httponly", "bits", "bytes",
+                   "chars", "entropy", "start", "end", "begin", "level", "depth", "offset",
+                   "position", "quota", "hasher", "hashers", "hashing", "binding", "bindings",
+                   "map", "mapping", "layout", "event", "events", "up", "down"})
+# Words just before a secret word that make the name a count or a switch (``max_token``,
+# ``HAS_PASSWORD``); not ``with``/``use`` (``--with-token X``).
+_NOT_BEFORE = frozenset({"max", "min", "num", "n", "total", "count", "is", "has", "enable",
+                         "disable", "no"})
+# The first part of a dotted value that is code, not a secret (``self.token``, ``os.environ``)
+_CODE_OBJECTS = frozenset({"self", "this", "cls", "os", "sys", "process", "env", "environ",
+                           "config", "cfg", "conf", "settings", "options", "opts", "args", "argv",
+                           "params", "props", "request", "req", "ctx", "context", "app", "user",
+                           "data", "secrets", "vars", "inputs", "values", "state", "window",
+                           "document", "module", "exports", "import", "typing", "t", "pydantic",
+                           "models", "fields", "types"})
 _PASS_BEFORE = {"db", "user", "smtp", "mail", "admin", "root", "ftp", "redis", "mysql", "pg",
                 "ldap", "proxy", "login", "sudo", "email", "database"}
 _LITERALS = {"none", "null", "nil", "true", "false", "undefined", "yes", "no", "on", "off",

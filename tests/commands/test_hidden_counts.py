@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from emulators.telegram import parse_html
 from harness.hookproc import HookRunner, payload, wait_pending
 
-from tether_hooks import lifecycle
+from tether_hooks import bounds, lifecycle
 from tether_hooks.listener import chat
 from tether_hooks.main import cli
 from tether_hooks.platforms import telegram_render as render
@@ -61,15 +61,18 @@ def marker(preview_html: str) -> tuple[int, str]:
 
 
 def test_a_million_character_command_is_counted_everywhere(hook: HookRunner) -> None:
-    command = "echo " + "x" * (BIG - 5)
+    # words: every cut keeps whole words (a word it would split is left out whole)
+    command = ("echo " + " ".join(["x" * 11] * (BIG // 12)))[:BIG]
+    command += "x" * (BIG - len(command))
+    kept = bounds.cut_at(command, 4096)
     proc, request = ask(hook, command)
     try:
         listed = cli_run("pending")
-        assert (f"echo {'x' * 195}… {BIG - 200:,} more characters (too large to keep in full: "
+        assert (f"{command[:200]}… {BIG - 200:,} more characters (too large to keep in full: "
                 "tether-hooks pending --json shows its start)") in listed
         (as_json,) = json.loads(cli_run("pending", "--json"))
         assert as_json["input_truncated"] is True
-        assert as_json["tool_input"]["command"].startswith(command[:4096] + "\n… [")
+        assert as_json["tool_input"]["command"].startswith(command[:kept] + "\n… [")
         assert f"… {BIG - 200:,} more characters" in chat.request_line(request, time.time())
 
         preview = render.request_message(request)
@@ -77,7 +80,7 @@ def test_a_million_character_command_is_counted_everywhere(hook: HookRunner) -> 
         assert hidden + len(shown_command(preview.text)) == BIG
         assert rest.startswith("; too large to keep in full; Show full sends the part kept")
         full = "".join(parse_html(part)[0] for part in render.full_input(request))
-        assert f"… [{BIG - 4096:,} more characters]" in full
+        assert f"… [{BIG - kept:,} more characters]" in full
         assert full.endswith("The input was too large to keep in full: this is its start.")
     finally:
         deny(hook, proc, request)
@@ -92,7 +95,8 @@ def test_a_million_character_command_is_counted_everywhere(hook: HookRunner) -> 
     lifecycle.prune(data, settled["decision"]["at"] + 60)
     small = data["requests"][request["id"]]
     assert len(small["tool_input"]["command"]) < 300
-    assert small["tool_input"]["command"].endswith(f"… [{BIG - 256:,} more characters]")
+    assert small["tool_input"]["command"].endswith(
+        f"… [{BIG - bounds.cut_at(command, 256):,} more characters]")
     again = render.request_message(small, footer="❌ Denied by you")
     hidden, _ = marker(again.text)
     assert hidden + len(shown_command(again.text)) == BIG
@@ -102,7 +106,7 @@ def test_a_million_character_command_is_counted_everywhere(hook: HookRunner) -> 
 def test_a_long_command_kept_whole_is_counted_and_pending_json_shows_it(
     hook: HookRunner, size: int
 ) -> None:
-    command = "printf %s " + "y" * (size - 10)
+    command = ("printf %s " + " ".join(["y" * 11] * (size // 12 + 1)))[:size]
     proc, request = ask(hook, command)
     try:
         listed = cli_run("pending")

@@ -18,10 +18,11 @@ def test_depth_measures_without_recursion_and_stops_early() -> None:
 
 
 def test_bounded_cuts_strings_depth_and_items_and_says_so() -> None:
-    value, cut = bounds.bounded({"s": "x" * 10, "deep": [[[[1]]]], "many": list(range(5))},
+    value, cut = bounds.bounded({"s": "xx yyyyyyyy", "deep": [[[[1]]]], "many": list(range(5))},
                                 max_depth=3, chars=4, items=3)
-    assert cut and value == {"s": "xxxx\n… [6 more characters]",
+    assert cut and value == {"s": "xx \n… [8 more characters]",  # the cut word left out whole
                              "deep": [["[list nested too deep: not kept]"]], "many": [0, 1, 2]}
+    assert bounds.bounded(["x" * 10], chars=4) == (["\n… [10 more characters]"], True)
     same = {"a": [1, "b", None, True, 2.5]}
     assert bounds.bounded(same) == (same, False)
 

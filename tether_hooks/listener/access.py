@@ -35,9 +35,10 @@ def unauthorized(event: Incoming, chat: str | None = None) -> AuditEntry:
     foreign = chat is not None and str(event.chat_id) != chat
     reason = (f"chat {event.chat_id} is not the configured chat_id" if foreign
               else f"user id {event.user_id} is not in allowed_user_ids")
-    from tether_hooks import redact
+    from tether_hooks import bounds, redact
 
-    said = redact.text(event.data[:1024], hashed=True)[:128]  # a stranger's text may hold one
+    # a stranger's text may hold one: judged in whole words, cut once masked
+    said = redact.text(bounds.keep(event.data, 1024), hashed=True)[:128]
     return {"event": "unauthorized", "bridge": event.bridge, "user_id": str(event.user_id),
             "user_name": event.user_name, "chat_id": str(event.chat_id), "kind": event.kind,
             "data": said, "status": "unauthorized", "tool_name": event.kind,

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from tether_hooks import audit, config, paths
+from tether_hooks import audit, bounds, config, paths
 from tether_hooks.listener import access, commands, logs
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
@@ -182,7 +182,7 @@ class Dispatcher:
 
     async def _refuse(self, event: Incoming) -> None:
         log.warning("not authorized: %s %r from user %s (%s) in chat %s on %s",
-                    event.kind, event.data[:40], event.user_id, event.user_name,
+                    event.kind, bounds.keep(event.data, 40), event.user_id, event.user_name,
                     event.chat_id, event.bridge)
         entry = access.unauthorized(event, self.bridges.chat_of(event.bridge))
         await self.runtime.io(audit.append, entry)

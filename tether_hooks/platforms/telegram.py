@@ -48,6 +48,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
+from tether_hooks import redact
 from tether_hooks.platforms import telegram_render as render
 from tether_hooks.platforms.base import (
     BridgeBase,
@@ -321,8 +322,8 @@ class TelegramBridge(BridgeBase):
         self._answered[query_id] = None
         while len(self._answered) > 1000:
             self._answered.pop(next(iter(self._answered)))
-        if text is not None and len(text) > 200:
-            text = text[:199] + "…"
+        if text is not None:  # masked before the cut: a toast shows no secret, nor part of one
+            text = render.clip(redact.chat(text), 200)
         try:
             await self._call("answer a button press", self._app.bot.answer_callback_query,
                              callback_query_id=query_id, text=text)

@@ -18,6 +18,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from tether_hooks import bounds
 from tether_hooks.platforms.base import BridgeAuthError, BridgeError, RateLimited, redact
 
 __all__ = ["map_error", "retry_seconds", "short_reason"]
@@ -93,4 +94,4 @@ def short_reason(exc: BaseException) -> str:
         return "connection refused"
     if "remoteprotocolerror" in low or "disconnected" in low or "reset" in low:
         return "connection dropped"
-    return text[:160]
+    return bounds.keep(text, 160)  # whole words: a URL holding the bot token is never cut open
