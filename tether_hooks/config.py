@@ -114,15 +114,29 @@ def validate(data: Mapping[str, object], path: str = "config.toml") -> Config:
     for name in PLATFORMS + DEV_PLATFORMS:
         if name in cfg and not isinstance(cfg[name], dict):
             raise ConfigError(f"{path}: [{name}] must be a table")
+    if "notify" in cfg:
+        notify = cfg["notify"]
+        known = PLATFORMS + DEV_PLATFORMS
+        if not isinstance(notify, list) or not notify or not all(
+                isinstance(n, str) and n in known for n in notify):
+            raise bad("notify", f"give a list of platforms among {', '.join(PLATFORMS)} "
+                                "(leave it out to use every configured platform)")
+        missing = [n for n in notify if not isinstance(cfg.get(n), dict)]
+        if missing:
+            raise bad("notify", f"there is no [{missing[0]}] table: set it up first "
+                                f"(tether-hooks setup {missing[0]})")
     return cast("Config", cfg)  # every key of Config checked above
 
 
 def remote_platforms(cfg: Mapping[str, object]) -> list[str]:
-    """The chat platforms configured and enabled in ``cfg``."""
+    """The chat platforms configured and enabled in ``cfg`` (only those ``notify`` names,
+    when it is set): every request goes to each of them."""
+    chosen = cfg.get("notify")
     return [
         name
         for name in PLATFORMS + DEV_PLATFORMS
         if isinstance(section := cfg.get(name), dict) and section.get("enabled", True) is not False
+        and (not isinstance(chosen, list) or name in chosen)
     ]
 
 

@@ -49,14 +49,18 @@ def _waited(request: Request) -> str:
     return f"no answer in {round(float(expires) - float(created))} s"
 
 
-def outcome_text(request: Request, timer: Timer | None = None, now: float | None = None) -> str:
+def outcome_text(request: Request, timer: Timer | None = None, now: float | None = None,
+                 where: str | None = None) -> str:
     """The one outcome line of a settled request (plain text), whoever settled it.
 
-    ``timer``: the timer a press added along with the allow ("Allow Bash 30m").
+    ``timer``: the timer a press added along with the allow ("Allow Bash 30m"). ``where``:
+    the platform it was decided on, for the copies on the others ("by @alice in Slack").
     """
     decision: Mapping[str, Any] = request.get("decision") or {}
     status = str(request.get("status") or "")
     by = decision.get("by") or "someone"
+    if where:
+        by = f"{by} in {where}"
     reason = str(decision.get("reason") or "").strip()
     via = decision.get("via")
     tool = request.get("tool_name")

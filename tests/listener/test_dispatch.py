@@ -960,3 +960,70 @@ def test_an_answer_to_another_request_is_not_taken_as_the_awaited_reason(
             assert record(a)["decision"]["reason"] == "not on prod"
 
     run(scenario())
+
+
+# -- every platform at once ---------------------------------------------------------------
+
+
+def _two() -> tuple[dict, MemoryBridge, MemoryBridge]:
+    first = {"allowed_user_ids": [ALICE]}
+    second = {"allowed_user_ids": [ALICE], "chat_id": "200"}
+    return {"other": second}, MemoryBridge(first), MemoryBridge(second, name="other")
+
+
+@pytest.mark.parametrize("decide_on", ["memory", "other"])
+def test_a_request_goes_to_every_platform_and_the_first_answer_shows_on_all(
+        decide_on: str) -> None:
+    async def scenario() -> None:
+        extra, one, two = _two()
+        async with running(bridge=one, **extra) as (dispatcher, _):
+            dispatcher.add_bridge(two)
+            await asyncio.wait_for(two.started.wait(), 5)
+            rid = add()["id"]
+            (post1,) = await posted(one)
+            (post2,) = await posted(two)
+            assert post1["request"]["id"] == post2["request"]["id"] == rid
+            deciding, other = (one, two) if decide_on == "memory" else (two, one)
+            await deciding.press(deciding.posts[0], "✅ Allow", ALICE)
+            assert record(rid)["decision"]["via"] == decide_on
+            await until_async(lambda: len(other.outcomes) == 1 and len(deciding.outcomes) == 1,
+                              what="the outcome on both copies")
+            assert other.outcomes[0]["outcome"] == f"✅ Allowed by @user{ALICE} in {decide_on}"
+            assert deciding.outcomes[0]["outcome"] == f"✅ Allowed by @user{ALICE} in {decide_on}"
+            # a late press on the other copy changes nothing and says so
+            await other.press(other.posts[0], "❌ Deny", ALICE)
+            assert other.answers[-1][1].startswith("Already decided: ✅ Allowed by")
+            assert record(rid)["status"] == "allowed"
+
+    run(scenario())
+
+
+def test_a_decision_from_the_terminal_shows_on_every_platform_without_a_where() -> None:
+    async def scenario() -> None:
+        extra, one, two = _two()
+        async with running(bridge=one, **extra) as (dispatcher, _):
+            dispatcher.add_bridge(two)
+            rid = add()["id"]
+            await posted(one)
+            await posted(two)
+            approvals.deny(rid, by="alice", via="cli", reason="not now")
+            await until_async(lambda: one.outcomes and two.outcomes, what="both outcomes")
+            assert one.outcomes[0]["outcome"] == two.outcomes[0]["outcome"] == (
+                "❌ Denied by alice: not now")
+
+    run(scenario())
+
+
+def test_a_platform_that_is_down_does_not_hold_up_the_others() -> None:
+    async def scenario() -> None:
+        extra, one, _ = _two()
+        down = MemoryBridge({"allowed_user_ids": [ALICE], "fail": "start"}, name="other")
+        async with running(bridge=one, **extra) as (dispatcher, _):
+            dispatcher.add_bridge(down)
+            rid = add()["id"]
+            (post,) = await posted(one)
+            await one.press(post, "✅ Allow", ALICE)
+            assert record(rid)["status"] == "allowed"
+            assert not down.posts
+
+    run(scenario())

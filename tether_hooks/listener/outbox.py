@@ -161,7 +161,7 @@ class Outbox:
         try:
             if not refs:
                 return  # still being posted: the post wakes sync, which shows it then
-            text = outcome_text(request, timer, time.time())
+            text = outcome_text(request, timer, time.time(), self._where(request, refs))
             for ref in refs:
                 bridge = self.bridges.get(ref.get("bridge"))
                 if bridge is None:
@@ -175,6 +175,15 @@ class Outbox:
             await self.runtime.io(self.book.update, rid, shown=True)
         finally:
             self.showing.discard(rid)
+
+    def _where(self, request: Request, refs: list[ChatRef]) -> str | None:
+        """The platform a request posted on several was decided on (its ``title``)."""
+        decision = request.get("decision")
+        via = decision.get("via") if decision else None
+        bridge = self.bridges.get(via) if isinstance(via, str) else None
+        if bridge is None or len({ref.get("bridge") for ref in refs}) < 2:
+            return None
+        return bridge.title or bridge.name
 
     async def posts_recorded(self, budget: float = 2.0) -> None:
         """A quick reply can arrive before the message it answers is recorded with its

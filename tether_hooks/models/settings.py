@@ -59,6 +59,7 @@ class Config(Settings, total=False):
     slack: PlatformSection
     discord: PlatformSection
     memory: PlatformSection
+    notify: list[str]  # the platforms requests go to (default: every configured one)
 
 
 class HookConfig(Settings):

@@ -228,6 +228,7 @@ class BridgeBase(ABC):
     """
 
     name: ClassVar[str]  # "telegram": also the config section, registry key and pip extra
+    title: ClassVar[str] = ""  # "Telegram": how the chats name it ("Allowed by @al in Slack")
     capabilities: ClassVar[Capabilities] = Capabilities()
     secret_patterns: ClassVar[tuple[str, ...]] = ()  # regexes of this platform's secrets
     # True: ``update_id`` grows; an event at/below the last applied one is a replay.

@@ -93,6 +93,7 @@ class TelegramBridge(BridgeBase):
     """The :class:`~tether_hooks.platforms.base.BridgeBase` for Telegram; see the module doc."""
 
     name: ClassVar[str] = "telegram"
+    title: ClassVar[str] = "Telegram"
     capabilities: ClassVar[Capabilities] = Capabilities(
         full_input=True, button_updates=True, commands=True)
     secret_patterns: ClassVar[tuple[str, ...]] = SECRET_PATTERNS
