@@ -118,6 +118,9 @@ class _Check:
     def __init__(self, directory: str, cwd: str) -> None:
         self.directory = directory
         self.cwds = [os.path.realpath(cwd)]
+        # the shell's own idea of where it is (``cd`` is logical: ``l/..`` drops ``l`` as
+        # text, whatever ``l`` links to), starting from the directory as the agent gave it
+        self.logical = [os.path.normpath(os.path.abspath(cwd))]
         self.must_exist = False
 
     def inside(self, path: str, bases: list[str] | None = None, exist: str = "path") -> bool:
@@ -287,11 +290,18 @@ def _cd(check: _Check, operands: list[tuple[str, bool]]) -> bool:
         return False
     if not check.inside(target):
         return False
+    # Both ways the shell may take: ``..`` undone as text (``cd -L``, the default) and, if
+    # that fails, through the links (``cd -P``); each must land inside.
+    texts = [os.path.normpath(os.path.join(cwd, target)) for cwd in check.logical]
+    if not all(check.inside(text, ["/"]) for text in texts):
+        return False
     new = [os.path.realpath(os.path.join(cwd, target)) for cwd in check.cwds]
+    new += [os.path.realpath(text) for text in texts]
     if not all(os.path.isdir(path) for path in new):
         return False
     check.cwds = list(dict.fromkeys([*check.cwds, *new]))
-    return len(check.cwds) <= _MAX_CWDS
+    check.logical = list(dict.fromkeys([*check.logical, *texts, *new]))
+    return len(check.cwds) <= _MAX_CWDS and len(check.logical) <= 2 * _MAX_CWDS
 
 
 def command_inside(command: str, cwd: str, directory: str) -> bool:
