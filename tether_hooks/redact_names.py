@@ -42,9 +42,14 @@ _MAX_WORD = 20  # letters of one word of an identifier; a longer run is not a wo
 _TYPE = re.compile(r"(?:[A-Z][a-z0-9]+)+")  # a class name: ``AuthType``, ``SecretStr``
 
 
+_PLURALS = ("secret", "password", "passwd", "key", "credential", "passphrase")
+
+
 def _secret_word(parts: list[str], i: int, upper: bool) -> bool:
     """Is ``parts[i]`` a secret word, judged with the word before it?"""
     word, prev = parts[i], (parts[i - 1] if i else "")
+    if word[:-1] in _PLURALS and word.endswith("s"):
+        word = word[:-1]  # a list of them: SECRETS, API_KEYS (not "tokens": mostly counts)
     if prev in _NOT_BEFORE:
         return False
     if word in _LAST or word.endswith(_ENDS):

@@ -103,7 +103,9 @@ _VALUE = (r"(?P<v>\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}+\\\"|\\'[^'\\\n]{0,4096}+\
           r"|`[^`\n]{0,4096}+`"
           r"|\\?[\"'][^\"'\n]{1,4096}+(?=\r?\n|\Z)"  # unterminated (cut) quoted value
           r"|(?:[^\s'\"`,;(){}\[\]<>|&«\\]|\\(?![\"'])){1,4096})")
-_FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+)"
+# A value after a space never starts with "-", "=" or ":": ``--prod --token X`` is a switch,
+# then a flag (a switch must not swallow the next flag as its value, hiding it).
+_FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+(?![-=:]))"
          r"(?P<v>\"(?:[^\"\\\n]|\\.){0,4096}\"|'[^'\n]{0,4096}'|[^\s'\"`;|&<>()]{1,4096})")
 _ASSIGN = (r"(?:(?<![\w.$«\\-])|(?<=(?<![^\n])[-+]))(?P<q>\\?[\"']|)"
            r"(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P<sp1>[ \t]{0,8})"
