@@ -6,12 +6,13 @@ imports it."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 
 from tether_hooks import paths
 
-__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "silent_for", "stalled"]
+__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "lock_held", "silent_for", "stalled"]
 
 BEAT_SECONDS = 2.0
 STALL_SECONDS = 20.0  # ten beats missed: not a slow disk or a busy moment
@@ -25,6 +26,24 @@ def beat() -> None:
     except FileNotFoundError:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         os.close(fd)
+
+
+def lock_held() -> bool:
+    """Does a listener hold ``listener.lock`` (it does for its whole life)? Probed with a
+    shared lock, dropped at once; only asked when the heartbeat is already silent."""
+    try:
+        fd = os.open(paths.listener_lock_file(), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # drops the probe's lock, if it got one
+    return False
 
 
 def silent_for(now: float | None = None) -> float | None:
@@ -43,6 +62,8 @@ def stalled(pid: int | None) -> str | None:
     silent = silent_for()
     if pid is None or silent is None or silent < STALL_SECONDS:
         return None
+    if not lock_held():
+        return None  # no listener at all: a pid (reused since) and a beat left by a dead one
     return (f"the listener (pid {pid}) has not responded for {silent:.0f} s (stopped or "
             "stuck?): see `tether-hooks status`, then `tether-hooks listener stop` and "
             "`start`")

@@ -244,7 +244,12 @@ class _SpawnLock:
 
 
 def stalled() -> str | None:
-    """Why the listener cannot answer though its process lives (``heartbeat``), or None."""
+    """Why the listener cannot answer though its process lives (``heartbeat``), or None.
+    A silent heartbeat is read again one beat later: a wall clock stepped forward (NTP,
+    a resume) makes one reading look old, and the next beat puts it right."""
+    if heartbeat.stalled(listener_pid()) is None:
+        return None
+    time.sleep(heartbeat.BEAT_SECONDS * 1.25)
     return heartbeat.stalled(listener_pid())
 
 

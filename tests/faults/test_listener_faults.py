@@ -319,3 +319,53 @@ def test_a_stopped_listener_is_told_apart_and_hooks_fall_back_saying_why(
                          chat_id=CHAT, timeout=60)
     third.terminate()
     hook.finish(third)
+
+
+def test_a_pid_left_by_a_dead_listener_and_reused_is_not_taken_for_a_stuck_one(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    """kill -9 (OOM, power loss) leaves listener.pid and an old beat; the pid now belongs
+    to another process. Hooks must start a new listener (nobody holds listener.lock), and
+    `listener stop` must not signal the stranger."""
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        paths.ensure_dir(paths.state_dir())
+        Path(paths.listener_pid_file()).write_text(f"{stranger.pid}\n")
+        Path(paths.listener_beat_file()).touch()
+        old = time.time() - 3600
+        os.utime(paths.listener_beat_file(), (old, old))
+        stop = subprocess.run([sys.executable, "-m", "tether_hooks", "listener", "stop"],
+                              capture_output=True, text=True, timeout=30)
+        assert stop.returncode == 0 and stranger.poll() is None  # not signalled
+        waiting = hook.start("claude", perm("s-1", "make after-oom"))
+        msg = emu.wait_for_message(lambda m: "make after-oom" in (m.text or "")
+                                   and bool(m.buttons), chat_id=CHAT, timeout=60)
+        until(lambda: all(refs(r["id"]) for r in requests().values()), what="the post")
+        emu.press(msg, "✅ Allow")
+        run = hook.finish(waiting, timeout=60)
+        assert run.output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+        assert relay.listener_pid() not in (None, stranger.pid)
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_one_old_reading_of_the_heartbeat_is_not_a_stuck_listener(
+        hook: HookRunner, tether_home: Path, telegram_emulator: TelegramEmulator) -> None:
+    """A wall clock stepped forward (NTP, a resume) makes the beat look a minute old once;
+    the listener's next beat puts it right, and the waiting hook keeps waiting."""
+    emu = telegram_emulator
+    configure(tether_home, emu)
+    waiting = hook.start("claude", perm("s-1", "make clock-jump"))
+    msg = emu.wait_for_message(lambda m: "make clock-jump" in (m.text or "")
+                               and bool(m.buttons), chat_id=CHAT, timeout=60)
+    until(lambda: all(refs(r["id"]) for r in requests().values()), what="the post")
+    old = time.time() - 60
+    os.utime(paths.listener_beat_file(), (old, old))
+    until(lambda: (heartbeat.silent_for() or 99) < 5, what="the listener's next beat")
+    emu.press(msg, "✅ Allow")
+    run = hook.finish(waiting, timeout=60)
+    assert run.output["hookSpecificOutput"]["decision"]["behavior"] == "allow", run.stderr
+    assert "has not responded" not in run.stderr

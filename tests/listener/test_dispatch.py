@@ -1027,3 +1027,32 @@ def test_a_platform_that_is_down_does_not_hold_up_the_others() -> None:
             assert not down.posts
 
     run(scenario())
+
+
+def test_a_bare_ok_on_one_platform_needs_a_copy_confirmed_there() -> None:
+    """Posted and confirmed on one platform only (the other's send was not confirmed, or is
+    still under way): a bare "ok" typed on the other platform decides nothing."""
+    async def scenario() -> None:
+        first = {"allowed_user_ids": [ALICE]}
+        second = {"allowed_user_ids": [ALICE], "chat_id": "200"}
+        one = MemoryBridge(first)
+        held = HeldBridge(second)
+        held.name = "other"  # type: ignore[misc]
+        async with running(bridge=one, other=second) as (dispatcher, _):
+            dispatcher.add_bridge(held)
+            rid = add()["id"]
+            await asyncio.wait_for(held.holding.wait(), 5)
+            await one.wait_for(lambda: len(one.posts) == 1)
+            await until_async(lambda: chat(rid).get("refs"), what="the first copy recorded")
+            held.clock = lambda: time.time() + 5
+            await held.send("ok", ALICE)
+            assert record(rid)["status"] == "pending"
+            one.clock = lambda: time.time() + 5
+            await one.send("ok", ALICE)  # where it was shown, the same text decides
+            assert record(rid)["status"] == "allowed"
+            held.go.set()  # the slow platform's copy comes late, and shows the outcome too
+            await until_async(lambda: held.outcomes, what="the late copy's outcome")
+            assert held.outcomes[0]["outcome"] == f"✅ Allowed by @user{ALICE} in memory"
+            assert held.outcomes[0]["ref"] == held.posts[0]["ref"]
+
+    run(scenario())

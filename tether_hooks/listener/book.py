@@ -128,6 +128,15 @@ class ChatBook:
             self._save()
             return self.request(rid)
 
+    def add_refs(self, rid: str, refs: list[ChatRef], *, session_id: str | None = None
+                 ) -> RequestChat:
+        """The copies one platform just posted, added to those of the others (each platform
+        posts on its own: a slow one holds up no other); the outcome is to be shown again."""
+        with self._lock:
+            known = list(self._data["requests"].get(rid, {}).get("refs") or ())
+            return self.update(rid, session_id=session_id, refs=[*known, *refs], shown=False,
+                               posted_at=time.time())
+
     def set_thread(self, sid: str, bridge: str, chat_id: str, thread_id: str) -> None:
         with self._lock:
             chats = self._data["sessions"].setdefault(sid, {})

@@ -111,7 +111,7 @@ def _lock_free() -> bool:
 def stop(timeout: float = STOP_TIMEOUT) -> ListenerStop:
     """SIGTERM the daemon and wait until it is gone (SIGKILL after ``timeout``)."""
     pid = relay.listener_pid()
-    if pid is None:
+    if pid is None or _lock_free():  # a pid left by a dead listener may be another's now
         return {"running": False, "stopped": False}
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.models import ChatRef, Request, Session, Timer
-from tether_hooks.platforms.base import DeliveryUnknown, MessageRef
+from tether_hooks.platforms.base import BridgeBase, DeliveryUnknown, MessageRef
 from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
 
@@ -116,43 +116,53 @@ class Outbox:
             shown: dict[str, Any] | None = None
             if session is not None:  # where its messages went before (a forum topic)
                 shown = dict(session, chat=self.book.session_chat(session.get("id")))
-            refs: list[ChatRef] = []
-            problems: list[str] = []
-            unknown: list[str] = []  # bridges where a copy may have arrived unconfirmed
-            for bridge in self.bridges.ready():
-                for view, buttons, index in chat.views(request, nonce, self.default_timer,
-                                                       full=bridge.capabilities.full_input):
-                    try:
-                        ref = await bridge.post_request(dict(view, session=shown), buttons)
-                    except DeliveryUnknown as exc:
-                        log.error("%s: request %s may have been posted: %s", bridge.name, rid,
-                                  exc)
-                        unknown.append(bridge.name)
-                        break
-                    except Exception as exc:
-                        log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
-                        problems.append(f"{bridge.name}: {exc}")
-                        break
-                    refs.append(ref.to_dict(index))
+            outcomes = await asyncio.gather(*(
+                self._post_to(bridge, request, nonce, shown) for bridge in self.bridges.ready()))
+            posted = [name for name, state, _ in outcomes if state == "posted"]
+            unknown = [name for name, state, _ in outcomes if state == "unknown"]
+            problems = [detail for _, state, detail in outcomes if state == "failed"]
             if unknown:  # never sent twice: a press on that copy resolves by its nonce
-                await self.runtime.io(self.book.update, rid, unknown=unknown,
-                                      posted_at=time.time())
+                await self.runtime.io(self.book.update, rid, unknown=unknown)
                 self.bridges.error(f"unknown:{rid}", (
                     f"request {rid} ({request.get('tool_name')}) may not have arrived: "
                     f"{', '.join(unknown)} did not confirm it. If it is not above, answer "
                     f"with `allow {rid}` or `deny {rid}` (/pending lists what waits)."))
-            if refs:  # posted_at: texts sent before it cannot mean it (``replies``)
-                await self.runtime.io(self.book.update, rid, refs=refs,
-                                      shown=False, posted_at=time.time(),
-                                      session_id=request.get("session_id"))
+            if posted:
                 log.info("posted request %s (%s) to %s", rid, request.get("tool_name"),
-                         ", ".join(r["bridge"] for r in refs))
+                         ", ".join(posted))
             elif not self.local and not unknown:  # nowhere to answer: the agent's own prompt
                 await self.unrelayed(rid, "could not post the request (" + "; ".join(
                     problems or ["no chat platform is connected"]) + ")")
         finally:
             self.posting.discard(rid)
             self.wake()  # settled meanwhile? the next sync shows it
+
+    async def _post_to(self, bridge: BridgeBase, request: Request, nonce: str,
+                       shown: dict[str, Any] | None) -> tuple[str, str, str]:
+        """Post ``request`` on one platform and record its copies at once (a press or a
+        text there then finds them, whatever the other platforms are doing):
+        ``(bridge, "posted" | "unknown" | "failed", detail)``."""
+        rid = request["id"]
+        refs: list[ChatRef] = []
+        state, detail = "posted", ""
+        for view, buttons, index in chat.views(request, nonce, self.default_timer,
+                                               full=bridge.capabilities.full_input):
+            try:
+                ref = await bridge.post_request(dict(view, session=shown), buttons)
+            except DeliveryUnknown as exc:
+                log.error("%s: request %s may have been posted: %s", bridge.name, rid, exc)
+                state = "unknown"
+                break
+            except Exception as exc:
+                log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
+                state, detail = "failed", f"{bridge.name}: {exc}"
+                break
+            refs.append(ref.to_dict(index))
+        if refs:  # posted_at: texts sent before it cannot mean it (``replies``)
+            await self.runtime.io(self.book.add_refs, rid, refs,
+                                  session_id=request.get("session_id"))
+            self.wake()  # decided meanwhile? the next sync shows it on these copies too
+        return bridge.name, state if refs or state != "posted" else "failed", detail
 
     async def show(self, request: Request, timer: Timer | None = None) -> None:
         """Show ``request``'s outcome on every message it was posted as (claimed first)."""

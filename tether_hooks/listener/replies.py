@@ -150,15 +150,15 @@ def _posted_before(request: Request, record: RequestChat, bridge: str,
     """Was ``request`` in the chat when a message sent at ``sent`` was written? Compared on
     the platform's own clock (the date of our posted message) where we have it: the local
     clock may be off. Whole-second dates: the same second counts as "not before"."""
-    refs = record.get("refs") or ()
-    dates = [float(at) for ref in refs
-             if ref.get("bridge") == bridge and isinstance(at := ref.get("sent_at"), int | float)]
+    # Only a confirmed copy on this platform counts: a request still being posted (a 429's
+    # wait), or one whose send here was never confirmed (another platform's copy may be),
+    # is answered by a reply to it or by its id, never by a bare "ok".
+    here = [ref for ref in record.get("refs") or () if ref.get("bridge") == bridge]
+    dates = [float(at) for ref in here if isinstance(at := ref.get("sent_at"), int | float)]
     if dates:
         return min(dates) < sent
-    # Only a confirmed copy counts: a request still being posted (a 429's wait) or one whose
-    # send was never confirmed is answered by a reply to it or by its id, never by a bare "ok".
     posted = record.get("posted_at")
-    return bool(refs) and isinstance(posted, (int, float)) and float(posted) <= sent
+    return bool(here) and isinstance(posted, (int, float)) and float(posted) <= sent
 
 
 def _same_tool(tool: str | None, request: Request) -> bool:
