@@ -9,10 +9,11 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable
 
 from tether_hooks import paths
 
-__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "lock_held", "silent_for", "stalled"]
+__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "confirmed", "lock_held", "silent_for", "stalled"]
 
 BEAT_SECONDS = 2.0
 STALL_SECONDS = 20.0  # ten beats missed: not a slow disk or a busy moment
@@ -54,6 +55,14 @@ def silent_for(now: float | None = None) -> float | None:
     except OSError:
         return None
     return max(0.0, (time.time() if now is None else now) - mtime)
+
+
+def confirmed(pid: Callable[[], int | None]) -> str | None:
+    """``stalled(pid())``, read again one beat later before it counts."""
+    if stalled(pid()) is None:
+        return None
+    time.sleep(BEAT_SECONDS * 1.25)
+    return stalled(pid())
 
 
 def stalled(pid: int | None) -> str | None:

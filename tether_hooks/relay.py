@@ -247,10 +247,7 @@ def stalled() -> str | None:
     """Why the listener cannot answer though its process lives (``heartbeat``), or None.
     A silent heartbeat is read again one beat later: a wall clock stepped forward (NTP,
     a resume) makes one reading look old, and the next beat puts it right."""
-    if heartbeat.stalled(listener_pid()) is None:
-        return None
-    time.sleep(heartbeat.BEAT_SECONDS * 1.25)
-    return heartbeat.stalled(listener_pid())
+    return heartbeat.confirmed(listener_pid)
 
 
 def _doorbell(rid: str) -> str | None:

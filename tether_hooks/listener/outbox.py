@@ -118,9 +118,9 @@ class Outbox:
                 shown = dict(session, chat=self.book.session_chat(session.get("id")))
             outcomes = await asyncio.gather(*(
                 self._post_to(bridge, request, nonce, shown) for bridge in self.bridges.ready()))
-            posted = [name for name, state, _ in outcomes if state == "posted"]
-            unknown = [name for name, state, _ in outcomes if state == "unknown"]
-            problems = [detail for _, state, detail in outcomes if state == "failed"]
+            posted = [name for name, result, _ in outcomes if result == "posted"]
+            unknown = [name for name, result, _ in outcomes if result == "unknown"]
+            problems = [detail for _, result, detail in outcomes if result == "failed"]
             if unknown:  # never sent twice: a press on that copy resolves by its nonce
                 await self.runtime.io(self.book.update, rid, unknown=unknown)
                 self.bridges.error(f"unknown:{rid}", (
@@ -144,25 +144,25 @@ class Outbox:
         ``(bridge, "posted" | "unknown" | "failed", detail)``."""
         rid = request["id"]
         refs: list[ChatRef] = []
-        state, detail = "posted", ""
+        result, detail = "posted", ""
         for view, buttons, index in chat.views(request, nonce, self.default_timer,
                                                full=bridge.capabilities.full_input):
             try:
                 ref = await bridge.post_request(dict(view, session=shown), buttons)
             except DeliveryUnknown as exc:
                 log.error("%s: request %s may have been posted: %s", bridge.name, rid, exc)
-                state = "unknown"
+                result = "unknown"
                 break
             except Exception as exc:
                 log.error("%s: posting request %s failed: %s", bridge.name, rid, exc)
-                state, detail = "failed", f"{bridge.name}: {exc}"
+                result, detail = "failed", f"{bridge.name}: {exc}"
                 break
             refs.append(ref.to_dict(index))
         if refs:  # posted_at: texts sent before it cannot mean it (``replies``)
             await self.runtime.io(self.book.add_refs, rid, refs,
                                   session_id=request.get("session_id"))
             self.wake()  # decided meanwhile? the next sync shows it on these copies too
-        return bridge.name, state if refs or state != "posted" else "failed", detail
+        return bridge.name, result if refs or result != "posted" else "failed", detail
 
     async def show(self, request: Request, timer: Timer | None = None) -> None:
         """Show ``request``'s outcome on every message it was posted as (claimed first)."""
