@@ -10,4 +10,5 @@ pytest_plugins = [
     "harness.codex",
     "harness.telegram",
     "harness.telegram_relay",
+    "harness.slack",
 ]

@@ -123,14 +123,17 @@ class SlackBridge(BridgeBase):
                                 channel=self.settings.channel_id)
         channel = info.get("channel") or {}
         self.channel_name = channel.get("name") or self.channel_name
-        where = self._where()
+        where, problem = self._where(), None
         if channel.get("is_archived"):
-            raise BridgeAuthError(f"{where.channel_label} is archived (is_archived): unarchive "
-                                  "it or set another channel_id")
-        if channel.get("is_member") is False:
+            problem = (f"{where.channel_label} is archived (is_archived): unarchive it or set "
+                       "another channel_id")
+        elif channel.get("is_member") is False:
             bot = f"@{self.bot_name}" if self.bot_name else "@your-bot"
-            raise BridgeAuthError(f"the bot is not in {where.channel_label} (not_in_channel): "
-                                  f"invite the bot to {where.channel_label}: /invite {bot}")
+            problem = (f"the bot is not in {where.channel_label} (not_in_channel): invite the "
+                       f"bot to {where.channel_label}: /invite {bot}")
+        if problem is not None:
+            self.receiver.health.problem(problem, auth=True)
+            raise BridgeAuthError(problem)
         self.receiver.health.api_problem = None
         self._checked_at = time.monotonic()
 
