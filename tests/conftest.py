@@ -11,4 +11,5 @@ pytest_plugins = [
     "harness.telegram",
     "harness.telegram_relay",
     "harness.slack",
+    "harness.slack_relay",
 ]
