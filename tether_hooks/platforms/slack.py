@@ -97,6 +97,7 @@ class SlackBridge(BridgeBase):
         self._worker: asyncio.Task[None] | None = None
         self._content: dict[tuple[str, str], render.Rendered] = {}  # posted, without buttons
         self._checked_at = 0.0
+        self._backlog_taken = False
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -145,7 +146,9 @@ class SlackBridge(BridgeBase):
         self._on_event = on_event
         self.receiver.health.closed = False
         await self._check()
-        if self.inbox is not None:  # received before the last listener died, never applied
+        if self.inbox is not None and not self._backlog_taken:
+            self._backlog_taken = True  # (each take counts as a try: once per bridge)
+            # received before the last listener died, never applied: first, in order
             for raw in await asyncio.to_thread(self.inbox.backlog, self.name):
                 item = self._accept(raw)
                 if item is not None:
