@@ -143,3 +143,66 @@ def test_bad_options_are_refused_before_asking_slack(slack_emulator: SlackEmulat
     argv[argv.index(change[0]) + 1] = change[1]
     assert message in refused(*argv)
     assert emu.calls() == [] and not os.path.exists(paths.config_file())
+
+
+def test_the_manifest_is_printed_and_nothing_else_happens(slack_emulator: SlackEmulator) -> None:
+    from tether_hooks.platforms.slack_setup import BOT_EVENTS, BOT_SCOPES
+
+    result = CliRunner().invoke(cli, ["setup", "slack", "--manifest"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    for line in ("socket_mode_enabled: true", "  interactivity:\n    is_enabled: true",
+                 "    - command: /tether", "should_escape: false"):
+        assert line in text
+    assert [line.strip()[2:] for line in text.splitlines() if line.startswith("      - ")] == [
+        *BOT_SCOPES, *BOT_EVENTS]
+    assert slack_emulator.calls() == [] and not os.path.exists(paths.config_file())
+
+
+@pytest.mark.parametrize("private", [False, True], ids=["public", "private"])
+def test_the_manifests_scopes_are_all_the_bridge_needs(slack_emulator: SlackEmulator,
+                                                        private: bool) -> None:
+    """With exactly the manifest's scopes (in a public or a private channel): setup's
+    checks, posting, clicks, texts, ephemeral answers, edits, Show full, and reading a
+    message back (update_buttons after a restart) all work."""
+    import asyncio
+
+    from harness.slack import Dispatch, bridge_for, wait
+
+    from tether_hooks.platforms.base import Button
+    from tether_hooks.platforms.slack_config import settings
+    from tether_hooks.platforms.slack_setup import BOT_SCOPES, check
+
+    emu = slack_emulator
+    emu.scopes.clear()
+    emu.scopes.update(BOT_SCOPES)
+    channel = "G0PRIVATE1" if private else CHANNEL
+    if private:
+        emu.create_channel("secret", channel_id=channel, private=True)
+    extra = {"channel_id": channel}
+    req = {"id": "7f3a", "agent": "claude", "session_id": "s-1", "cwd": "/p",
+           "tool_name": "Bash", "tool_input": {"command": "echo " + "x" * 3000}}
+
+    async def main() -> None:
+        from harness.slack import slack_section
+
+        await check(settings(slack_section(emu, **extra)))
+        bridge, d = bridge_for(emu, **extra), Dispatch()
+        d.bridge = bridge
+        try:
+            await bridge.start(d)
+            ref = await bridge.post_request(req, [[Button("✅ Allow", "a:1")]])
+            await wait(emu.click, channel, ref.message_id, "tether_0_0")
+            click = await d.next()
+            await bridge.answer(click, "Allowed")
+            await bridge.show_full(click, req)
+            await wait(emu.post_user_message, channel, "allow", ALICE, ref.thread_id)
+            await d.next()
+        finally:
+            await bridge.close()
+        again = bridge_for(emu, **extra)
+        await again.update_buttons(ref, [[Button("☑ x", "q:1")]])
+        await again.show_outcome(ref, req, "✅ Allowed by @alice")
+
+    asyncio.run(main())
+    assert [c for c in emu.calls() if c.error and c.method != "users.info"] == []

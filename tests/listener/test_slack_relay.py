@@ -15,7 +15,7 @@ from harness.slack import ALICE, CHANNEL, MALLORY, button_id, labels, section_te
 from harness.slack_relay import configure_slack, outcome, slack_request
 from harness.waiting import until
 
-from tether_hooks import paths
+from tether_hooks import paths, timers
 from tether_hooks.listener import daemon
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.offsets import Offsets
@@ -165,6 +165,30 @@ def test_a_click_made_while_the_listener_was_down_is_applied_when_it_is_back(
     assert decision["behavior"] == "deny" and status_of(rid) == "denied"
     emu.wait_for_ack(env.envelope_id, timeout=15)
     until(lambda: Offsets().held_keys("slack") == [], what="the envelope marked applied")
+
+
+def test_a_click_slack_delivers_again_after_a_restart_is_applied_once(
+        hook: HookRunner, tether_home: Path, slack_emulator: SlackEmulator) -> None:
+    """Slack re-sends an envelope whose ack it did not get (here: after the listener
+    restarted, under a new envelope id): dispatch knows its key and drops it. No second
+    timer, no "Already decided" answer."""
+    emu = slack_emulator
+    configure_slack(tether_home, emu)
+    proc = hook.start("claude", perm(command="make"))
+    msg = slack_request(emu, "make")
+    env = emu.click(CHANNEL, msg.ts, button_id(msg, "⏱ Allow Bash"), ALICE)
+    assert hook.finish(proc).output["hookSpecificOutput"]["decision"]["behavior"] == "allow"
+    (timer,) = until(timers.live, what="the timer")
+    outcome(emu, msg, "Allowed by @alice")
+    daemon.stop()
+    daemon.start()
+    again = emu.push_envelope("interactive", emu.envelope(env.envelope_id).payload)
+    emu.wait_for_ack(again.envelope_id, timeout=15)
+    until(lambda: emu.acks and "dropping replayed" in Path(paths.listener_log_file()
+                                                           ).read_text(),
+          what="the replay dropped")
+    assert [t["id"] for t in timers.live()] == [timer["id"]]
+    assert not [e for e in emu.ephemerals(user=ALICE) if "Already decided" in e.text]
 
 
 def test_the_tokens_never_leave_the_listener(tether_home: Path,

@@ -73,6 +73,8 @@ def telegram(
 @click.option("--api-base", metavar="URL", help="The Web API base, ending in /api/ "
               "(default: https://slack.com/api/).")
 @click.option("--test", is_flag=True, help="Then post a test message to the channel.")
+@click.option("--manifest", is_flag=True, help="Only print the app manifest to create the "
+              "Slack app with (scopes, Socket Mode, /tether, events), and write nothing.")
 @output.json_option
 @human_only
 def slack(
@@ -82,11 +84,16 @@ def slack(
     allow_users: tuple[str, ...],
     api_base: str | None,
     test: bool,
+    manifest: bool,
     as_json: bool,
 ) -> None:
     """Check the tokens and the channel with Slack and write [slack] to config.toml."""
     from tether_hooks.platforms import slack_setup as core
 
+    if manifest:
+        text = core.manifest()
+        output.emit({"manifest": text}, as_json, lambda: text.rstrip("\n"))
+        return
     result = core.configure(bot_token=bot_token, app_token=app_token, channel=channel,
                             allow_users=list(allow_users), api_base=api_base, test=test)
     output.emit(result, as_json, lambda: _slack_configured(result))

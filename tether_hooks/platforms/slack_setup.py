@@ -20,7 +20,49 @@ from tether_hooks.platforms.slack_config import (
 from tether_hooks.platforms.slack_errors import Where, masked
 from tether_hooks.platforms.slack_retry import call, retry_handlers
 
-__all__ = ["check", "configure"]
+__all__ = ["BOT_SCOPES", "check", "configure", "manifest"]
+
+# What the bridge calls needs (and nothing more): chat.postMessage/update/postEphemeral
+# (chat:write), /tether (commands), conversations.info (channels:read, groups:read for a
+# private channel), message events and conversations.replies (channels:history,
+# groups:history), users.info for the names of those who write (users:read).
+BOT_SCOPES = ("chat:write", "commands", "channels:read", "groups:read", "channels:history",
+              "groups:history", "users:read")
+BOT_EVENTS = ("message.channels", "message.groups")
+
+
+def manifest(name: str = "tether") -> str:
+    """The app manifest (YAML) to paste at api.slack.com/apps > Create New App > From a
+    manifest; then create an app-level token with connections:write (Socket Mode)."""
+    scopes = "".join(f"      - {s}\n" for s in BOT_SCOPES)
+    events = "".join(f"      - {e}\n" for e in BOT_EVENTS)
+    return (
+        "display_information:\n"
+        f"  name: {name}\n"
+        "  description: Approve Claude Code and Codex tool calls (tether-hooks)\n"
+        "features:\n"
+        "  bot_user:\n"
+        f"    display_name: {name}\n"
+        "    always_online: true\n"
+        "  slash_commands:\n"
+        "    - command: /tether\n"
+        "      description: Pending requests, timers, stop and more (tether-hooks)\n"
+        '      usage_hint: "status | pending | timers | revoke ID|all | stop | usage | help"\n'
+        "      should_escape: false\n"
+        "oauth_config:\n"
+        "  scopes:\n"
+        "    bot:\n"
+        f"{scopes}"
+        "settings:\n"
+        "  event_subscriptions:\n"
+        "    bot_events:\n"
+        f"{events}"
+        "  interactivity:\n"
+        "    is_enabled: true\n"
+        "  org_deploy_enabled: false\n"
+        "  socket_mode_enabled: true\n"
+        "  token_rotation_enabled: false\n"
+    )
 
 
 def _current() -> dict[str, Any]:
