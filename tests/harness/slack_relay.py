@@ -12,20 +12,26 @@ from harness.slack import ALICE, CHANNEL, section_text
 from tether_hooks import relay
 from tether_hooks.listener import daemon
 
-__all__ = ["configure_slack", "outcome", "slack_listener_stops_first", "slack_request"]
+__all__ = ["configure_slack", "outcome", "slack_listener_stops_first", "slack_request",
+           "slack_table"]
 
 
-def configure_slack(home: Path, emu: SlackEmulator, extra: str = "") -> None:
-    """``[slack]`` pointed at ``emu`` in ``<home>/config.toml`` (alice allowed)."""
-    (home / "config.toml").write_text(
-        f"{extra}[slack]\n"
+def slack_table(emu: SlackEmulator) -> str:
+    """The ``[slack]`` table pointed at ``emu`` (alice allowed), as TOML text."""
+    return (
+        "[slack]\n"
         f'bot_token = "{emu.bot_token}"\n'
         f'app_token = "{emu.app_token}"\n'
         f'channel_id = "{CHANNEL}"\n'
         f'allowed_user_ids = ["{ALICE}"]\n'
         f'api_base = "{emu.base_url}"\n'
-        "ping_interval = 1\n"
+        "ping_interval = 1\n\n"
     )
+
+
+def configure_slack(home: Path, emu: SlackEmulator, extra: str = "") -> None:
+    """``[slack]`` pointed at ``emu`` in ``<home>/config.toml`` (alice allowed)."""
+    (home / "config.toml").write_text(f"{extra}{slack_table(emu)}")
 
 
 def slack_request(emu: SlackEmulator, needle: str, timeout: float = 30) -> Message:

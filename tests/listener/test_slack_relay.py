@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from emulators.slack import SlackEmulator
+from emulators.telegram import TelegramEmulator
+from harness import telegram_relay
 from harness.hookproc import HookRunner, payload
 from harness.slack import ALICE, CHANNEL, MALLORY, button_id, labels, section_text
-from harness.slack_relay import configure_slack, outcome, slack_request
+from harness.slack_relay import configure_slack, outcome, slack_request, slack_table
 from harness.waiting import until
 
 from tether_hooks import paths, timers
@@ -191,6 +193,26 @@ def test_a_click_slack_delivers_again_after_a_restart_is_applied_once(
     assert not [e for e in emu.ephemerals(user=ALICE) if "Already decided" in e.text]
 
 
+def test_with_telegram_too_a_click_in_slack_settles_the_telegram_copy(
+        hook: HookRunner, tether_home: Path, slack_emulator: SlackEmulator,
+        telegram_emulator: TelegramEmulator) -> None:
+    emu, tg = slack_emulator, telegram_emulator
+    telegram_relay.configure(tether_home, tg, extra=slack_table(emu))
+    # (a request posted while one platform still connects goes to the others only:
+    # dispatch posts a request once, to the bridges ready then)
+    daemon.start()
+    until(lambda: bridge_states() == {"telegram": "ok", "slack": "ok"},
+          what="both bridges connected")
+    proc = hook.start("claude", perm(command="make both"))
+    msg = slack_request(emu, "make both")
+    copy = telegram_relay.request_message(tg, "make both")
+    emu.click(CHANNEL, msg.ts, button_id(msg, "❌ Deny"), ALICE)
+    assert hook.finish(proc).output["hookSpecificOutput"]["decision"]["behavior"] == "deny"
+    outcome(emu, msg, "Denied by @alice")
+    assert "Denied by @alice" in (telegram_relay.edited(tg, copy, "Denied by").text or "")
+    daemon.stop()  # while both emulators still answer
+
+
 def test_the_tokens_never_leave_the_listener(tether_home: Path,
                                              slack_emulator: SlackEmulator) -> None:
     """Errors that echo the tokens reach neither the log, nor listener.out, nor the health
@@ -205,14 +227,22 @@ def test_the_tokens_never_leave_the_listener(tether_home: Path,
           timeout=30, what="the bridge to fail with the token rejected")
     seen = [cli_status(), Path(paths.listener_health_file()).read_text()]
     assert "the bot token was revoked or is wrong" in seen[0]
-    until(lambda: json.loads(Path(paths.listener_health_file()).read_text())["bridges"]["slack"]
-          ["state"] == "ok", timeout=60, what="the retry to connect")
+    until(lambda: (bridge_states() or {}).get("slack") == "ok", timeout=60,
+          what="the retry to connect")
     daemon.stop()
     out = Path(paths.listener_out_file())
     logs = [Path(p) for p in (paths.listener_log_file(), f"{paths.listener_log_file()}.1")]
     texts = seen + [p.read_text() for p in [out, *logs] if p.exists()]
     assert any("Slack rejected the bot token" in t for t in texts)
     assert not [t for t in texts if emu.bot_token in t or emu.app_token in t]
+
+
+def bridge_states() -> dict[str, str] | None:
+    try:
+        info = json.loads(Path(paths.listener_health_file()).read_text())
+    except (OSError, ValueError):
+        return None  # not written yet
+    return {name: b["state"] for name, b in info["bridges"].items()}
 
 
 def cli_status() -> str:
