@@ -140,6 +140,26 @@ def test_a_disconnect_reconnects_and_the_next_click_arrives(slack_emulator: Slac
     assert len(emu.calls("apps.connections.open")) == 3
 
 
+def test_a_socket_client_that_ended_is_replaced_by_restart_polling(
+        slack_emulator: SlackEmulator) -> None:
+    """The listener's watchdog (``polling_alive`` / ``restart_polling``) revives a Socket
+    Mode client that ended for good; the next click arrives."""
+    emu = slack_emulator
+
+    async def body(bridge: SlackBridge, d: Dispatch) -> list[Any]:
+        ref = await bridge.post_request(request(), BUTTONS)
+        alive_before = bridge.polling_alive()
+        assert bridge.receiver.client is not None
+        await bridge.receiver.client.close()  # type: ignore[no-untyped-call]
+        dead = bridge.polling_alive()
+        await bridge.restart_polling()
+        await wait(emu.click, CHANNEL, ref.message_id, "tether_0_0")
+        return [alive_before, dead, bridge.polling_alive(), (await d.next()).data]
+
+    assert drive(emu, body) == [True, False, True, "a:1f2e3d4c"]
+    assert len(emu.calls("apps.connections.open")) == 2
+
+
 def test_a_click_made_while_no_socket_was_open_arrives_after_the_start(
         slack_emulator: SlackEmulator) -> None:
     emu = slack_emulator

@@ -63,7 +63,8 @@ __all__ = ["SlackBridge", "map_error"]
 
 log = logging.getLogger(__name__)
 
-RECHECK = 30.0  # seconds between checks of a token or channel problem (and socket restarts)
+RECHECK = 30.0  # seconds between checks of a token or channel problem
+REOPEN = 5.0  # seconds between attempts to replace a socket client that ended
 NAME_RETRY = 600.0  # seconds before a failed users.info is tried again for that user
 _MINOR = ("chat.postEphemeral", "users.info", "conversations.replies")  # never "down" for these
 
@@ -96,7 +97,7 @@ class SlackBridge(BridgeBase):
         self._on_event: OnEvent | None = None
         self._worker: asyncio.Task[None] | None = None
         self._content: dict[tuple[str, str], render.Rendered] = {}  # posted, without buttons
-        self._checked_at = 0.0
+        self._checked_at = self._reopened_at = -RECHECK  # both due at once
         self._backlog_taken = False
 
     # -- identity -----------------------------------------------------------------------------
@@ -189,27 +190,30 @@ class SlackBridge(BridgeBase):
                     self._call("look up a user", self.web.users_info, user=uid), 5)
                 user = info.get("user") or {}
                 found = user.get("name") or (user.get("profile") or {}).get("display_name")
-                name = self.names[uid] = f"@{found}" if found else None  # type: ignore[assignment]
+                if found:
+                    name = self.names[uid] = f"@{found}"
             except (BridgeError, TimeoutError) as exc:
                 self._name_failed[uid] = time.monotonic()
                 log.info("slack: no name for %s: %s", uid, exc)
         return dataclasses.replace(event, user_name=name) if name else event
 
     def polling_alive(self) -> bool:
-        """False once the socket client ended, or while a token or channel problem stands
-        (at most every ``RECHECK`` s: ``restart_polling`` checks it again)."""
-        due = time.monotonic() - self._checked_at >= RECHECK
-        if self.receiver.health.api_problem or self.receiver.health.socket_auth:
-            return not due
-        return self.receiver.alive() or not due
+        """False (for ``restart_polling``) while a token or channel problem stands, every
+        ``RECHECK`` s; or once the socket client ended, every ``REOPEN`` s."""
+        now, health = time.monotonic(), self.receiver.health
+        if health.api_problem or health.socket_auth:
+            return now - self._checked_at < RECHECK
+        return self.receiver.alive() or now - self._reopened_at < REOPEN
 
     async def restart_polling(self) -> None:
         """Check the token and channel again; open a new socket if the old one ended."""
-        self._checked_at = time.monotonic()
         if self.receiver.health.api_problem or self.receiver.health.socket_auth:
+            self._checked_at = time.monotonic()
             await self._check()
         if not self.receiver.alive() or self.receiver.health.socket_auth:
-            log.error("slack: the Socket Mode client stopped; opening a new one")
+            self._reopened_at = time.monotonic()
+            log.warning("slack: opening a new Socket Mode connection (%s)",
+                        self.receiver.health.socket_problem or "the client stopped")
             await self.receiver.open()
 
     async def close(self) -> None:
@@ -221,10 +225,10 @@ class SlackBridge(BridgeBase):
 
     def health(self) -> BridgeHealth:
         """``state`` (ok, auth, error, starting) with an actionable ``detail``."""
-        self.receiver.connected()
+        connected = self.receiver.connected()  # (notes since when it is down)
         report: dict[str, Any] = dict(self.receiver.health.report())
         report.update(bridge=self.name, bot=f"@{self.bot_name}" if self.bot_name else None,
-                      channel_id=self.settings.channel_id, connected=self.receiver.connected())
+                      channel_id=self.settings.channel_id, connected=connected)
         return cast(BridgeHealth, report)
 
     # -- outgoing -------------------------------------------------------------------------------
