@@ -228,7 +228,6 @@ def test_a_click_in_another_channel_reaches_dispatch_with_that_channel(
 
     event = drive(emu, body)
     assert (event.chat_id, event.user_id, event.data) == (ELSEWHERE, MALLORY, "a:0000")
-    assert event.chat_id != SlackBridge.resolved_chat_id  # the class default: none
 
 
 def test_show_outcome_removes_the_buttons_and_update_buttons_replaces_them(

@@ -178,7 +178,7 @@ def test_the_config_is_checked_before_anything_connects(slack_emulator: SlackEmu
 
     section = slack_section(slack_emulator, channel_id="#approvals")
     with pytest.raises(ConfigError, match=r"\[slack\] channel_id = '#approvals' is invalid"):
-        SlackBridge.__init__(SlackBridge.__new__(SlackBridge), _ctx(section))
+        SlackBridge(_ctx(section))
     assert slack_emulator.calls() == []
 
 
