@@ -10,4 +10,6 @@ pytest_plugins = [
     "harness.codex",
     "harness.telegram",
     "harness.telegram_relay",
+    "harness.slack",
+    "harness.slack_relay",
 ]

@@ -87,6 +87,15 @@ def _config() -> list[Check]:
             checks.append(Check("telegram config", "fail", str(exc),
                                 "tether-hooks setup telegram --token TOKEN --chat-id ID "
                                 "--allow-user ID (or --discover to find the ids)"))
+    if "slack" in config.remote_platforms(cfg):
+        from tether_hooks.platforms.slack_config import settings as slack_settings
+
+        try:
+            slack_settings(cfg["slack"], path)
+        except ConfigError as exc:
+            checks.append(Check("slack config", "fail", str(exc),
+                                "tether-hooks setup slack --bot-token xoxb-... --app-token "
+                                "xapp-... --channel C... --allow-user U..."))
     return checks
 
 
@@ -185,6 +194,16 @@ def _bridge_fix(name: str, state_: str, detail: str) -> str:
         if "reach" in low or "network" in low or "did not answer" in low:
             return ("check the network and api_base in config.toml; the listener keeps retrying "
                     "(`tether-hooks listener logs`)")
+    if name == "slack":
+        if "token" in low and ("reject" in low or state_ == "auth"):
+            return ("check both tokens with `tether-hooks setup slack --bot-token xoxb-... "
+                    f"--app-token xapp-... --test`, {restart}")
+        if "/invite" in low or "channel" in low or "scope" in low:
+            return ("do what the detail says (invite the bot, add the scope and reinstall the "
+                    "app, or fix channel_id); the listener checks again every 30 s")
+        if "reach" in low or "disconnected" in low or "did not answer" in low:
+            return ("check the network, api_base and proxy in config.toml; the listener keeps "
+                    "reconnecting (`tether-hooks listener logs`)")
     return f"see `tether-hooks listener logs`, {restart}"
 
 

@@ -28,7 +28,7 @@ CODEX_ENV = {"CODEX_CI": "1", "CODEX_THREAD_ID": "019a0000-0000-7000-8000-000000
 MARKERS = [{name: "1"} for name in AGENT_VARIABLES] + [CLAUDE_ENV, CODEX_ENV]
 
 GUARDED = {"allow-dir", "allow-tool", "allow-all", "allow-bash", "revoke", "approve", "deny",
-           "install", "uninstall", "setup telegram"}
+           "install", "uninstall", "setup telegram", "setup slack"}
 
 
 def verbs(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
@@ -57,6 +57,8 @@ def grant_calls(tmp_path: Path) -> list[list[str]]:
         ["install", "--dry-run"],
         ["uninstall", "--dry-run"],
         ["setup", "telegram", "--token", "123:abc", "--chat-id", "-100", "--allow-user", "1"],
+        ["setup", "slack", "--bot-token", "xoxb-1-2-abcdef", "--app-token", "xapp-1-A1-2-abc",
+         "--channel", "C0123ABCD", "--allow-user", "U0123ABCD"],
     ]
 
 
@@ -172,7 +174,7 @@ def test_a_human_runs_every_grant_verb(tmp_path: Path) -> None:
     ancestor named like nothing in particular: each succeeds."""
     for args in grant_calls(tmp_path):
         if args[0] == "setup":
-            continue  # it checks the token with Telegram: tests/commands/test_setup.py
+            continue  # it checks the token with the platform: tests/commands/test_setup*.py
         result = cli_process(args, clean_env(), launcher=[sys.executable])
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         assert REFUSAL not in result.stderr
@@ -183,7 +185,8 @@ def test_read_only_verbs_work_for_an_agent(tmp_path: Path) -> None:
     env = clean_env(**CLAUDE_ENV)
     for args in (["timers", "--json"], ["pending", "--json"], ["status", "--json"],
                  ["log", "--json"], ["listener", "status", "--json"],
-                 ["allow-tool", "--help"], ["approve", "--help"], ["setup", "telegram", "--help"]):
+                 ["allow-tool", "--help"], ["approve", "--help"], ["setup", "telegram", "--help"],
+                 ["setup", "slack", "--help"]):
         result = cli_process(args, env)
         assert result.returncode == 0, (args, result.stderr)
         assert REFUSAL not in result.stderr

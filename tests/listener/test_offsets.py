@@ -93,3 +93,42 @@ def test_keyed_replays_for_events_without_growing_ids(tether_home: Path) -> None
     for n in range(offsets_module.KEYS):  # bounded: the oldest key is forgotten
         again.done_key("memory", f"k{n}")
     assert again.fresh_key("memory", "memory:e7") and not again.fresh_key("memory", "k5")
+
+
+def test_events_held_by_key_come_back_in_arrival_order_until_applied(tether_home: Path) -> None:
+    """Slack: envelopes are held by event key before they are acknowledged; a restart gets
+    them back in the order they arrived; an applied key is dropped and never held again."""
+    first = Offsets()
+    first.bind("slack", "acct")
+    first.hold_keyed("slack", [("slack:msg:C1:3.0", {"n": 3}), ("slack:msg:C1:1.0", {"n": 1})])
+    first.hold_keyed("slack", [("slack:press:x", {"n": 2}), ("slack:msg:C1:3.0", {"n": 3})])
+    first.done_key("slack", "slack:msg:C1:1.0")  # applied before the listener died
+    again = Offsets()
+    again.bind("slack", "acct")
+    assert again.held_keys("slack") == ["slack:msg:C1:3.0", "slack:press:x"]
+    assert again.backlog("slack") == [{"n": 3}, {"n": 2}]  # as they arrived, not by key
+    again.hold_keyed("slack", [("slack:msg:C1:1.0", {"n": 1})])  # Slack re-delivers it
+    assert again.held_keys("slack") == ["slack:msg:C1:3.0", "slack:press:x"]
+    again.done_key("slack", "slack:msg:C1:3.0")
+    again.done_key("slack", "slack:press:x")
+    last = Offsets()
+    last.bind("slack", "acct")
+    assert last.held_keys("slack") == [] and last.backlog("slack") == []
+    assert last.get("slack") is None  # no ordering id was ever applied
+
+
+def test_an_event_held_by_key_that_keeps_crashing_is_dropped(tether_home: Path) -> None:
+    first = Offsets()
+    first.bind("slack", "acct")
+    first.hold_keyed("slack", [("slack:cmd:1", {"n": 1})])
+    for _ in range(MAX_TRIES):
+        restarted = Offsets()
+        restarted.bind("slack", "acct")
+        assert restarted.backlog("slack") == [{"n": 1}]
+    last = Offsets()
+    last.bind("slack", "acct")
+    assert last.backlog("slack") == [] and last.held_keys("slack") == []
+    other = Offsets()
+    other.hold_keyed("slack", [("slack:cmd:2", {"n": 2})])
+    other.bind("slack", "another-account")  # another token: what the old one held is gone
+    assert other.held_keys("slack") == []

@@ -1,4 +1,4 @@
-"""Setup verbs: ``setup telegram`` writes the ``[telegram]`` section of config.toml."""
+"""Setup verbs: ``setup telegram`` and ``setup slack`` write their section of config.toml."""
 
 from __future__ import annotations
 
@@ -58,6 +58,58 @@ def telegram(
     result = core.configure(token=token, chat_id=chat_id, allow_users=list(allow_users),
                             api_base=api_base, forum=forum, test=test)
     output.emit(result, as_json, lambda: _configured(result))
+
+
+@setup.command("slack")
+@click.option("--bot-token", metavar="XOXB", help="The Bot User OAuth Token (xoxb-...; "
+              "default: SLACK_BOT_TOKEN, which is then not written to the file).")
+@click.option("--app-token", metavar="XAPP", help="An app-level token with connections:write "
+              "(xapp-...; default: SLACK_APP_TOKEN, which is then not written to the file).")
+@click.option("--channel", metavar="ID", help="The channel requests go to, by id (C0123ABCD: "
+              "the channel's name > About); invite the bot there first.")
+@click.option("--allow-user", "allow_users", metavar="ID", multiple=True,
+              help="A Slack member id allowed to decide, U0123ABCD (repeat for several; "
+                   "replaces the list).")
+@click.option("--api-base", metavar="URL", help="The Web API base, ending in /api/ "
+              "(default: https://slack.com/api/).")
+@click.option("--test", is_flag=True, help="Then post a test message to the channel.")
+@click.option("--manifest", is_flag=True, help="Only print the app manifest to create the "
+              "Slack app with (scopes, Socket Mode, /tether, events), and write nothing.")
+@output.json_option
+@human_only
+def slack(
+    bot_token: str | None,
+    app_token: str | None,
+    channel: str | None,
+    allow_users: tuple[str, ...],
+    api_base: str | None,
+    test: bool,
+    manifest: bool,
+    as_json: bool,
+) -> None:
+    """Check the tokens and the channel with Slack and write [slack] to config.toml."""
+    from tether_hooks.platforms import slack_setup as core
+
+    if manifest:
+        text = core.manifest()
+        output.emit({"manifest": text}, as_json, lambda: text.rstrip("\n"))
+        return
+    result = core.configure(bot_token=bot_token, app_token=app_token, channel=channel,
+                            allow_users=list(allow_users), api_base=api_base, test=test)
+    output.emit(result, as_json, lambda: _slack_configured(result))
+
+
+def _slack_configured(r: Mapping[str, Any]) -> str:
+    bot, channel = r["bot"], r["channel"]
+    where = f"#{channel['name']}" if channel.get("name") else channel["id"]
+    lines = [f"Wrote [slack] to {r['path']}: bot @{bot['name']} in {bot['team']}, channel "
+             f"{where} ({channel['id']}), allowed users {', '.join(r['allowed_user_ids'])}."]
+    for var in r["tokens_from_env"]:
+        lines.append(f"A token comes from {var}: keep it set for the listener.")
+    if "test_message" in r:
+        lines.append(f"Posted a test message (ts {r['test_message']}).")
+    lines.append("Start the listener: tether-hooks listener start")
+    return "\n".join(lines)
 
 
 def _configured(r: Mapping[str, Any]) -> str:

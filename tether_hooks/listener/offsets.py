@@ -15,7 +15,10 @@ restarts without being applied (it crashes the listener) is dropped with an erro
 
 A bridge whose event ids do not grow (``replays_by_order`` False) is kept by key instead:
 the ``KEYS`` most recently applied event keys (``fresh_key``, ``done_key``), and an
-event whose key is among them is a redelivery.
+event whose key is among them is a redelivery. Such a bridge (Slack) holds what it received
+by key (``hold_keyed``, before it acknowledges it): ``"keyed": {"slack:...": {"raw": ...,
+"seq": 3, ...}}``, given back by ``backlog`` in the order it arrived and dropped by
+``done_key`` once applied. A key applied already, or held already, is not held again.
 
 An offset is forgotten after ``KEEP`` seconds (Telegram keeps an unconfirmed update 24 h at
 most, and after a week without updates it numbers them from a random new start) and when
@@ -67,6 +70,10 @@ class Offsets:
                               and isinstance(v.get("raw"), dict)}
             keys = entry.get("keys")
             entry["keys"] = [str(k) for k in (keys if isinstance(keys, list) else ())][-KEYS:]
+            keyed = entry.get("keyed")
+            entry["keyed"] = {str(k): v for k, v in (keyed if isinstance(keyed, dict)
+                                                     else {}).items()
+                              if isinstance(v, dict) and isinstance(v.get("raw"), dict)}
 
     def _live(self, bridge: str, now: float) -> dict[str, Any] | None:
         entry = self._ids.get(bridge)
@@ -77,7 +84,7 @@ class Offsets:
     def _entry(self, bridge: str, now: float) -> dict[str, Any]:
         entry = self._live(bridge, now)
         if entry is None:
-            entry = self._ids[bridge] = {"id": -(2**62), "at": now, "keys": [],
+            entry = self._ids[bridge] = {"id": -(2**62), "at": now, "keys": [], "keyed": {},
                                          "account": self._accounts.get(bridge, ""), "inbox": {}}
         return entry
 
@@ -116,6 +123,7 @@ class Offsets:
             entry = self._entry(bridge, now)
             if key not in entry["keys"]:
                 entry["keys"] = [*entry["keys"][-(KEYS - 1):], key]
+            entry["keyed"].pop(key, None)
             entry["at"] = now
             entry["account"] = self._accounts.get(bridge, entry.get("account", ""))
             self._save()
@@ -134,22 +142,48 @@ class Offsets:
             if added:
                 self._save()
 
+    def hold_keyed(self, bridge: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Keep received events (``(event key, raw)``) until they are applied, in the order
+        given after those held before; written now. A key applied or held already is
+        skipped (a redelivery)."""
+        with self._lock:
+            now = time.time()
+            entry = self._entry(bridge, now)
+            entry["at"] = now
+            held = entry["keyed"]
+            seq = max((int(v.get("seq") or 0) for v in held.values()), default=0)
+            added = False
+            for key, raw in items:
+                if key in held or key in entry["keys"]:
+                    continue
+                seq += 1
+                held[key] = {"raw": raw, "at": now, "seq": seq, "tries": 0}
+                added = True
+            if added:
+                self._save()
+
     def backlog(self, bridge: str) -> list[dict[str, Any]]:
-        """The held updates of ``bridge`` (oldest first), each counted as one more try."""
+        """The held updates of ``bridge`` (oldest first: by update id, then the keyed ones
+        in the order they arrived), each counted as one more try."""
         with self._lock:
             entry = self._live(bridge, time.time())
-            if entry is None or not entry["inbox"]:
+            if entry is None or not (entry["inbox"] or entry["keyed"]):
                 return []
             out = []
-            for key in sorted(entry["inbox"], key=int):
-                held = entry["inbox"][key]
-                if int(held.get("tries") or 0) >= MAX_TRIES:
-                    log.error("%s: dropping update %s: applying it failed %d times",
-                              bridge, key, MAX_TRIES)
-                    del entry["inbox"][key]
-                    continue
-                held["tries"] = int(held.get("tries") or 0) + 1
-                out.append(held["raw"])
+            for box, keys in (
+                (entry["inbox"], sorted(entry["inbox"], key=int)),
+                (entry["keyed"], sorted(entry["keyed"],
+                                        key=lambda k: int(entry["keyed"][k].get("seq") or 0))),
+            ):
+                for key in keys:
+                    held = box[key]
+                    if int(held.get("tries") or 0) >= MAX_TRIES:
+                        log.error("%s: dropping update %s: applying it failed %d times",
+                                  bridge, key, MAX_TRIES)
+                        del box[key]
+                        continue
+                    held["tries"] = int(held.get("tries") or 0) + 1
+                    out.append(held["raw"])
             self._save()
             return out
 
@@ -158,6 +192,12 @@ class Offsets:
         with self._lock:
             entry = self._live(bridge, time.time())
             return sorted(int(k) for k in (entry or {}).get("inbox", {}))
+
+    def held_keys(self, bridge: str) -> list[str]:
+        """The keys of the events held by key (received, not applied yet), oldest first."""
+        with self._lock:
+            keyed = (self._live(bridge, time.time()) or {}).get("keyed", {})
+            return sorted(keyed, key=lambda k: int(keyed[k].get("seq") or 0))
 
     def done(self, bridge: str, update_id: int) -> None:
         """``update_id`` is applied (updates are applied in order): written now."""

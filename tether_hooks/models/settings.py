@@ -10,6 +10,7 @@ __all__ = [
     "OnTimeout",
     "PlatformSection",
     "Settings",
+    "SlackSection",
     "TelegramSection",
 ]
 
@@ -39,6 +40,20 @@ class TelegramSection(PlatformSection, total=False):
     max_retry_after: float
 
 
+class SlackSection(PlatformSection, total=False):
+    """``[slack]`` (checked by ``platforms.slack_config``)."""
+
+    bot_token: str
+    app_token: str
+    channel_id: str
+    api_base: str
+    proxy: str
+    retries: int
+    max_retry_after: float
+    send_timeout: float
+    ping_interval: float
+
+
 class Settings(TypedDict):
     """The top-level settings of config.toml, checked, defaults filled in (``config.DEFAULTS``)."""
 
@@ -56,7 +71,7 @@ class Config(Settings, total=False):
     """``config.load()``: the settings and the platform tables."""
 
     telegram: TelegramSection
-    slack: PlatformSection
+    slack: SlackSection
     discord: PlatformSection
     memory: PlatformSection
     notify: list[str]  # the platforms requests go to (default: every configured one)

@@ -21,6 +21,12 @@ def _telegram(ctx: BridgeContext) -> BridgeBase:
     return TelegramBridge(ctx)
 
 
+def _slack(ctx: BridgeContext) -> BridgeBase:
+    from tether_hooks.platforms.slack import SlackBridge
+
+    return SlackBridge(ctx)
+
+
 def _memory(ctx: BridgeContext) -> BridgeBase:
     from tether_hooks.platforms.memory import MemoryBridge
 
@@ -30,6 +36,7 @@ def _memory(ctx: BridgeContext) -> BridgeBase:
 # name -> builder; the name is also the config section and the pip extra.
 BRIDGES: dict[str, Callable[[BridgeContext], BridgeBase]] = {
     "telegram": _telegram,
+    "slack": _slack,
     "memory": _memory,  # tests: posts nowhere
 }
 

@@ -202,9 +202,13 @@ class Capabilities:
 
 
 class Inbox(Protocol):
-    """Fetched updates held until applied (``listener.offsets.Offsets``)."""
+    """Fetched updates held until applied (``listener.offsets.Offsets``): by ordering id
+    (``hold``), or by ``event_key`` where ids do not grow (``hold_keyed``, dropped when
+    dispatch marks that key applied); ``backlog`` gives both back, oldest first."""
 
     def hold(self, bridge: str, updates: list[tuple[int, dict[str, Any]]]) -> None: ...
+
+    def hold_keyed(self, bridge: str, items: list[tuple[str, dict[str, Any]]]) -> None: ...
 
     def backlog(self, bridge: str) -> list[dict[str, Any]]: ...
 

@@ -5,11 +5,12 @@ input for the audit log."""
 
 from __future__ import annotations
 
-from tether_hooks.platforms import telegram_secrets
+from tether_hooks.platforms import slack_secrets, telegram_secrets
 
 # name -> its secrets module; a new platform adds one line here.
 SECRETS = {
     "telegram": telegram_secrets,
+    "slack": slack_secrets,
 }
 
 

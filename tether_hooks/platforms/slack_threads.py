@@ -1,0 +1,78 @@
+"""One thread per session: a root message names the agent, the project and the session,
+and every request, notice and answer of that session is a reply in its thread
+(``thread_ts`` = the root's ``ts``). A thread is known from ``ctx.threads`` or the session
+record (so it survives a listener restart), created on first use (``on_thread``), and
+replaced when its root was deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from tether_hooks.platforms import slack_render as render
+from tether_hooks.platforms.base import BridgeError, MessageRef
+
+__all__ = ["Send", "Threads", "known_thread"]
+
+_NAME = "slack"
+_GONE = re.compile(r"thread_not_found|message_not_found")
+# ``SlackBridge._send``: one message posted (in a thread, or at the top of the channel)
+Send = Callable[[render.Rendered, str | None], Awaitable[MessageRef]]
+
+
+def known_thread(record: Mapping[str, Any] | None) -> str | None:
+    """The thread recorded on a session record (``chat.slack.thread_id``)."""
+    chat = (record or {}).get("chat") or {}
+    ref = chat.get(_NAME) if isinstance(chat, dict) else None
+    value = ref.get("thread_id") if isinstance(ref, dict) else None
+    return str(value) if value else None
+
+
+class Threads:
+    """The session -> thread map of one bridge, and the posting that follows threads."""
+
+    def __init__(self, known: Mapping[str, str],
+                 on_thread: Callable[[str, str], None] | None) -> None:
+        self.known: dict[str, str] = {str(k): str(v) for k, v in known.items() if v}
+        self.on_thread = on_thread
+        self._dead: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def thread_for(self, send: Send, sid: str, agent: object, cwd: object,
+                         record: Mapping[str, Any] | None) -> str | None:
+        """The session's thread, its root posted on first use; None without a session."""
+        if not sid:
+            return None
+        stored = known_thread(record)
+        if sid not in self.known and stored and stored not in self._dead:
+            self.known[sid] = stored
+        if sid in self.known:
+            return self.known[sid]
+        async with self._locks.setdefault(sid, asyncio.Lock()):
+            if sid in self.known:
+                return self.known[sid]
+            root = await send(render.root(agent, cwd, sid), None)
+            thread = self.known[sid] = root.message_id
+        if self.on_thread is not None:
+            self.on_thread(sid, thread)
+        return thread
+
+    async def post(self, send: Send, messages: list[render.Rendered], sid: str, agent: object,
+                   cwd: object, record: Mapping[str, Any] | None) -> list[MessageRef]:
+        """Post ``messages`` in the session's thread (its root made again if deleted)."""
+        thread = await self.thread_for(send, sid, agent, cwd, record)
+        refs = []
+        for message in messages:
+            try:
+                refs.append(await send(message, thread))
+                continue
+            except BridgeError as err:
+                if thread is None or not _GONE.search(str(err)):
+                    raise
+            self._dead.add(thread)
+            self.known.pop(sid, None)
+            thread = await self.thread_for(send, sid, agent, cwd, record)
+            refs.append(await send(message, thread))
+        return refs
