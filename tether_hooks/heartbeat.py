@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from tether_hooks import paths
 
-__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "confirmed", "lock_held", "silent_for", "stalled"]
+__all__ = ["BEAT_SECONDS", "STALL_SECONDS", "beat", "confirmed", "lock_held", "silent_for",
+           "stalled"]
 
 BEAT_SECONDS = 2.0
 STALL_SECONDS = 20.0  # ten beats missed: not a slow disk or a busy moment
