@@ -208,7 +208,8 @@ def test_strangers_can_do_nothing_and_are_logged(caplog: pytest.LogCaptureFixtur
             await bridge.send("allow", MALLORY)
             await bridge.command("revoke", MALLORY, "all")
             await bridge.command("stop", MALLORY)
-            assert [a[1] for a in bridge.answers] == ["⛔ Not authorized."]
+            assert [a[1] for a in bridge.answers] == [
+                f"⛔ Not authorized. Your user id is {MALLORY}."]
             # told once in the chat (then quiet for a while: no flood), every attempt logged
             assert [r["text"] for r in bridge.replies] == [
                 f"⛔ Not authorized. Your user id is {MALLORY}."]
@@ -216,7 +217,8 @@ def test_strangers_can_do_nothing_and_are_logged(caplog: pytest.LogCaptureFixtur
                 await bridge.send(f"allow {n}", MALLORY)
             await bridge.press(post, "✅ Allow", MALLORY)
             assert len(bridge.replies) == 1
-            assert [a[1] for a in bridge.answers] == ["⛔ Not authorized."] * 2
+            assert [a[1] for a in bridge.answers] == [
+                f"⛔ Not authorized. Your user id is {MALLORY}."] * 2
             assert record(rid)["status"] == "pending"
             assert len(timers.live()) == 1
             assert not bridge.outcomes
@@ -1054,5 +1056,26 @@ def test_a_bare_ok_on_one_platform_needs_a_copy_confirmed_there() -> None:
             await until_async(lambda: held.outcomes, what="the late copy's outcome")
             assert held.outcomes[0]["outcome"] == f"✅ Allowed by @user{ALICE} in memory"
             assert held.outcomes[0]["ref"] == held.posts[0]["ref"]
+
+    run(scenario())
+
+
+def test_a_platform_that_connects_later_still_gets_what_waits() -> None:
+    """Telegram up first, Slack a few seconds later: the request waiting meanwhile goes to
+    the late one too (once), and a press there decides it everywhere."""
+    async def scenario() -> None:
+        extra, one, two = _two()
+        async with running(bridge=one, **extra) as (dispatcher, _):
+            rid = add()["id"]
+            (post1,) = await posted(one)
+            dispatcher.add_bridge(two)  # connects now
+            (post2,) = await posted(two)
+            assert post2["request"]["id"] == rid
+            assert post1["buttons"][0][0].data == post2["buttons"][0][0].data  # one nonce
+            await dispatcher.sync()
+            assert len(one.posts) == 1 and len(two.posts) == 1  # once each
+            await two.press(post2, "✅ Allow", ALICE)
+            await until_async(lambda: one.outcomes, what="the first copy's outcome")
+            assert one.outcomes[0]["outcome"] == f"✅ Allowed by @user{ALICE} in other"
 
     run(scenario())

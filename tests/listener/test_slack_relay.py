@@ -57,7 +57,8 @@ def test_a_click_lets_the_hook_allow_and_a_stranger_does_nothing(
 
     emu.click(CHANNEL, msg.ts, button_id(msg, "✅ Allow"), MALLORY)
     refusal = emu.wait_for_ephemeral(user=MALLORY, timeout=15)
-    assert refusal.text == "⛔ Not authorized." and refusal.thread_ts == msg.thread_ts
+    assert refusal.text == f"⛔ Not authorized. Your user id is {MALLORY}."
+    assert refusal.thread_ts == msg.thread_ts
     assert status_of(rid) == "pending"
 
     emu.click(CHANNEL, msg.ts, button_id(msg, "✅ Allow"), ALICE)

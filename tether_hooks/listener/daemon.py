@@ -255,9 +255,13 @@ def _make_bridge(name: str, cfg: Mapping[str, Any], book: ChatBook,
     section = cfg.get(name) or {}
     threads = book.threads(name)
 
+    built: list[BridgeBase] = []
+
     def on_thread(session_id: str, thread_id: str) -> None:
-        loop.run_in_executor(None, _remember_thread, book, session_id, name,
-                             str(section.get("chat_id")), str(thread_id))
+        # the chat the bridge posts in: its table's chat_id, or the id it resolved itself
+        chat = section.get("chat_id") or (built[-1].resolved_chat_id if built else None)
+        loop.run_in_executor(None, _remember_thread, book, session_id, name, str(chat),
+                             str(thread_id))
 
     def build(offset: int | None) -> BridgeBase:
         ctx = BridgeContext(section, offset, threads, on_thread, offsets)
@@ -273,6 +277,7 @@ def _make_bridge(name: str, cfg: Mapping[str, Any], book: ChatBook,
     offsets.bind(name, bridge.account())
     if offsets.get(name) != offset:  # another account: its own numbering
         bridge = build(offsets.get(name))
+    built.append(bridge)
     return bridge
 
 

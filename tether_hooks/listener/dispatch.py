@@ -188,8 +188,8 @@ class Dispatcher:
         await self.runtime.io(audit.append, entry)
         if not self.bridges.in_chat(event):
             return  # another chat: not a word there (nor about what waits here)
-        if event.kind == "press":  # a toast, not a message: every press gets its answer
-            await self.bridges.tell(event, "⛔ Not authorized.")
+        if event.kind == "press":  # private (a toast, an ephemeral): every press is told
+            await self.bridges.tell(event, f"⛔ Not authorized. Your user id is {event.user_id}.")
             return
         # A message in the chat, once per stranger in a while: a group member who writes
         # on and on must not make the bot flood the chat (and hit the platform's limits)

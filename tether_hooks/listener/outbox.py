@@ -45,6 +45,7 @@ class Outbox:
         self.local = local  # the CLI may still answer: an unrelayed request keeps waiting
         self.woken = asyncio.Event()
         self.posting: set[str] = set()  # request ids being posted
+        self.offered: dict[str, set[str]] = {}  # request id -> platforms it went to (tried)
         self.showing: set[str] = set()  # request ids being decided or shown here
         # told the requests after each sync (what waits on a request forgets settled ones)
         self.on_synced: Callable[[Mapping[str, Request]], None] = lambda requests: None
@@ -88,41 +89,52 @@ class Outbox:
         """Post pending requests not posted yet; show outcomes not shown yet."""
         now = time.time()
         data = self.store.read()
-        ready = bool(self.bridges.ready())
+        ready = self.bridges.ready()
         for rid, request in data["requests"].items():
             if rid in self.posting or rid in self.showing:
                 continue
             info = self.book.request(rid)  # (a nonce staged by a post that failed: no refs)
             if request.get("status") == "pending":
-                if (info.get("refs") or info.get("unknown") or not ready
-                        or float(request.get("expires_at", 0)) <= now):
+                # every ready platform gets it once, also one that connected later
+                done = {ref.get("bridge") for ref in info.get("refs") or ()}
+                done |= {*(info.get("unknown") or ()), *self.offered.get(rid, ())}
+                missing = [b for b in ready if b.name not in done]
+                if not missing or float(request.get("expires_at", 0)) <= now:
                     continue
                 self.posting.add(rid)
                 self.runtime.spawn(self._post(request,
-                                              data["sessions"].get(request.get("session_id"))))
+                                              data["sessions"].get(request.get("session_id")),
+                                              missing, bool(done)))
             elif (info.get("refs") and not info.get("shown")
                   and all(self.bridges.started(ref.get("bridge")) for ref in info["refs"])):
                 self.showing.add(rid)
                 self.runtime.spawn(self.show(request))
         self.on_synced(data["requests"])
+        self.offered = {rid: names for rid, names in self.offered.items()
+                        if rid in data["requests"]}
         if not self.posting:
             await self.runtime.io(self.book.prune, set(data["requests"]), set(data["sessions"]))
 
-    async def _post(self, request: Request, session: Session | None) -> None:
+    async def _post(self, request: Request, session: Session | None,
+                    bridges: list[BridgeBase], late: bool = False) -> None:
+        """Post ``request`` on each of ``bridges`` at once (``late``: it is already out on
+        another platform, or was tried there)."""
         rid = request["id"]
         try:
-            nonce = chat.new_nonce()
+            self.offered.setdefault(rid, set()).update(b.name for b in bridges)
+            nonce = self.book.request(rid).get("nonce") or chat.new_nonce()
             self.book.stage(rid, nonce)
             shown: dict[str, Any] | None = None
             if session is not None:  # where its messages went before (a forum topic)
                 shown = dict(session, chat=self.book.session_chat(session.get("id")))
             outcomes = await asyncio.gather(*(
-                self._post_to(bridge, request, nonce, shown) for bridge in self.bridges.ready()))
+                self._post_to(bridge, request, nonce, shown) for bridge in bridges))
             posted = [name for name, result, _ in outcomes if result == "posted"]
             unknown = [name for name, result, _ in outcomes if result == "unknown"]
             problems = [detail for _, result, detail in outcomes if result == "failed"]
             if unknown:  # never sent twice: a press on that copy resolves by its nonce
-                await self.runtime.io(self.book.update, rid, unknown=unknown)
+                before = self.book.request(rid).get("unknown") or []
+                await self.runtime.io(self.book.update, rid, unknown=[*before, *unknown])
                 self.bridges.error(f"unknown:{rid}", (
                     f"request {rid} ({request.get('tool_name')}) may not have arrived: "
                     f"{', '.join(unknown)} did not confirm it. If it is not above, answer "
@@ -130,7 +142,7 @@ class Outbox:
             if posted:
                 log.info("posted request %s (%s) to %s", rid, request.get("tool_name"),
                          ", ".join(posted))
-            elif not self.local and not unknown:  # nowhere to answer: the agent's own prompt
+            elif not self.local and not unknown and not late:  # nowhere: the agent's prompt
                 await self.unrelayed(rid, "could not post the request (" + "; ".join(
                     problems or ["no chat platform is connected"]) + ")")
         finally:
