@@ -15,6 +15,7 @@ from typing import Any
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
+from tether_hooks.wording import project_name, short_id
 
 __all__ = ["Doc", "Row", "Span", "hidden_by_store", "input_doc", "u16"]
 
@@ -231,3 +232,35 @@ def hidden_by_store(request: dict[str, Any]) -> int:
     """The characters of the original input the stored copy lacks (``input_missing``)."""
     value = request.get("input_missing")
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+NOTICE_ICONS = {"auto_approved": "🕒", "waiting": "⏳", "finished": "🏁", "error": "⚠️",
+                "info": "ℹ️"}
+
+
+def notice_doc(notice: object, *, context: bool = True) -> tuple[Doc, str]:
+    """A :class:`~tether_hooks.platforms.base.Notice` as a document, and its first line
+    (with its icon: a notification's plain text). The first line is bold, an icon added
+    unless it starts with one; ``context`` adds "📁 project · session" (not needed inside a
+    session's thread or topic); ``items`` are listed unless the text lists them already."""
+    kind = str(getattr(notice, "kind", "info"))
+    text = redact.chat(str(getattr(notice, "text", ""))).strip()
+    first, _, rest = text.partition("\n")
+    doc = Doc()
+    icon = f"{NOTICE_ICONS.get(kind, 'ℹ️')} " if first[:1].isalnum() else ""
+    doc.para([(icon, None), (first, "b")])
+    where: list[Span] = []
+    cwd, sid = getattr(notice, "cwd", None), getattr(notice, "session_id", None)
+    if context and cwd:
+        where += [("📁 ", None), (project_name(cwd), "b")]
+    if context and sid:
+        where += [(" · session " if where else "session ", None), (short_id(sid), "code")]
+    if where:
+        doc.rows.append(Row(tuple(where), 0))
+    if rest.strip():
+        doc.text(rest.strip("\n"))
+    items = [redact.chat(str(i)) for i in getattr(notice, "items", None) or []]
+    bullets: list[list[Span]] = [[("• ", None), (i, None)] for i in items if i not in text]
+    if bullets:
+        doc.para(*bullets)
+    return doc, f"{icon}{first}"

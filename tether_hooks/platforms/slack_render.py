@@ -27,7 +27,14 @@ from typing import Any
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT, BridgeError, Button
-from tether_hooks.platforms.preview import Doc, Row, Span, hidden_by_store, input_doc
+from tether_hooks.platforms.preview import (
+    Doc,
+    Row,
+    Span,
+    hidden_by_store,
+    input_doc,
+    notice_doc,
+)
 from tether_hooks.wording import agent_label, clip, project_name, short_id
 
 __all__ = [
@@ -54,8 +61,6 @@ MESSAGE_SECTIONS = 4  # sections per message of a long text (Slack also caps a m
 _MARK_ROOM = 120
 _FENCE = "```"
 _MARKS = "*_~`"
-_NOTICE_ICONS = {"auto_approved": "🕒", "waiting": "⏳", "finished": "🏁", "error": "⚠️",
-                 "info": "ℹ️"}
 
 
 @dataclass(frozen=True)
@@ -303,30 +308,9 @@ def _messages(fallback: str, texts: list[str]) -> list[Rendered]:
 
 
 def notice(item: object, *, context: bool = True) -> list[Rendered]:
-    """A :class:`~tether_hooks.platforms.base.Notice`: the first line bold (an icon added
-    unless it starts with one), ``context`` adds "📁 project · session" (not needed in the
-    session's thread), then the rest and the ``items`` not already in the text."""
-    kind = str(getattr(item, "kind", "info"))
-    body = redact.chat(str(getattr(item, "text", ""))).strip()
-    first, _, rest = body.partition("\n")
-    doc = Doc()
-    icon = f"{_NOTICE_ICONS.get(kind, 'ℹ️')} " if first[:1].isalnum() else ""
-    doc.para([(icon, None), (first, "b")])
-    where: list[Span] = []
-    cwd, sid = getattr(item, "cwd", None), getattr(item, "session_id", None)
-    if context and cwd:
-        where += [("📁 ", None), (project_name(cwd), "b")]
-    if context and sid:
-        where += [(" · session " if where else "session ", None), (short_id(sid), "code")]
-    if where:
-        doc.rows.append(Row(tuple(where), 0))
-    if rest.strip():
-        doc.text(rest.strip("\n"))
-    items = [redact.chat(str(i)) for i in getattr(item, "items", None) or []]
-    bullets: list[list[Span]] = [[("• ", None), (i, None)] for i in items if i not in body]
-    if bullets:
-        doc.para(*bullets)
-    return _messages(f"{icon}{first}", sections(doc.rows))
+    """A :class:`~tether_hooks.platforms.base.Notice` (``preview.notice_doc``)."""
+    doc, first = notice_doc(item, context=context)
+    return _messages(first, sections(doc.rows))
 
 
 def text(value: str) -> list[Rendered]:

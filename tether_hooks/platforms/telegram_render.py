@@ -23,7 +23,15 @@ from typing import Any
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
-from tether_hooks.platforms.preview import Doc, Row, Span, hidden_by_store, input_doc, u16
+from tether_hooks.platforms.preview import (
+    Doc,
+    Row,
+    Span,
+    hidden_by_store,
+    input_doc,
+    notice_doc,
+    u16,
+)
 from tether_hooks.wording import (  # noqa: F401 - re-exported for the bridge
     KEEP_PLANNING,
     agent_label,
@@ -55,13 +63,6 @@ LIMIT = 4096  # Telegram: characters of a message after entity parsing
 PREVIEW_CHARS = 3000  # a request preview stays readable on a phone; the rest is "Show full"
 _MARK_ROOM = 120  # room kept for the "✂️ … more characters" marker
 _PART_ROOM = 160  # room kept for the "part i/n" header of a full-input chunk
-_NOTICE_ICONS = {
-    "auto_approved": "🕒",
-    "waiting": "⏳",
-    "finished": "🏁",
-    "error": "⚠️",
-    "info": "ℹ️",
-}
 
 @dataclass(frozen=True)
 class Preview:
@@ -279,33 +280,9 @@ def full_input(request: dict[str, Any], *, limit: int = LIMIT) -> list[str]:
 
 
 def notice_messages(notice: object, *, limit: int = LIMIT, context: bool = True) -> list[str]:
-    """A :class:`~tether_hooks.platforms.base.Notice` as one or more HTML messages.
-
-    The first line of its text is bold; an icon is added unless the text starts with one.
-    ``context`` adds a "📁 project · session" line (not needed inside a session's topic);
-    ``items`` are listed unless the text lists them already.
-    """
-    kind = str(getattr(notice, "kind", "info"))
-    text = redact.chat(str(getattr(notice, "text", ""))).strip()
-    first, _, rest = text.partition("\n")
-    doc = Doc()
-    icon = f"{_NOTICE_ICONS.get(kind, 'ℹ️')} " if first[:1].isalnum() else ""
-    doc.para([(icon, None), (first, "b")])
-    where: list[Span] = []
-    cwd, sid = getattr(notice, "cwd", None), getattr(notice, "session_id", None)
-    if context and cwd:
-        where += [("📁 ", None), (project_name(cwd), "b")]
-    if context and sid:
-        where += [(" · session " if where else "session ", None), (short_id(sid), "code")]
-    if where:
-        doc.rows.append(Row(tuple(where), 0))
-    if rest.strip():
-        doc.text(rest.strip("\n"))
-    items = [redact.chat(str(i)) for i in getattr(notice, "items", None) or []]
-    items = [i for i in items if i not in text]
-    if items:
-        bullets: list[list[Span]] = [[("• ", None), (item, None)] for item in items]
-        doc.para(*bullets)
+    """A :class:`~tether_hooks.platforms.base.Notice` as one or more HTML messages
+    (``preview.notice_doc``)."""
+    doc, _ = notice_doc(notice, context=context)
     return [_html(c) for c in _chunks(doc.rows, limit)]
 
 
