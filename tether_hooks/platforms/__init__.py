@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from tether_hooks.platforms.base import BridgeBase, BridgeContext
 
-__all__ = ["BRIDGES", "make_bridge"]
+__all__ = ["BRIDGES", "make_bridge", "send_test"]
 
 
 def _telegram(ctx: BridgeContext) -> BridgeBase:
@@ -49,3 +49,26 @@ def make_bridge(name: str, ctx: BridgeContext) -> BridgeBase:
     except KeyError:
         raise ValueError(f"unknown platform {name!r}: use one of {', '.join(BRIDGES)}") from None
     return build(ctx)
+
+
+def send_test(name: str, section: dict[str, object], where: str) -> str:
+    """Post the setup's test notice with a bridge built for ``section``; its message id.
+    TetherError (one line) when it fails."""
+    import asyncio
+
+    from tether_hooks.errors import TetherError
+    from tether_hooks.platforms.base import BridgeContext, BridgeError, Notice
+
+    async def run() -> str:
+        bridge = make_bridge(name, BridgeContext(section))
+        try:
+            ref = await bridge.post_notice(None, Notice(
+                "info", f"tether-hooks is connected: permission requests will arrive {where}."))
+        finally:
+            await bridge.close()
+        return ref.message_id if ref else ""
+
+    try:
+        return asyncio.run(run())
+    except BridgeError as exc:
+        raise TetherError(f"the test message failed: {exc}") from exc

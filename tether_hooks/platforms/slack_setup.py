@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tether_hooks import config_write, paths
+from tether_hooks import config_write, paths, platforms
 from tether_hooks.errors import TetherError, UsageError
-from tether_hooks.platforms.base import BridgeAuthError, BridgeContext, BridgeError, Notice
+from tether_hooks.platforms.base import BridgeAuthError, BridgeError
 from tether_hooks.platforms.slack_config import (
     SlackSettings,
     channel_id_of,
@@ -148,24 +148,7 @@ def configure(*, bot_token: str | None, app_token: str | None, channel: str | No
                             if v and key not in section],
     }
     if test:
-        result["test_message"] = _send_test(section)
+        result["test_message"] = platforms.send_test(
+            "slack", section, "in this channel, one thread per session")
     return result
 
-
-def _send_test(section: dict[str, Any]) -> str:
-    from tether_hooks.platforms.slack import SlackBridge
-
-    async def run() -> str:
-        bridge = SlackBridge(BridgeContext(section))
-        try:
-            notice = Notice("info", "tether-hooks is connected: permission requests will "
-                                    "arrive in this channel, one thread per session.")
-            ref = await bridge.post_notice(None, notice)
-        finally:
-            await bridge.close()
-        return ref.message_id if ref else ""
-
-    try:
-        return asyncio.run(run())
-    except BridgeError as exc:
-        raise TetherError(f"the test message failed: {exc}") from exc

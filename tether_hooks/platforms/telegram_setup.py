@@ -8,9 +8,9 @@ from typing import Any
 from telegram import Bot
 from telegram.error import TelegramError
 
-from tether_hooks import config_write, paths
+from tether_hooks import config_write, paths, platforms
 from tether_hooks.errors import ConfigError, TetherError, UsageError
-from tether_hooks.platforms.base import BridgeContext, BridgeError, Notice
+from tether_hooks.platforms.base import BridgeError
 from tether_hooks.platforms.telegram_config import (
     DEFAULT_API_BASE,
     chat_id_of,
@@ -85,27 +85,9 @@ def configure(
         "api_base": checked.api_base, "token_in_file": "bot_token" in section,
     }
     if test:
-        result["test_message"] = _send_test(section)
+        result["test_message"] = platforms.send_test("telegram", section, "in this chat")
     return result
 
-
-def _send_test(section: dict[str, Any]) -> str:
-    from tether_hooks.platforms.telegram import TelegramBridge
-
-    async def run() -> str:
-        bridge = TelegramBridge(BridgeContext(section))
-        try:
-            notice = Notice("info", "tether-hooks is connected: permission requests will "
-                                    "arrive in this chat.")
-            ref = await bridge.post_notice(None, notice)
-        finally:
-            await bridge.close()
-        return ref.message_id if ref else ""
-
-    try:
-        return asyncio.run(run())
-    except BridgeError as exc:
-        raise TetherError(f"the test message failed: {exc}") from exc
 
 
 def listener_running() -> bool:
