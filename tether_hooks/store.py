@@ -147,25 +147,13 @@ class Store:
 
     # -- timers ---------------------------------------------------------------
 
-    def add_timer(
-        self,
-        scope: str,
-        seconds: float,
-        *,
-        created_by: str,
-        session_id: str | None = None,
-        tool: str | None = None,
-        path: str | None = None,
-        prefix: str | None = None,
-        agent: str | None = None,
-        key: str | None = None,
-    ) -> tuple[Timer, list[Request]]:
-        """Add a timer; pending requests it covers are allowed at once. Returns both.
-        With ``key`` (the chat update that asked for it) a second call adds nothing."""
-        timer = draft_timer(scope, seconds, time.time(), created_by=created_by,
-                            session_id=session_id, tool=tool, path=path, prefix=prefix,
-                            agent=agent, key=key)
-        return self.add_drafted(timer)
+    def add_timer(self, scope: str, seconds: float, *, created_by: str,
+                  **fields: str | None) -> tuple[Timer, list[Request]]:
+        """Add a timer (``fields``: those of ``lifecycle.draft_timer``); pending requests it
+        covers are allowed at once. Returns both. With ``key`` (the chat update that asked
+        for it) a second call adds nothing."""
+        return self.add_drafted(draft_timer(scope, seconds, time.time(),
+                                            created_by=created_by, **fields))
 
     def add_drafted(self, timer: Timer) -> tuple[Timer, list[Request]]:
         """``add_timer`` for a timer already checked and built (``lifecycle.draft_timer``)."""

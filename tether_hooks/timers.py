@@ -40,22 +40,11 @@ def seconds(duration: str | None) -> int:
     return int(config.load()["default_timer_seconds"])
 
 
-def add(
-    scope: str,
-    duration: str | None,
-    *,
-    created_by: str,
-    session_id: str | None = None,
-    tool: str | None = None,
-    path: str | None = None,
-    prefix: str | None = None,
-    broad_ok: bool = False,
-    store: Store | None = None,
-    key: str | None = None,
-) -> tuple[Timer, list[Request]]:
-    """Add a timer (``draft``); returns it and the requests it allowed."""
-    timer = draft(scope, duration, created_by=created_by, session_id=session_id, tool=tool,
-                  path=path, prefix=prefix, broad_ok=broad_ok, key=key)
+def add(scope: str, duration: str | None, *, created_by: str, broad_ok: bool = False,
+        store: Store | None = None, **fields: str | None) -> tuple[Timer, list[Request]]:
+    """Add a timer (``draft``: ``fields`` are its session_id, tool, path, prefix, key);
+    returns it and the requests it allowed."""
+    timer = draft(scope, duration, created_by=created_by, broad_ok=broad_ok, **fields)
     return (store or Store()).add_drafted(timer)
 
 
@@ -118,18 +107,12 @@ def check_like(request: HookRequest | Request, scope: str) -> None:
                          "it would cover every session; approve it alone, or use --scope dir")
 
 
-def add_like(
-    request: HookRequest | Request,
-    scope: str,
-    duration: str | None,
-    *,
-    created_by: str,
-    tool: str | None = None,
-    store: Store | None = None,
-    key: str | None = None,
-) -> tuple[Timer, list[Request]]:
-    """Add the timer ``draft_like`` builds; returns it and the requests it allowed."""
-    timer = draft_like(request, scope, duration, created_by=created_by, tool=tool, key=key)
+def add_like(request: HookRequest | Request, scope: str, duration: str | None, *,
+             created_by: str, store: Store | None = None, **fields: str | None
+             ) -> tuple[Timer, list[Request]]:
+    """Add the timer ``draft_like`` builds (``fields``: its tool, key); returns it and the
+    requests it allowed."""
+    timer = draft_like(request, scope, duration, created_by=created_by, **fields)
     return (store or Store()).add_drafted(timer)
 
 
