@@ -15,7 +15,7 @@ from tether_hooks.errors import ConfigError
 
 TYPE_CHECKING = False  # typing itself costs the hook's fast path an import
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from typing import TypeVar
 
     from tether_hooks.models import Config, HookConfig, Settings
@@ -77,6 +77,20 @@ def number_in(value: object, low: float, high: float) -> float | None:
     if value != value or not low <= value <= high:  # NaN compares unequal to itself
         return None
     return float(value)
+
+
+def numbers_in(section: Mapping[str, object],
+               spec: tuple[tuple[str, float, float, float], ...],
+               bad: Callable[[str, str], Exception]) -> dict[str, float]:
+    """A platform table's numbers, ``(key, default, low, high)`` each, checked by
+    ``number_in``; ``bad(key, want)`` is raised for the first one out of range."""
+    out = {}
+    for key, default, low, high in spec:
+        value = number_in(section.get(key, default), low, high)
+        if value is None:
+            raise bad(key, f"give a number from {low:g} to {high:g}")
+        out[key] = value
+    return out
 
 
 def validate(data: Mapping[str, object], path: str = "config.toml") -> Config:

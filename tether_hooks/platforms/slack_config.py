@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tether_hooks.config import number_in
+from tether_hooks.config import numbers_in
 from tether_hooks.errors import ConfigError
 
 __all__ = [
@@ -110,17 +110,12 @@ def settings(
     proxy = section.get("proxy")
     if proxy is not None and (not isinstance(proxy, str) or not re.match(r"https?://", proxy)):
         raise bad("proxy", 'give an http(s) proxy URL, e.g. "http://proxy:3128"')
-    numbers = {}
-    for key, default, low, high in (
+    numbers = numbers_in(section, (
         ("retries", 2, 0, 10),
         ("max_retry_after", 60.0, 0, 3600),
         ("send_timeout", 20.0, 1, 600),
         ("ping_interval", 5.0, 0.2, 60),
-    ):
-        value = number_in(section.get(key, default), low, high)
-        if value is None:
-            raise bad(key, f"give a number from {low} to {high}")
-        numbers[key] = value
+    ), bad)
     return SlackSettings(
         bot_token=tokens["bot_token"],
         app_token=tokens["app_token"],

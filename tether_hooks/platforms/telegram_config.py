@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tether_hooks.config import number_in
+from tether_hooks.config import numbers_in
 from tether_hooks.errors import ConfigError
 
 __all__ = [
@@ -107,18 +107,13 @@ def settings(
     forum = section.get("forum", False)
     if not isinstance(forum, bool):
         raise bad("forum", "use true or false")
-    numbers = {}
-    for key, default, low, high in (
+    numbers = numbers_in(section, (
         ("poll_timeout", 10, 1, 300),
         ("retries", 4, 0, 100),
         ("retry_delay", 1.0, 0, 3600),
         ("max_retry_after", 60.0, 0, 86400),
         ("send_timeout", 20.0, 0.1, 600),
-    ):
-        value = number_in(section.get(key, default), low, high)
-        if value is None:
-            raise bad(key, f"give a number from {low} to {high}")
-        numbers[key] = value
+    ), bad)
     return TelegramSettings(
         bot_token=token.strip(),
         chat_id=chat_id,
