@@ -6,13 +6,13 @@ replaced when its root was deleted."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tether_hooks.platforms import slack_render as render
 from tether_hooks.platforms.base import BridgeError, MessageRef
+from tether_hooks.platforms.session_threads import SessionThreads
 
 __all__ = ["Send", "Threads", "known_thread"]
 
@@ -35,29 +35,19 @@ class Threads:
 
     def __init__(self, known: Mapping[str, str],
                  on_thread: Callable[[str, str], None] | None) -> None:
-        self.known: dict[str, str] = {str(k): str(v) for k, v in known.items() if v}
-        self.on_thread = on_thread
-        self._dead: set[str] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.threads = SessionThreads[str](
+            {str(k): str(v) for k, v in known.items() if v}, on_thread)
 
     async def thread_for(self, send: Send, sid: str, agent: object, cwd: object,
                          record: Mapping[str, Any] | None) -> str | None:
         """The session's thread, its root posted on first use; None without a session."""
         if not sid:
             return None
-        stored = known_thread(record)
-        if sid not in self.known and stored and stored not in self._dead:
-            self.known[sid] = stored
-        if sid in self.known:
-            return self.known[sid]
-        async with self._locks.setdefault(sid, asyncio.Lock()):
-            if sid in self.known:
-                return self.known[sid]
-            root = await send(render.root(agent, cwd, sid), None)
-            thread = self.known[sid] = root.message_id
-        if self.on_thread is not None:
-            self.on_thread(sid, thread)
-        return thread
+
+        async def create() -> str:
+            return (await send(render.root(agent, cwd, sid), None)).message_id
+
+        return await self.threads.get(sid, known_thread(record), create)
 
     async def post(self, send: Send, messages: list[render.Rendered], sid: str, agent: object,
                    cwd: object, record: Mapping[str, Any] | None) -> list[MessageRef]:
@@ -71,8 +61,7 @@ class Threads:
             except BridgeError as err:
                 if thread is None or not _GONE.search(str(err)):
                     raise
-            self._dead.add(thread)
-            self.known.pop(sid, None)
+            self.threads.gone(sid, thread)
             thread = await self.thread_for(send, sid, agent, cwd, record)
             refs.append(await send(message, thread))
         return refs

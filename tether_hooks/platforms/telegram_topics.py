@@ -4,7 +4,6 @@ opaque strings everywhere else."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -13,6 +12,7 @@ from telegram import Bot, InlineKeyboardMarkup
 
 from tether_hooks import wording
 from tether_hooks.platforms.base import BridgeError, MessageRef
+from tether_hooks.platforms.session_threads import SessionThreads
 from tether_hooks.platforms.telegram_config import TelegramSettings
 from tether_hooks.platforms.telegram_updates import known_thread
 
@@ -32,34 +32,25 @@ class Topics:
     def __init__(self, settings: TelegramSettings, known: Mapping[str, str],
                  on_thread: Callable[[str, str], None] | None) -> None:
         self.settings = settings
-        self.known: dict[str, int] = {
-            str(k): int(v) for k, v in known.items() if str(v).lstrip("-").isdigit()}
-        self.on_thread = on_thread
-        self._dead: set[int] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.threads = SessionThreads[int](
+            {str(k): int(v) for k, v in known.items() if str(v).lstrip("-").isdigit()},
+            on_thread)
 
     async def thread_for(self, bot: Bot, call: Call, sid: str, cwd: object,
                          record: dict[str, Any] | None) -> int | None:
         """The session's topic in forum mode (created on first use), else None."""
         if not self.settings.forum or not sid:
             return None
-        stored = known_thread(record)
-        if sid not in self.known and stored and stored not in self._dead:
-            self.known[sid] = stored
-        if sid in self.known:
-            return self.known[sid]
-        async with self._locks.setdefault(sid, asyncio.Lock()):
-            if sid in self.known:
-                return self.known[sid]
+
+        async def create() -> int:
             topic = await call(
                 "create a forum topic", bot.create_forum_topic, once=True,
                 chat_id=self.settings.chat_id, icon_color=_TOPIC_COLOR,
                 name=f"{wording.project_name(cwd)} · {sid[:8]}"[:128],
             )
-            thread = self.known[sid] = int(topic.message_thread_id)
-        if self.on_thread is not None:
-            self.on_thread(sid, str(thread))
-        return thread
+            return int(topic.message_thread_id)
+
+        return await self.threads.get(sid, known_thread(record), create)
 
     async def post(self, bot: Bot, call: Call, send: Send, messages: list[str], sid: str,
                    cwd: object, record: dict[str, Any] | None,
@@ -81,8 +72,7 @@ class Topics:
                 await call("reopen a forum topic", bot.reopen_forum_topic,
                            chat_id=chat, message_thread_id=thread)
             else:
-                self._dead.add(thread)
-                self.known.pop(sid, None)
+                self.threads.gone(sid, thread)
                 thread = await self.thread_for(bot, call, sid, cwd, record)
             refs.append(await send(chat, html, thread, buttons))
         return refs
