@@ -78,24 +78,14 @@ def _config() -> list[Check]:
         return checks + [Check("settings", "fail", str(exc),
                                f"unset {var}, or set it to a number of seconds")]
     checks.append(Check("settings", "ok", effective.describe(items)))
-    if "telegram" in config.remote_platforms(cfg):
-        from tether_hooks.platforms.telegram_config import settings
+    from tether_hooks import platforms
 
+    for name in config.remote_platforms(cfg):
+        hint = platforms.SETTINGS.get(name, ("", ""))[1]
         try:
-            settings(cfg["telegram"], path)
+            platforms.check_settings(name, cfg.get(name), path)
         except ConfigError as exc:
-            checks.append(Check("telegram config", "fail", str(exc),
-                                "tether-hooks setup telegram --token TOKEN --chat-id ID "
-                                "--allow-user ID (or --discover to find the ids)"))
-    if "slack" in config.remote_platforms(cfg):
-        from tether_hooks.platforms.slack_config import settings as slack_settings
-
-        try:
-            slack_settings(cfg["slack"], path)
-        except ConfigError as exc:
-            checks.append(Check("slack config", "fail", str(exc),
-                                "tether-hooks setup slack --bot-token xoxb-... --app-token "
-                                "xapp-... --channel C... --allow-user U..."))
+            checks.append(Check(f"{name} config", "fail", str(exc), hint))
     return checks
 
 

@@ -6,13 +6,15 @@
 
 from __future__ import annotations
 
+import sys
+
 TYPE_CHECKING = False  # no ``typing`` import: the hook's fast path may load ``platforms.secrets``
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tether_hooks.platforms.base import BridgeBase, BridgeContext
 
-__all__ = ["BRIDGES", "make_bridge", "send_test"]
+__all__ = ["BRIDGES", "SETTINGS", "check_settings", "make_bridge", "send_test"]
 
 
 def _telegram(ctx: BridgeContext) -> BridgeBase:
@@ -72,3 +74,23 @@ def send_test(name: str, section: dict[str, object], where: str) -> str:
         return asyncio.run(run())
     except BridgeError as exc:
         raise TetherError(f"the test message failed: {exc}") from exc
+
+
+# name -> (the SDK-free module whose ``settings(section, path)`` checks its table, how to
+# write a good one): ``doctor`` checks every configured platform the same way.
+SETTINGS = {
+    "telegram": ("tether_hooks.platforms.telegram_config",
+                 "tether-hooks setup telegram --token TOKEN --chat-id ID --allow-user ID "
+                 "(or --discover to find the ids)"),
+    "slack": ("tether_hooks.platforms.slack_config",
+              "tether-hooks setup slack --bot-token xoxb-... --app-token xapp-... "
+              "--channel C... --allow-user U..."),
+}
+
+
+def check_settings(name: str, section: object, path: str) -> None:
+    """ConfigError (naming the file and key) when ``name``'s table is wrong."""
+    if name in SETTINGS:
+        module = SETTINGS[name][0]
+        __import__(module)  # as ``secrets``: no importlib
+        sys.modules[module].settings(section, path)
