@@ -48,7 +48,13 @@ def signature(path: str) -> tuple[int, int, int] | None:
 
 
 def load(path: str) -> State:
-    """Read the state at ``path``; a missing or empty file is an empty state.
+    """Read the state at ``path``; a missing or empty file is an empty state (``read``)."""
+    return read(path)[0]
+
+
+def read(path: str) -> tuple[State, bytes]:
+    """The state at ``path`` and the bytes it was read from (empty when there is no file
+    yet, or an empty one: an empty state).
 
     Raises StoreCorrupt when the file is damaged in any way (unreadable, not a regular
     file, not JSON, nested too deep, records of the wrong type): ``store.Store`` then moves
@@ -58,7 +64,7 @@ def load(path: str) -> State:
         # O_NONBLOCK: a FIFO put in its place must not hang every hook.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        return empty()
+        return empty(), b""
     except OSError as exc:
         if exc.errno in _TRANSIENT:
             raise StoreError(f"cannot read the state file {path}: {exc.strerror}") from exc
@@ -73,7 +79,7 @@ def load(path: str) -> State:
     finally:
         os.close(fd)
     if not raw.strip():
-        return empty()
+        return empty(), b""
     try:
         data: State = json.loads(raw)  # checked below, record by record
     except RecursionError as exc:
@@ -97,7 +103,7 @@ def load(path: str) -> State:
         problem = _check_records(table, _FIELDS[key])
         if problem:
             raise StoreCorrupt(path, f"{key}: {problem}")
-    return data
+    return data, raw
 
 
 # Errors that say nothing about the file: try again later, never move it aside.

@@ -96,21 +96,19 @@ class Store:
             raise StoreError(f"cannot lock the state file {self.lock_path}: {exc.strerror}; "
                              "nothing was changed") from exc
         try:
-            before: bytes | None = None  # a missing or corrupt file is always written
             try:
-                data = state.load(self.path)
-                if os.path.exists(self.path):
-                    before = bounds.dumps_bytes(data)
+                data, before = state.read(self.path)  # b"": no file yet, always written
             except StoreCorrupt as exc:
                 self._set_aside(exc)
-                data = state.empty()
+                data, before = state.empty(), b""
             with audit_outbox() as outbox:
                 yield data
                 prune(data, time.time())
-                if bounds.dumps_bytes(data) == before:
-                    return  # nothing changed: no write, no waiting hook woken
-                data["rev"] = _rev(data) + 1  # counts the writes (tests, benchmarks)
                 try:
+                    blob = bounds.dumps_bytes(data, allow_nan=False)
+                    if blob == before:  # (the bytes this very writer wrote: same dumps)
+                        return  # nothing changed: no write, no waiting hook woken
+                    data["rev"] = _rev(data) + 1  # counts the writes (tests, benchmarks)
                     blob = bounds.dumps_bytes(data, allow_nan=False)
                 except ValueError as exc:  # NaN/inf: the next reader would call it corrupt
                     raise StoreError(f"not writing the state file {self.path}: {exc}; "
