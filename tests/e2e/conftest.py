@@ -1,4 +1,4 @@
-"""End-to-end fixtures: a real listener process relaying to the Telegram emulator."""
+"""End-to-end fixtures: a real listener process relaying to the Telegram or Slack emulator."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from emulators.slack import SlackEmulator
 from emulators.telegram import TelegramEmulator
+from harness.slack_relay import bridge_states, configure_slack
 from harness.telegram_relay import configure
+from harness.waiting import until
 
 
 @pytest.fixture
@@ -24,6 +27,25 @@ def telegram_listener(tether_home: Path, telegram_emulator: TelegramEmulator
     try:
         telegram_emulator.wait_for_poll(timeout=15)  # connected and listening
         yield telegram_emulator
+    finally:
+        if relay.listener_pid() is not None:
+            daemon.stop()
+
+
+@pytest.fixture
+def slack_listener(tether_home: Path, slack_emulator: SlackEmulator
+                   ) -> Iterator[SlackEmulator]:
+    """``[slack]`` pointed at the Slack emulator, the listener daemon running with it (its
+    socket open); stopped at teardown while the emulator still answers."""
+    pytest.importorskip("slack_sdk")
+    from tether_hooks import relay
+    from tether_hooks.listener import daemon
+
+    configure_slack(tether_home, slack_emulator)
+    daemon.start()
+    try:
+        until(lambda: bridge_states() == {"slack": "ok"}, timeout=30, what="slack connected")
+        yield slack_emulator
     finally:
         if relay.listener_pid() is not None:
             daemon.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,11 +10,11 @@ import pytest
 from emulators.slack import Message, SlackEmulator
 
 from harness.slack import ALICE, CHANNEL, section_text
-from tether_hooks import relay
+from tether_hooks import paths, relay
 from tether_hooks.listener import daemon
 
-__all__ = ["configure_slack", "outcome", "slack_listener_stops_first", "slack_request",
-           "slack_table"]
+__all__ = ["bridge_states", "configure_slack", "outcome", "slack_listener_stops_first",
+           "slack_request", "slack_table"]
 
 
 def slack_table(emu: SlackEmulator) -> str:
@@ -53,3 +54,12 @@ def slack_listener_stops_first(slack_emulator: SlackEmulator) -> Iterator[None]:
     yield
     if relay.listener_pid() is not None:
         daemon.stop()
+
+
+def bridge_states() -> dict[str, str] | None:
+    """Each bridge's state in the running listener's health file (None: not written yet)."""
+    try:
+        info = json.loads(Path(paths.listener_health_file()).read_text())
+    except (OSError, ValueError):
+        return None
+    return {name: b["state"] for name, b in info["bridges"].items()}

@@ -14,7 +14,13 @@ from emulators.telegram import TelegramEmulator
 from harness import telegram_relay
 from harness.hookproc import HookRunner, payload
 from harness.slack import ALICE, CHANNEL, MALLORY, button_id, labels, section_text
-from harness.slack_relay import configure_slack, outcome, slack_request, slack_table
+from harness.slack_relay import (
+    bridge_states,
+    configure_slack,
+    outcome,
+    slack_request,
+    slack_table,
+)
 from harness.waiting import until
 
 from tether_hooks import paths, timers
@@ -199,8 +205,7 @@ def test_with_telegram_too_a_click_in_slack_settles_the_telegram_copy(
         telegram_emulator: TelegramEmulator) -> None:
     emu, tg = slack_emulator, telegram_emulator
     telegram_relay.configure(tether_home, tg, extra=slack_table(emu))
-    # (a request posted while one platform still connects goes to the others only:
-    # dispatch posts a request once, to the bridges ready then)
+    # (both connected first: this test is about a click in one settling the other copy)
     daemon.start()
     until(lambda: bridge_states() == {"telegram": "ok", "slack": "ok"},
           what="both bridges connected")
@@ -236,14 +241,6 @@ def test_the_tokens_never_leave_the_listener(tether_home: Path,
     texts = seen + [p.read_text() for p in [out, *logs] if p.exists()]
     assert any("Slack rejected the bot token" in t for t in texts)
     assert not [t for t in texts if emu.bot_token in t or emu.app_token in t]
-
-
-def bridge_states() -> dict[str, str] | None:
-    try:
-        info = json.loads(Path(paths.listener_health_file()).read_text())
-    except (OSError, ValueError):
-        return None  # not written yet
-    return {name: b["state"] for name, b in info["bridges"].items()}
 
 
 def cli_status() -> str:

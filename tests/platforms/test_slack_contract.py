@@ -146,3 +146,12 @@ def test_message_text_is_shown_as_typed() -> None:
         "deny: see <staging> & the runbook"
     assert clean_text("ping <!here> in <#C1|ops> for <@U2|bob>") == "ping @here in #ops for @bob"
     assert clean_text("a <literal> & b") == "a <literal> & b"  # no markup to undo
+
+
+def test_every_chat_platform_names_itself_for_the_other_copies() -> None:
+    """"Allowed by @alice in Slack" on the Telegram copy: each real bridge has its title."""
+    from tether_hooks.platforms.slack import SlackBridge
+    from tether_hooks.platforms.telegram import TelegramBridge
+
+    assert {b.name: b.title for b in (TelegramBridge, SlackBridge)} == {
+        "telegram": "Telegram", "slack": "Slack"}

@@ -73,6 +73,7 @@ class SlackBridge(BridgeBase):
     """The :class:`~tether_hooks.platforms.base.BridgeBase` for Slack; see the module doc."""
 
     name: ClassVar[str] = "slack"
+    title: ClassVar[str] = "Slack"
     capabilities: ClassVar[Capabilities] = Capabilities(full_input=True, button_updates=True)
     secret_patterns: ClassVar[tuple[str, ...]] = SECRET_PATTERNS
     replays_by_order: ClassVar[bool] = False  # event ids do not grow: replays by event_key
