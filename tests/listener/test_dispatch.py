@@ -1079,3 +1079,28 @@ def test_a_platform_that_connects_later_still_gets_what_waits() -> None:
             assert one.outcomes[0]["outcome"] == f"✅ Allowed by @user{ALICE} in other"
 
     run(scenario())
+
+
+@pytest.mark.parametrize("answer", ["allow", "deny", "ok", "allow all 2h", "not on prod"])
+def test_a_reason_awaited_for_one_session_is_not_taken_from_another_sessions_thread(
+        answer: str) -> None:
+    """"Deny with reason" on A, then a text in B's thread (Slack texts carry no reply_to,
+    only their thread): it is B's, and A still waits for its reason."""
+    async def scenario() -> None:
+        async with running({"forum": True}) as (_, bridge):
+            a = add(req(session="s-a"))["id"]
+            b = add(req(session="s-b"))["id"]
+            posts = await posted(bridge, 2)
+            post_a = next(p for p in posts if p["request"]["id"] == a)
+            thread_a, thread_b = (chat(r)["refs"][0]["thread_id"] for r in (a, b))
+            await bridge.press(post_a, "💬 Deny with reason", ALICE)
+            bridge.clock = lambda: time.time() + 5
+            await bridge.send(answer, ALICE, thread_id=thread_b)
+            assert record(a)["status"] == "pending"
+            if answer != "not on prod":
+                assert record(b)["status"] == ("denied" if answer == "deny" else "allowed")
+            await bridge.send("too risky", ALICE, thread_id=thread_a)
+            assert record(a)["status"] == "denied"
+            assert record(a)["decision"]["reason"] == "too risky"
+
+    run(scenario())

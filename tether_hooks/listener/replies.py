@@ -7,7 +7,8 @@ copy was confirmed posted before the text was sent (``Incoming.sent_at`` against
 book's ``posted_at``): an ``ok`` typed for a request that timed out meanwhile never allows
 the one posted after it. A reply to a message that is no longer a request (or that the
 listener does not know) names that message: it never falls back to another request. A
-text awaited as a "Deny with reason" is the reason unless it names another request.
+text awaited as a "Deny with reason" is the reason unless it names another request or is
+written in another session's thread.
 A text that names a tool (``allow Bash 2h``) only decides a request of that tool; for
 another one it sets the timer and the request keeps waiting."""
 
@@ -59,9 +60,13 @@ class Replies:
         rid = self.presses.reason_for(event)
         named = replied["id"] if replied is not None else (
             command.request_id if command is not None else None)
-        if rid is not None and named in (None, rid):  # not about another request
+        awaited = requests.get(rid) if rid is not None else None
+        # written in another session's thread or topic: that session's answer, not the reason
+        elsewhere = (sids is not None and awaited is not None
+                     and awaited.get("session_id") not in sids)
+        if rid is not None and named in (None, rid) and not elsewhere:
             self.presses.take_reason(event)
-            request = requests.get(rid)
+            request = awaited
             if request is None or request.get("status") != "pending":
                 await tell(event, already(request) if request else "⌛ Expired")
             else:
