@@ -18,7 +18,7 @@ from tether_hooks import approvals, audit, config, paths, timers
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.dispatch import COMMANDS, Dispatcher
 from tether_hooks.listener.notices import Debouncer
-from tether_hooks.platforms.base import LONG_INPUT, MessageRef
+from tether_hooks.platforms.base import LONG_INPUT, Incoming, MessageRef
 from tether_hooks.platforms.memory import MemoryBridge, UnorderedMemoryBridge
 from tether_hooks.store import Store
 
@@ -1102,5 +1102,74 @@ def test_a_reason_awaited_for_one_session_is_not_taken_from_another_sessions_thr
             await bridge.send("too risky", ALICE, thread_id=thread_a)
             assert record(a)["status"] == "denied"
             assert record(a)["decision"]["reason"] == "too risky"
+
+    run(scenario())
+
+
+class StuckEdits(MemoryBridge):
+    """Edits wait (Telegram's 429 on editMessageText: up to a minute) until let go."""
+
+    def __init__(self, section: dict, name: str | None = None) -> None:
+        super().__init__(section, name=name)
+        self.go = asyncio.Event()
+
+    async def show_outcome(self, ref: MessageRef, request: dict, outcome: str) -> None:
+        await self.go.wait()
+        await super().show_outcome(ref, request, outcome)
+
+
+def test_a_platform_slow_to_show_an_outcome_holds_up_no_decision() -> None:
+    """Decided in one platform while the other's edits wait out a rate limit: the press
+    returns at once with its own copy updated, the next press is applied at once, and the
+    slow copies show their outcomes when they can."""
+    async def scenario() -> None:
+        extra, one, _ = _two()
+        slow = StuckEdits({"allowed_user_ids": [ALICE], "chat_id": "200"}, name="other")
+        async with running(bridge=one, **extra) as (dispatcher, _):
+            dispatcher.add_bridge(slow)
+            await asyncio.wait_for(slow.started.wait(), 5)
+            first, second = add()["id"], add(req(session="s-2", command="ls"))["id"]
+            await posted(one, 2)
+            await posted(slow, 2)
+            mine = {p["request"]["id"]: p for p in one.posts}
+            await asyncio.wait_for(one.press(mine[first], "✅ Allow", ALICE), 2)
+            assert [o["request_id"] for o in one.outcomes] == [first]
+            await asyncio.wait_for(one.press(mine[second], "❌ Deny", ALICE), 2)
+            assert (record(first)["status"], record(second)["status"]) == ("allowed", "denied")
+            assert not slow.outcomes
+            slow.go.set()
+            await until_async(lambda: len(slow.outcomes) == 2, what="the slow copies shown")
+            await until_async(lambda: chat(first).get("shown") and chat(second).get("shown"),
+                              what="both marked shown")
+
+    run(scenario())
+
+
+class StuckAnswers(MemoryBridge):
+    """Private answers wait (a 429 on chat.postEphemeral) until let go."""
+
+    def __init__(self, section: dict) -> None:
+        super().__init__(section)
+        self.go = asyncio.Event()
+
+    async def answer(self, event: Incoming, text: str) -> None:
+        if event.user_id != str(ALICE):
+            await self.go.wait()
+        await super().answer(event, text)
+
+
+def test_a_strangers_slow_refusal_holds_up_no_allowed_press() -> None:
+    async def scenario() -> None:
+        section = {"allowed_user_ids": [ALICE]}
+        bridge = StuckAnswers(section)
+        async with running(section, bridge) as (_, bridge):
+            rid = add()["id"]
+            (post,) = await posted(bridge)
+            await asyncio.wait_for(bridge.press(post, "✅ Allow", MALLORY), 2)
+            await asyncio.wait_for(bridge.press(post, "✅ Allow", ALICE), 2)
+            assert record(rid)["status"] == "allowed"
+            bridge.go.set()
+            await until_async(lambda: any("Not authorized" in a[1] for a in bridge.answers),
+                              what="the stranger told")
 
     run(scenario())

@@ -107,7 +107,7 @@ class Decider:
         except BaseException:
             self.outbox.showing.discard(rid)
             raise
-        await self.outbox.show(settled, timer)
+        await self.outbox.show(settled, timer, first=event.bridge)
         return True
 
     def _draft(self, request: Request, scope: str | None, tool: str | None,

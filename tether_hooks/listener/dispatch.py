@@ -188,8 +188,11 @@ class Dispatcher:
         await self.runtime.io(audit.append, entry)
         if not self.bridges.in_chat(event):
             return  # another chat: not a word there (nor about what waits here)
+        # told in the background: a stranger's answer waiting out a rate limit must not
+        # hold up the allowed users' events behind it
         if event.kind == "press":  # private (a toast, an ephemeral): every press is told
-            await self.bridges.tell(event, f"⛔ Not authorized. Your user id is {event.user_id}.")
+            self.runtime.spawn(self.bridges.tell(
+                event, f"⛔ Not authorized. Your user id is {event.user_id}."))
             return
         # A message in the chat, once per stranger in a while: a group member who writes
         # on and on must not make the bot flood the chat (and hit the platform's limits)
@@ -197,6 +200,7 @@ class Dispatcher:
         if now - self._strangers_told.get(who, -STRANGER_QUIET) < STRANGER_QUIET:
             return
         self._strangers_told[who] = now
-        await self.bridges.tell(event, f"⛔ Not authorized. Your user id is {event.user_id}.")
+        self.runtime.spawn(self.bridges.tell(
+            event, f"⛔ Not authorized. Your user id is {event.user_id}."))
 
 

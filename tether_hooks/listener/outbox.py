@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tether_hooks import state
@@ -176,24 +176,45 @@ class Outbox:
             self.wake()  # decided meanwhile? the next sync shows it on these copies too
         return bridge.name, result if refs or result != "posted" else "failed", detail
 
-    async def show(self, request: Request, timer: Timer | None = None) -> None:
-        """Show ``request``'s outcome on every message it was posted as (claimed first)."""
+    async def show(self, request: Request, timer: Timer | None = None,
+                   first: str | None = None) -> None:
+        """Show ``request``'s outcome on every message it was posted as (claimed first).
+        The copies on ``first`` (the platform it was decided on) are edited before this
+        returns; the others' edits go on in the background, each platform on its own, so
+        one that is slow (a 429's wait) holds up neither the decision nor the others."""
         rid = request["id"]
         refs = self.book.refs(rid)
+        if not refs:  # still being posted: the post wakes sync, which shows it then
+            self.showing.discard(rid)
+            return
+        text = outcome_text(request, timer, time.time(), self._where(request, refs))
+        names = list(dict.fromkeys(str(ref.get("bridge")) for ref in refs))
+        edits = {name: self._edit(name, [r for r in refs if r.get("bridge") == name],
+                                  request, text) for name in names}
+        mine = edits.pop(first, None) if first is not None else None
         try:
-            if not refs:
-                return  # still being posted: the post wakes sync, which shows it then
-            text = outcome_text(request, timer, time.time(), self._where(request, refs))
-            for ref in refs:
-                bridge = self.bridges.get(ref.get("bridge"))
-                if bridge is None:
-                    continue
-                view, line = chat.ref_view(request, ref, text)
-                try:
-                    await bridge.show_outcome(MessageRef.from_dict(ref), dict(view), line)
-                except Exception as exc:
-                    self.bridges.error(f"edit:{bridge.name}",
-                                       f"{bridge.name}: showing an outcome failed: {exc}")
+            if mine is not None:
+                await mine
+        finally:
+            self.runtime.spawn(self._finish(rid, list(edits.values())))
+
+    async def _edit(self, name: str, refs: list[ChatRef], request: Request, text: str
+                    ) -> None:
+        bridge = self.bridges.get(name)
+        if bridge is None:
+            return
+        for ref in refs:
+            view, line = chat.ref_view(request, ref, text)
+            try:
+                await bridge.show_outcome(MessageRef.from_dict(ref), dict(view), line)
+            except Exception as exc:
+                self.bridges.error(f"edit:{bridge.name}",
+                                   f"{bridge.name}: showing an outcome failed: {exc}")
+
+    async def _finish(self, rid: str, edits: list[Awaitable[None]]) -> None:
+        """The other platforms' edits, then the outcome counts as shown."""
+        try:
+            await asyncio.gather(*edits)
             await self.runtime.io(self.book.update, rid, shown=True)
         finally:
             self.showing.discard(rid)

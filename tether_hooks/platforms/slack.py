@@ -28,6 +28,7 @@ The bridge only translates (see ``base.py``). What the listener can rely on:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 RECHECK = 30.0  # seconds between checks of a token or channel problem
 REOPEN = 5.0  # seconds between attempts to replace a socket client that ended
 NAME_RETRY = 600.0  # seconds before a failed users.info is tried again for that user
+DRAIN_SECONDS = 5.0  # on close, the event being applied may take this long to finish
 _MINOR = ("chat.postEphemeral", "users.info", "conversations.replies")  # never "down" for these
 
 
@@ -97,6 +99,7 @@ class SlackBridge(BridgeBase):
         self.inbox = ctx.inbox
         self._on_event: OnEvent | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._applying: asyncio.Future[None] | None = None  # the event dispatch is applying
         self._content: dict[tuple[str, str], render.Rendered] = {}  # posted, without buttons
         self._checked_at = self._reopened_at = -RECHECK  # both due at once
         self._backlog_taken = False
@@ -173,9 +176,13 @@ class SlackBridge(BridgeBase):
             _, event = await self.receiver.queue.get()
             try:
                 if self._on_event is not None:
-                    await self._on_event(await self._named(event))
+                    self._applying = asyncio.ensure_future(
+                        self._on_event(await self._named(event)))
+                    await self._applying
             except Exception:
                 log.exception("slack: handling a %s from %s failed", event.kind, event.user_id)
+            finally:
+                self._applying = None
 
     async def _named(self, event: Incoming) -> Incoming:
         """``event`` with the user's @name (texts carry only the id): learned from clicks
@@ -219,10 +226,14 @@ class SlackBridge(BridgeBase):
 
     async def close(self) -> None:
         """Stop receiving (what is held stays held) and release the connections."""
+        await self.receiver.close()  # nothing new comes in
+        applying = self._applying  # the event being applied is finished, not cut short
+        if applying is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(applying), DRAIN_SECONDS)
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.cancel()
-        await self.receiver.close()
 
     def health(self) -> BridgeHealth:
         """``state`` (ok, auth, error, starting) with an actionable ``detail``."""
