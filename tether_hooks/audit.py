@@ -17,7 +17,7 @@ TYPE_CHECKING = False  # typing itself costs the hook's fast path an import
 if TYPE_CHECKING:
     from tether_hooks.models import AuditEntry
 
-__all__ = ["MAX_BYTES", "MORE", "append", "read", "summarize_input", "summary_cut"]
+__all__ = ["MAX_BYTES", "MORE", "append", "has_write", "read", "summarize_input", "summary_cut"]
 
 MAX_BYTES = 10 * 1024 * 1024
 _SUMMARY_CHARS = 200
@@ -107,6 +107,32 @@ def append(entry: AuditEntry) -> None:
         import sys
 
         print(f"tether-hooks: cannot write the audit log {path}: {exc.strerror}", file=sys.stderr)
+
+
+_TAIL = 256 * 1024
+
+
+def has_write(write: str) -> bool:
+    """Whether the lines of the state write ``write`` are in the log: they were appended
+    last under the store's lock, so they are near the end (of the old generation if the
+    log was rotated just after them). An unreadable log counts as having them: the
+    caller would append to it in vain."""
+    mark = f'"write":"{write}"'.encode()
+    path = paths.audit_file()
+    for name in (path, path + ".1"):
+        try:
+            with open(name, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - _TAIL))
+                if mark in f.read():
+                    return True
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+        if size > _TAIL:  # a full window without them: not rotated away just now
+            return False
+    return False
 
 
 def read(limit: int | None = None) -> list[AuditEntry]:

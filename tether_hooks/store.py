@@ -35,6 +35,7 @@ from tether_hooks.lifecycle import (
     settle_if_abandoned,
 )
 from tether_hooks.models import (
+    AuditEntry,
     Behavior,
     DecisionExtra,
     HookRequest,
@@ -101,6 +102,7 @@ class Store:
             except StoreCorrupt as exc:
                 self._set_aside(exc)
                 data, before = state.empty(), b""
+            _log_due(data)  # a writer killed between its state write and its audit lines
             with audit_outbox() as outbox:
                 yield data
                 prune(data, time.time())
@@ -109,6 +111,12 @@ class Store:
                     if blob == before:  # (the bytes this very writer wrote: same dumps)
                         return  # nothing changed: no write, no waiting hook woken
                     data["rev"] = _rev(data) + 1  # counts the writes (tests, benchmarks)
+                    write = os.urandom(6).hex()
+                    lines: list[AuditEntry] = [{**entry, "write": write} for entry in outbox]
+                    if lines:  # written ahead, with the change they record
+                        data["audit_due"] = {"write": write, "entries": lines}
+                    else:
+                        data.pop("audit_due", None)  # (logged: _log_due saw to it)
                     blob = bounds.dumps_bytes(data, allow_nan=False)
                 except ValueError as exc:  # NaN/inf: the next reader would call it corrupt
                     raise StoreError(f"not writing the state file {self.path}: {exc}; "
@@ -118,8 +126,9 @@ class Store:
                 except OSError as exc:
                     raise StoreError(f"cannot write the state file {self.path}: "
                                      f"{exc.strerror}; nothing was changed") from exc
-            for entry in outbox:  # only what was really recorded
-                audit.append(entry)
+            for line in lines:  # only what was really recorded
+                audit.append(line)
+            _LOGGED.add(write)
         finally:
             lock.release()
 
@@ -327,6 +336,29 @@ class Store:
                     )
                     cancelled.append(item)
         return cancelled
+
+
+# The writes (``audit_due.write``) this process has seen in the audit log.
+_LOGGED: set[str] = set()
+
+
+def _log_due(data: State) -> None:
+    """Append the audit lines of the last write if its writer died before it could (they
+    are written ahead in the state, ``audit_due``): a decision recorded is never missing
+    from the log, and is never logged twice."""
+    due = data.get("audit_due")
+    if not isinstance(due, dict):
+        return
+    write, entries = due.get("write"), due.get("entries")
+    if not isinstance(write, str) or not isinstance(entries, list) or write in _LOGGED:
+        return
+    if not audit.has_write(write):
+        for entry in entries:
+            if isinstance(entry, dict):
+                audit.append(cast(AuditEntry, {**entry, "late": True}))
+    if len(_LOGGED) > 1000:
+        _LOGGED.clear()
+    _LOGGED.add(write)
 
 
 def _rev(data: State) -> int:

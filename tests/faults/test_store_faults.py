@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from harness.hookproc import HookRunner
+from harness.waiting import until
 
 from tether_hooks import audit, paths, timers
 from tether_hooks.store import Store
@@ -209,3 +210,57 @@ def test_a_deep_but_legal_input_is_stored_bounded_and_never_judged_by_a_new_time
     assert Store().read()["requests"][request["id"]]["status"] == "pending"  # not judged
     cli("deny", request["id"])
     assert hook.finish(proc).output["hookSpecificOutput"]["decision"]["behavior"] == "deny"
+
+
+REQ = {"agent": "claude", "event": "PermissionRequest", "session_id": "s-1", "cwd": "/p",
+       "tool_name": "Bash", "tool_input": {"command": "make deploy"}, "paths": []}
+
+
+def decisions_of(request_id: str) -> list[dict]:
+    return [e for e in audit.read() if e.get("event") == "decision"
+            and e.get("request_id") == request_id]
+
+
+def test_a_decider_killed_after_recording_is_still_logged_once_by_the_next_writer() -> None:
+    """`approve` is stopped for good between its state write and its audit line (the log
+    is a FIFO nobody reads: opening it blocks), then killed: the decision stands, and the
+    next writer (any CLI verb, the listener, a hook) logs it, once, marked late."""
+    store = Store()
+    request = store.add_request(REQ, timeout=600)
+    log = Path(paths.audit_file())
+    os.mkfifo(log, 0o600)
+    approve = subprocess.Popen([sys.executable, "-m", "tether_hooks", "approve", request["id"]],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # the state write, which comes before the audit line
+        until(lambda: approve.poll() is not None
+              or store.read()["requests"][request["id"]]["status"] == "allowed",
+              timeout=60, what="approve to record its decision")
+        assert approve.poll() is None  # stuck on the log, as a kill -9 could catch it
+    finally:
+        approve.kill()
+        approve.wait()
+    log.unlink()
+    assert decisions_of(request["id"]) == []  # the killed decider never wrote it
+    assert cli("allow-tool", "Write").returncode == 0  # the next writer
+    [line] = decisions_of(request["id"])
+    assert line["status"] == "allowed" and line["via"] == "cli" and line.get("late") is True
+    assert line["input"] == "make deploy"
+    for verb in (["revoke", "--all"], ["allow-tool", "Read"]):
+        assert cli(*verb).returncode == 0
+    assert len(decisions_of(request["id"])) == 1  # never logged twice
+
+
+@pytest.mark.parametrize("writers", [1, 5])
+def test_decisions_logged_by_their_writer_are_not_logged_again(writers: int) -> None:
+    store = Store()
+    ids = []
+    for i in range(writers):
+        request = store.add_request({**REQ, "session_id": f"s-{i}"}, timeout=600)
+        assert cli("approve", request["id"]).returncode == 0
+        ids.append(request["id"])
+    for verb in (["allow-tool", "Write"], ["revoke", "--all"], ["status"]):
+        assert cli(*verb).returncode == 0
+    for request_id in ids:
+        [line] = decisions_of(request_id)
+        assert "late" not in line

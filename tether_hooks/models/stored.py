@@ -6,6 +6,7 @@ from typing import Literal, Required, TypedDict
 
 __all__ = [
     "AgentName",
+    "AuditDue",
     "AuditEntry",
     "AuditEvent",
     "Behavior",
@@ -257,6 +258,7 @@ class State(TypedDict, total=False):
     rev: int  # counts the store's writes (tests, benchmarks); absent before the first
     sessions: Required[dict[str, Session]]
     listener: JSON  # versions before listener.offsets.json; dropped on the next write
+    audit_due: AuditDue  # the audit lines of the last write, written ahead (store.py)
 
 
 # -- audit log --------------------------------------------------------------------------
@@ -282,6 +284,8 @@ class AuditEntry(TypedDict, total=False):
     by: str | None
     reason: str | None
     timer_id: str | None
+    write: str  # the state write that recorded it (store.Store.edit)
+    late: bool  # appended by the next writer: the one that made it died first
     # store-reset
     path: str
     moved_to: str
@@ -293,3 +297,11 @@ class AuditEntry(TypedDict, total=False):
     chat_id: str
     kind: str
     data: str | None
+
+
+class AuditDue(TypedDict):
+    """The audit lines of the state's last write, kept in it until the next write: the
+    next writer appends them if the one that made them died first (``store.Store.edit``)."""
+
+    write: str
+    entries: list[AuditEntry]
