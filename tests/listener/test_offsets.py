@@ -69,17 +69,6 @@ def test_another_account_or_an_old_offset_is_forgotten(tether_home: Path, monkey
     assert stale.fresh("telegram", 3)  # (after a week idle, ids restart at random)
 
 
-def test_a_token_from_the_environment_is_part_of_the_account(monkeypatch) -> None:  # noqa: ANN001
-    from tether_hooks.platforms.base import account_digest
-
-    section = {"chat_id": 1, "allowed_user_ids": [2]}
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "111:aaa")
-    first = account_digest(section, ("TELEGRAM_BOT_TOKEN",))
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "222:bbb")
-    assert account_digest(section, ("TELEGRAM_BOT_TOKEN",)) != first
-    assert "aaa" not in first and "111" not in first
-
-
 def test_keyed_replays_for_events_without_growing_ids(tether_home: Path) -> None:
     """``replays_by_order`` False: an event is a replay when its key was applied lately."""
     first = Offsets()

@@ -248,3 +248,37 @@ def cli_status() -> str:
                          capture_output=True, text=True, timeout=30)
     assert run.returncode == 0, run.stderr
     return run.stdout
+
+
+def test_an_answer_held_when_the_listener_died_survives_a_config_edit(
+        hook: HookRunner, tether_home: Path, slack_emulator: SlackEmulator) -> None:
+    """An answer acknowledged to Slack is held until applied; the listener dies (kill -9)
+    before applying it and the user edits config.toml (another allowed user) meanwhile:
+    the held answer is still the same account's and is applied after the restart (only a
+    new token or API base makes another account)."""
+    import os
+    import signal
+
+    from tether_hooks import relay
+
+    emu = slack_emulator
+    configure_slack(tether_home, emu)
+    proc = hook.start("claude", perm(command="make held"))
+    msg = slack_request(emu, "make held")
+    rid = only_pending()["id"]
+    emu.delay_next("users.info", 20)  # applying the answer waits on the author's name
+    emu.post_user_message(CHANNEL, "allow", ALICE, msg.thread_ts)
+    until(lambda: Offsets().held_keys("slack"), what="the answer held")
+    until(lambda: emu.acks, what="the answer acknowledged to Slack")
+    first = relay.listener_pid()
+    assert first is not None and status_of(rid) == "pending"
+    os.kill(first, signal.SIGKILL)
+    config = tether_home / "config.toml"
+    config.write_text(config.read_text().replace(
+        f'allowed_user_ids = ["{ALICE}"]', f'allowed_user_ids = ["{ALICE}", "{MALLORY}"]'))
+    assert MALLORY in config.read_text()
+    daemon.start()
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "allow" and status_of(rid) == "allowed"
+    outcome(emu, msg, "Allowed by @alice")
+    until(lambda: Offsets().held_keys("slack") == [], what="the held answer marked applied")

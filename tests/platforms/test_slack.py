@@ -336,17 +336,27 @@ def test_bang_and_slash_commands_and_where_they_are_answered(slack_emulator: Sla
     assert all(e.status == "acked" for e in emu.envelopes("slash_commands"))
 
 
-def test_a_texts_user_gets_the_name_a_click_showed(slack_emulator: SlackEmulator) -> None:
+def test_a_texts_user_is_named_by_users_info_or_by_a_click(slack_emulator: SlackEmulator
+                                                            ) -> None:
+    """Texts carry only the user id: the name comes from users.info; when that fails
+    (here: the scope was not granted) the id is shown, until a click shows the name."""
     emu = slack_emulator
+    bob = "U0BOB00002"
+    emu.add_user(bob, "bob")
 
     async def body(bridge: SlackBridge, d: Dispatch) -> list[Any]:
         ref = await bridge.post_request(request(), BUTTONS)
+        await wait(emu.post_user_message, CHANNEL, "allow", bob, ref.thread_id)
+        named = await d.next()
+        emu.fail_next("users.info", "missing_scope")
         await wait(emu.post_user_message, CHANNEL, "allow", ALICE, ref.thread_id)
-        before = await d.next()  # users.info is not emulated: the id
+        before = await d.next()
         await wait(emu.click, CHANNEL, ref.message_id, "tether_0_0")
         await d.next()
         await wait(emu.post_user_message, CHANNEL, "allow", ALICE, ref.thread_id)
-        return [before, await d.next()]
+        return [named, before, await d.next()]
 
-    before, after = drive(emu, body)
+    named, before, after = drive(emu, body)
+    assert named.user_name == "@bob"
     assert (before.user_name, after.user_name) == (ALICE, "@alice")
+    assert [c.method for c in emu.calls("users.info")] == ["users.info"] * 2  # none after

@@ -54,6 +54,17 @@ def test_account_is_stable_per_token_and_never_the_token(monkeypatch: pytest.Mon
     assert one == SlackBridge(BridgeContext(dict(SECTION))).account()
     other = SlackBridge(BridgeContext({**SECTION, "bot_token": BOT[:-1] + "Y"})).account()
     assert one != other and BOT not in one and APP not in one
+    # what is not the app or the bot leaves the account (its held events) as it was
+    for edit in ({"allowed_user_ids": ["U0ALICE001", "U0BOB00002"]}, {"channel_id": "C0OTHER01"},
+                 {"send_timeout": 7}, {"retries": 1}):
+        assert SlackBridge(BridgeContext({**SECTION, **edit})).account() == one, edit
+    app = SlackBridge(BridgeContext({**SECTION, "app_token": APP[:-1] + "0"})).account()
+    assert app not in (one, other)
+    bare = {k: v for k, v in SECTION.items() if k != "bot_token"}
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT)  # the same bot, from the environment
+    assert SlackBridge(BridgeContext(bare)).account() == one
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT[:-1] + "Z")
+    assert SlackBridge(BridgeContext(bare)).account() not in (one, other, app)
 
 
 # -- config -------------------------------------------------------------------------------------

@@ -41,6 +41,17 @@ def test_account_is_stable_per_token_and_never_the_token(monkeypatch: pytest.Mon
     assert one == TelegramBridge(BridgeContext(dict(SECTION))).account()
     other = TelegramBridge(BridgeContext({**SECTION, "bot_token": TOKEN[:-1] + "9"})).account()
     assert one != other and TOKEN not in one and TOKEN.split(":")[1] not in one
+    # what is not the bot leaves the account (its held updates, its offset) as it was
+    for edit in ({"allowed_user_ids": [42, 43]}, {"chat_id": -100123}, {"send_timeout": 7},
+                 {"forum": True}, {"poll_timeout": 5}):
+        assert TelegramBridge(BridgeContext({**SECTION, **edit})).account() == one, edit
+    assert TelegramBridge(BridgeContext(
+        {**SECTION, "api_base": "http://127.0.0.1:10/bot"})).account() != one
+    bare = {k: v for k, v in SECTION.items() if k != "bot_token"}
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)  # the same bot, from the environment
+    assert TelegramBridge(BridgeContext(bare)).account() == one
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN[:-1] + "8")
+    assert TelegramBridge(BridgeContext(bare)).account() not in (one, other)
 
 
 def test_events_are_keyed_by_update_id_and_replays_recognised_by_order() -> None:

@@ -107,8 +107,10 @@ class SlackBridge(BridgeBase):
     # -- identity -----------------------------------------------------------------------------
 
     def account(self) -> str:
-        """The config table and tokens from the environment, digested (never shown)."""
-        return account_digest(self._section, ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"))
+        """The app and bot (their tokens, from config or the environment) and the API they
+        are reached at, digested (never shown)."""
+        s = self.settings
+        return account_digest(s.bot_token, s.app_token, s.api_base)
 
     def event_key(self, event: Incoming) -> str:
         return event_key(event)

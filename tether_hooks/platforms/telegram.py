@@ -132,8 +132,9 @@ class TelegramBridge(BridgeBase):
     # -- identity -----------------------------------------------------------------------------
 
     def account(self) -> str:
-        """The config table and a token from the environment, digested (never shown)."""
-        return account_digest(self._section, ("TELEGRAM_BOT_TOKEN",))
+        """The bot (its token, from config or the environment) and the API it is reached
+        at, digested (never shown): update ids are numbered per bot."""
+        return account_digest(self.settings.bot_token, self.settings.api_base)
 
     def event_key(self, event: Incoming) -> str:
         return f"telegram:{event.update_id}"

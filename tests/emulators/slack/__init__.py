@@ -59,7 +59,8 @@ threading.Condition, raise TimeoutError); ``fail_next``/``delay_next``/``drop_ne
 ``disconnect``/``close_socket``/``drop_socket`` (faults); ``clock`` is replaceable to expire
 triggers without sleeping.
 
-Not emulated: Events API over HTTP and request signing, OAuth, users.*/reactions.*/files.*,
+Not emulated: Events API over HTTP and request signing, OAuth, users.* but users.info,
+reactions.*/files.*,
 attachments (accepted, not checked), mrkdwn rendering and mention parsing, message
 unfurling, rate limits unless injected, views.update/push, home tabs, select menus and other
 non-button interactions (``push_envelope`` sends any payload), multiple workspaces, the

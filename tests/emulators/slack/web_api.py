@@ -34,7 +34,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.postMessage": "chat:write", "chat.update": "chat:write", "chat.delete": "chat:write",
     "chat.postEphemeral": "chat:write", "chat.getPermalink": None, "views.open": None,
     "conversations.info": "{kind}:read", "conversations.replies": "{kind}:history",
-    "conversations.history": "{kind}:history",
+    "conversations.history": "{kind}:history", "users.info": "users:read",
 }
 _TRIGGER_RE = re.compile(r"\d+\.\d+\.[0-9a-f]+")
 _SCOPE_KIND = {"channel": "channels", "group": "groups", "im": "im"}
@@ -97,6 +97,7 @@ class WebApi:
             "conversations.info": self.conversations_info,
             "conversations.replies": self.replies,
             "conversations.history": self.history,
+            "users.info": self.users_info,
         }
 
     # -- shared -------------------------------------------------------------------------------
@@ -172,6 +173,17 @@ class WebApi:
         return {"url": f"https://{me.team_domain}.slack.com/", "team": me.team_name,
                 "user": me.bot_name, "team_id": me.team_id, "user_id": me.bot_user_id,
                 "bot_id": me.bot_id, "is_enterprise_install": False}
+
+    def users_info(self, p: Params) -> dict[str, Any]:
+        """A user the workspace knows (``add_user``, or one who wrote or clicked);
+        user_not_found for any other id."""
+        user = self.w.users.get(p.get("user") or "")
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": {"id": user.id, "team_id": self.w.me.team_id, "name": user.name,
+                         "deleted": False, "real_name": user.real_name, "is_bot": user.is_bot,
+                         "profile": {"real_name": user.real_name,
+                                     "display_name": user.name}}}
 
     def post_message(self, p: Params) -> dict[str, Any]:
         ch = self.writable(p)
