@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from emulators.slack import SlackEmulator
-from harness.slack import CHANNEL, Dispatch, bridge_for, drive, slack_section
+from harness.slack import CHANNEL, Dispatch, bridge_for, drive, slack_section, wait
 
 from tether_hooks.platforms.base import BridgeAuthError, BridgeError, Notice
 from tether_hooks.platforms.slack import SlackBridge
+from tether_hooks.platforms.slack_socket import SDK_LOG
 
 
 def start_fails(emu: SlackEmulator, **extra: Any) -> tuple[BaseException, dict[str, Any]]:
@@ -186,3 +187,37 @@ def _ctx(section: dict[str, Any]) -> Any:
     from tether_hooks.platforms.base import BridgeContext
 
     return BridgeContext(section)
+
+
+def test_an_app_token_revoked_while_running_says_so_and_the_log_does_not_fill(
+        slack_emulator: SlackEmulator, caplog: pytest.LogCaptureFixture) -> None:
+    """The socket drops and every reconnect is refused: health says which token and what
+    to do (status, doctor), and keeps saying it across attempts (the SDK's own log lines
+    do not replace it); the log gets each SDK warning once, without a traceback."""
+    emu = slack_emulator
+    caplog.set_level(logging.INFO)
+
+    async def body(bridge: SlackBridge, d: Dispatch) -> list[Any]:
+        emu.revoke_app_token()
+        opened = len(emu.calls("apps.connections.open"))
+        emu.drop_socket()
+        seen = []
+        for attempt in range(1, 4):
+            await wait(emu.wait_until,
+                       lambda n=attempt: len(emu.calls("apps.connections.open")) >= opened + n,
+                       60, f"reconnect attempt {attempt}")
+            await wait(emu.wait_until, lambda: bridge.health()["state"] == "auth", 10,
+                       "the refusal noted")
+            seen.append(dict(bridge.health()))
+        return seen
+
+    seen = drive(emu, body)
+    for health in seen:
+        assert health["state"] == "auth"
+        assert "rejected the app-level token (invalid_auth)" in health["detail"]
+        assert "connections:write" in health["detail"]
+    sdk = [r.getMessage() for r in caplog.records if r.name == SDK_LOG
+           and r.levelno >= logging.WARNING]
+    assert sdk and len(set(sdk)) == len(sdk)  # each said once
+    assert all("\n" not in line for line in sdk)  # one line each
+    assert "Traceback" not in caplog.text and emu.app_token not in caplog.text

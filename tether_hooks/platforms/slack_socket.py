@@ -56,7 +56,7 @@ class SocketHealth:
         self.down_since: float | None = None
         self.last_hello: float | None = None
         self.socket_problem: str | None = None  # masked one-liner
-        self.socket_auth = False  # the app-level token was refused on a reconnect
+        self.socket_auth: str | None = None  # why the app-level token was refused (reconnect)
         self.api_problem: str | None = None  # a BridgeAuthError's text (not in channel...)
         self.api_problem_at: float | None = None
         self.last_error: str | None = None
@@ -76,8 +76,8 @@ class SocketHealth:
             state, detail = "starting", "connecting"
         elif self.api_problem:
             state, detail = "auth", self.api_problem
-        elif self.socket_auth and self.socket_problem:
-            state, detail = "auth", self.socket_problem
+        elif self.socket_auth:
+            state, detail = "auth", self.socket_auth
         elif down:
             why = f" ({self.socket_problem})" if self.socket_problem else ""
             state, detail = "error", f"Socket Mode is disconnected{why}; reconnecting"
@@ -105,18 +105,33 @@ class _Client(SocketModeClient):
 
 
 class _OneLine(logging.Filter):
-    """slack_sdk's log records, without a traceback per reconnect attempt; problems noted."""
+    """slack_sdk's log records, without a traceback per reconnect attempt, and a warning
+    repeated (each reconnect attempt while a token is refused) once per ``REPEAT`` s;
+    problems noted."""
+
+    REPEAT = 300.0
 
     def __init__(self, health: SocketHealth, where: Where) -> None:
         super().__init__()
         self.health, self.where = health, where
+        self._said: dict[str, float] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        text = " ".join(record.getMessage().split())  # one line (the SDK's span several)
         if record.exc_info and record.exc_info[1] is not None:
-            record.msg = f"{record.getMessage()} ({type(record.exc_info[1]).__name__})"
-            record.args, record.exc_info, record.exc_text = None, None, None
-        if record.levelno >= logging.WARNING:
-            self.health.socket_problem = self.where.mask(record.getMessage())[:300]
+            text = f"{text} ({type(record.exc_info[1]).__name__})"
+        text = self.where.mask(text)
+        record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
+        if record.levelno < logging.WARNING:
+            return True
+        text = text[:300]
+        self.health.socket_problem = text
+        now = time.monotonic()
+        if now - self._said.get(text, -self.REPEAT) < self.REPEAT:
+            return False
+        if len(self._said) > 100:
+            self._said.clear()
+        self._said[text] = now
         return True
 
 
@@ -179,11 +194,12 @@ class Receiver:
 
     def _on_url(self, exc: BaseException | None) -> None:
         if exc is None:
-            self.health.socket_auth = False
+            self.health.socket_auth = None
             return
         mapped = map_error(exc, "open a Socket Mode connection", self.where(), app=True)
         self.health.socket_problem = str(mapped)
-        self.health.socket_auth = isinstance(mapped, BridgeAuthError)
+        # kept apart from socket_problem, which the SDK's own log lines overwrite
+        self.health.socket_auth = str(mapped) if isinstance(mapped, BridgeAuthError) else None
 
     def alive(self) -> bool:
         """False once the client ended (it reconnects by itself otherwise)."""

@@ -170,6 +170,12 @@ class SlackEmulator:
         with self.world.cond:
             return copy.deepcopy(self.world.im_with(user_id))
 
+    def revoke_app_token(self) -> None:
+        """The app-level token stops working (a new one is generated in the app's settings):
+        new sockets cannot be had with it; open ones stay until dropped."""
+        with self.world.cond:
+            self.world.me.app_token = self.world.me.app_token[:-8] + "revoked0"
+
     def set_bot_member(self, channel_id: str, member: bool) -> None:
         with self.world.cond:
             self.world.channel_or_raise(channel_id).bot_member = member
