@@ -282,3 +282,29 @@ def test_an_answer_held_when_the_listener_died_survives_a_config_edit(
     assert decision["behavior"] == "allow" and status_of(rid) == "allowed"
     outcome(emu, msg, "Allowed by @alice")
     until(lambda: Offsets().held_keys("slack") == [], what="the held answer marked applied")
+
+
+def test_a_posted_request_falls_back_once_every_platform_refuses_us(
+        hook: HookRunner, tether_home: Path, slack_emulator: SlackEmulator) -> None:
+    """The app-level token is revoked while a request waits in the channel: no click can
+    come through until the user mends it, so after the grace (a restarting server is
+    not a revoked token) the agent gets its own prompt back, told why; status says so."""
+    from tether_hooks.listener.outbox import REFUSED_GRACE
+
+    emu = slack_emulator
+    configure_slack(tether_home, emu)
+    proc = hook.start("claude", perm(command="make refused"),
+                      extra_env={"TETHER_HOOKS_APPROVAL_TIMEOUT": "600"})
+    slack_request(emu, "make refused")
+    rid = only_pending()["id"]
+    until(lambda: ChatBook(writer=False).refs(rid), what="the post recorded")
+    emu.revoke_app_token()
+    emu.drop_socket()
+    until(lambda: json.loads(cli_status())["listener"]["bridges"]["slack"]["state"] == "auth",
+          timeout=30, what="the refusal in status")
+    assert status_of(rid) == "pending"  # not at once: it may be a server restarting
+    run = hook.finish(proc, timeout=REFUSED_GRACE + 60)
+    assert run.stdout == ""  # no decision: Claude Code asks in the terminal
+    assert "no chat platform can take an answer" in run.stderr
+    assert "rejected the app-level token" in run.stderr and emu.app_token not in run.stderr
+    assert status_of(rid) == "expired"

@@ -56,6 +56,9 @@ class Bridges:
         self._changed = asyncio.Event()  # set (and replaced) when a bridge's state changes
         self._started: set[str] = set()  # bridges whose start() returned
         self._restarting: set[str] = set()  # bridges whose poller is being restarted
+        # since when every bridge has been refused (auth: a token, the bot out of the
+        # channel): nothing, not even a press on a message already posted, comes through
+        self.refused_since: float | None = None
 
     def get(self, name: str | None) -> BridgeBase | None:
         return self.all.get(name) if name is not None else None
@@ -90,6 +93,11 @@ class Bridges:
     def usable(self) -> bool:
         """True while some bridge is (or may soon be) able to post."""
         return any(s["state"] not in DOWN for s in self.states.values())
+
+    def refused_for(self) -> float:
+        """How long every bridge has been refused (0: some is not)."""
+        since = self.refused_since
+        return 0.0 if since is None else time.monotonic() - since
 
     def ready(self) -> list[BridgeBase]:
         return [b for n, b in self.all.items()
@@ -200,7 +208,8 @@ class Bridges:
             if bridge is None or name in self._restarting or bridge.polling_alive():
                 continue
             self._restarting.add(name)
-            self.set_state(name, "error", "polling stopped; starting it again")
+            if self.states[name]["state"] != "auth":  # a refusal stands until it is mended
+                self.set_state(name, "error", "polling stopped; starting it again")
             self.runtime.spawn(self._restart(name, bridge))
 
     async def _restart(self, name: str, bridge: BridgeBase) -> None:
@@ -218,11 +227,16 @@ class Bridges:
         old = self.states.get(name)
         if old != new:
             self.states[name] = new
+            if not all(s["state"] == "auth" for s in self.states.values()):
+                self.refused_since = None
+            elif self.refused_since is None:
+                self.refused_since = time.monotonic()
             self.write_health()
             self._changed.set()
             self._changed = asyncio.Event()
-            if (value in DOWN and (old or {}).get("state") not in DOWN
-                    and not self.runtime.closing):
+            was = (old or {}).get("state")
+            if ((value in DOWN and was not in DOWN) or (value == "auth" and was != "auth")
+                    ) and not self.runtime.closing:
                 self.runtime.spawn(self.on_down())  # none can post now: nobody waits
 
     def refresh_health(self) -> None:

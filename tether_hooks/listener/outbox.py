@@ -30,6 +30,9 @@ log = logging.getLogger("tether_hooks.listener")
 STORE_POLL = 0.1
 STORE_RETRY = 1.0
 HEALTH_EVERY = 1.0
+# Every platform refusing us this long (a revoked token, not a restarting Bot API server):
+# what is posted falls back to the agent's prompt too. The Slack bridge rechecks every 30 s.
+REFUSED_GRACE = 30.0
 
 
 class Outbox:
@@ -236,13 +239,31 @@ class Outbox:
             await asyncio.sleep(0.01)
 
     async def no_bridge_left(self) -> None:
-        """No platform can post: settle what waits for one, so no hook waits for nothing."""
+        """No platform can post: settle what waits for one, so no hook waits for nothing.
+        What is posted may still be answered once a platform is back (its presses wait
+        there), unless every platform refuses us (a revoked token) for ``REFUSED_GRACE`` s:
+        then no answer can come until the user mends it, and those fall back too."""
         if self.bridges.usable() or self.local:
             return
-        detail = "; ".join(f"{n}: {s['detail']}" for n, s in self.bridges.states.items())
         for request in self.store.read()["requests"].values():
             if request.get("status") == "pending" and not self.book.refs(request["id"]):
-                await self.unrelayed(request["id"], f"no chat platform is reachable ({detail})")
+                await self.unrelayed(request["id"],
+                                     f"no chat platform is reachable ({self._down()})")
+        if self.bridges.refused_since is not None:
+            self.runtime.spawn(self._refused_posted())  # (its caller may retry meanwhile)
+
+    async def _refused_posted(self) -> None:
+        """What is posted falls back once every platform refused us ``REFUSED_GRACE`` s."""
+        await asyncio.sleep(REFUSED_GRACE)
+        if self.bridges.refused_for() < REFUSED_GRACE or self.local:
+            return  # mended meanwhile (or refused anew: that wait says when)
+        for request in self.store.read()["requests"].values():
+            if request.get("status") == "pending":
+                await self.unrelayed(request["id"],
+                                     f"no chat platform can take an answer ({self._down()})")
+
+    def _down(self) -> str:
+        return "; ".join(f"{n}: {s['detail']}" for n, s in self.bridges.states.items())
 
     async def unrelayed(self, rid: str, reason: str) -> None:
         """Settle as no decision: the hook falls back to the agent's own prompt at once."""

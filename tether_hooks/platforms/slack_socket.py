@@ -105,9 +105,9 @@ class _Client(SocketModeClient):
 
 
 class _OneLine(logging.Filter):
-    """slack_sdk's log records, without a traceback per reconnect attempt, and a warning
-    repeated (each reconnect attempt while a token is refused) once per ``REPEAT`` s;
-    problems noted."""
+    """slack_sdk's log records on one line each, without a traceback, and a line repeated
+    (each reconnect attempt, every second while Slack is unreachable) once per ``REPEAT``
+    s; problems noted."""
 
     REPEAT = 300.0
 
@@ -122,10 +122,8 @@ class _OneLine(logging.Filter):
             text = f"{text} ({type(record.exc_info[1]).__name__})"
         text = self.where.mask(text)
         record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
-        if record.levelno < logging.WARNING:
-            return True
-        text = text[:300]
-        self.health.socket_problem = text
+        if record.levelno >= logging.WARNING:
+            self.health.socket_problem = text[:300]
         now = time.monotonic()
         if now - self._said.get(text, -self.REPEAT) < self.REPEAT:
             return False
