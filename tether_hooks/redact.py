@@ -22,8 +22,13 @@ What is masked (``text``):
   ``NAME=value``, ``name = "value"`` (escaped ``\\"`` quotes too, cut values, diff lines
   ``-NAME = v``), ``name: value``, ``"name" => v``, ``--name value`` and in
   structures (``value``: everything under a secret key; lists of words as one command line).
-  Not masked: ``$VAR`` references, empty or ``None``-like values, code expressions (a dotted
-  value is code unless random, in a header or a YAML line: ``X-Vault-Token: hvs.CAES…``).
+  Not masked: ``$VAR`` references, empty or ``None``-like values, code: a name
+  (``redact_names.code_name``: letters and ``_``, no digit, the name itself or a name for a
+  secret: ``token: TOKEN_ENV_VAR``, ``api_key=api_key``; ``MyPassword123``, ``secret``,
+  ``Summer2024secret`` are masked), a call, an expression (``a + b``), a dotted value unless
+  random, in a header or a YAML line (``X-Vault-Token: hvs.CAES…``). A typed assignment is
+  judged by its value (``password: str = "x"``); a bare value masked takes what is glued to
+  it (``P@ss&word``) and, spaced, its other words.
 * ``redact_patterns`` from config.toml: the whole match, or its ``secret`` group.
 
 Stdlib only, rules (``redact_rules``) compiled on first need after cheap substring hints;
@@ -34,14 +39,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from tether_hooks.redact_names import dotted_code, secret_key, secret_name
+from tether_hooks.redact_names import code_name, config_line, dotted_code, secret_key, secret_name
 from tether_hooks.redact_rules import (  # one rule table (ours: check_patterns)
     _ASSIGN,
     _AWS_ID,
     _B64_40,
-    _CODE_END,
+    _EXPR,
     _FLAG,
+    _GENERIC,
+    _GLUED,
     _LITERALS,
+    _MORE,
     _NAME_HINTS,
     _REFERENCE,
     _SPANS,
@@ -149,7 +157,23 @@ def _quoted(v: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
+def _reach(m: re.Match[str], tight: bool) -> int:
+    """Where the mask of a bare value ends: past what is glued to it (``P@ss&word``) and, but
+    for ``NAME=v`` (a shell's: ``PASSWORD=x ./run``), past its other words on the line
+    (``password = correct horse``)."""
+    end = m.end("v")
+    glued = _re(_GLUED).match(m.string, end)
+    end = glued.end() if glued else end
+    more = None if tight else _re(_MORE).match(m.string, end)
+    return more.end() if more else end
+
+
+def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool,
+                reach: bool = False) -> tuple[str, int]:
+    """The match with its value masked (a bare one to its ``_reach``), or as it is when the
+    value is a reference, a literal or a name (``code_name``), a call, the start of an
+    expression; and where what it replaces ends."""
+    kept = m.group(0), m.end()
     v = m.group("v")
     label = _label(name)
     quoted = _quoted(v)
@@ -157,47 +181,50 @@ def _value_repl(m: re.Match[str], name: str, tight: bool, hashed: bool) -> str:
         prefix, inner, quote = quoted
         if (_is_reference(inner) or ("f" in prefix.lower() and "{" in inner) or "${" in inner
                 or inner.startswith("«")):
-            return m.group(0)
+            return kept
         head = m.group(0)[: m.start("v") - m.start(0)]
-        return head + prefix + _mark(label, inner, hashed) + quote
+        return head + prefix + _mark(label, inner, hashed) + quote, m.end()
     if _is_reference(v) or v.lower() in _LITERALS or v.lower() == name.lower():
-        return m.group(0)
+        return kept
     nxt = m.string[m.end("v"): m.end("v") + 1]
-    if nxt in ("(", "["):
-        return m.group(0)
+    if re.fullmatch(r"[A-Za-z_][\w.]*", v) and (nxt in ("(", "[") or nxt == "<" and _re(
+            _GENERIC).match(m.string, m.end("v"))):
+        return kept  # get_password(), os.environ["X"], Promise<string>
     if not tight:
-        code_ref = re.fullmatch(r"[A-Za-z_]\w*(?:\.\w+)+", v) is not None
-        if (code_ref and dotted_code(m, name, v)) or not _re(_CODE_END).match(m.string,
-                                                                             m.end("v")):
-            return m.group(0)
-        if re.fullmatch(r"[A-Za-z_]\w*", v) and secret_key(v):
-            return m.group(0)  # new_password = old_password, self.pw = pw
+        colon = m.group("op") == ":"
+        code = not (colon and "-" in name or name.isupper() or config_line(m))
+        if (re.fullmatch(r"[A-Za-z_]\w*(?:\.\w+)+", v) and dotted_code(m, name, v)
+                or code_name(v, name, code, colon) or re.fullmatch(r"\*\w+|![A-Za-z]\w*", v)):
+            return kept  # settings.API_KEY, TOKEN_ENV_VAR, YAML *alias and !tag
+        if re.fullmatch(r"[A-Za-z_][A-Za-z_.]*", v) and _re(_EXPR).match(m.string, m.end("v")):
+            return kept  # the start of an expression: password = a + b
     elif re.fullmatch(r"(?:self|this|cls|args|opts|options|config|settings|os)(?:\.\w+)+", v):
-        return m.group(0)
-    return _span(m, "v", label, hashed)
+        return kept
+    start, stop = m.start("v"), _reach(m, tight) if reach else m.end()
+    return m.string[m.start(): start] + _mark(label, m.string[start:stop], hashed), stop
 
 
-def _assign_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
-    def repl(m: re.Match[str]) -> str:
-        name = m.group("name")
-        if not secret_key(name):
-            return m.group(0)
-        tight = m.group("op") == "=" and not m.group("sp1") and not m.group("sp2")
-        return _value_repl(m, name, tight, hashed)
-    return repl
+def _assign(m: re.Match[str], hashed: bool) -> tuple[str, int]:
+    """An ``_ASSIGN`` match, its value masked when its name is a secret's; and where it ends."""
+    name = m.group("name")
+    if not secret_key(name):
+        return m.group(0), m.end()
+    tight = (m.group("op") == "=" and not m.group("sp1") and not m.group("sp2")
+             and not m.group("ann"))
+    return _value_repl(m, name, tight, hashed, reach=True)
 
 
 def _assignments(value: str, hashed: bool, rescans: int = 256) -> str:
     """``_ASSIGN`` applied left to right; the quoted value of a name that is not a secret
     (``"preview": "db_password = \\"x\\""``) is searched again (at most ``rescans`` times,
     so the time stays linear)."""
-    pattern, repl, out, pos = _re(_ASSIGN), _assign_repl(hashed), [], 0
+    pattern, out, pos = _re(_ASSIGN), [], 0
     while True:
         m = pattern.search(value, pos)
         if m is None:
             out.append(value[pos:])
             return "".join(out)
-        new = repl(m)
+        new, end = _assign(m, hashed)
         if (new == m.group(0) and rescans > 0 and _quoted(m.group("v"))
                 and m.end("v") - m.start("v") > 4):
             rescans -= 1
@@ -206,7 +233,7 @@ def _assignments(value: str, hashed: bool, rescans: int = 256) -> str:
             pos = inner
             continue
         out.append(value[pos:m.start()] + new)
-        pos = max(m.end(), pos + 1) if m.end() == m.start() else m.end()
+        pos = max(end, pos + 1) if end == m.start() else end
 
 
 def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
@@ -216,7 +243,7 @@ def _flag_repl(hashed: bool) -> Callable[[re.Match[str]], str]:
             return m.group(0)
         if m.group("sep") != "=" and m.group("v").startswith(("-", "=", ":")):
             return m.group(0)  # not a value: a diff line ``-NAME = value`` is an assignment
-        return _value_repl(m, name, True, hashed)
+        return _value_repl(m, name, True, hashed)[0]
     return repl
 
 

@@ -32,11 +32,19 @@ from tether_hooks.redact_rules import (
     _SECRET_KEYS,
 )
 
-__all__ = ["dotted_code", "secret_key", "secret_name"]
+__all__ = ["code_name", "config_line", "dotted_code", "secret_key", "secret_name"]
 
 _parts_re = re.compile(_PARTS)
-_YAML_HEAD = re.compile(r"[ \t]*(?:-[ \t]+)?")
-_YAML_TAIL = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\r?\n|\Z)")
+# a line of its own: a diff mark, indentation, a YAML list dash or ``export`` before the name
+_LINE_HEAD = re.compile(r"[-+]?[ \t]*(?:-[ \t]+)?(?:export[ \t]+)?")
+# ... and a comment at most after it, and no closing bracket next (the last entry of an
+# object literal: ``token: authToken\n}`` is code)
+_LINE_TAIL = re.compile(r"[ \t]*(?:#[^\n]*)?(?:\r?\n(?![ \t]*[}\])])|\Z)")
+_LETTERS = re.compile(r"[A-Za-z_]+")
+# the words a name made of words must hold to be a name for a secret (``TOKEN_ENV_VAR``)
+_WORDS = frozenset({"password", "passwords", "passwd", "passphrase", "pass", "pwd", "pw",
+                    "secret", "secrets", "token", "tokens", "key", "keys", "apikey", "auth",
+                    "credential", "credentials", "creds", "cred", "cookie", "sig", "signature"})
 _MAX_INDENT = 80  # a YAML key further into its line is not judged as one
 _MAX_WORD = 20  # letters of one word of an identifier; a longer run is not a word
 _TYPE = re.compile(r"(?:[A-Z][a-z0-9]+)+")  # a class name: ``AuthType``, ``SecretStr``
@@ -102,25 +110,55 @@ def _wordy(segment: str) -> bool:
     return len(parts) <= 2 or sum(map(len, words)) >= 3 * len(words)
 
 
+def config_line(m: re.Match[str]) -> bool:
+    """Is the ``_ASSIGN`` match ``m`` a line of its own (a YAML, .env or INI line: nothing but
+    indentation, a list dash, a diff mark or ``export`` before it, a comment at most after,
+    not the last entry of an object literal)?"""
+    text, start = m.string, m.start()
+    lo = max(0, start - _MAX_INDENT)  # look back a bounded way: linear time
+    line = text.rfind("\n", lo, start) + 1 or (0 if lo == 0 else start + 1)
+    return (line <= start and _LINE_HEAD.fullmatch(text, line, start) is not None
+            and _LINE_TAIL.match(text, m.end("v")) is not None)
+
+
+def code_name(value: str, name: str, code: bool, colon: bool) -> bool:
+    """Is the bare value ``value`` after the secret name ``name`` the name of a variable, not
+    a secret? Only letters and ``_`` (no digit: ``MyPassword123``, ``Summer2024secret``), and:
+
+    * the name itself or its last dotted part (``api_key=api_key``, ``self.pw = pw``);
+    * snake_case or UPPER_CASE with a ``_`` and a secret word (``TOKEN_ENV_VAR``,
+      ``db_secret_name``, ``new_password = old_password``; not ``hunter_two``);
+    * after ``=`` (not ``:``), the name's own words (``db_password = password``);
+    * in ``code`` (not a line of its own, a header or an UPPER_CASE name), any identifier
+      with a secret word among its words (``accessToken``, ``username, password = auth``;
+      not ``supersecret``: one word is a word, not a name)."""
+    if not _LETTERS.fullmatch(value):
+        return False
+    low, own = value.lower(), name.lower().replace("-", "_")
+    if low in (own, own.rsplit(".", 1)[-1]):
+        return True
+    words = {p.lower() for p in _parts_re.findall(value)}
+    if not words & _WORDS:
+        return False
+    if "_" in value and (value.islower() or value.isupper()):
+        return True
+    return code or (not colon and words <= {p.lower() for p in _parts_re.findall(name)})
+
+
 def dotted_code(m: re.Match[str], name: str, value: str) -> bool:
     """Is the dotted value ``value`` after ``name`` in the ``_ASSIGN`` match ``m`` a code
     reference (``api_key = settings.API_KEY``, ``token: self.token``)? Never when a part is
     random (``token = hvs.CAESIJ3kq…``); in a header (``X-Vault-Token: s.xyz``) or a YAML
     line (``password: s.xyz``) only when it reads as code (``self.…``, ``….password``,
-    ``t.AuthType``)."""
+    ``t.AuthType``; not ``my.Password1``)."""
     segments = value.split(".")
     if not all(_wordy(s) for s in segments):
         return False
     first, last = segments[0].lstrip("_"), segments[-1]
-    if (first.lower() in _CODE_OBJECTS or secret_key(last) or last.lower() in _LITERALS
-            or _TYPE.fullmatch(last)):
+    if (first.lower() in _CODE_OBJECTS or last.lower() in _LITERALS or _TYPE.fullmatch(last)
+            and _LETTERS.fullmatch(last) or secret_key(last) and code_name(last, name, False,
+                                                                            True)):
         return True
     if m.group("op") == ":" and "-" in name:
         return False  # a header (or a YAML key): ``X-Vault-Token: s.xyz``
-    text, start = m.string, m.start()
-    lo = max(0, start - _MAX_INDENT)  # look back a bounded way: linear time
-    line = text.rfind("\n", lo, start) + 1 or (0 if lo == 0 else start + 1)
-    yaml = (m.group("op") == ":" and line <= start
-            and _YAML_HEAD.fullmatch(text, line, start) is not None
-            and _YAML_TAIL.match(text, m.end("v")) is not None)
-    return not yaml
+    return not (m.group("op") == ":" and config_line(m))

@@ -107,8 +107,12 @@ _VALUE = (r"(?P<v>\\\"(?:[^\"\\\n]|\\[^\"\n]){0,4096}+\\\"|\\'[^'\\\n]{0,4096}+\
 # then a flag (a switch must not swallow the next flag as its value, hiding it).
 _FLAG = (r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})(?P<sep>=|[ \t]+(?![-=:]))"
          r"(?P<v>\"(?:[^\"\\\n]|\\.){0,4096}\"|'[^'\n]{0,4096}'|[^\s'\"`;|&<>()]{1,4096})")
+# A typed assignment is judged by its value, not its type (``password: str = "x"``, ``let
+# token: &str = x``): ``ann``, a type between spaces before a lone ``=``.
 _ASSIGN = (r"(?:(?<![\w.$«\\-])|(?<=(?<![^\n])[-+]))(?P<q>\\?[\"']|)"
-           r"(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)(?P<sp1>[ \t]{0,8})"
+           r"(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)"
+           r"(?P<ann>[ \t]{0,8}:[ \t]{1,8}[A-Za-z_&*(\[][\w.&*'\[\]<>, |?]{0,96}?[ \t]{1,8}"
+           r"(?==(?![=>~])))?(?P<sp1>[ \t]{0,8})"
            r"(?P<op>:=|=>|=(?![=>~])|:(?![:/=?+-]|\\(?![\"'])))(?P<sp2>[ \t]{0,8})" + _VALUE)
 _NAME_HINTS = ("pass", "pwd", "pw", "secret", "token", "key", "credential", "creds", "auth",
                "webhook", "cookie", "bearer", "sig")
@@ -169,7 +173,13 @@ _LITERALS = {"none", "null", "nil", "true", "false", "undefined", "yes", "no", "
              "optional", "secretstr", "text", "float", "list", "dict", "char", "varchar",
              "required", "self", "this", "await", "new", "lambda", "function", "async"}
 _REFERENCE = r"(?s)\$\{?\w*|\{\{.*\}\}|%\(\w+\)s|<[^<>]*>|\*{3,}|x{3,}|X{3,}|\.\.\.|…"
-_CODE_END = r"[ \t]*(?:\Z|[\r\n#;,)}\]\"'])"
+# after a bare value: an operator or keyword (``password = a + b``: an expression, not a
+# secret); what a value cut short has glued to it (``P@ss&word``); its other words
+_EXPR = (r"[ \t]+(?:[-+*/%|&^<>=!?:.@(\[~]|(?:if|else|or|and|not|in|is|as|instanceof|for"
+         r"|of|with)\b)")
+_GENERIC = r"<[A-Za-z_][\w., |\[\]<]{0,96}>"  # a generic type: Map<string, string>
+_GLUED = r"[^\s,;)}\]\"'«]{1,4096}+"
+_MORE = r"(?:[ \t]+(?![#«])[^\s«]{1,4096}+){1,64}+"
 _AWS_ID = r"(?:AKIA|ASIA)[A-Z0-9]{16}"
 _B64_40 = r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
 

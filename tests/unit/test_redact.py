@@ -171,6 +171,14 @@ SECRETS = [
     (f"ENV DB_PASSWORD {P}", P),
     (f"machine api.x.com login bob password {P}", P),
     (f"machine api.x.com\n  login bob\n  password {P}", P),
+    # a value holding a secret word is not a name for it (review A9)
+    ("services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: MyPassword123\n",
+     "MyPassword123"),
+    ("      API_SECRET: Summer2024secret\n", "Summer2024secret"),
+    ("token: hunter2supersecret", "hunter2supersecret"),
+    ("DB_PASS=Passw0rdSecret", "Passw0rdSecret"),
+    ("POSTGRES_PASSWORD: secret\nPOSTGRES_USER: app", ": secret\n"),
+    ('password: str = "ChangeMe_Secret1"', "ChangeMe_Secret1"),
 ]
 
 # (text): must come out unchanged
@@ -216,6 +224,10 @@ PLAIN = [
     "set -euo pipefail",
     "<name>password reset</name>",
     "-    return password_hash(user)",
+    "token: TOKEN_ENV_VAR",
+    "secret_name: db_secret_name",
+    "  token: accessToken,",
+    "api_key=api_key",
 ]
 
 

@@ -6,7 +6,11 @@ unmasked (so no test passes by masking everything):
 2. dotted values after a secret name in header and YAML forms (``X-Vault-Token: hvs.…``,
    ``password: s.xyz``), while code references (``settings.API_KEY``) stay;
 3. a secret cut by any cut (the store's cap, a settled copy, the audit window, a notice, a
-   stranger's text): the kept part of it never shows."""
+   stranger's text): the kept part of it never shows;
+4. a value after a secret name that looks like an identifier and holds a secret word
+   (``POSTGRES_PASSWORD: MyPassword123``, ``API_SECRET: Summer2024secret``) is a secret, not
+   a name: only real names stay (``token: TOKEN_ENV_VAR``, ``api_key=api_key``); a typed
+   assignment is judged by its value (``password: str = "x"``)."""
 
 from __future__ import annotations
 
@@ -305,3 +309,131 @@ def test_an_error_cut_short_never_shows_part_of_the_bot_token() -> None:
         url = " " * (160 - 29 - kept) + f"https://api.telegram.org/bot{token}/getUpdates"
         shown = short_reason(RuntimeError(f"timed out {url}"))
         assert not shows_part(token, shown), (kept, shown)
+
+
+# -- 4. a value that holds a secret word is not a name for being one word --------------------
+
+# values that are never names: digits, punctuation, or a single word (``mysecret``)
+NOT_NAMES = ["MyPassword123", "Summer2024secret", "hunter2supersecret", "Passw0rdSecret",
+             "ChangeMe_Secret1", "Token2024", "myApiKey9", "s3cretToken", "TopSecret_2",
+             "letmein_Token1", "SECRET_2024", "password1", "Tr0ub4dor&3", "P@ssword&more",
+             "Pa55-word!Secret", "key_9f8e7d6c", "mysecret", "supersecret", "mypassword",
+             "secretpassword"]
+# letters only, camel or one word: a name in code, a secret on a line of its own
+WORDY = ["SuperSecret", "MyPassword", "secret", "TopSecretToken", "superSecret",
+         "ChangeMeSecret", "auth", "passwd", "AdminPassword", "tokenValue"]
+CONFIG_LINES = {  # a line of its own, an UPPER_CASE name, a header: a value is a value
+    "compose": "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: {v}\n"
+               "      POSTGRES_USER: app\n",
+    "compose secret": "    environment:\n      API_SECRET: {v}\n",
+    "compose list": "    environment:\n      - DB_PASS={v}\n",
+    "k8s": "kind: Secret\nstringData:\n  token: {v}\n  user: app\n",
+    "yaml list": "users:\n  - password: {v}\n    name: bob\n",
+    "yaml comment": "vault:\n  secret_key: {v}  # rotated monthly\n",
+    "yaml dashed key": "oauth:\n  client-secret: {v}\n",
+    ".env": "DEBUG=1\nDB_PASS={v}\nPORT=80\n",
+    "export": "export API_SECRET={v}",
+    "ini": "[database]\npassword = {v}\nuser = app\n",
+    "properties": "spring.datasource.password = {v}\n",
+    "diff": "@@ -1 +1 @@\n-  token: old\n+  token: {v}\n",
+    "flow upper": "environment: {{POSTGRES_PASSWORD: {v}, POSTGRES_USER: app}}",
+    "header": 'curl -H "X-Api-Key: {v}" https://api.example.com',
+    "header line": "GET / HTTP/1.1\r\nX-Auth-Token: {v}\r\n",
+}
+CODE_LINES = {  # code around it: a name stays, but not these
+    "js const": "const password = {v};",
+    "js object": "connect({{ password: {v}, user: 'bob' }})",
+    "kwarg spaced": "db = connect(host, password = {v}, user='bob')",
+    "go": "token := {v}",
+    "php arrow": "['password' => {v}, 'user' => 'bob']",
+    "typed": "password: str = {v}",
+    "ts typed": "let apiKey: string = {v};",
+    "dotted name": "self.secret = {v}",
+}
+TYPED = [  # a typed assignment: the value is judged, not the type
+    'password: str = "{v}"', '    db_password: str = "{v}"', 'const token: string = "{v}";',
+    'def login(api_key: str = "{v}") -> None:', 'val password: String = "{v}"',
+    'let token: &str = "{v}";', 'password: Optional[str] = "{v}"',
+    "secret_key: str = '{v}'", "token: str | None = {v}",
+]
+
+
+def _leaks(form: str, values: list[str]) -> list[str]:
+    """The texts in which a value shows: each must come out as a random secret's does."""
+    masked = redact.text(form.format(v=V))
+    assert V not in masked and redact.MARK in masked, masked
+    return [shown for v in values if (shown := redact.text(form.format(v=v))) != masked]
+
+
+@pytest.mark.parametrize("form", list(CONFIG_LINES))
+def test_a_value_on_a_line_of_its_own_is_masked_though_it_holds_a_secret_word(form: str) -> None:
+    leaked = _leaks(CONFIG_LINES[form], NOT_NAMES + WORDY)
+    assert not leaked, leaked
+
+
+@pytest.mark.parametrize("form", list(CODE_LINES))
+def test_a_value_in_code_is_masked_unless_it_is_a_name(form: str) -> None:
+    leaked = _leaks(CODE_LINES[form], NOT_NAMES)
+    assert not leaked, leaked
+
+
+@pytest.mark.parametrize("form", TYPED)
+def test_a_typed_assignment_is_judged_by_its_value(form: str) -> None:
+    leaked = _leaks(form, NOT_NAMES + WORDY)
+    assert not leaked, leaked
+
+
+@pytest.mark.parametrize(("source", "secret"), [
+    ("password: P@ss&word", "&word"), ("password: abc<def", "<def"),
+    ("token: Tr0ub4dor|3", "|3"), ("password = correct horse battery", "horse battery"),
+    ("api_secret = hunter two # old", "two"), ("token: P@ss(w0rd)", "w0rd"),
+    ("DB_PASSWORD=P@ss&word", "&word"), ("{ token: Zq8&Lm3, user }", "&Lm3"),
+])
+def test_what_is_glued_to_a_masked_value_is_masked_with_it(source: str, secret: str) -> None:
+    shown = redact.text(source)
+    assert secret not in shown and redact.MARK in shown, shown
+
+
+NAMES_IN_CODE = [  # names, calls, references and expressions after a secret name: left alone
+    "password = get_password()", "token: TOKEN_ENV_VAR", "api_key=api_key",
+    "secret_name: db_secret_name", "password: self.password", "token=${TOKEN}",
+    "token: GITHUB_TOKEN", "  password: ADMIN_PASSWORD", "new_password = old_password",
+    "    db_password = password", "self.token = token", "password: password", "token: Token",
+    "  token: accessToken,", "{ token: accessToken, user }", "const c = {\n  token: authToken\n};",
+    "const token = refreshToken;", "  secret: clientSecret,", "password: hashedPassword,",
+    "function f(token: AccessToken) {", "interface A { token: AccessToken; }",
+    "  apiKey: Promise<string>;", "const token: Map<string, string> = {}",
+    "username, password = auth", "password = a + b", "token = x if y else z",
+    "token = prefix + suffix", "password: str = settings.password",
+    "password: Optional[str] = None", "def login(password: str = None):",
+    "password: str | None = None", "password: !vault |", "Password: !Ref DBPassword",
+    "password: *db_password", "  api_key: API_KEY", "secret = os.environ.get('SECRET')",
+    "password = getpass.getpass()", "token = tokens[0]", "token = jwt.encode(payload, key)",
+    "password = hashlib.sha256(pw).hexdigest()", "  password: user.password",
+    "token: ${{ secrets.GITHUB_TOKEN }}", "password: ${DB_PASSWORD:-}", "secret: _secret,",
+    "TOKEN = _TOKEN_DEFAULT", "pw = self._password",
+]
+
+
+@pytest.mark.parametrize("source", NAMES_IN_CODE)
+def test_a_name_after_a_secret_name_stays_readable(source: str) -> None:
+    assert redact.text(source) == source
+    assert redact.text(source, hashed=True) == source
+
+
+def test_the_reported_compose_file_is_masked_in_every_sink() -> None:
+    compose = ("services:\n  db:\n    image: postgres\n    environment:\n"
+               "      POSTGRES_PASSWORD: MyPassword123\n      API_SECRET: Summer2024secret\n"
+               "      POSTGRES_USER: app\n")
+    secrets = ["MyPassword123", "Summer2024secret"]
+    request = {"id": "7f3a", "tool_name": "Write", "agent": "claude", "cwd": "/p",
+               "session_id": "s", "tool_input": {"file_path": "/p/docker-compose.yml",
+                                                 "content": compose}}
+    shown = (render.request_message(request).text + "".join(render.full_input(request))
+             + json.dumps(redact.value(request["tool_input"])))
+    assert not [s for s in secrets if s in shown] and "POSTGRES_USER: app" in shown
+    for tool, tool_input in (("mcp__fs__write", {"name": "compose.yml", "text": compose}),
+                             ("Bash", {"command": f"cat > compose.yml <<'EOF'\n{compose}EOF"})):
+        summary = audit.summarize_input(tool, tool_input)
+        assert not [s for s in secrets if s in summary], summary
+        assert summary.count("sha256:") == 2 and "image: postgres" in summary, summary
