@@ -54,7 +54,13 @@ from tether_hooks.platforms.base import (
 )
 from tether_hooks.platforms.slack_config import SlackSettings, settings
 from tether_hooks.platforms.slack_errors import Where, map_error, masked
-from tether_hooks.platforms.slack_events import event_key, to_incoming
+from tether_hooks.platforms.slack_events import (
+    OddPayload,
+    event_key,
+    obj_at,
+    str_at,
+    to_incoming,
+)
 from tether_hooks.platforms.slack_retry import call, retry_handlers
 from tether_hooks.platforms.slack_secrets import SECRET_PATTERNS
 from tether_hooks.platforms.slack_socket import Receiver
@@ -163,7 +169,14 @@ class SlackBridge(BridgeBase):
         await self.receiver.open()
 
     def _accept(self, raw: dict[str, Any]) -> tuple[str, Incoming] | None:
-        event = to_incoming(raw, self.bot_user_id, self.names)
+        """The key and event of an envelope; None for what dispatch never needs, and for an
+        odd envelope (a field of the wrong type), logged in one line."""
+        try:
+            event = to_incoming(raw, self.bot_user_id, self.names)
+        except OddPayload as exc:
+            log.warning("slack: ignored a %s envelope (%s): %s", str(raw.get("type"))[:40],
+                        repr(raw.get("envelope_id"))[:80], exc)
+            return None
         if event is None:
             return None
         if event.user_name.startswith("@"):  # a click or a slash command names the user
@@ -196,11 +209,12 @@ class SlackBridge(BridgeBase):
             try:
                 info = await asyncio.wait_for(
                     self._call("look up a user", self.web.users_info, user=uid), 5)
-                user = info.get("user") or {}
-                found = user.get("name") or (user.get("profile") or {}).get("display_name")
+                user = obj_at(info, "user")
+                found = str_at(user, "name", "user") or str_at(
+                    obj_at(user, "profile", "user"), "display_name", "user.profile")
                 if found:
                     name = self.names[uid] = f"@{found}"
-            except (BridgeError, TimeoutError) as exc:
+            except (BridgeError, TimeoutError, OddPayload) as exc:
                 self._name_failed[uid] = time.monotonic()
                 log.info("slack: no name for %s: %s", uid, exc)
         return dataclasses.replace(event, user_name=name) if name else event

@@ -207,9 +207,10 @@ class SlackEmulator:
         ``message`` event (and ``app_mention`` if the bot is @-mentioned) if it is a member."""
         return self.actions.post_user_message(channel, text, user_id, thread_ts)
 
-    def push_envelope(self, kind: str, payload: dict[str, Any], *,
+    def push_envelope(self, kind: str, payload: Any, *,
                       accepts_response_payload: bool = False) -> Envelope:
-        """Any raw envelope (``interactive``, ``events_api``, ``slash_commands``)."""
+        """Any raw envelope (``interactive``, ``events_api``, ``slash_commands``); ``payload``
+        is sent as given (a forged one may be no object at all)."""
         return copy.deepcopy(self.hub.enqueue(kind, payload,
                                               accepts_response_payload=accepts_response_payload))
 

@@ -190,7 +190,7 @@ class Envelope:
 
     envelope_id: str
     type: str
-    payload: dict[str, Any]
+    payload: Any  # an object, but a forged one (``push_envelope``) may be anything
     accepts_response_payload: bool
     created: float
     retry_attempt: int = 0
