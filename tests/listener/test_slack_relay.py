@@ -289,6 +289,41 @@ def test_the_tokens_never_leave_the_listener(tether_home: Path,
     assert not [t for t in texts if emu.bot_token in t or emu.app_token in t]
 
 
+@pytest.mark.parametrize(("line", "says"), [
+    ('api_base = "http://[::1/api/"', "api_base = 'http://[::1/api/' is not a URL"),
+    ('proxy = "http://me:pr0xyPassw0rd@[::1"', "proxy = (not shown: it has a user name or "
+                                                "password) is not a URL"),
+    ('bot_token = "{bot}\\nX-Evil: 1"', "bot_token has a space, a control character"),
+])
+def test_a_bad_table_leaves_the_listener_up_and_says_what_to_fix(
+        tether_home: Path, slack_emulator: SlackEmulator, line: str, says: str) -> None:
+    """The listener reads the same checks as setup and doctor: the bridge is "error" with
+    the one-line reason in its health (so in status and doctor), no traceback in the log,
+    and neither token nor proxy password anywhere."""
+    emu = slack_emulator
+    table = slack_table(emu)
+    key = line.split(" = ", 1)[0]
+    kept = [t for t in table.splitlines() if not t.startswith(f"{key} = ")]
+    (tether_home / "config.toml").write_text(
+        "\n".join(kept) + "\n" + line.replace("{bot}", emu.bot_token) + "\n")
+    daemon.start()
+    until(lambda: (bridge_states() or {}).get("slack") == "error", timeout=30,
+          what="the slack bridge to fail to load")
+    health = json.loads(Path(paths.listener_health_file()).read_text())
+    detail = health["bridges"]["slack"]["detail"]
+    status = cli_status()
+    daemon.stop()
+    assert detail.startswith("cannot load the slack bridge: ") and says in detail, detail
+    assert "\n" not in detail
+    assert json.loads(status)["listener"]["bridges"]["slack"]["detail"] == detail
+    texts = [detail, status] + [Path(p).read_text() for p in (
+        paths.listener_log_file(), paths.listener_out_file()) if Path(p).exists()]
+    assert not [t for t in texts if "Traceback" in t]
+    assert not [t for t in texts if emu.bot_token in t or emu.app_token in t
+                or "pr0xyPassw0rd" in t]
+    assert emu.calls() == []
+
+
 def cli_status() -> str:
     run = subprocess.run([sys.executable, "-m", "tether_hooks", "status", "--json"],
                          capture_output=True, text=True, timeout=30)

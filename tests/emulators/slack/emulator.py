@@ -360,6 +360,16 @@ class SlackEmulator:
             self.world.faults += [Fault(method, error, status, retry_after,
                                         extra=dict(extra or {})) for _ in range(times)]
 
+    def answer_next(self, method: str, body: str | bytes, *,
+                    content_type: str = "text/html", status: int = 200, times: int = 1
+                    ) -> None:
+        """The next ``times`` calls of ``method`` ("*" = any) get ``body`` as it is, with no
+        effect: what a proxy, a captive portal or a wrong ``api_base`` answers."""
+        raw = body.encode() if isinstance(body, str) else body
+        with self.world.cond:
+            self.world.faults += [Fault(method, status=status, raw=raw,
+                                        content_type=content_type) for _ in range(times)]
+
     def delay_next(self, method: str, seconds: float, *, after: bool = False, times: int = 1
                    ) -> None:
         """Answer the next calls ``seconds`` late (``after``: done at once, answer late)."""

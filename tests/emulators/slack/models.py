@@ -261,3 +261,5 @@ class Fault:
     drop: bool = False
     after: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: bytes | None = None  # answered as it is (not Slack's JSON), with content_type
+    content_type: str = "text/html"
