@@ -133,7 +133,8 @@ def test_a_missing_scope_is_named(slack_emulator: SlackEmulator) -> None:
     (("--channel", "#approvals"), "--channel '#approvals': give the channel's id"),
     (("--allow-user", "alice"), "--allow-user 'alice': give a Slack member id"),
     (("--bot-token", "xapp-1-A-2-x"), "--bot-token: give the xoxb-... token"),
-    (("--api-base", "http://127.0.0.1:9/"), "api_base = 'http://127.0.0.1:9/' is invalid"),
+    (("--api-base", "http://127.0.0.1:9/"), "--api-base 'http://127.0.0.1:9/' does not end in "
+                                            "/api/: give the Web API base ending in /api/"),
 ])
 def test_bad_options_are_refused_before_asking_slack(slack_emulator: SlackEmulator,
                                                      change: tuple[str, str],

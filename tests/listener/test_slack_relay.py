@@ -200,6 +200,52 @@ def test_a_click_slack_delivers_again_after_a_restart_is_applied_once(
     assert not [e for e in emu.ephemerals(user=ALICE) if "Already decided" in e.text]
 
 
+def test_odd_envelopes_are_ignored_in_one_line_and_a_click_still_decides(
+        hook: HookRunner, tether_home: Path, slack_emulator: SlackEmulator) -> None:
+    """Envelopes with a field of the wrong type (a forged or broken one: a string where
+    Slack sends an object, a list where a string...) while a request waits: each is
+    acknowledged and logged in one line; the request stays pending, and Alice's click
+    afterwards decides it. No traceback in the listener's log."""
+    emu = slack_emulator
+    configure_slack(tether_home, emu)
+    proc = hook.start("claude", perm(command="make odd"))
+    msg = slack_request(emu, "make odd")
+    rid = only_pending()["id"]
+    value = msg.button(button_id(msg, "✅ Allow"))["value"]
+    click = {"type": "block_actions", "user": {"id": ALICE}, "channel": {"id": CHANNEL},
+             "actions": [{"value": value, "action_ts": "1.1"}],
+             "container": {"channel_id": CHANNEL, "message_ts": msg.ts}}
+    said = {"type": "message", "user": ALICE, "channel": CHANNEL, "text": "allow",
+            "ts": "1700000099.000100", "thread_ts": msg.thread_ts}
+    odd = [
+        ("interactive", {**click, "container": CHANNEL}),
+        ("interactive", {**click, "channel": CHANNEL}),
+        ("interactive", {**click, "message": ["x"]}),
+        ("interactive", {**click, "user": ALICE}),
+        ("interactive", {**click, "actions": [value]}),
+        ("interactive", {**click, "actions": {"value": value}}),
+        ("interactive", ["not", "an", "object"]),
+        ("events_api", {"type": "event_callback", "event": {**said, "text": {"x": 1}}}),
+        ("events_api", {"type": "event_callback", "event": {**said, "ts": ["5.6"]}}),
+        ("events_api", {"type": "event_callback", "event": {**said, "thread_ts": 5.6}}),
+        ("events_api", {"type": "event_callback", "event": "allow"}),
+        ("slash_commands", {"user_id": ALICE, "channel_id": CHANNEL, "text": ["allow"],
+                            "trigger_id": "t1"}),
+    ]
+    pushed = [emu.push_envelope(kind, body).envelope_id for kind, body in odd]
+    for envelope_id in pushed:
+        emu.wait_for_ack(envelope_id, timeout=15)
+    assert status_of(rid) == "pending"
+    emu.click(CHANNEL, msg.ts, button_id(msg, "✅ Allow"), ALICE)
+    assert hook.finish(proc).output["hookSpecificOutput"]["decision"] == {"behavior": "allow"}
+    outcome(emu, msg, "Allowed by @alice")
+    log_text = Path(paths.listener_log_file()).read_text()
+    assert "Traceback" not in log_text and "Failed to run" not in log_text
+    ignored = [line for line in log_text.splitlines() if "slack: ignored a" in line]
+    assert len(ignored) == len(odd), ignored
+    assert all(emu.envelope(i).retry_attempt == 0 for i in pushed)  # each acked in time
+
+
 def test_with_telegram_too_a_click_in_slack_settles_the_telegram_copy(
         hook: HookRunner, tether_home: Path, slack_emulator: SlackEmulator,
         telegram_emulator: TelegramEmulator) -> None:
@@ -241,6 +287,41 @@ def test_the_tokens_never_leave_the_listener(tether_home: Path,
     texts = seen + [p.read_text() for p in [out, *logs] if p.exists()]
     assert any("Slack rejected the bot token" in t for t in texts)
     assert not [t for t in texts if emu.bot_token in t or emu.app_token in t]
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    ('api_base = "http://[::1/api/"', "api_base = 'http://[::1/api/' is not a URL"),
+    ('proxy = "http://me:pr0xyPassw0rd@[::1"', "proxy = (not shown: it has a user name or "
+                                                "password) is not a URL"),
+    ('bot_token = "{bot}\\nX-Evil: 1"', "bot_token has a space, a control character"),
+])
+def test_a_bad_table_leaves_the_listener_up_and_says_what_to_fix(
+        tether_home: Path, slack_emulator: SlackEmulator, line: str, says: str) -> None:
+    """The listener reads the same checks as setup and doctor: the bridge is "error" with
+    the one-line reason in its health (so in status and doctor), no traceback in the log,
+    and neither token nor proxy password anywhere."""
+    emu = slack_emulator
+    table = slack_table(emu)
+    key = line.split(" = ", 1)[0]
+    kept = [t for t in table.splitlines() if not t.startswith(f"{key} = ")]
+    (tether_home / "config.toml").write_text(
+        "\n".join(kept) + "\n" + line.replace("{bot}", emu.bot_token) + "\n")
+    daemon.start()
+    until(lambda: (bridge_states() or {}).get("slack") == "error", timeout=30,
+          what="the slack bridge to fail to load")
+    health = json.loads(Path(paths.listener_health_file()).read_text())
+    detail = health["bridges"]["slack"]["detail"]
+    status = cli_status()
+    daemon.stop()
+    assert detail.startswith("cannot load the slack bridge: ") and says in detail, detail
+    assert "\n" not in detail
+    assert json.loads(status)["listener"]["bridges"]["slack"]["detail"] == detail
+    texts = [detail, status] + [Path(p).read_text() for p in (
+        paths.listener_log_file(), paths.listener_out_file()) if Path(p).exists()]
+    assert not [t for t in texts if "Traceback" in t]
+    assert not [t for t in texts if emu.bot_token in t or emu.app_token in t
+                or "pr0xyPassw0rd" in t]
+    assert emu.calls() == []
 
 
 def cli_status() -> str:

@@ -80,9 +80,26 @@ def test_account_is_stable_per_token_and_never_the_token(monkeypatch: pytest.Mon
     ({"allowed_user_ids": ["alice"]}, r"allowed_user_ids = \['alice'\] is invalid"),
     ({"allowed_user_ids": [1234]}, r"allowed_user_ids = \[1234\] is invalid"),
     ({"allowed_user_ids": []}, r"allowed_user_ids is empty, so nobody could approve"),
-    ({"api_base": "https://slack.com/"}, r"api_base = .* is invalid: give the Web API base "
-                                         r"ending in /api/"),
-    ({"proxy": "socks://x"}, r"proxy = 'socks://x' is invalid"),
+    ({"api_base": "https://slack.com/"}, r"api_base = 'https://slack.com/' does not end in "
+                                         r"/api/: give the Web API base ending in /api/"),
+    ({"proxy": "socks://x"}, r"proxy = 'socks://x' is not an http:// or https:// URL"),
+    ({"api_base": "http://[::1/api/"}, r"api_base = 'http://\[::1/api/' is not a URL "
+                                       r"\(Invalid IPv6 URL\): give the Web API base"),
+    ({"api_base": "http://h:99999/api/"}, r"is not a URL \(Port out of range"),
+    ({"api_base": "http://[::1]x/api/"}, r"its host and port are not host:port"),
+    ({"api_base": "http://h/api/\n"}, r"has a space or a control character in it"),
+    ({"api_base": "https:///api/"}, r"has no host name"),
+    ({"api_base": ["https://slack.com/api/"]}, r"is not a string"),
+    ({"proxy": "http://[::1"}, r"proxy = 'http://\[::1' is not a URL"),
+    ({"proxy": "http://u:secretpw@h:99999"},
+     r"proxy = \(not shown: it has a user name or password\) is not a URL"),
+    ({"proxy": "http://"}, r"proxy = 'http://' has no host name"),
+    ({"proxy": 3128}, r"proxy = 3128 is not a string"),
+    ({"bot_token": BOT + "\nX-Evil: 1"}, r"bot_token has a space, a control character"),
+    ({"bot_token": BOT[:10] + " " + BOT[10:]}, r"bot_token has a space"),
+    ({"app_token": APP[:10] + "\x00" + APP[10:]}, r"app_token has a space, a control"),
+    ({"app_token": APP[:10] + "\u00e9" + APP[10:]}, r"or a non-ASCII character in it"),
+    ({"bot_token": 1234}, r"bot_token is not a string"),
     ({"send_timeout": float("nan")}, r"send_timeout = nan is invalid: give a number"),
     ({"retries": True}, r"retries = True is invalid"),
     ({"ping_interval": 1e999}, r"ping_interval = inf is invalid"),
@@ -96,6 +113,41 @@ def test_bad_settings_name_the_key(change: dict[str, Any], message: str,
         settings(section, "/home/u/config.toml")
     assert str(info.value).startswith("/home/u/config.toml: [slack] ")
     assert BOT not in str(info.value) and APP not in str(info.value)
+    assert BOT[-12:] not in str(info.value) and APP[-12:] not in str(info.value)
+    assert "secretpw" not in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"HTTPS_PROXY": "http://[::1"}, r"^HTTPS_PROXY = 'http://\[::1' \(environment\) is not a "
+                                     r"URL .*, or unset HTTPS_PROXY, or set proxy in \[slack\]"),
+    ({"https_proxy": "proxy:3128"}, r"^https_proxy = .* is not an http:// or https:// URL"),
+    ({"HTTP_PROXY": "http://u:secretpw@"}, r"^HTTP_PROXY = \(not shown: .*\) \(environment\) "
+                                           r"has no host name"),
+    ({"HTTPS_PROXY": "", "http_proxy": "socks5://h:1"}, r"^http_proxy = 'socks5://h:1'"),
+    ({"SLACK_BOT_TOKEN": BOT + "\r"}, None),  # stripped: fine
+    ({"SLACK_BOT_TOKEN": BOT[:10] + "\x1b" + BOT[10:]},
+     r"SLACK_BOT_TOKEN \(environment\) has a space, a control character"),
+])
+def test_the_environment_is_checked_as_slack_sdk_reads_it(
+        env: dict[str, str], message: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack_sdk's clients take HTTPS_PROXY, https_proxy, HTTP_PROXY, http_proxy (the first
+    set) when no proxy is configured; a token may come from SLACK_BOT_TOKEN."""
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "SLACK_BOT_TOKEN",
+                "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    section = {k: v for k, v in SECTION.items()
+               if not (k == "bot_token" and "SLACK_BOT_TOKEN" in env)}
+    if message is None:
+        assert settings(section).bot_token == BOT
+        return
+    with pytest.raises(ConfigError, match=message) as info:
+        settings(section)
+    assert "secretpw" not in str(info.value) and BOT[-12:] not in str(info.value)
+    # a proxy in the table is what the clients use: the environment's is not read then
+    if "SLACK_BOT_TOKEN" not in env:
+        assert settings({**section, "proxy": "http://proxy:3128"}).proxy == "http://proxy:3128"
 
 
 def test_tokens_may_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -221,3 +221,97 @@ def test_an_app_token_revoked_while_running_says_so_and_the_log_does_not_fill(
     assert sdk and len(set(sdk)) == len(sdk)  # each said once
     assert all("\n" not in line for line in sdk)  # one line each
     assert "Traceback" not in caplog.text and emu.app_token not in caplog.text
+
+# -- answers that are not Slack's (a wrong api_base, a proxy's or a portal's page) ----------------
+
+NOT_SLACK_ANSWERS = [
+    ("<html>Sign in to the Wi-Fi</html>", "text/html", 200, "HTTP 200, text/html"),
+    ("[1, 2]", "application/json", 200, "AttributeError"),
+    ("hello", "text/plain", 200, "AttributeError"),
+    (b"\xff{}", "application/json", 200, "UnicodeDecodeError"),
+    ("xx", "application/gzip", 200, "bytes"),
+    ('{"ok": true, "channel": ["C0APPROVAL"]}', "application/json", 200,
+     "channel is a list, not an object"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "says"), NOT_SLACK_ANSWERS)
+def test_start_on_an_answer_that_is_not_slacks_names_api_base(
+        slack_emulator: SlackEmulator, body: str | bytes, content_type: str, status: int,
+        says: str) -> None:
+    emu = slack_emulator
+    emu.answer_next("conversations.info", body, content_type=content_type, status=status)
+    exc, health = start_fails(emu)
+    assert type(exc) is BridgeError and "\n" not in str(exc)
+    assert str(exc).startswith(f"the answer to find the channel is not a Slack Web API answer "
+                               f"({says}")
+    assert "check api_base" in str(exc) and health["last_error"] == str(exc)
+
+
+@pytest.mark.parametrize(("body", "content_type", "known"), [
+    ("[1, 2]", "application/json", False),
+    (b"\xff{}", "application/json", False),
+    ("xx", "application/gzip", False),
+    ("<html>portal</html>", "text/html", True),
+])
+def test_a_post_whose_answer_is_unreadable_is_not_sent_again(
+        slack_emulator: SlackEmulator, body: str | bytes, content_type: str,
+        known: bool) -> None:
+    """Once the request went out, an answer that cannot be read (a list, bytes) leaves it
+    unknown whether Slack posted it: DeliveryUnknown, never a second post; an HTML page
+    (the request never reached Slack's JSON API) is a plain failure naming api_base."""
+    from tether_hooks.platforms.base import DeliveryUnknown
+
+    emu = slack_emulator
+    emu.answer_next("chat.postMessage", body, content_type=content_type)
+
+    async def body_(bridge: SlackBridge, d: Dispatch) -> BaseException:
+        with pytest.raises(BridgeError) as info:
+            await bridge.post_notice(None, Notice("info", "hello"))
+        return info.value
+
+    exc = drive(emu, body_, start=False)
+    assert "\n" not in str(exc)
+    if known:
+        assert type(exc) is BridgeError and "not a Slack Web API answer" in str(exc)
+    else:
+        assert isinstance(exc, DeliveryUnknown) and "its answer is not Slack's" in str(exc)
+    assert len(emu.calls("chat.postMessage")) == 1  # never repeated
+
+
+def test_an_edit_whose_answer_is_not_slacks_is_a_one_line_error(
+        slack_emulator: SlackEmulator) -> None:
+    from tether_hooks.platforms.base import Button
+
+    emu = slack_emulator
+    req = {"id": "7f3a", "agent": "claude", "session_id": "s-1", "cwd": "/p",
+           "tool_name": "Bash", "tool_input": {"command": "ls"}}
+
+    async def body(bridge: SlackBridge, d: Dispatch) -> BaseException:
+        ref = await bridge.post_request(req, [[Button("✅ Allow", "a:1")]])
+        emu.answer_next("chat.update", "[1, 2]", content_type="application/json")
+        with pytest.raises(BridgeError) as info:
+            await bridge.show_outcome(ref, req, "✅ Allowed")
+        return info.value
+
+    exc = drive(emu, body, start=False)
+    assert type(exc) is BridgeError and "\n" not in str(exc)
+    assert str(exc).startswith("the answer to show the outcome is not a Slack Web API answer "
+                               "(AttributeError")
+
+
+@pytest.mark.parametrize("answer", ['{"ok": true, "user": ["alice"]}', '{"ok": true, '
+                                    '"user": {"name": 7}}', "[]"])
+def test_an_odd_users_info_answer_costs_the_name_not_the_event(
+        slack_emulator: SlackEmulator, answer: str) -> None:
+    emu = slack_emulator
+
+    async def body(bridge: SlackBridge, d: Dispatch) -> Any:
+        emu.answer_next("users.info", answer, content_type="application/json")
+        from harness.slack import ALICE, wait
+
+        await wait(emu.post_user_message, CHANNEL, "allow", ALICE)
+        return await d.next()
+
+    event = drive(emu, body)
+    assert (event.kind, event.data, event.user_name) == ("text", "allow", event.user_id)

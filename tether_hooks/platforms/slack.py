@@ -53,8 +53,8 @@ from tether_hooks.platforms.base import (
     account_digest,
 )
 from tether_hooks.platforms.slack_config import SlackSettings, settings
-from tether_hooks.platforms.slack_errors import Where, map_error, masked
-from tether_hooks.platforms.slack_events import event_key, to_incoming
+from tether_hooks.platforms.slack_errors import Where, map_error, masked, not_slack
+from tether_hooks.platforms.slack_events import OddPayload, event_key, obj_at, str_at, to_incoming
 from tether_hooks.platforms.slack_retry import call, retry_handlers
 from tether_hooks.platforms.slack_secrets import SECRET_PATTERNS
 from tether_hooks.platforms.slack_socket import Receiver
@@ -125,12 +125,18 @@ class SlackBridge(BridgeBase):
     async def _check(self) -> None:
         """The bot token (auth.test) and the channel (conversations.info: found, the bot a
         member, not archived); BridgeAuthError with what to do otherwise."""
-        me = await self._call("check the bot token", self.web.auth_test)
-        self.bot_user_id, self.bot_name = me.get("user_id"), me.get("user")
-        info = await self._call("find the channel", self.web.conversations_info,
-                                channel=self.settings.channel_id)
-        channel = info.get("channel") or {}
-        self.channel_name = channel.get("name") or self.channel_name
+        what = "check the bot token"
+        try:  # (an answer with a field of the wrong type is no Slack answer: api_base?)
+            me = await self._call(what, self.web.auth_test)
+            self.bot_user_id, self.bot_name = str_at(me, "user_id"), str_at(me, "user")
+            what = "find the channel"
+            info = await self._call(what, self.web.conversations_info,
+                                    channel=self.settings.channel_id)
+            channel = obj_at(info, "channel")
+            self.channel_name = str_at(channel, "name", "channel") or self.channel_name
+        except OddPayload as exc:
+            self.receiver.health.problem(odd := not_slack(what, str(exc)), auth=False)
+            raise BridgeError(odd) from None
         where, problem = self._where(), None
         if channel.get("is_archived"):
             problem = (f"{where.channel_label} is archived (is_archived): unarchive it or set "
@@ -165,7 +171,14 @@ class SlackBridge(BridgeBase):
         await self.receiver.open()
 
     def _accept(self, raw: dict[str, Any]) -> tuple[str, Incoming] | None:
-        event = to_incoming(raw, self.bot_user_id, self.names)
+        """The key and event of an envelope; None for what dispatch never needs, and for an
+        odd envelope (a field of the wrong type), logged in one line."""
+        try:
+            event = to_incoming(raw, self.bot_user_id, self.names)
+        except OddPayload as exc:
+            log.warning("slack: ignored a %s envelope (%s): %s", str(raw.get("type"))[:40],
+                        repr(raw.get("envelope_id"))[:80], exc)
+            return None
         if event is None:
             return None
         if event.user_name.startswith("@"):  # a click or a slash command names the user
@@ -198,11 +211,12 @@ class SlackBridge(BridgeBase):
             try:
                 info = await asyncio.wait_for(
                     self._call("look up a user", self.web.users_info, user=uid), 5)
-                user = info.get("user") or {}
-                found = user.get("name") or (user.get("profile") or {}).get("display_name")
+                user = obj_at(info, "user")
+                found = str_at(user, "name", "user") or str_at(
+                    obj_at(user, "profile", "user"), "display_name", "user.profile")
                 if found:
                     name = self.names[uid] = f"@{found}"
-            except (BridgeError, TimeoutError) as exc:
+            except (BridgeError, TimeoutError, OddPayload) as exc:
                 self._name_failed[uid] = time.monotonic()
                 log.info("slack: no name for %s: %s", uid, exc)
         return dataclasses.replace(event, user_name=name) if name else event

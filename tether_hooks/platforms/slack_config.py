@@ -6,15 +6,20 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from tether_hooks.config import numbers_in
 from tether_hooks.errors import ConfigError
 
 __all__ = [
     "DEFAULT_API_BASE",
+    "PROXY_VARS",
     "SlackSettings",
+    "api_base_problem",
     "channel_id_of",
+    "proxy_problem",
     "settings",
+    "token_problem",
     "tokens_from_env",
     "user_id_of",
 ]
@@ -24,6 +29,12 @@ _SETUP = ("run `tether-hooks setup slack --bot-token xoxb-... --app-token xapp-.
           "--channel C... --allow-user U...`")
 _CHANNEL_RE = re.compile(r"[CG][A-Z0-9]{6,}")  # public (C) or private (G, older) channel
 _USER_RE = re.compile(r"[UW][A-Z0-9]{6,}")  # workspace (U) or Enterprise Grid (W) user
+# A token is printable ASCII without spaces (it goes into an HTTP header as it is).
+_TOKEN_RE = re.compile(r"[!-~]+")
+# What slack_sdk's clients take as their proxy when none is given, first set first.
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+# A URL's host (a name, an IPv4 address or a bracketed IPv6 one) and optional port.
+_HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+(?:%[^\]]+)?\]|[^\[\]:@/]+)(?::[0-9]{0,5})?")
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,58 @@ def user_id_of(value: object) -> str | None:
     return text if _USER_RE.fullmatch(text) else None
 
 
+def token_problem(value: str, prefix: str) -> str | None:
+    """What is wrong with a token (never showing it); None when it has the right shape."""
+    value = value.strip()
+    if not value.startswith(prefix):
+        return f"is not a {prefix}... token"
+    if not _TOKEN_RE.fullmatch(value):
+        return "has a space, a control character (a line break...) or a non-ASCII character in it"
+    return None
+
+
+def _url_problem(value: object) -> str | None:
+    """What keeps ``value`` from being an http(s) URL with a host (and a port, if any, that
+    is a number up to 65535), without spaces or control characters; None if it is one."""
+    if not isinstance(value, str):
+        return "is not a string"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return "has a space or a control character in it"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (ValueError when it is not a port number)
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parts.hostname:
+        return "has no host name"
+    if not _HOST_RE.fullmatch(parts.netloc.rsplit("@", 1)[-1]):
+        return "is not a URL (its host and port are not host:port)"
+    return None
+
+
+def api_base_problem(value: object) -> str | None:
+    """What is wrong with an ``api_base`` value; None when it can be used."""
+    want = 'give the Web API base ending in /api/, e.g. "https://slack.com/api/"'
+    problem = _url_problem(value)
+    if problem is None and (not urlsplit(str(value)).path.rstrip("/").endswith("/api")
+                            or "?" in str(value) or "#" in str(value)):
+        problem = "does not end in /api/"
+    return f"{problem}: {want}" if problem else None
+
+
+def proxy_problem(value: object) -> str | None:
+    """What is wrong with a proxy URL; None when slack_sdk's clients can use it."""
+    problem = _url_problem(value)
+    return f'{problem}: give an http(s) proxy URL, e.g. "http://proxy:3128"' if problem else None
+
+
+def _shown(value: object) -> str:
+    """A value for a message: not one that may carry a password (user:password@host)."""
+    return "(not shown: it has a user name or password)" if "@" in str(value) else repr(value)
+
+
 def settings(
     section: Mapping[str, object] | None, path: str = "config.toml", *, need_users: bool = True
 ) -> SlackSettings:
@@ -81,12 +144,16 @@ def settings(
                                          "(Basic Information)"),
     ):
         token = section.get(key) or env
-        if not isinstance(token, str) or not token.strip():
+        where = f"[slack] {key}" if section.get(key) else f"SLACK_{key.upper()} (environment)"
+        if token is not None and not isinstance(token, str):
+            raise ConfigError(f"{path}: [slack] {key} is not a string: give {what}")
+        if not token or not token.strip():
             raise ConfigError(f"{path}: [slack] {key} is missing (or set SLACK_{key.upper()}): "
                               f"give {what}; {_SETUP}")
-        if not token.strip().startswith(prefix):
+        problem = token_problem(token, prefix)
+        if problem is not None:
             # never echo the value: it is a secret, whatever its shape
-            raise ConfigError(f"{path}: [slack] {key} is not a {prefix}... token: give {what}")
+            raise ConfigError(f"{path}: {where} {problem}: give {what}")
         tokens[key] = token.strip()
     if "channel_id" not in section:
         raise ConfigError(f"{path}: [slack] channel_id is missing: {_SETUP}")
@@ -103,13 +170,18 @@ def settings(
         raise ConfigError(
             f"{path}: [slack] allowed_user_ids is empty, so nobody could approve: {_SETUP}")
     api_base = section.get("api_base", DEFAULT_API_BASE)
-    if (not isinstance(api_base, str) or not re.match(r"https?://[^/\s]+/", api_base)
-            or not api_base.rstrip("/").endswith("/api")):
-        raise bad("api_base", 'give the Web API base ending in /api/, e.g. '
-                              '"https://slack.com/api/"')
+    problem = api_base_problem(api_base)
+    if problem is not None:
+        raise ConfigError(f"{path}: [slack] api_base = {_shown(api_base)} {problem}")
     proxy = section.get("proxy")
-    if proxy is not None and (not isinstance(proxy, str) or not re.match(r"https?://", proxy)):
-        raise bad("proxy", 'give an http(s) proxy URL, e.g. "http://proxy:3128"')
+    if proxy is not None and (problem := proxy_problem(proxy)) is not None:
+        raise ConfigError(f"{path}: [slack] proxy = {_shown(proxy)} {problem}")
+    if proxy is None:  # slack_sdk's clients then take the environment's
+        var = next((v for v in PROXY_VARS if os.environ.get(v)), None)
+        found = os.environ.get(var, "").strip() if var else ""
+        if var and found and (problem := proxy_problem(found)) is not None:
+            raise ConfigError(f"{var} = {_shown(found)} (environment) {problem}, or unset "
+                              f"{var}, or set proxy in [slack] of {path}")
     numbers = numbers_in(section, (
         ("retries", 2, 0, 10),
         ("max_retry_after", 60.0, 0, 3600),
@@ -121,8 +193,8 @@ def settings(
         app_token=tokens["app_token"],
         channel_id=channel,
         allowed_user_ids=tuple(i for i in ids if i is not None),
-        api_base=api_base.rstrip("/") + "/",
-        proxy=proxy or None,
+        api_base=str(api_base).rstrip("/") + "/",
+        proxy=str(proxy) if proxy else None,
         retries=int(numbers["retries"]),
         max_retry_after=float(numbers["max_retry_after"]),
         send_timeout=float(numbers["send_timeout"]),

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from aiohttp import InvalidURL
 from slack_sdk.errors import SlackApiError
 
 from tether_hooks.platforms.base import BridgeAuthError, BridgeError, RateLimited, redact
 from tether_hooks.platforms.slack_secrets import SECRET_PATTERNS
 
-__all__ = ["AUTH_ERRORS", "Where", "map_error", "masked", "retry_after", "short_reason"]
+__all__ = ["AUTH_ERRORS", "NOT_SLACK", "Where", "map_error", "masked", "not_slack",
+           "retry_after", "short_reason"]
 
 # The token itself was refused: nothing works until it is replaced.
 AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked",
@@ -23,6 +25,8 @@ AUTH_ERRORS = frozenset({"invalid_auth", "not_authed", "account_inactive", "toke
                          "ekm_access_denied", "team_access_not_granted",
                          "two_factor_setup_required"})
 _SETUP = "`tether-hooks setup slack --bot-token xoxb-... --app-token xapp-...`"
+NOT_SLACK = ("check api_base (Slack's Web API, ending in /api/: https://slack.com/api/) and "
+             "the proxy")
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,15 @@ def retry_after(exc: SlackApiError) -> float:
     return 1.0
 
 
+def not_slack(what: str, detail: str) -> str:
+    """The message for an answer that is not one of Slack's Web API (an HTML page...)."""
+    return f"the answer to {what} is not a Slack Web API answer ({detail}): {NOT_SLACK}"
+
+
 def short_reason(exc: BaseException) -> str:
     """``connection refused`` rather than a chain of wrapped exception reprs."""
+    if isinstance(exc, InvalidURL):  # its text is the URL (a proxy's may hold a password)
+        return "an invalid URL: check api_base and the proxy"
     text = str(exc) or type(exc).__name__
     low = f"{type(exc).__name__} {text}".lower()
     if "refused" in low or "cannot connect" in low or "connectorerror" in low:
@@ -114,6 +125,11 @@ def _api_error(exc: SlackApiError, what: str, where: Where, app: bool) -> Bridge
                            "api_base (it must end in /api/)")
     if status >= 500:
         return BridgeError(f"Slack answered HTTP {status} to {what} ({error or 'server error'})")
+    if "ok" not in data:  # not JSON (a proxy's or a web server's page), or not Slack's JSON
+        headers = getattr(response, "headers", None) or {}
+        kind = next((str(v).split(";")[0] for k, v in dict(headers).items()
+                     if str(k).lower() == "content-type"), "")
+        return BridgeError(not_slack(what, f"HTTP {status}{', ' + kind if kind else ''}"))
     detail = error or f"HTTP {status}"
     messages = (data.get("response_metadata") or {}).get("messages") if isinstance(
         data.get("response_metadata"), dict) else None

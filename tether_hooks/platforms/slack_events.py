@@ -6,18 +6,24 @@ payload alone: a re-delivered envelope (Slack retries one acknowledged late, pos
 a new envelope id) gives the same key. Clicks: the action's ``action_ts``, the message and
 the user; texts: the channel and the message ``ts``; slash commands: the ``trigger_id``;
 anything else the envelope id.
+
+Fields are read with ``obj_at`` and ``str_at``: an envelope carrying something else where
+Slack sends an object or a string (``"container": "C0.."``, ``"ts": ["5.6"]``; a forged or
+broken envelope) raises ``OddPayload`` naming the field, and is ignored.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks.platforms.base import Incoming, MessageRef
 
-__all__ = ["clean_text", "envelope", "event_key", "to_incoming"]
+__all__ = ["OddPayload", "clean_text", "envelope", "event_key", "obj_at", "str_at",
+           "to_incoming"]
 
 _NAME = "slack"
 _COMMAND_RE = re.compile(r"!([A-Za-z][A-Za-z0-9_-]{0,31})(?=\s|$)")
@@ -25,6 +31,37 @@ _COMMAND_RE = re.compile(r"!([A-Za-z][A-Za-z0-9_-]{0,31})(?=\s|$)")
 _LINK_RE = re.compile(r"<([@#!][^<>|\s]*|[a-z][a-z0-9+.-]*:[^<>|\s]*)(?:\|([^<>]*))?>")
 # Message subtypes that are a user's words; edits, deletions, joins, bots are not.
 _WORDS = (None, "thread_broadcast")
+
+
+class OddPayload(ValueError):
+    """A field holds what Slack never sends there (a string where an object goes...)."""
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def obj_at(data: Mapping[str, Any], key: str, at: str = "") -> Mapping[str, Any]:
+    """The object at ``key`` of ``data`` ({} when absent or null); OddPayload naming
+    ``at.key`` when it is anything else."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise OddPayload(f"{at}{'.' if at else ''}{key} is {_kind(value)}, not an object")
+    return value
+
+
+def str_at(data: Mapping[str, Any], key: str, at: str = "") -> str | None:
+    """The string at ``key`` of ``data`` (None when absent, null or empty); OddPayload
+    naming ``at.key`` when it is anything else."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise OddPayload(f"{at}{'.' if at else ''}{key} is {_kind(value)}, not a string")
+    return value or None
 
 
 def envelope(kind: str, envelope_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,55 +91,62 @@ def clean_text(text: str, bot_user_id: str | None = None) -> str:
     return html.unescape(_LINK_RE.sub(shown, text)) if "<" in text or "&" in text else text
 
 
-def _at(user: Mapping[str, Any], fallback: str) -> str:
-    name = user.get("username") or user.get("name")
-    return f"@{name}" if name else fallback
+def _action(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The first of a click's ``actions`` ({} when there is none)."""
+    actions = payload.get("actions")
+    if actions is None or actions == []:
+        return {}
+    if not isinstance(actions, list):
+        raise OddPayload(f"actions is {_kind(actions)}, not a list")
+    if not isinstance(actions[0], dict):
+        raise OddPayload(f"actions[0] is {_kind(actions[0])}, not an object")
+    return actions[0]
 
 
 def _press(payload: Mapping[str, Any], envelope_id: str) -> Incoming | None:
-    actions = payload.get("actions")
-    action = actions[0] if isinstance(actions, list) and actions else None
-    value = action.get("value") if isinstance(action, dict) else None
-    found = payload.get("user")
-    user: Mapping[str, Any] = found if isinstance(found, dict) else {}
-    uid = str(user.get("id") or "")
-    if not value or not uid or not isinstance(action, dict):
+    # every field is read (an odd one anywhere makes the envelope odd), then the first found
+    action, user = _action(payload), obj_at(payload, "user")
+    container, message = obj_at(payload, "container"), obj_at(payload, "message")
+    value, action_ts = (str_at(action, k, "actions[0]") for k in ("value", "action_ts"))
+    uid, username, name = (str_at(user, k, "user") for k in ("id", "username", "name"))
+    channel = str_at(obj_at(payload, "channel"), "id", "channel")
+    at_channel, at_ts, at_thread = (str_at(container, k, "container")
+                                    for k in ("channel_id", "message_ts", "thread_ts"))
+    ts, thread = (str_at(message, k, "message") for k in ("ts", "thread_ts"))
+    if not value or not uid:
         return None
-    container = payload.get("container") or {}
-    message = payload.get("message") or {}
-    channel = str((payload.get("channel") or {}).get("id") or container.get("channel_id") or "")
-    ts = str(message.get("ts") or container.get("message_ts") or "")
-    thread = message.get("thread_ts") or container.get("thread_ts")
-    thread_id = str(thread) if thread and thread != ts else None
+    chat, ts, thread = channel or at_channel or "", ts or at_ts or "", thread or at_thread
+    thread_id = thread if thread and thread != ts else None
+    name = username or name
     return Incoming(
-        _NAME, "press", uid, _at(user, uid), channel, data=str(value), thread_id=thread_id,
-        reply_to=MessageRef(_NAME, channel, ts, thread_id) if ts else None,
-        event_id=str(action.get("action_ts") or f"env:{envelope_id}"),
+        _NAME, "press", uid, f"@{name}" if name else uid, chat, data=value,
+        thread_id=thread_id, reply_to=MessageRef(_NAME, chat, ts, thread_id) if ts else None,
+        event_id=action_ts or f"env:{envelope_id}",
     )
 
 
 def _message(payload: Mapping[str, Any], envelope_id: str, bot_user_id: str | None,
              names: Mapping[str, str]) -> Incoming | None:
-    event = payload.get("event")
-    if payload.get("type") != "event_callback" or not isinstance(event, dict):
+    if str_at(payload, "type") != "event_callback":
         return None
-    if event.get("type") != "message" or event.get("subtype") not in _WORDS:
+    event = obj_at(payload, "event")
+    if str_at(event, "type", "event") != "message" or \
+            str_at(event, "subtype", "event") not in _WORDS:
         return None
-    uid = str(event.get("user") or "")
-    if event.get("bot_id") or not uid or uid == bot_user_id:
+    uid, bot_id, typed, ts, thread, channel = (
+        str_at(event, k, "event") for k in ("user", "bot_id", "text", "ts", "thread_ts", "channel"))
+    if bot_id or not uid or uid == bot_user_id:
         return None  # ours (our own posts come back as events), another bot's, or a system one
-    text = clean_text(str(event.get("text") or ""), bot_user_id)
-    ts = str(event.get("ts") or "")
-    thread = event.get("thread_ts")
+    text, ts = clean_text(typed or "", bot_user_id), ts or ""
     try:
-        sent = float(ts)
+        sent: float | None = float(ts) if math.isfinite(float(ts)) else None
     except ValueError:
         sent = None
     common: dict[str, Any] = {
-        "thread_id": str(thread) if thread and thread != ts else None,
+        "thread_id": thread if thread and thread != ts else None,
         "event_id": ts or f"env:{envelope_id}", "sent_at": sent,
     }
-    who = (uid, names.get(uid) or uid, str(event.get("channel") or ""))
+    who = (uid, names.get(uid) or uid, channel or "")
     match = _COMMAND_RE.match(text)
     if match:
         return Incoming(_NAME, "command", *who, data=match.group(1).lower(),
@@ -113,15 +157,14 @@ def _message(payload: Mapping[str, Any], envelope_id: str, bot_user_id: str | No
 
 
 def _slash(payload: Mapping[str, Any], envelope_id: str) -> Incoming | None:
-    uid = str(payload.get("user_id") or "")
+    uid, typed, trigger, user_name, channel = (
+        str_at(payload, k) for k in ("user_id", "text", "trigger_id", "user_name", "channel_id"))
     if not uid:
         return None
-    words = clean_text(str(payload.get("text") or "")).split(None, 1)
+    words = clean_text(typed or "").split(None, 1)
     name = (words[0].lstrip("!/") if words else "help").lower()
-    trigger = payload.get("trigger_id")
-    user_name = payload.get("user_name")
     return Incoming(_NAME, "command", uid, f"@{user_name}" if user_name else uid,
-                    str(payload.get("channel_id") or ""), data=name or "help",
+                    channel or "", data=name or "help",
                     args=words[1].strip() if len(words) > 1 else "",
                     event_id=f"cmd:{trigger}" if trigger else f"cmd:env:{envelope_id}")
 
@@ -129,7 +172,8 @@ def _slash(payload: Mapping[str, Any], envelope_id: str) -> Incoming | None:
 def to_incoming(raw: Mapping[str, Any], bot_user_id: str | None = None,
                 names: Mapping[str, str] | None = None) -> Incoming | None:
     """The event of a held envelope (``envelope``); None for what dispatch never needs (the
-    bot's own messages and other bots', edits, deletions, modal submissions...)."""
+    bot's own messages and other bots', edits, deletions, modal submissions...). Raises
+    OddPayload for a field that is not what Slack sends there."""
     payload = raw.get("payload")
     if not isinstance(payload, dict):
         return None

@@ -22,8 +22,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from tether_hooks.platforms.base import DeliveryUnknown
-from tether_hooks.platforms.slack_errors import Where, map_error, short_reason
+from tether_hooks.platforms.base import BridgeError, DeliveryUnknown
+from tether_hooks.platforms.slack_errors import NOT_SLACK, Where, map_error, not_slack, short_reason
 
 __all__ = ["NOT_SENT", "ONCE", "call", "retry_handlers"]
 
@@ -31,6 +31,10 @@ log = logging.getLogger("tether_hooks.platforms.slack")
 
 # Methods whose repetition shows the user a second message.
 ONCE = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage"})
+# What slack_sdk and aiohttp raise reading an answer that is no JSON object (a list, a
+# string, text/plain, bytes that are not UTF-8, nesting too deep), once the request went out.
+UNREADABLE: tuple[type[BaseException], ...] = (AttributeError, LookupError, UnicodeDecodeError,
+                                               RecursionError)
 # aiohttp errors raised before a byte of the request reached the server
 NOT_SENT: tuple[type[BaseException], ...] = (aiohttp.ClientConnectorError,
                                              aiohttp.ConnectionTimeoutError,
@@ -95,9 +99,10 @@ def retry_handlers(retries: int, max_retry_after: float) -> list[AsyncRetryHandl
 async def call(what: str, fn: Callable[..., Awaitable[Any]], *args: Any, where: Where,
                once: bool = False, app: bool = False, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` (a web client method; retries happen inside it) with its
-    failure mapped to a BridgeError; ``once``: a lost answer raises DeliveryUnknown."""
+    failure mapped to a BridgeError; ``once``: a lost answer raises DeliveryUnknown. An
+    answer that is not a JSON object is a failure too (BridgeError naming api_base)."""
     try:
-        return await fn(*args, **kwargs)
+        answer = await fn(*args, **kwargs)
     except SlackApiError as exc:
         status = getattr(exc.response, "status_code", 200)
         if once and status >= 500:  # a gateway's 5xx may come after Slack posted it
@@ -107,6 +112,20 @@ async def call(what: str, fn: Callable[..., Awaitable[Any]], *args: Any, where: 
         if once and not isinstance(exc, NOT_SENT):
             raise _unknown(what, short_reason(exc), where) from exc
         raise map_error(exc, what, where, app=app) from exc
+    except UNREADABLE as exc:
+        why = f"{type(exc).__name__}: {str(exc)[:80]}"
+        if once:
+            raise _unknown(what, f"its answer is not Slack's: {why}", where) from exc
+        raise BridgeError(where.mask(not_slack(what, why))) from exc
+    except ValueError as exc:  # refused before sending: a URL, a header (a token's line break)
+        raise BridgeError(where.mask(
+            f"cannot ask Slack to {what} ({short_reason(exc)}): check the tokens, {NOT_SLACK}"
+        )) from exc
+    if not isinstance(getattr(answer, "data", None), dict):  # bytes (an application/gzip page)
+        if once:
+            raise _unknown(what, "its answer is not Slack's", where)
+        raise BridgeError(where.mask(not_slack(what, type(answer.data).__name__)))
+    return answer
 
 
 def _unknown(what: str, why: str, where: Where) -> DeliveryUnknown:

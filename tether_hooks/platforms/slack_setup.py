@@ -12,12 +12,15 @@ from tether_hooks.errors import TetherError, UsageError
 from tether_hooks.platforms.base import BridgeAuthError, BridgeError
 from tether_hooks.platforms.slack_config import (
     SlackSettings,
+    api_base_problem,
     channel_id_of,
     settings,
+    token_problem,
     tokens_from_env,
     user_id_of,
 )
-from tether_hooks.platforms.slack_errors import Where, masked
+from tether_hooks.platforms.slack_errors import Where, masked, not_slack
+from tether_hooks.platforms.slack_events import OddPayload, obj_at, str_at
 from tether_hooks.platforms.slack_retry import call, retry_handlers
 
 __all__ = ["BOT_SCOPES", "check", "configure", "manifest"]
@@ -80,25 +83,33 @@ async def check(s: SlackSettings) -> dict[str, Any]:
                          retry_handlers=retry_handlers(s.retries, s.max_retry_after))
     where = Where(s.channel_id, secrets=masked((s.bot_token, s.app_token)))
     me = await call("check the bot token", web.auth_test, where=where)
-    where = Where(s.channel_id, None, me.get("user"), where.secrets)
+    try:
+        bot = {k: str_at(me, k) for k in ("user_id", "user", "team", "url")}
+    except OddPayload as exc:
+        raise BridgeError(not_slack("check the bot token", str(exc))) from None
+    where = Where(s.channel_id, None, bot["user"], where.secrets)
     # A socket URL is issued and never used: it expires unused (Slack's are single-use).
     await call("check the app-level token", web.apps_connections_open, app_token=s.app_token,
                where=where, app=True)
     info = await call("find the channel", web.conversations_info, channel=s.channel_id,
                       where=where)
-    channel = info.get("channel") or {}
-    where = Where(s.channel_id, channel.get("name"), me.get("user"), where.secrets)
+    try:
+        channel = obj_at(info, "channel")
+        name = str_at(channel, "name", "channel")
+    except OddPayload as exc:
+        raise BridgeError(not_slack("find the channel", str(exc))) from None
+    where = Where(s.channel_id, name, bot["user"], where.secrets)
     if channel.get("is_archived"):
         raise BridgeAuthError(f"{where.channel_label} is archived: unarchive it or choose "
                               "another channel")
     if channel.get("is_member") is False:
         raise BridgeAuthError(
             f"the bot is not in {where.channel_label} (not_in_channel): invite the bot to "
-            f"{where.channel_label}: /invite @{me.get('user') or 'your-bot'}, then run this "
+            f"{where.channel_label}: /invite @{bot['user'] or 'your-bot'}, then run this "
             "again")
-    return {"bot": {"user_id": me.get("user_id"), "name": me.get("user"),
-                    "team": me.get("team"), "url": me.get("url")},
-            "channel": {"id": s.channel_id, "name": channel.get("name"),
+    return {"bot": {"user_id": bot["user_id"], "name": bot["user"], "team": bot["team"],
+                    "url": bot["url"]},
+            "channel": {"id": s.channel_id, "name": name,
                         "private": bool(channel.get("is_private"))}}
 
 
@@ -112,10 +123,13 @@ def configure(*, bot_token: str | None, app_token: str | None, channel: str | No
                                ("app_token", app_token, "xapp-")):
         if value is None:
             continue
+        option = "--" + key.replace("_", "-")
         if not value.strip().startswith(prefix):
-            option = "--" + key.replace("_", "-")
             raise UsageError(f"{option}: give the {prefix}... token (the value given is not "
                              "one; it is not shown)")
+        problem = token_problem(value, prefix)
+        if problem is not None:
+            raise UsageError(f"{option}: the token given {problem} (it is not shown)")
         section[key] = value.strip()
     if channel is not None:
         parsed = channel_id_of(channel)
@@ -131,6 +145,9 @@ def configure(*, bot_token: str | None, app_token: str | None, channel: str | No
                              "(a profile's ⋮ menu > Copy member ID)")
         section["allowed_user_ids"] = sorted({i for i in ids if i is not None})
     if api_base:
+        problem = api_base_problem(api_base)
+        if problem is not None:
+            raise UsageError(f"--api-base {api_base!r} {problem}")
         section["api_base"] = api_base
     checked = settings(section, paths.config_file())
     try:

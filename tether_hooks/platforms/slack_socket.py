@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -88,9 +88,21 @@ class SocketHealth:
 
 
 class _Client(SocketModeClient):
-    """slack_sdk's aiohttp client, telling whether a new socket URL could be had."""
+    """slack_sdk's aiohttp client, telling whether a new socket URL could be had, and handing
+    over the envelopes slack_sdk cannot make a request of (``on_odd``)."""
 
     on_url: Callable[[BaseException | None], None] | None = None
+    on_odd: Callable[[_Client, dict[str, Any]], Awaitable[None]] | None = None
+
+    async def run_message_listeners(self, message: dict[str, Any], raw_message: str) -> None:
+        # An envelope whose payload is no object (a list, a number, null): slack_sdk would
+        # raise on it (a logged error, never acknowledged, so Slack sends it again).
+        if ("envelope_id" in message and "type" in message and "payload" in message
+                and not isinstance(message["payload"], dict | str)
+                and self.on_odd is not None):
+            await self.on_odd(self, message)
+            return
+        await super().run_message_listeners(message, raw_message)
 
     async def issue_new_wss_url(self) -> str:
         try:
@@ -173,7 +185,7 @@ class Receiver:
         sdk_log.addFilter(self._filter)
         client = _Client(app_token=self.settings.app_token, logger=sdk_log, web_client=self.web,
                          proxy=self.settings.proxy, ping_interval=self.settings.ping_interval)
-        client.on_url = self._on_url
+        client.on_url, client.on_odd = self._on_url, self._on_odd
         client.wss_uri = str(answer["url"])
         client.message_listeners.append(self._on_message)
         client.socket_mode_request_listeners.append(self._on_request)
@@ -250,9 +262,10 @@ class Receiver:
         """Hold, ack, queue: listeners start in arrival order, and the lock keeps it."""
         assert self._lock is not None
         async with self._lock:
-            raw = envelope(req.type, req.envelope_id, req.payload)
+            raw: dict[str, Any] = {}
             try:
-                item = self.accept(raw)
+                raw = envelope(req.type, req.envelope_id, req.payload)
+                item = self.accept(raw)  # None for an odd envelope too (a field's type)
             except Exception:
                 log.exception("slack: cannot read a %s envelope", req.type)
                 item = None
@@ -269,3 +282,18 @@ class Receiver:
                 log.warning("slack: cannot acknowledge envelope %s: %s", req.envelope_id, exc)
             if item is not None and fresh:
                 self.enqueue(*item)
+
+    async def _on_odd(self, client: AsyncBaseSocketModeClient, message: dict[str, Any]
+                      ) -> None:
+        """An envelope whose payload is no object: acknowledged (Slack would send it again)
+        and ignored, in one line."""
+        log.warning("slack: ignored a %s envelope (%s): payload is %s, not an object",
+                    str(message.get("type"))[:40], repr(message.get("envelope_id"))[:80],
+                    type(message.get("payload")).__name__)
+        async with self._lock or asyncio.Lock():
+            try:
+                await client.send_socket_mode_response(
+                    SocketModeResponse(envelope_id=message["envelope_id"]))
+            except Exception as exc:
+                log.warning("slack: cannot acknowledge envelope %r: %s",
+                            str(message["envelope_id"])[:80], exc)

@@ -143,7 +143,7 @@ class UserActions:
             else:
                 w.ephemerals.append(Ephemeral(ch.id, env.payload["user_id"], text, blocks,
                                               w.next_ts(), "ack"))
-        elif env.payload.get("type") == "view_submission":
+        elif isinstance(env.payload, dict) and env.payload.get("type") == "view_submission":
             view = w.views.get(env.payload["view"]["id"])
             if view is None:
                 return

@@ -213,9 +213,10 @@ class SlackEmulator:
         ``message`` event (and ``app_mention`` if the bot is @-mentioned) if it is a member."""
         return self.actions.post_user_message(channel, text, user_id, thread_ts)
 
-    def push_envelope(self, kind: str, payload: dict[str, Any], *,
+    def push_envelope(self, kind: str, payload: Any, *,
                       accepts_response_payload: bool = False) -> Envelope:
-        """Any raw envelope (``interactive``, ``events_api``, ``slash_commands``)."""
+        """Any raw envelope (``interactive``, ``events_api``, ``slash_commands``); ``payload``
+        is sent as given (a forged one may be no object at all)."""
         return copy.deepcopy(self.hub.enqueue(kind, payload,
                                               accepts_response_payload=accepts_response_payload))
 
@@ -364,6 +365,16 @@ class SlackEmulator:
         with self.world.cond:
             self.world.faults += [Fault(method, error, status, retry_after,
                                         extra=dict(extra or {})) for _ in range(times)]
+
+    def answer_next(self, method: str, body: str | bytes, *,
+                    content_type: str = "text/html", status: int = 200, times: int = 1
+                    ) -> None:
+        """The next ``times`` calls of ``method`` ("*" = any) get ``body`` as it is, with no
+        effect: what a proxy, a captive portal or a wrong ``api_base`` answers."""
+        raw = body.encode() if isinstance(body, str) else body
+        with self.world.cond:
+            self.world.faults += [Fault(method, status=status, raw=raw,
+                                        content_type=content_type) for _ in range(times)]
 
     def delay_next(self, method: str, seconds: float, *, after: bool = False, times: int = 1
                    ) -> None:

@@ -190,7 +190,7 @@ class Envelope:
 
     envelope_id: str
     type: str
-    payload: dict[str, Any]
+    payload: Any  # an object, but a forged one (``push_envelope``) may be anything
     accepts_response_payload: bool
     created: float
     retry_attempt: int = 0
@@ -261,3 +261,5 @@ class Fault:
     drop: bool = False
     after: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: bytes | None = None  # answered as it is (not Slack's JSON), with content_type
+    content_type: str = "text/html"

@@ -95,6 +95,14 @@ class ApiServer:
             await self.linger(fault.delay)
         if fault is not None and fault.drop and not fault.after:
             return self.drop(request, method, raw, processed=False)
+        if fault is not None and fault.raw is not None:  # a proxy's page, a wrong api_base...
+            status = fault.status or 200
+            with self.w.cond:
+                self.w.calls.append(ApiCall(method, raw, status, "raw answer", None,
+                                            time.time()))
+                self.w.changed()
+            return web.Response(status=status, body=fault.raw,
+                                headers={"Content-Type": fault.content_type})
         if fault is not None and (fault.error or fault.status):
             return self.record(method, raw, self.fault_error(fault))
         handler = self.api.methods.get(method)

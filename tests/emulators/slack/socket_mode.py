@@ -49,7 +49,7 @@ class SocketHub:
             self.w.tickets[ticket] = self.w.clock()
         return f"ws://127.0.0.1:{self.w.port}/link/?ticket={ticket}&app_id={self.w.me.app_id}"
 
-    def enqueue(self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool
+    def enqueue(self, kind: str, payload: Any, *, accepts_response_payload: bool
                 ) -> Envelope:
         with self.w.cond:
             env = Envelope(str(uuid.uuid4()), kind, payload, accepts_response_payload,
