@@ -107,10 +107,9 @@ class SlackBridge(BridgeBase):
     # -- identity -----------------------------------------------------------------------------
 
     def account(self) -> str:
-        """The app and bot (their tokens, from config or the environment) and the API they
-        are reached at, digested (never shown)."""
-        s = self.settings
-        return account_digest(s.bot_token, s.app_token, s.api_base)
+        """The tokens as used and the API base, digested (never shown)."""
+        return account_digest(self.settings.bot_token, self.settings.app_token,
+                              self.settings.api_base)
 
     def event_key(self, event: Incoming) -> str:
         return event_key(event)
@@ -123,8 +122,7 @@ class SlackBridge(BridgeBase):
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def _check(self) -> None:
-        """The bot token (auth.test) and the channel (conversations.info: found, the bot a
-        member, not archived); BridgeAuthError with what to do otherwise."""
+        """The bot token and the channel (found, the bot in it, not archived), or why not."""
         what = "check the bot token"
         try:  # (an answer with a field of the wrong type is no Slack answer: api_base?)
             me = await self._call(what, self.web.auth_test)
