@@ -168,7 +168,7 @@ def test_tokens_never_appear_in_errors_health_or_logs(
         return seen
 
     seen = drive(emu, body)
-    assert "invalid_arguments" in seen[0] and "Bearer" in seen[0]
+    assert "invalid_arguments" in seen[0] and "Authorization: «secret" in seen[0]
     texts = seen + [r.getMessage() for r in caplog.records]
     assert not [t for t in texts if bot in t or app in t]
     assert any("«secret" in t for t in seen)
