@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 
 from tether_hooks import __version__
-from tether_hooks.commands import approvals, doctor, install, listener, setup, status, timers
+from tether_hooks.commands import (
+    approvals,
+    doctor,
+    install,
+    listener,
+    pair,
+    setup,
+    status,
+    timers,
+)
 from tether_hooks.error_handler import error_handler
 from tether_hooks.errors import TetherError
 
@@ -35,7 +44,7 @@ def cli() -> None:
     """Approve Claude Code and Codex tool calls from your phone, or from another terminal."""
 
 
-for module in (install, timers, approvals, status, setup, listener, doctor):
+for module in (install, timers, approvals, status, setup, pair, listener, doctor):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -99,6 +99,56 @@ def slack(
     output.emit(result, as_json, lambda: _slack_configured(result))
 
 
+@setup.command("discord")
+@click.option("--webhook-url", metavar="URL", help="The channel's webhook (Channel settings > "
+              "Integrations > Webhooks > Copy Webhook URL; default: DISCORD_WEBHOOK_URL, "
+              "which is then not written to the file).")
+@click.option("--bot-token", metavar="TOKEN", help="A bot that reads the answers (reactions, "
+              "replies, !commands); default: DISCORD_BOT_TOKEN. Without one, Discord only "
+              "shows requests.")
+@click.option("--channel", metavar="ID", help="The webhook's channel id (default: asked from "
+              "the webhook).")
+@click.option("--allow-user", "allow_users", metavar="ID", multiple=True,
+              help="A Discord user id allowed to decide (repeat for several; replaces the "
+                   "list). Or pair: tether-hooks pair discord.")
+@click.option("--api-base", metavar="URL", help="The REST API base (default: "
+              "https://discord.com/api/v10).")
+@click.option("--test", is_flag=True, help="Then post a test message to the channel.")
+@output.json_option
+@human_only
+def discord(webhook_url: str | None, bot_token: str | None, channel: str | None,
+            allow_users: tuple[str, ...], api_base: str | None, test: bool,
+            as_json: bool) -> None:
+    """Check the webhook, the bot and the channel with Discord and write [discord]."""
+    from tether_hooks.platforms import discord_setup as core
+
+    result = core.configure(webhook_url=webhook_url, bot_token=bot_token, channel=channel,
+                            allow_users=list(allow_users), api_base=api_base, test=test)
+    output.emit(result, as_json, lambda: _discord_configured(result))
+
+
+def _discord_configured(r: Mapping[str, Any]) -> str:
+    hook = r["webhook"]
+    lines = [f"Wrote [discord] to {r['path']}: webhook {hook['name'] or hook['id']} in "
+             f"channel {hook['channel_id']}."]
+    if r["receives"]:
+        channel = r["channel"]
+        users = ", ".join(r["allowed_user_ids"]) or "nobody yet"
+        lines.append(f"Bot @{r['bot']['name']} reads #{channel['name'] or channel['id']}; "
+                     f"allowed users: {users}.")
+        if not r["allowed_user_ids"]:
+            lines.append("Add yourself: tether-hooks pair discord")
+    else:
+        lines.append("No bot: Discord only shows requests; answer them elsewhere (add one "
+                     "with --bot-token to answer with reactions and replies).")
+    for var in r["from_env"]:
+        lines.append(f"{var} comes from the environment: keep it set for the listener.")
+    if "test_message" in r:
+        lines.append(f"Posted a test message (id {r['test_message']}).")
+    lines.append("Start the listener: tether-hooks listener start")
+    return "\n".join(lines)
+
+
 def _slack_configured(r: Mapping[str, Any]) -> str:
     bot, channel = r["bot"], r["channel"]
     where = f"#{channel['name']}" if channel.get("name") else channel["id"]

@@ -26,6 +26,7 @@ __all__ = [
     "buttons_for",
     "new_nonce",
     "parse_options",
+    "posted_on",
     "question_buttons",
     "question_rows",
     "question_view",
@@ -141,6 +142,27 @@ def views(request: Mapping[str, Any], nonce: str, timer: str, *, full: bool
         return [(request, buttons_for(request, nonce, timer, full=full), None)]
     return [(question_view(request, i), question_rows(asked, i, nonce), i)
             for i in range(len(asked))]
+
+
+def posted_on(requests: Mapping[str, Mapping[str, Any]], book: Any, bridge: str, timer: str,
+              *, full: bool) -> list[tuple[ChatRef, list[list[Button]]]]:
+    """The messages of pending requests posted on ``bridge`` and the buttons each was posted
+    with: for a bridge whose buttons live on our side (Discord's reactions) after a restart."""
+    out: list[tuple[ChatRef, list[list[Button]]]] = []
+    for rid, request in requests.items():
+        if request.get("status") != "pending":
+            continue
+        info = book.request(rid)
+        nonce = info.get("nonce")
+        refs = [r for r in info.get("refs") or () if r.get("bridge") == bridge]
+        if not nonce or not refs:
+            continue
+        shown = {index: buttons for _, buttons, index in views(request, nonce, timer,
+                                                                 full=full)}
+        for ref in refs:
+            index = ref.get("question")
+            out.append((ref, shown.get(index if isinstance(index, int) else None, [])))
+    return out
 
 
 def request_line(request: Mapping[str, Any], now: float) -> str:

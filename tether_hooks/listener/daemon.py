@@ -34,8 +34,8 @@ from tether_hooks.listener_status import health, status
 if TYPE_CHECKING:
     from tether_hooks.listener.book import ChatBook
     from tether_hooks.listener.offsets import Offsets
-    from tether_hooks.models import Config, ListenerStatus, ListenerStop
-    from tether_hooks.platforms.base import BridgeBase
+    from tether_hooks.models import ChatRef, Config, ListenerStatus, ListenerStop
+    from tether_hooks.platforms.base import BridgeBase, Button
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
 
@@ -263,8 +263,15 @@ def _make_bridge(name: str, cfg: Mapping[str, Any], book: ChatBook,
         loop.run_in_executor(None, _remember_thread, book, session_id, name, str(chat),
                              str(thread_id))
 
+    def posted() -> list[tuple[ChatRef, list[list[Button]]]]:
+        from tether_hooks.listener import chat
+        from tether_hooks.store import Store
+
+        return chat.posted_on(Store().read()["requests"], book, name,
+                              str(cfg.get("default_timer") or "30m"), full=True)
+
     def build(offset: int | None) -> BridgeBase:
-        ctx = BridgeContext(section, offset, threads, on_thread, offsets)
+        ctx = BridgeContext(section, offset, threads, on_thread, offsets, posted)
         try:
             return platforms.make_bridge(name, ctx)
         except ImportError as exc:

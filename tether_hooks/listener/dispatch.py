@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks import audit, bounds, config, paths
-from tether_hooks.listener import access, commands, logs
+from tether_hooks.listener import access, commands, logs, pairing
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.commands import COMMANDS, CommandContext
@@ -91,6 +91,7 @@ class Dispatcher:
                                self.questions, self.presses, self.threads, self.waits)
         self.commands = CommandContext(self.store, self.bridges, self.decider, self.threads,
                                        self.runtime)
+        self.pairings = pairing.Pairings(self.bridges, self.runtime)
         self.outbox.on_synced = self.presses.forget_settled
         self._strangers_told: dict[tuple[str, str], float] = {}  # (bridge, user) -> when
         for bridge in bridges:
@@ -165,7 +166,9 @@ class Dispatcher:
 
     async def _apply(self, event: Incoming) -> None:
         try:
-            if not self.bridges.authorized(event):
+            if pairing.is_pairing(event):  # the one thing a stranger may do
+                await self.pairings.on_pair(event)
+            elif not self.bridges.authorized(event):
                 await self._refuse(event)
             elif event.kind == "press":
                 await self.presses.on_press(event)

@@ -263,7 +263,7 @@ class State(TypedDict, total=False):
 
 # -- audit log --------------------------------------------------------------------------
 
-AuditEvent = Literal["decision", "store-reset", "unauthorized"]
+AuditEvent = Literal["decision", "store-reset", "unauthorized", "paired", "pair-failed"]
 
 
 class AuditEntry(TypedDict, total=False):

@@ -29,6 +29,12 @@ def _slack(ctx: BridgeContext) -> BridgeBase:
     return SlackBridge(ctx)
 
 
+def _discord(ctx: BridgeContext) -> BridgeBase:
+    from tether_hooks.platforms.discord import DiscordBridge
+
+    return DiscordBridge(ctx)
+
+
 def _memory(ctx: BridgeContext) -> BridgeBase:
     from tether_hooks.platforms.memory import MemoryBridge
 
@@ -39,6 +45,7 @@ def _memory(ctx: BridgeContext) -> BridgeBase:
 BRIDGES: dict[str, Callable[[BridgeContext], BridgeBase]] = {
     "telegram": _telegram,
     "slack": _slack,
+    "discord": _discord,
     "memory": _memory,  # tests: posts nowhere
 }
 
@@ -85,6 +92,9 @@ SETTINGS = {
     "slack": ("tether_hooks.platforms.slack_config",
               "tether-hooks setup slack --bot-token xoxb-... --app-token xapp-... "
               "--channel C... --allow-user U..."),
+    "discord": ("tether_hooks.platforms.discord_config",
+                "tether-hooks setup discord --webhook-url https://discord.com/api/webhooks/... "
+                "--bot-token ... --channel ID, then tether-hooks pair discord"),
 }
 
 

@@ -220,6 +220,10 @@ class BridgeContext:
     threads: Mapping[str, str] = field(default_factory=dict)  # session id -> thread id
     on_thread: Callable[[str, str], None] = field(default=lambda sid, thread: None)
     inbox: Inbox | None = None  # holds fetched updates until applied (at least once)
+    # the pending requests' messages on this bridge and their buttons (``MessageRef`` as a
+    # dict): what a bridge whose buttons live on our side (reactions) watches after a restart
+    posted: Callable[[], list[tuple[ChatRef, list[list[Button]]]]] = field(
+        default=lambda: [])
 
 
 class BridgeBase(ABC):

@@ -15,9 +15,9 @@ from typing import Any
 
 from tether_hooks import redact
 from tether_hooks.platforms.base import LONG_INPUT
-from tether_hooks.wording import project_name, short_id
+from tether_hooks.wording import agent_label, clip, project_name, short_id
 
-__all__ = ["Doc", "Row", "Span", "hidden_by_store", "input_doc", "u16"]
+__all__ = ["Doc", "Row", "Span", "header", "hidden_by_store", "input_doc", "u16"]
 
 _WRITE_HEAD_LINES = 20
 
@@ -264,3 +264,30 @@ def notice_doc(notice: object, *, context: bool = True) -> tuple[Doc, str]:
     if bullets:
         doc.para(*bullets)
     return doc, f"{icon}{first}"
+
+
+def header(request: dict[str, Any]) -> list[list[Span]]:
+    """A request's first lines: who wants what (a question, a plan), then where: project,
+    session and request id."""
+    tool = clip(str(request.get("tool_name") or "?"), 200)
+    who = (agent_label(request.get("agent")), "b")
+    first: list[Span] = [("⚠️ ", None), who, (" wants to use ", None), (tool, "b")]
+    if tool == "AskUserQuestion":
+        first = [("❓ ", None), who, (" asks", None)]
+        part = request.get("question_part")  # (i, n): one message per question
+        if isinstance(part, (list, tuple)) and len(part) == 2 and part[1] > 1:
+            first.append((f" (question {part[0]} of {part[1]})", None))
+    elif tool == "ExitPlanMode":
+        first = [("📋 ", None), who, (" has a plan", None)]
+    lines: list[list[Span]] = [
+        first,
+        [
+            ("📁 ", None),
+            (clip(project_name(request.get("cwd")), 100), "b"),
+            (" · session ", None),
+            (short_id(request.get("session_id")), "code"),
+            (" · request ", None),
+            (str(request.get("id") or "?"), "code"),
+        ],
+    ]
+    return lines

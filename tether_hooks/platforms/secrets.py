@@ -5,12 +5,13 @@ input for the audit log."""
 
 from __future__ import annotations
 
-from tether_hooks.platforms import slack_secrets, telegram_secrets
+from tether_hooks.platforms import discord_secrets, slack_secrets, telegram_secrets
 
 # name -> its secrets module; a new platform adds one line here.
 SECRETS = {
     "telegram": telegram_secrets,
     "slack": slack_secrets,
+    "discord": discord_secrets,
 }
 
 

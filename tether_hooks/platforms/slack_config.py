@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from tether_hooks.config import numbers_in
 from tether_hooks.errors import ConfigError
+from tether_hooks.platforms.urls import shown, url_problem
 
 __all__ = [
     "DEFAULT_API_BASE",
@@ -33,8 +34,6 @@ _USER_RE = re.compile(r"[UW][A-Z0-9]{6,}")  # workspace (U) or Enterprise Grid (
 _TOKEN_RE = re.compile(r"[!-~]+")
 # What slack_sdk's clients take as their proxy when none is given, first set first.
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
-# A URL's host (a name, an IPv4 address or a bracketed IPv6 one) and optional port.
-_HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+(?:%[^\]]+)?\]|[^\[\]:@/]+)(?::[0-9]{0,5})?")
 
 
 @dataclass(frozen=True)
@@ -85,31 +84,10 @@ def token_problem(value: str, prefix: str) -> str | None:
     return None
 
 
-def _url_problem(value: object) -> str | None:
-    """What keeps ``value`` from being an http(s) URL with a host (and a port, if any, that
-    is a number up to 65535), without spaces or control characters; None if it is one."""
-    if not isinstance(value, str):
-        return "is not a string"
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        return "has a space or a control character in it"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (ValueError when it is not a port number)
-    except ValueError as exc:
-        return f"is not a URL ({exc})"
-    if parts.scheme.lower() not in ("http", "https"):
-        return "is not an http:// or https:// URL"
-    if not parts.hostname:
-        return "has no host name"
-    if not _HOST_RE.fullmatch(parts.netloc.rsplit("@", 1)[-1]):
-        return "is not a URL (its host and port are not host:port)"
-    return None
-
-
 def api_base_problem(value: object) -> str | None:
     """What is wrong with an ``api_base`` value; None when it can be used."""
     want = 'give the Web API base ending in /api/, e.g. "https://slack.com/api/"'
-    problem = _url_problem(value)
+    problem = url_problem(value)
     if problem is None and (not urlsplit(str(value)).path.rstrip("/").endswith("/api")
                             or "?" in str(value) or "#" in str(value)):
         problem = "does not end in /api/"
@@ -118,13 +96,8 @@ def api_base_problem(value: object) -> str | None:
 
 def proxy_problem(value: object) -> str | None:
     """What is wrong with a proxy URL; None when slack_sdk's clients can use it."""
-    problem = _url_problem(value)
+    problem = url_problem(value)
     return f'{problem}: give an http(s) proxy URL, e.g. "http://proxy:3128"' if problem else None
-
-
-def _shown(value: object) -> str:
-    """A value for a message: not one that may carry a password (user:password@host)."""
-    return "(not shown: it has a user name or password)" if "@" in str(value) else repr(value)
 
 
 def settings(
@@ -172,15 +145,15 @@ def settings(
     api_base = section.get("api_base", DEFAULT_API_BASE)
     problem = api_base_problem(api_base)
     if problem is not None:
-        raise ConfigError(f"{path}: [slack] api_base = {_shown(api_base)} {problem}")
+        raise ConfigError(f"{path}: [slack] api_base = {shown(api_base)} {problem}")
     proxy = section.get("proxy")
     if proxy is not None and (problem := proxy_problem(proxy)) is not None:
-        raise ConfigError(f"{path}: [slack] proxy = {_shown(proxy)} {problem}")
+        raise ConfigError(f"{path}: [slack] proxy = {shown(proxy)} {problem}")
     if proxy is None:  # slack_sdk's clients then take the environment's
         var = next((v for v in PROXY_VARS if os.environ.get(v)), None)
         found = os.environ.get(var, "").strip() if var else ""
         if var and found and (problem := proxy_problem(found)) is not None:
-            raise ConfigError(f"{var} = {_shown(found)} (environment) {problem}, or unset "
+            raise ConfigError(f"{var} = {shown(found)} (environment) {problem}, or unset "
                               f"{var}, or set proxy in [slack] of {path}")
     numbers = numbers_in(section, (
         ("retries", 2, 0, 10),

@@ -31,6 +31,7 @@ from tether_hooks.platforms.preview import (
     Doc,
     Row,
     Span,
+    header,
     hidden_by_store,
     input_doc,
     notice_doc,
@@ -216,28 +217,12 @@ def _fit(rows: list[Row], budget: int, extra: int, show_full: bool) -> tuple[lis
 # -- requests ---------------------------------------------------------------------------------
 
 
-def _header(req: dict[str, Any]) -> list[list[Span]]:
-    tool = clip(str(req.get("tool_name") or "?"), 200)
-    who = (agent_label(req.get("agent")), "b")
-    first: list[Span] = [("⚠️ ", None), who, (" wants to use ", None), (tool, "b")]
-    if tool == "AskUserQuestion":
-        first = [("❓ ", None), who, (" asks", None)]
-        part = req.get("question_part")
-        if isinstance(part, (list, tuple)) and len(part) == 2 and part[1] > 1:
-            first.append((f" (question {part[0]} of {part[1]})", None))
-    elif tool == "ExitPlanMode":
-        first = [("📋 ", None), who, (" has a plan", None)]
-    return [first, [("📁 ", None), (clip(project_name(req.get("cwd")), 100), "b"),
-                    (" · session ", None), (short_id(req.get("session_id")), "code"),
-                    (" · request ", None), (str(req.get("id") or "?"), "code")]]
-
-
 def request(req: dict[str, Any], buttons: list[list[Button]] | None = None,
             footer: str | None = None, preview: int = PREVIEW_CHARS) -> Rendered:
     """The request message: header, a preview of the input, then the outcome ``footer``
     (bold; a settled request has no buttons) or the ``buttons``."""
     head = Doc()
-    head.para(*_header(req))
+    head.para(*header(req))
     doc = input_doc(req, full=False)
     body = [Row(r.spans, r.block + 1, r.box, r.joined) for r in doc.rows]
     extra = hidden_by_store(req)
@@ -254,7 +239,7 @@ def request(req: dict[str, Any], buttons: list[list[Button]] | None = None,
         blocks += [_section(t) for t in sections(lines.rows)][:2]
     rows = actions(buttons or [])
     blocks = blocks[: MAX_BLOCKS - len(rows)] + rows
-    summary = "".join(raw for raw, _ in _header(req)[0])
+    summary = "".join(raw for raw, _ in header(req)[0])
     if footer:
         summary += f" — {redact.chat(footer).splitlines()[0] if footer.strip() else ''}"
     return Rendered(escape(clip(summary, 300)), blocks, cut or doc.cut)

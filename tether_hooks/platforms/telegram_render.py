@@ -26,7 +26,7 @@ from tether_hooks.platforms.base import LONG_INPUT
 from tether_hooks.platforms.preview import (
     Doc,
     Row,
-    Span,
+    header,
     hidden_by_store,
     input_doc,
     notice_doc,
@@ -199,31 +199,6 @@ def _fit(
 # -- tool inputs -----------------------------------------------------------------------------
 
 
-def _header(request: dict[str, Any]) -> list[list[Span]]:
-    tool = clip(str(request.get("tool_name") or "?"), 200)
-    who = (agent_label(request.get("agent")), "b")
-    first: list[Span] = [("⚠️ ", None), who, (" wants to use ", None), (tool, "b")]
-    if tool == "AskUserQuestion":
-        first = [("❓ ", None), who, (" asks", None)]
-        part = request.get("question_part")  # (i, n): one message per question
-        if isinstance(part, (list, tuple)) and len(part) == 2 and part[1] > 1:
-            first.append((f" (question {part[0]} of {part[1]})", None))
-    elif tool == "ExitPlanMode":
-        first = [("📋 ", None), who, (" has a plan", None)]
-    lines: list[list[Span]] = [
-        first,
-        [
-            ("📁 ", None),
-            (clip(project_name(request.get("cwd")), 100), "b"),
-            (" · session ", None),
-            (short_id(request.get("session_id")), "code"),
-            (" · request ", None),
-            (str(request.get("id") or "?"), "code"),
-        ],
-    ]
-    return lines
-
-
 # -- public renderers ----------------------------------------------------------------------
 
 
@@ -237,7 +212,7 @@ def request_message(
     ``truncated`` is True when the preview left something out ("Show full" then helps).
     """
     head = Doc()
-    head.para(*_header(request))
+    head.para(*header(request))
     header_rows = head.rows
     footer = redact.chat(footer) if footer else footer
     footer_rows = [Row(((line, "b"),), 10**6) for line in footer.split("\n")] if footer else []
