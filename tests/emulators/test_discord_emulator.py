@@ -327,3 +327,31 @@ def test_usable_from_async_code() -> None:
             assert emu.wait_for_call("GET", r"/users/@me").status == 200
 
     asyncio.run(main())
+
+
+def test_drop_before_has_no_effect(emu: DiscordEmulator) -> None:
+    emu.drop_next("POST", r"/webhooks/")
+    with pytest.raises(httpx.HTTPError):
+        httpx.post(emu.webhook_url, params={"wait": "true"}, json={"content": "lost"})
+    assert emu.messages() == []
+    assert emu.calls("POST")[0].status == 0
+
+
+def test_bot_multipart_odd_queries_and_wrong_method(emu: DiscordEmulator,
+                                                    bot: httpx.Client) -> None:
+    files = {"files[0]": ("plan.txt", b"step 1", "text/plain")}
+    sent = bot.post(msgs_path(emu), data={"payload_json": '{"content": "plan"}'},
+                    files=files).json()
+    assert sent["attachments"][0]["content_type"] == "text/plain"
+    assert emu.attachment_bytes(sent["id"], "plan.txt") == b"step 1"
+    odd = bot.get(msgs_path(emu), params={"after": "yesterday"})
+    assert odd.status_code == 400 and odd.json()["code"] == 50035
+    assert bot.put(msgs_path(emu)).status_code == 405
+    threaded = httpx.post(emu.webhook_url, params={"wait": "true", "thread_id": "1"},
+                          json={"content": "in a thread"})
+    assert threaded.status_code == 200
+
+
+def test_wait_timeout_says_what_it_waited_for(emu: DiscordEmulator) -> None:
+    with pytest.raises(TimeoutError, match="an edit of 1"):
+        emu.wait_for_edit("1", timeout=0.1)

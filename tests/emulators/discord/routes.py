@@ -84,6 +84,24 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int) ->
     return value
 
 
+def _snowflake(query: dict[str, str], name: str) -> int | None:
+    raw = query.get(name)
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise form_error([name], "NUMBER_TYPE_COERCE", f"Value \"{raw}\" is not snowflake.")
+    return int(raw)
+
+
+def _flags(value: Any) -> int:
+    """Only SUPPRESS_EMBEDS (4) and SUPPRESS_NOTIFICATIONS (4096) may be set on send."""
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise form_error(["flags"], "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
+    return value & 4100
+
+
 def _flag(query: dict[str, str], name: str) -> bool:
     return query.get(name, "").lower() in ("true", "1")
 
@@ -154,7 +172,7 @@ class Routes:
                       mentions=w.parse_mentions(content, body.get("allowed_mentions")),
                       webhook_id=me.webhook_id if webhook else None,
                       username=body.get("username") if webhook else None,
-                      tts=bool(body.get("tts")), flags=int(body.get("flags") or 0) & 4100,
+                      tts=bool(body.get("tts")), flags=_flags(body.get("flags")),
                       timestamp=time.time(), files=files)
         return msg
 
@@ -237,15 +255,14 @@ class Routes:
         self.need("READ_MESSAGE_HISTORY", code=50001, text="Missing Access")
         limit = _int(r.query, "limit", 50, 1, 100)
         msgs = [m for m in self.w.live() if m.channel_id == self.w.me.channel_id]
-        q = r.query
-        if q.get("after"):
-            picked = [m for m in msgs if int(m.id) > int(q["after"])][:limit]
-        elif q.get("around"):
-            pivot = int(q["around"])
-            before = [m for m in msgs if int(m.id) < pivot][-(limit // 2):] if limit > 1 else []
-            picked = before + [m for m in msgs if int(m.id) >= pivot][:limit - len(before)]
-        elif q.get("before"):
-            picked = [m for m in msgs if int(m.id) < int(q["before"])][-limit:]
+        after, around, before = (_snowflake(r.query, k) for k in ("after", "around", "before"))
+        if after is not None:
+            picked = [m for m in msgs if int(m.id) > after][:limit]
+        elif around is not None:
+            older = [m for m in msgs if int(m.id) < around][-(limit // 2):] if limit > 1 else []
+            picked = older + [m for m in msgs if int(m.id) >= around][:limit - len(older)]
+        elif before is not None:
+            picked = [m for m in msgs if int(m.id) < before][-limit:]
         else:
             picked = msgs[-limit:]
         picked.sort(key=lambda m: int(m.id), reverse=True)  # always newest first
@@ -319,7 +336,7 @@ class Routes:
     def list_reactions(self, r: Request) -> Result:
         msg, emoji = self.reaction_target(r)
         limit = _int(r.query, "limit", 25, 1, 100)
-        after = int(r.query.get("after") or 0)
+        after = _snowflake(r.query, "after") or 0
         ids = sorted((u for u in msg.reactions.get(emoji, []) if int(u) > after), key=int)
         return 200, [self.w.author_json(Message("", "", u)) for u in ids[:limit]]
 
