@@ -87,7 +87,7 @@ class World:
                  global_name: str | None) -> dict[str, Any]:
         uid = user_id or self.ids.next()
         user = {"id": uid, "username": username or f"user{uid[-6:]}",
-                "global_name": global_name, "avatar": None, "discriminator": "0",
+                "global_name": global_name, "avatar": None, "discriminator": "0000",
                 "public_flags": 0}
         self.users[uid] = user
         self.changed()
