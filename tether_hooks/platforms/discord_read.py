@@ -88,9 +88,11 @@ class Reader:
             event = message_event(message, self.channel, self.bot_id)
             if event is None:
                 continue
-            if event.kind == "text" and not event.data and event.reply_to is not None:
-                self.unreadable += 1  # content hidden: no MESSAGE_CONTENT intent, no mention
-                self.last_unreadable = message
+            if event.kind == "text" and not event.data:  # hidden: no MESSAGE_CONTENT intent
+                if event.reply_to is not None and event.reply_to.message_id in self.watched:
+                    self.unreadable += 1  # a reply to a request: say how to make it work
+                    self.last_unreadable = message
+                continue
             events.append(event)
         by_id = {m["id"]: m for m in page}
         oldest = min((int(m["id"]) for m in page), default=0)
