@@ -194,6 +194,13 @@ def _bridge_fix(name: str, state_: str, detail: str) -> str:
         if "reach" in low or "disconnected" in low or "did not answer" in low:
             return ("check the network, api_base and proxy in config.toml; the listener keeps "
                     "reconnecting (`tether-hooks listener logs`)")
+    if name == "discord":
+        if "posts only" in low:
+            return ("add a bot to answer from Discord: `tether-hooks setup discord --bot-token "
+                    "... --channel ID`, then `tether-hooks pair discord`")
+        if state_ == "auth" or "cannot" in low:
+            return ("do what the detail says (a new webhook or bot token, the bot's channel "
+                    "permissions); the listener checks again every 30 s")
     return f"see `tether-hooks listener logs`, {restart}"
 
 

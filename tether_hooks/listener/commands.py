@@ -47,7 +47,7 @@ COMMANDS = [
     ("status", "Sessions, pending requests and timers"),
     ("pending", "Requests waiting for a decision"),
     ("timers", "Live auto-approve timers"),
-    ("revoke", "Revoke a timer: /revoke <id|all>"),
+    ("revoke", "Revoke a timer: revoke <id|all>"),
     ("stop", "Stop the agent at its next tool call"),
     ("usage", "Tokens and cost of the session"),
 ]
@@ -56,16 +56,23 @@ _ACTIVE_SECONDS = 6 * 3600
 
 
 async def run(ctx: CommandContext, event: Incoming) -> None:
-    name = event.data.strip().lstrip("/").split("@")[0].lower()
+    name = event.data.strip().lstrip("/!").split("@")[0].lower()
     handler = _HANDLERS.get(name)
     if handler is None:
-        await ctx.tell(event, f"Unknown command /{name}. See /help.")
+        p = _prefix(ctx, event)
+        await ctx.tell(event, f"Unknown command {p}{name}. See {p}help.")
         return
     await handler(ctx, event)
 
 
+def _prefix(ctx: CommandContext, event: Incoming) -> str:
+    bridge = ctx.bridges.get(event.bridge)
+    return bridge.command_prefix if bridge is not None else "/"
+
+
 async def _help(ctx: CommandContext, event: Incoming) -> None:
-    lines = [f"/{name} - {text}" for name, text in COMMANDS]
+    p = _prefix(ctx, event)
+    lines = [f"{p}{name} - {text}" for name, text in COMMANDS]
     lines += [
         "",
         "Reply to a request: allow, deny, deny: <reason>, allow Bash 2h, allow all, allow dir.",
@@ -123,7 +130,8 @@ async def _timers(ctx: CommandContext, event: Incoming) -> None:
 async def _revoke(ctx: CommandContext, event: Incoming) -> None:
     arg = event.args.strip()
     if not arg:
-        await ctx.tell(event, "Which timer? /revoke <id> or /revoke all (see /timers).")
+        p = _prefix(ctx, event)
+        await ctx.tell(event, f"Which timer? {p}revoke <id> or {p}revoke all (see {p}timers).")
         return
     try:
         removed = await ctx.runtime.io(timers.revoke, None if arg.lower() == "all" else arg,

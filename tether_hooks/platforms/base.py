@@ -240,6 +240,7 @@ class BridgeBase(ABC):
     # True: ``update_id`` grows; an event at/below the last applied one is a replay.
     # False: a replay is recognised by ``event_key`` among the recently applied keys.
     replays_by_order: ClassVar[bool] = True
+    command_prefix: ClassVar[str] = "/"  # how the chat writes a command: /status, !status
     # a configured ``@name`` chat as the id events carry, once the bridge learned it
     resolved_chat_id: str | None = None
 

@@ -76,6 +76,7 @@ class DiscordBridge(BridgeBase):
     capabilities: ClassVar[Capabilities] = Capabilities(full_input=True)
     secret_patterns: ClassVar[tuple[str, ...]] = SECRET_PATTERNS
     replays_by_order: ClassVar[bool] = False
+    command_prefix: ClassVar[str] = "!"
 
     def __init__(self, ctx: BridgeContext) -> None:
         self.settings: DiscordSettings = settings(dict(ctx.section))
