@@ -56,7 +56,7 @@ def start(platform: str, now: float | None = None) -> str:
     salt = secrets.token_hex(16)
     record = {"platform": platform, "salt": salt, "digest": _digest(salt, code),
               "created_at": now, "expires_at": now + TTL, "wrong": 0, "last_wrong": {},
-              "status": "waiting", "user_id": None, "user_name": None, "pid": os.getpid()}
+              "phase": "waiting", "user_id": None, "user_name": None, "pid": os.getpid()}
     with FileLock(path() + ".lock", timeout=10):
         paths.ensure_dir(os.path.dirname(path()))
         write_atomic(path(), json.dumps(record).encode())
@@ -77,8 +77,8 @@ def failed(error: str) -> None:
     """The pairing matched but the user could not be added (config.toml): say why."""
     with FileLock(path() + ".lock", timeout=10):
         record = read()
-        if record is not None and record.get("status") == "paired":
-            record.update(status="failed", error=error[:500])
+        if record is not None and record.get("phase") == "paired":
+            record.update(phase="failed", error=error[:500])
             write_atomic(path(), json.dumps(record).encode())
 
 
@@ -86,8 +86,8 @@ def cancel() -> None:
     """Forget a pairing still waiting (the command was stopped)."""
     with FileLock(path() + ".lock", timeout=10):
         record = read()
-        if record is not None and record.get("status") == "waiting":
-            record["status"] = "cancelled"
+        if record is not None and record.get("phase") == "waiting":
+            record["phase"] = "cancelled"
             write_atomic(path(), json.dumps(record).encode())
 
 
@@ -108,10 +108,10 @@ def check(platform: str, code: str, user_id: str, user_name: str,
     with FileLock(path() + ".lock", timeout=10):
         record = read()
         if (record is None or record.get("platform") != platform
-                or record.get("status") != "waiting"):
+                or record.get("phase") != "waiting"):
             return Checked("none")
         if float(record.get("expires_at", 0)) <= now:
-            record["status"] = "expired"
+            record["phase"] = "expired"
             write_atomic(path(), json.dumps(record).encode())
             return Checked("none")
         last = record.setdefault("last_wrong", {})
@@ -119,12 +119,12 @@ def check(platform: str, code: str, user_id: str, user_name: str,
             return Checked("slow", MAX_WRONG - int(record.get("wrong", 0)))
         given = _digest(str(record.get("salt")), normal(code))
         if hmac.compare_digest(given, str(record.get("digest"))):
-            record.update(status="paired", user_id=user_id, user_name=user_name, paired_at=now)
+            record.update(phase="paired", user_id=user_id, user_name=user_name, paired_at=now)
             write_atomic(path(), json.dumps(record).encode())
             return Checked("paired")
         record["wrong"] = wrong = int(record.get("wrong", 0)) + 1
         last[user_id] = now
         if wrong >= MAX_WRONG:
-            record["status"] = "burned"
+            record["phase"] = "burned"
         write_atomic(path(), json.dumps(record).encode())
         return Checked("burned" if wrong >= MAX_WRONG else "wrong", MAX_WRONG - wrong)

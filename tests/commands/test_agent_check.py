@@ -28,7 +28,8 @@ CODEX_ENV = {"CODEX_CI": "1", "CODEX_THREAD_ID": "019a0000-0000-7000-8000-000000
 MARKERS = [{name: "1"} for name in AGENT_VARIABLES] + [CLAUDE_ENV, CODEX_ENV]
 
 GUARDED = {"allow-dir", "allow-tool", "allow-all", "allow-bash", "revoke", "approve", "deny",
-           "install", "uninstall", "setup telegram", "setup slack"}
+           "install", "uninstall", "setup telegram", "setup slack",
+           "setup discord", "pair"}
 
 
 def verbs(group: click.Group, prefix: str = "") -> dict[str, click.Command]:

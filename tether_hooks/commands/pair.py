@@ -71,8 +71,8 @@ def pair(platform: str, as_json: bool) -> None:
     except KeyboardInterrupt:
         pairing.cancel()
         raise TetherError("pairing cancelled") from None
-    status = record.get("status")
-    if status == "paired":
+    phase = record.get("phase")
+    if phase == "paired":
         result = {"paired": True, "platform": platform, "user_id": record.get("user_id"),
                   "user_name": record.get("user_name")}
         output.emit(result, as_json, lambda: (
@@ -84,17 +84,17 @@ def pair(platform: str, as_json: bool) -> None:
         "expired": "the code expired: run `tether-hooks pair " + platform + "` again",
         "failed": f"the code was right but the user was not added: {record.get('error')}",
         "cancelled": "pairing was cancelled (another one started?)",
-    }.get(str(status), f"pairing ended: {status}"))
+    }.get(str(phase), f"pairing ended: {phase}"))
 
 
 def _wait() -> dict[str, object]:
     while True:
-        record = pairing.read() or {"status": "cancelled"}
-        if record.get("status") == "waiting" and float(
+        record = pairing.read() or {"phase": "cancelled"}
+        if record.get("phase") == "waiting" and float(
                 str(record.get("expires_at", 0))) <= time.time():
             pairing.cancel()
-            return {**record, "status": "expired"}
-        if record.get("status") != "waiting":
+            return {**record, "phase": "expired"}
+        if record.get("phase") != "waiting":
             return record
         time.sleep(WATCH_EVERY)
 

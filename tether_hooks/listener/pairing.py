@@ -72,8 +72,8 @@ class Pairings:
                                                "not be written: see the terminal.")
                 return
             self.bridges.allowed.setdefault(event.bridge, set()).add(str(event.user_id))
-            entry["event"], entry["reason"] = "paired", "pairing code accepted"
-            await self.runtime.io(audit.append, entry)
+            paired: AuditEntry = {**entry, "event": "paired", "reason": "code accepted"}
+            await self.runtime.io(audit.append, paired)
             log.warning("paired %s (%s) on %s: may now approve", event.user_name,
                         event.user_id, event.bridge)
             await self.bridges.tell(event, f"✅ Paired: {event.user_name} (id {event.user_id}) "

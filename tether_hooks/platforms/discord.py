@@ -267,13 +267,8 @@ class DiscordBridge(BridgeBase):
         if time.monotonic() - self._told.get(key, -TOLD_EVERY) < TOLD_EVERY:
             return
         self._told[key] = time.monotonic()
-        mention = f"@{self.bot_name}" if self.bot_name else "@the bot"
         with contextlib.suppress(BridgeError):
-            await self._bot_post(render.text(
-                f"I cannot read that reply: Discord hides message text from bots without the "
-                f"MESSAGE CONTENT intent. Mention me ({mention} deny: reason) or turn the "
-                "intent on (Developer Portal > your app > Bot > Message Content Intent)."
-            )[0], str(message.get("id")))
+            await self._bot_post(render.unreadable(self.bot_name), str(message.get("id")))
 
     # -- posting ------------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ __all__ = [
     "reactions",
     "request",
     "text",
+    "unreadable",
 ]
 
 CONTENT_LIMIT = 2000
@@ -228,3 +229,11 @@ def text(value: str) -> list[str]:
     doc = Doc()
     doc.text(redact.chat(value).strip("\n") or "…")
     return chunks(doc.rows, CONTENT_LIMIT)
+
+
+def unreadable(bot_name: str | None) -> str:
+    """What to do when Discord hid a reply's text from the bot."""
+    mention = f"@{bot_name}" if bot_name else "@the bot"
+    return text(f"I cannot read that reply: Discord hides message text from bots without the "
+                f"MESSAGE CONTENT intent. Mention me ({mention} deny: reason) or turn the "
+                "intent on (Developer Portal > your app > Bot > Message Content Intent).")[0]

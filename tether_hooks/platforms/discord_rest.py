@@ -39,9 +39,14 @@ class DiscordApiError(BridgeError):
         self.code = code
 
 
-class DiscordAuthError(DiscordApiError, BridgeAuthError):
+class DiscordAuthError(BridgeAuthError):
     """A refused token, a gone webhook, a channel the bot cannot see: nothing works until
     the user fixes it (status and doctor say how)."""
+
+    def __init__(self, message: str, status: int, code: int | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 def emoji_path(emoji: str) -> str:
@@ -50,7 +55,7 @@ def emoji_path(emoji: str) -> str:
 
 
 def explain(what: str, status: int, body: object, channel: str | None,
-            mask: Callable[[str], str]) -> DiscordApiError:
+            mask: Callable[[str], str]) -> DiscordApiError | DiscordAuthError:
     """A failed call as a one-line error saying what to do."""
     data = body if isinstance(body, Mapping) else {}
     code = data.get("code") if isinstance(data.get("code"), int) else None
