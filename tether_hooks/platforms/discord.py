@@ -14,11 +14,10 @@ The bridge only translates (see ``base.py``). What the listener can rely on:
 * **Texts and commands**: a user's message (``!status``... are commands); a reply names
   its request (``reply_to``). Without the MESSAGE_CONTENT intent Discord hides a message's
   text unless it mentions the bot: ``@bot deny: reason`` works either way.
-* **Replays by key** (``replays_by_order`` False): ``event_key`` is ``discord:r:<msg>:<emoji>:
-  <user>`` or ``discord:m:<msg>``; every event read is held (``inbox``) until applied.
+* **Replays by key**: ``discord:r:<msg>:<emoji>:<user>``, ``discord:m:<msg>``; events read
+  are held (``inbox``) until applied.
 * **Reading adapts** (``discord_read``): every ``poll_pending`` s (1) while a request
-  waits or someone spoke lately, every ``poll_idle`` s (20) otherwise; within Discord's
-  rate limits (``discord_limits``: the buckets' headers, 429 ``retry_after``, global).
+  waits or someone spoke lately, else every ``poll_idle`` s (20); within the rate limits.
 * **Outcomes**: the request message is edited through the webhook (the outcome instead
   of how to answer) and its reactions are cleared (Manage Messages; else only ours).
 """
@@ -52,8 +51,9 @@ from tether_hooks.platforms.discord_config import DiscordSettings, settings
 from tether_hooks.platforms.discord_events import from_held, sent_at, to_held
 from tether_hooks.platforms.discord_limits import RateLimits
 from tether_hooks.platforms.discord_post import Poster
+from tether_hooks.platforms.discord_reactions import Reactions
 from tether_hooks.platforms.discord_read import Reader
-from tether_hooks.platforms.discord_rest import DiscordApiError, Rest, emoji_path
+from tether_hooks.platforms.discord_rest import DiscordApiError, Rest
 from tether_hooks.platforms.discord_secrets import SECRET_PATTERNS
 
 __all__ = ["DiscordBridge"]
@@ -64,6 +64,9 @@ RECHECK = 30.0  # seconds between tries while Discord refuses us (a token, the c
 FOLLOW = 180.0  # seconds of fast reading after a post or a user's message
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 TOLD_EVERY = 600.0  # a user is told about the same thing at most once per 10 minutes
+# press confirmations (a toast elsewhere) that the edited message already shows
+SHOWN_BY_EDIT = frozenset({"Allowed", "Denied", "Plan approved", "Answered", "Keep planning",
+                           "Full input below"})
 POSTS_ONLY = ("posts only: no bot_token/channel_id, so nothing is answered from Discord "
               "(set them with `tether-hooks setup discord --bot-token ... --channel ID`)")
 
@@ -94,6 +97,7 @@ class DiscordBridge(BridgeBase):
                          retries=s.retries, max_retry_after=s.max_retry_after,
                          limits=self.limits, mask=self.mask, channel=s.channel_id)
         self.reader = Reader(self.rest, s.channel_id or "", s.webhook_id)
+        self.reactions = Reactions(self.rest)
         self.inbox = ctx.inbox
         self._posted = ctx.posted
         self.bot_name: str | None = None
@@ -245,15 +249,8 @@ class DiscordBridge(BridgeBase):
         finally:
             self._applying = None
         if event.kind == "press" and event.user_id not in self.allowed:
-            await self._drop_reaction(event)
-
-    async def _drop_reaction(self, event: Incoming) -> None:
-        """A stranger's reaction is removed (Manage Messages), so it misleads nobody."""
-        _, mid, emoji, uid = event.event_id.split(":", 3)
-        with contextlib.suppress(BridgeError):
-            await self.rest.call("DELETE", f"/channels/{event.chat_id}/messages/{mid}/"
-                                 f"reactions/{emoji_path(emoji)}/{uid}",
-                                 "remove a stranger's reaction")
+            _, mid, emoji, uid = event.event_id.split(":", 3)
+            await self.reactions.drop(event.chat_id, mid, emoji, uid)
 
     async def _tell_unreadable(self) -> None:
         """A reply whose text Discord hid from us (no MESSAGE_CONTENT intent): say once per
@@ -286,20 +283,9 @@ class DiscordBridge(BridgeBase):
         if self.settings.receives and shown:
             self.reader.watch(ref, shown)
             self._follow()
-            asyncio.ensure_future(self._seed(ref, shown))
+            asyncio.ensure_future(self.reactions.seed(
+                ref, shown, lambda: ref.message_id in self.reader.watched))
         return ref
-
-    async def _seed(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
-        for emoji, _ in render.reactions(buttons):
-            if ref.message_id not in self.reader.watched:
-                return  # settled meanwhile
-            try:
-                await self.rest.call("PUT", f"/channels/{ref.chat_id}/messages/"
-                                     f"{ref.message_id}/reactions/{emoji_path(emoji)}/@me",
-                                     "add a reaction")
-            except BridgeError as exc:
-                log.warning("discord: %s (the emoji can still be added by hand)", exc)
-                return
 
     async def show_outcome(self, ref: MessageRef, request: dict[str, Any], outcome: str
                            ) -> None:
@@ -316,22 +302,7 @@ class DiscordBridge(BridgeBase):
             log.info("discord: message %s is gone: nothing to edit", ref.message_id)
             return
         if self.settings.receives:
-            await self._clear(ref)
-
-    async def _clear(self, ref: MessageRef) -> None:
-        path = f"/channels/{ref.chat_id}/messages/{ref.message_id}/reactions"
-        try:
-            await self.rest.call("DELETE", path, "clear the reactions")
-        except DiscordApiError as exc:
-            if exc.code != 50013:  # without Manage Messages: our own ones at least
-                log.info("discord: %s", exc)
-                return
-            for emoji in (*render.EMOJI.values(), *render.KEYCAPS):
-                with contextlib.suppress(BridgeError):
-                    await self.rest.call("DELETE", f"{path}/{emoji_path(emoji)}/@me",
-                                         "remove our reaction")
-        except BridgeError as exc:
-            log.info("discord: %s", exc)
+            await self.reactions.clear(ref)
 
     async def post_notice(self, session: dict[str, Any] | None, notice: Notice
                           ) -> MessageRef | None:
@@ -374,6 +345,8 @@ class DiscordBridge(BridgeBase):
         if event.kind != "press":
             await self.reply(event, text)
             return
+        if text in SHOWN_BY_EDIT:
+            return  # the request's message says it already (its outcome, the file below)
         key = (event.user_id, text)
         if time.monotonic() - self._told.get(key, -TOLD_EVERY) < TOLD_EVERY:
             return

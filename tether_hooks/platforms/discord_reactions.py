@@ -1,0 +1,63 @@
+"""The bot's work on reactions: adding the ones a request offers (so the approver only
+taps), clearing them once it is settled, removing a stranger's. All best effort: a missing
+permission (Add Reactions, Manage Messages) is logged, never fatal."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+from tether_hooks.platforms import discord_render as render
+from tether_hooks.platforms.base import BridgeError, Button, MessageRef
+from tether_hooks.platforms.discord_rest import DiscordApiError, Rest, emoji_path
+
+__all__ = ["Reactions"]
+
+log = logging.getLogger("tether_hooks.platforms.discord")
+
+
+class Reactions:
+    """Reaction calls on the channel's messages, through ``rest``."""
+
+    def __init__(self, rest: Rest) -> None:
+        self.rest = rest
+
+    @staticmethod
+    def _path(chat: str, message: str) -> str:
+        return f"/channels/{chat}/messages/{message}/reactions"
+
+    async def seed(self, ref: MessageRef, buttons: list[list[Button]],
+                   still: Callable[[], bool]) -> None:
+        """Add the request's reactions in order, while ``still()`` (not settled)."""
+        for emoji, _ in render.reactions(buttons):
+            if not still():
+                return
+            try:
+                await self.rest.call("PUT", f"{self._path(ref.chat_id, ref.message_id)}/"
+                                     f"{emoji_path(emoji)}/@me", "add a reaction")
+            except BridgeError as exc:
+                log.warning("discord: %s (the emoji can still be added by hand)", exc)
+                return
+
+    async def clear(self, ref: MessageRef) -> None:
+        """Every reaction removed (Manage Messages); without it, our own ones."""
+        path = self._path(ref.chat_id, ref.message_id)
+        try:
+            await self.rest.call("DELETE", path, "clear the reactions")
+        except DiscordApiError as exc:
+            if exc.code != 50013:
+                log.info("discord: %s", exc)
+                return
+            for emoji in (*render.EMOJI.values(), *render.KEYCAPS):
+                with contextlib.suppress(BridgeError):
+                    await self.rest.call("DELETE", f"{path}/{emoji_path(emoji)}/@me",
+                                         "remove our reaction")
+        except BridgeError as exc:
+            log.info("discord: %s", exc)
+
+    async def drop(self, chat: str, message: str, emoji: str, user: str) -> None:
+        """A stranger's reaction removed (Manage Messages), so it misleads nobody."""
+        with contextlib.suppress(BridgeError):
+            await self.rest.call("DELETE", f"{self._path(chat, message)}/{emoji_path(emoji)}/"
+                                 f"{user}", "remove a stranger's reaction")
