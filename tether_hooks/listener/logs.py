@@ -65,6 +65,12 @@ def secrets(cfg: Mapping[str, Any]) -> list[str]:
         if isinstance(section, dict):
             found += [str(v) for k, v in section.items()
                       if any(w in k for w in ("token", "secret", "password", "key")) and v]
+            # a webhook URL's last part (Discord's, Slack's): whoever has it can post
+            found += [str(v).rstrip("/").rsplit("/", 1)[-1] for k, v in section.items()
+                      if "url" in k and "/webhooks/" in str(v)]
+    hook = os.environ.get("DISCORD_WEBHOOK_URL", "").strip().rstrip("/")
+    if "/webhooks/" in hook:
+        found.append(hook.rsplit("/", 1)[-1])
     return found
 
 

@@ -265,7 +265,11 @@ class DiscordBridge(BridgeBase):
             return
         self._told[key] = time.monotonic()
         with contextlib.suppress(BridgeError):
-            await self._bot_post(render.unreadable(self.bot_name), str(message.get("id")))
+            hint = await self._bot_post(render.unreadable(self.bot_name), str(message.get("id")))
+            about = message.get("message_reference") or {}
+            self.reader.aliases[hint.message_id] = str(about.get("message_id"))
+            while len(self.reader.aliases) > 500:
+                self.reader.aliases.pop(next(iter(self.reader.aliases)))
 
     # -- posting ------------------------------------------------------------------------------
 

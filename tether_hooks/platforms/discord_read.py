@@ -11,6 +11,7 @@ first, even with ``after``: sorted by id here.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,9 @@ class Reader:
         self.watched: dict[str, Watched] = {}  # message id -> what it offers
         self.unreadable = 0  # users' messages whose text we could not read (the intent)
         self.last_unreadable: Mapping[str, Any] | None = None
+        # the bot's messages about a request (its hint under an unreadable reply) -> the
+        # request's message: a reply to the bot mentions it, so Discord shows us its text
+        self.aliases: dict[str, str] = {}
 
     def watch(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
         if ref.message_id not in self.watched:
@@ -88,6 +92,10 @@ class Reader:
             event = message_event(message, self.channel, self.bot_id)
             if event is None:
                 continue
+            target = self.aliases.get(event.reply_to.message_id) if event.reply_to else None
+            if target is not None:  # a reply to the bot's hint answers the request it is about
+                event = dataclasses.replace(event, reply_to=MessageRef(event.bridge,
+                                                                       self.channel, target))
             if event.kind == "text" and not event.data:  # hidden: no MESSAGE_CONTENT intent
                 if event.reply_to is not None and event.reply_to.message_id in self.watched:
                     self.unreadable += 1  # a reply to a request: say how to make it work

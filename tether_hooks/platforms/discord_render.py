@@ -58,7 +58,7 @@ EMOJI = {"a": "\u2705", "d": "\u274c", "k": "\u274c", "t": TIMER, "p": "\U0001f4
 KEYCAPS = [f"{n}\ufe0f\u20e3" for n in range(1, 10)] + ["\U0001f51f"]
 COLORS = {"pending": 0xF0B232, "allow": 0x23A55A, "deny": 0xDA373C, "other": 0x80848E}
 _FENCE = "```"
-_SPECIAL = re.compile(r"([\\*_~`|<>\[\]#@:])")
+_SPECIAL = re.compile(r"([\\*_~`|<>\[\]#@])")
 
 
 def escape(value: str) -> str:
@@ -235,5 +235,6 @@ def unreadable(bot_name: str | None) -> str:
     """What to do when Discord hid a reply's text from the bot."""
     mention = f"@{bot_name}" if bot_name else "@the bot"
     return text(f"I cannot read that reply: Discord hides message text from bots without the "
-                f"MESSAGE CONTENT intent. Mention me ({mention} deny: reason) or turn the "
-                "intent on (Developer Portal > your app > Bot > Message Content Intent).")[0]
+                f"MESSAGE CONTENT intent. Reply to this message instead, or mention me "
+                f"({mention} deny: reason), or turn the intent on (Developer Portal > your "
+                "app > Bot > Message Content Intent).")[0]
