@@ -64,8 +64,9 @@ def escape(value: str) -> str:
     """Prose shown as typed: every markdown mark backslash-escaped; a leading ``-``/``+``/
     ``1.`` cannot start a list."""
     out = _SPECIAL.sub(r"\\\1", value)
-    return "\n".join("\\" + line if re.match(r"\s*([-+]|\d+\.)\s", line) else line
-                     for line in out.split("\n"))
+    # a list mark is escaped itself: "1\." (a backslash before a digit or a space shows)
+    out = re.sub(r"(?m)^(\s*)([-+])(?=\s)", r"\1\\\2", out)
+    return re.sub(r"(?m)^(\s*\d+)\.(?=\s)", r"\1\\.", out)
 
 
 def _code(value: str) -> str:
