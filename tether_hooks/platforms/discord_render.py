@@ -164,6 +164,8 @@ def reactions(buttons: list[list[Button]]) -> list[tuple[str, Button]]:
 
 
 def _how(buttons: list[list[Button]]) -> str:
+    if not any(buttons):  # posts only: no bot reads a reaction or a reply here
+        return "Answer it in the terminal or another chat: nothing is read from this channel"
     taps = [f"{emoji} {escape(_label(button))}" for emoji, button in reactions(buttons)]
     said = ["`deny: reason`"] if any(b.data.startswith("r:") for r in buttons for b in r) else []
     if any(b.data.startswith("s:") for r in buttons for b in r):
