@@ -52,7 +52,7 @@ from tether_hooks.platforms.discord_config import DiscordSettings, settings
 from tether_hooks.platforms.discord_events import from_held, sent_at, to_held
 from tether_hooks.platforms.discord_limits import RateLimits
 from tether_hooks.platforms.discord_post import Poster
-from tether_hooks.platforms.discord_read import Reader
+from tether_hooks.platforms.discord_read import Reader, nap
 from tether_hooks.platforms.discord_rest import DiscordApiError, Rest, emoji_path
 from tether_hooks.platforms.discord_secrets import SECRET_PATTERNS
 
@@ -228,8 +228,7 @@ class DiscordBridge(BridgeBase):
             await self._tell_unreadable()
             self._wake.clear()
             pause = self.settings.poll_pending if self._busy() else self.settings.poll_idle
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause or None)
+            await nap(self._wake, pause or None)
 
     async def _deliver(self, event: Incoming) -> None:
         if event.kind != "press":
