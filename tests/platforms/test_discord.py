@@ -3,6 +3,7 @@ clients: what a user sees in the channel, what dispatch receives, what it costs 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -20,6 +21,7 @@ from harness.discord import (
     TIMER,
     TIMER_BARE,
     Dispatch,
+    bridge_for,
     drive,
     request,
     seeded,
@@ -27,7 +29,7 @@ from harness.discord import (
 )
 
 from tether_hooks.listener.offsets import Offsets
-from tether_hooks.platforms.base import Button, Incoming, MessageRef, Notice
+from tether_hooks.platforms.base import Button, Incoming, MessageRef, Notice, RateLimited
 from tether_hooks.platforms.discord import DiscordBridge
 
 SEEDED = [ALLOW, DENY, TIMER, DIR, FULL]
@@ -385,3 +387,207 @@ def test_show_full_sends_the_input_as_a_file_with_secrets_masked(
     preview = emu.messages()[0]
     shown = preview["content"] + preview["embeds"][0]["description"]
     assert "AKIAIOSFODNN7EXAMPLE" not in shown and "hunter2-s3cret-pw" not in shown
+
+
+# -- adaptive reading and what it costs -------------------------------------------------------
+
+
+def gaps(calls: list[Any]) -> list[float]:
+    return [b.at - a.at for a, b in zip(calls, calls[1:], strict=False)]
+
+
+def test_idle_reading_is_slow_and_a_pending_request_makes_it_fast(
+        discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> tuple[list[Any], list[Any]]:
+        await wait(emu.wait_until, lambda: len(list_calls(emu)) >= 3, 8, "3 idle polls")
+        idle = list_calls(emu)
+        await bridge.post_request(request(), BUTTONS)
+        start = len(list_calls(emu))
+        await wait(emu.wait_until, lambda: len(list_calls(emu)) >= start + 4, 8, "4 fast polls")
+        return idle, list_calls(emu)[start:]
+
+    idle, busy = drive(emu, body, poll_idle=2, poll_pending=0.5)
+    assert all(gap >= 1.9 for gap in gaps(idle)), gaps(idle)
+    assert all(0.45 <= gap < 1.5 for gap in gaps(busy)), gaps(busy)
+    assert emu.violations == []
+
+
+def test_while_nothing_changes_a_poll_is_one_list_call_and_a_count_change_reads_one_emoji(
+        discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> tuple[list[Any], list[Any], str]:
+        ref = await bridge.post_request(request(), BUTTONS)
+        await wait(emu.wait_until, seeded(emu, ref.message_id), 5, "the reactions")
+        start = len(emu.calls())
+        polls = len(list_calls(emu))
+        await wait(emu.wait_until, lambda: len(list_calls(emu)) >= polls + 4, 8, "4 polls")
+        quiet = emu.calls()[start:]
+        start = len(emu.calls())
+        emu.react(ref.message_id, TIMER, ALICE)
+        await d.next()
+        polls = len(list_calls(emu))
+        await wait(emu.wait_until, lambda: len(list_calls(emu)) >= polls + 2, 8, "2 polls")
+        return quiet, emu.calls()[start:], ref.message_id
+
+    quiet, after, mid = drive(emu, body)
+    assert {(c.method, c.path) for c in quiet} == {
+        ("GET", f"/api/v10/channels/{emu.channel_id}/messages")}
+    fetched = [c for c in after if "/reactions/" in c.path]
+    assert [(c.method, c.path) for c in fetched] == [
+        ("GET", f"/api/v10/channels/{emu.channel_id}/messages/{mid}/reactions/"
+                f"{TIMER}")]  # only the emoji whose count changed, once
+    assert {c.path for c in after if c not in fetched} == {
+        f"/api/v10/channels/{emu.channel_id}/messages"}
+
+
+def test_a_request_older_than_the_page_is_read_on_its_own(discord_emulator: DiscordEmulator
+                                                          ) -> None:
+    emu = discord_emulator
+    emu.message_content_intent = True
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> Incoming:
+        ref = await bridge.post_request(request(), BUTTONS)
+        await wait(emu.wait_until, seeded(emu, ref.message_id), 5, "the reactions")
+        for n in range(55):  # the request scrolls out of the newest 50
+            emu.post_user_message(f"chatter {n}", MALLORY)
+        for _ in range(55):
+            await d.next()
+        emu.react(ref.message_id, ALLOW, ALICE)
+        return await d.next()
+
+    event = drive(emu, body)
+    assert (event.kind, event.data, event.user_id) == ("press", f"a:{NONCE}", ALICE)
+    assert emu.calls("GET", r"/messages/\d+$")  # read by its id
+
+
+# -- rate limits ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("method", "pattern"), [
+    ("GET", r"/channels/\d+/messages$"), ("PUT", r"/reactions/.*/@me$")])
+def test_a_429_is_waited_out_and_the_call_then_succeeds(
+        discord_emulator: DiscordEmulator, method: str, pattern: str) -> None:
+    emu = discord_emulator
+    emu.rate_limit_next(method, pattern, retry_after=0.4)
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> tuple[MessageRef, dict[str, Any]]:
+        ref = await bridge.post_request(request(), BUTTONS)
+        await wait(emu.wait_until, seeded(emu, ref.message_id), 5, "the reactions")
+        emu.react(ref.message_id, ALLOW, ALICE)
+        await d.next()
+        return ref, dict(bridge.health())
+
+    ref, health = drive(emu, body)
+    calls = emu.calls(method, pattern)
+    limited = next(i for i, c in enumerate(calls) if c.status == 429)
+    retried = calls[limited + 1]
+    assert retried.status in (200, 204) and retried.path == calls[limited].path
+    assert retried.at - calls[limited].at >= 0.39
+    assert list(emu.reactions(ref.message_id)) == SEEDED
+    assert health["rate_limited"] == 1 and health["state"] == "ok"
+    assert emu.violations == []
+
+
+def test_a_bucket_with_nothing_left_waits_for_its_reset(discord_emulator: DiscordEmulator
+                                                        ) -> None:
+    emu = discord_emulator
+    emu.bucket_limit, emu.bucket_window = 1, 1.0  # every answer says Remaining: 0
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> None:
+        await wait(emu.wait_until, lambda: len(list_calls(emu)) >= 3, 8, "3 polls")
+
+    drive(emu, body, poll_idle=0.5)
+    polls = list_calls(emu)
+    assert all(c.status == 200 for c in polls)
+    assert all(gap >= 0.95 for gap in gaps(polls)), gaps(polls)  # not the 0.5 s asked for
+    assert emu.violations == []
+
+
+def test_remaining_zero_from_the_headers_holds_the_next_call_until_reset_after(
+        discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+    emu.fail_next("GET", r"/channels/\d+/messages$", 200, [], headers={
+        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "1.5",
+        "X-RateLimit-Bucket": "b0b0"})
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> None:
+        await wait(emu.wait_until, lambda: len(list_calls(emu)) >= 2, 8, "2 polls")
+
+    drive(emu, body, poll_idle=0.5)
+    first, second = list_calls(emu)[:2]
+    assert first.error == "injected" and second.at - first.at >= 1.45
+
+
+@pytest.mark.parametrize("via", [True, False])
+def test_a_429_on_the_webhook_is_retried_and_the_request_posted_once(
+        discord_emulator: DiscordEmulator, via: bool) -> None:
+    emu = discord_emulator
+    emu.rate_limit_next("POST", "/webhooks/", retry_after=0.3, via=via)
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> MessageRef:
+        return await bridge.post_request(request(), BUTTONS)
+
+    ref = drive(emu, body)
+    assert [m["id"] for m in emu.messages()] == [ref.message_id]
+    posts = emu.calls("POST", "/webhooks/")
+    assert [c.status for c in posts] == [429, 200] and posts[1].at - posts[0].at >= 0.29
+
+
+def test_a_global_429_holds_every_bot_call(discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+    emu.rate_limit_next("GET", r"/channels/\d+/messages$", retry_after=1.0, global_=True)
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> None:
+        limited = await wait(emu.wait_for_call, "GET", r"/messages$",
+                             lambda c: c.status == 429)
+        await bridge.rest.call("GET", "/users/@me", "check the bot token")  # held too
+        assert limited
+
+    drive(emu, body)
+    limited = next(c for c in emu.calls() if c.status == 429)
+    after = [c for c in emu.calls() if c.at > limited.at and c.auth == "bot"]
+    assert after and all(c.at - limited.at >= 0.95 for c in after)
+    assert emu.violations == []
+
+
+def test_a_wait_longer_than_max_retry_after_is_rate_limited(discord_emulator: DiscordEmulator
+                                                            ) -> None:
+    emu = discord_emulator
+    emu.rate_limit_next("POST", "/webhooks/", retry_after=30)
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> RateLimited:
+        with pytest.raises(RateLimited) as info:
+            await bridge.post_request(request(), BUTTONS)
+        return info.value
+
+    error = drive(emu, body, max_retry_after=2, start=False)
+    assert error.retry_after == 30 and "wait 30 s" in str(error)
+    assert emu.messages() == []
+
+
+# -- closing ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["request", "notice"])
+def test_close_right_after_a_post_ends_the_reading(discord_emulator: DiscordEmulator,
+                                                   kind: str) -> None:
+    """A post wakes the reading loop; a close in that same moment must still end it (Python
+    3.11's wait_for swallowed that cancel and the listener hung on shutdown)."""
+    emu = discord_emulator
+
+    async def main() -> bool:
+        bridge = bridge_for(emu, poll_idle=60, poll_pending=60)
+        await bridge.start(Dispatch())
+        await wait(emu.wait_until, lambda: list_calls(emu), 5, "the first poll")
+        if kind == "request":
+            await bridge.post_request(request(), [[]])
+        else:
+            await bridge.post_notice(None, Notice("waiting", "Claude is waiting for you"))
+        closing = asyncio.ensure_future(bridge.close())
+        done, _ = await asyncio.wait({closing}, timeout=3)
+        return bool(done)
+
+    assert asyncio.run(main()), "close did not return"  # it hung for ever
