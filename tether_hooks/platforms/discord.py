@@ -122,7 +122,7 @@ class DiscordBridge(BridgeBase):
 
     async def _check(self) -> None:
         """The bot token and the channel (readable), or why not."""
-        me = await self.rest.call("GET", "/users/@me", "check the bot token")
+        me = await self.rest.call("GET", "/users/@me", "check the bot")
         if isinstance(me, dict):
             self.reader.bot_id = str(me.get("id") or "") or None
             self.bot_name = str(me.get("username") or "") or None
