@@ -543,7 +543,7 @@ def test_a_global_429_holds_every_bot_call(discord_emulator: DiscordEmulator) ->
     async def body(bridge: DiscordBridge, d: Dispatch) -> None:
         limited = await wait(emu.wait_for_call, "GET", r"/messages$",
                              lambda c: c.status == 429)
-        await bridge.rest.call("GET", "/users/@me", "check the bot token")  # held too
+        await bridge.rest.call("GET", "/users/@me", "check the bot")  # held too
         assert limited
 
     drive(emu, body)
