@@ -52,7 +52,7 @@ from tether_hooks.platforms.discord_events import from_held, sent_at, to_held
 from tether_hooks.platforms.discord_limits import RateLimits
 from tether_hooks.platforms.discord_post import Poster
 from tether_hooks.platforms.discord_reactions import Reactions
-from tether_hooks.platforms.discord_read import Reader
+from tether_hooks.platforms.discord_read import Reader, nap
 from tether_hooks.platforms.discord_rest import DiscordApiError, Rest
 from tether_hooks.platforms.discord_secrets import SECRET_PATTERNS
 
@@ -127,7 +127,7 @@ class DiscordBridge(BridgeBase):
 
     async def _check(self) -> None:
         """The bot token and the channel (readable), or why not."""
-        me = await self.rest.call("GET", "/users/@me", "check the bot token")
+        me = await self.rest.call("GET", "/users/@me", "check the bot")
         if isinstance(me, dict):
             self.reader.bot_id = str(me.get("id") or "") or None
             self.bot_name = str(me.get("username") or "") or None
@@ -233,8 +233,7 @@ class DiscordBridge(BridgeBase):
             await self._tell_unreadable()
             self._wake.clear()
             pause = self.settings.poll_pending if self._busy() else self.settings.poll_idle
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause or None)
+            await nap(self._wake, pause or None)
 
     async def _deliver(self, event: Incoming) -> None:
         if event.kind != "press":

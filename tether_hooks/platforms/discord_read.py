@@ -11,6 +11,7 @@ first, even with ``after``: sorted by id here.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ from tether_hooks.platforms.discord_events import (
 from tether_hooks.platforms.discord_render import TIMER, TIMER_BARE, reactions
 from tether_hooks.platforms.discord_rest import DiscordApiError, Rest, emoji_path
 
-__all__ = ["LOOKBACK", "PAGE", "Reader", "Watched"]
+__all__ = ["LOOKBACK", "PAGE", "Reader", "Watched", "nap"]
 
 PAGE = 50  # newest messages read per poll
 MORE_PAGES = 4  # pages past the cursor read at most in one poll (a busy channel)
@@ -186,6 +187,17 @@ class Reader:
                 break
             after = max((str(u["id"]) for u in page), key=int)
         return users
+
+
+async def nap(wake: asyncio.Event, seconds: float | None) -> None:
+    """Until ``wake`` is set or ``seconds`` have passed. Not ``wait_for``: on Python 3.11 it
+    swallows a cancel that comes as the event is set (a post just before ``close``), and the
+    poll loop then never ends."""
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
 
 
 def _is_message(value: object) -> bool:

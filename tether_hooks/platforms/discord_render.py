@@ -65,8 +65,9 @@ def escape(value: str) -> str:
     """Prose shown as typed: every markdown mark backslash-escaped; a leading ``-``/``+``/
     ``1.`` cannot start a list."""
     out = _SPECIAL.sub(r"\\\1", value)
-    return "\n".join("\\" + line if re.match(r"\s*([-+]|\d+\.)\s", line) else line
-                     for line in out.split("\n"))
+    # a list mark is escaped itself: "1\." (a backslash before a digit or a space shows)
+    out = re.sub(r"(?m)^(\s*)([-+])(?=\s)", r"\1\\\2", out)
+    return re.sub(r"(?m)^(\s*\d+)\.(?=\s)", r"\1\\.", out)
 
 
 def _code(value: str) -> str:
@@ -164,6 +165,8 @@ def reactions(buttons: list[list[Button]]) -> list[tuple[str, Button]]:
 
 
 def _how(buttons: list[list[Button]]) -> str:
+    if not any(buttons):  # posts only: no bot reads a reaction or a reply here
+        return "Answer it in the terminal or another chat: nothing is read from this channel"
     taps = [f"{emoji} {escape(_label(button))}" for emoji, button in reactions(buttons)]
     said = ["`deny: reason`"] if any(b.data.startswith("r:") for r in buttons for b in r) else []
     if any(b.data.startswith("s:") for r in buttons for b in r):

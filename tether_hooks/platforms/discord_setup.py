@@ -75,7 +75,7 @@ async def check(s: DiscordSettings) -> dict[str, Any]:
                 retries=s.retries, max_retry_after=s.max_retry_after, limits=RateLimits(),
                 mask=_mask(s), channel=s.channel_id)
     try:
-        me = await rest.call("GET", "/users/@me", "check the bot token")
+        me = await rest.call("GET", "/users/@me", "check the bot")
         channel = await rest.call("GET", f"/channels/{s.channel_id}", "find the channel")
         await rest.call("GET", f"/channels/{s.channel_id}/messages", "read the channel",
                         params={"limit": 1})
