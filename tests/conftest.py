@@ -12,4 +12,5 @@ pytest_plugins = [
     "harness.telegram_relay",
     "harness.slack",
     "harness.slack_relay",
+    "harness.discord_relay",
 ]
