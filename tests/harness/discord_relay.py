@@ -23,9 +23,9 @@ from tether_hooks import paths, relay
 from tether_hooks.listener import daemon
 
 __all__ = ["ALICE", "BOB", "MALLORY", "TIMER", "TIMER_BARE", "bridge_states",
-           "configure_discord", "discord_emulator", "discord_listener",
-           "discord_listener_stops_first", "discord_request", "discord_table", "outcome",
-           "restarted", "shown", "wait_bot_reply"]
+           "configure_discord", "discord_emulator", "discord_listener_stops_first",
+           "discord_request", "discord_table", "outcome", "restarted", "shown",
+           "wait_bot_reply"]
 
 ALICE = "310000000000000001"
 MALLORY = "310000000000000009"
@@ -141,19 +141,3 @@ def discord_listener_stops_first(discord_emulator: DiscordEmulator) -> Iterator[
     yield
     if relay.listener_pid() is not None:
         daemon.stop()
-
-
-@pytest.fixture
-def discord_listener(tether_home: Path, discord_emulator: DiscordEmulator
-                     ) -> Iterator[DiscordEmulator]:
-    """``[discord]`` pointed at the emulator, the listener daemon running and reading the
-    channel; stopped at teardown while the emulator still answers."""
-    configure_discord(tether_home, discord_emulator)
-    daemon.start()
-    try:
-        until(lambda: bridge_states() == {"discord": "ok"}, timeout=30,
-              what="discord connected")
-        yield discord_emulator
-    finally:
-        if relay.listener_pid() is not None:
-            daemon.stop()
