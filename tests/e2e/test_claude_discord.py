@@ -16,13 +16,16 @@ from harness.anthropic_fake import AnthropicFake, text, tool_use
 from harness.claude import ClaudeRunner
 from harness.discord_relay import (
     ALICE,
+    BOB,
     MALLORY,
     TIMER,
     bridge_states,
     discord_request,
     discord_table,
     outcome,
+    restarted,
     shown,
+    wait_bot_reply,
 )
 from harness.hookproc import wait_pending
 from harness.waiting import until
@@ -117,6 +120,35 @@ def test_a_reply_deny_with_reason_reaches_the_model(
     (result,) = fake_anthropic.tool_results()
     assert result.is_error and "not on a Friday" in result.content
     outcome(emu, msg, "Denied by \\@alice\\: not on a Friday")
+
+
+def test_a_paired_user_approves_and_the_tool_runs(
+        claude: ClaudeRunner, fake_anthropic: AnthropicFake, claude_project: Path,
+        tether_home: Path, discord_listener: DiscordEmulator) -> None:
+    emu = discord_listener
+    emu.message_content_intent = True  # the `!pair` line is read as written
+    install(claude)
+    pair = subprocess.Popen([sys.executable, "-m", "tether_hooks", "pair", "discord"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert pair.stdout is not None
+    line = next(raw.strip() for raw in pair.stdout if raw.strip().startswith("!pair "))
+    said = emu.post_user_message(line, BOB)
+    out, err = pair.communicate(timeout=60)
+    assert pair.returncode == 0, err
+    assert f"Paired @bob (id {BOB})" in out
+    wait_bot_reply(emu, "Paired", reply_to=said["id"])
+    assert f'"{BOB}"' in (tether_home / "config.toml").read_text()
+    restarted()  # config.toml changed: the listener reads it again
+
+    target = claude_project / "paired.txt"
+    fake_anthropic.script(bash(f"echo paired > {target}"), text("done"))
+    handle = claude.start("write it", cwd=claude_project, permission_mode="default")
+    msg = discord_request(emu, "paired.txt")
+    emu.react(msg["id"], ALLOW, BOB)
+    run = handle.wait(60)
+    assert run.ok, run.describe()
+    assert target.read_text() == "paired\n"
+    outcome(emu, msg, "Allowed by \\@bob")
 
 
 def test_with_telegram_too_a_reaction_runs_the_tool_and_updates_the_telegram_copy(
