@@ -250,15 +250,7 @@ class DiscordBridge(BridgeBase):
         """A stranger's reaction is removed (Manage Messages), so it misleads nobody."""
         _, mid, emoji, uid = event.event_id.split(":", 3)
         with contextlib.suppress(BridgeError):
-            await self.rest.call("DELETE", f"/channels/{event.chat_id}/messages/{mid}/"
-                                 f"reactions/{emoji_path(emoji)}/{uid}",
-                                 "remove a stranger's reaction")
-            # one fewer: else a reaction added before the next read keeps the count the
-            # same, and that press would never be read
-            watched = self.reader.watched.get(mid)
-            if watched is not None:
-                watched.counts[emoji] = max(watched.counts.get(emoji, 0) - 1, 0)
-                watched.seen.get(emoji, set()).discard(uid)
+            await self.reader.drop(event.chat_id, mid, emoji, uid)
 
     async def _tell_unreadable(self) -> None:
         """A reply whose text Discord hid from us (no MESSAGE_CONTENT intent): say once per

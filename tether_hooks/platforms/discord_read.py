@@ -73,6 +73,16 @@ class Reader:
     def unwatch(self, message_id: str) -> None:
         self.watched.pop(message_id, None)
 
+    async def drop(self, channel: str, message_id: str, emoji: str, user_id: str) -> None:
+        """Remove a user's reaction (Manage Messages), and count it gone: else a reaction
+        added before the next read keeps the count the same, and that press is never read."""
+        await self.rest.call("DELETE", f"/channels/{channel}/messages/{message_id}/reactions/"
+                             f"{emoji_path(emoji)}/{user_id}", "remove a stranger's reaction")
+        watched = self.watched.get(message_id)
+        if watched is not None:
+            watched.counts[emoji] = max(watched.counts.get(emoji, 0) - 1, 0)
+            watched.seen.get(emoji, set()).discard(user_id)
+
     async def poll(self) -> list[Incoming]:
         """One poll: the new messages' events (oldest first), then new reactions."""
         path = f"/channels/{self.channel}/messages"
