@@ -13,4 +13,5 @@ pytest_plugins = [
     "harness.slack",
     "harness.slack_relay",
     "harness.discord",
+    "harness.discord_relay",
 ]

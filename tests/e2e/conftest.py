@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a real listener process relaying to the Telegram or Slack emulator."""
+"""End-to-end fixtures: a real listener process relaying to the Telegram, Slack or Discord
+emulator."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from emulators.discord import DiscordEmulator
 from emulators.slack import SlackEmulator
 from emulators.telegram import TelegramEmulator
+from harness.discord_relay import configure_discord
 from harness.slack_relay import bridge_states, configure_slack
 from harness.telegram_relay import configure
 from harness.waiting import until
@@ -46,6 +49,26 @@ def slack_listener(tether_home: Path, slack_emulator: SlackEmulator
     try:
         until(lambda: bridge_states() == {"slack": "ok"}, timeout=30, what="slack connected")
         yield slack_emulator
+    finally:
+        if relay.listener_pid() is not None:
+            daemon.stop()
+
+
+@pytest.fixture
+def discord_listener(tether_home: Path, discord_emulator: DiscordEmulator
+                     ) -> Iterator[DiscordEmulator]:
+    """``[discord]`` pointed at the Discord emulator (alice allowed), the listener daemon
+    running and reading the channel; stopped at teardown while the emulator still answers."""
+    pytest.importorskip("discord_webhook")
+    from tether_hooks import relay
+    from tether_hooks.listener import daemon
+
+    configure_discord(tether_home, discord_emulator)
+    daemon.start()
+    try:
+        until(lambda: bridge_states() == {"discord": "ok"}, timeout=30,
+              what="discord reading the channel")
+        yield discord_emulator
     finally:
         if relay.listener_pid() is not None:
             daemon.stop()

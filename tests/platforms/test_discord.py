@@ -153,6 +153,26 @@ def test_a_strangers_reaction_is_delivered_to_dispatch_and_then_removed(
     assert emu.reactions(ref.message_id)[ALLOW] == [emu.bot_user_id]
 
 
+def test_a_strangers_reaction_that_cannot_be_removed_is_delivered_once(
+        discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+    emu.permissions.discard("MANAGE_MESSAGES")
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> tuple[Incoming, Incoming, bool]:
+        ref = await bridge.post_request(request(), BUTTONS)
+        await wait(emu.wait_until, seeded(emu, ref.message_id), 5, "the reactions")
+        emu.react(ref.message_id, ALLOW, MALLORY)
+        stranger = await d.next()
+        emu.react(ref.message_id, ALLOW, ALICE)
+        allowed = await d.next()
+        return stranger, allowed, await d.none_within(3.0)  # about three more reads
+
+    stranger, allowed, nothing_more = drive(emu, body)
+    assert (stranger.user_id, allowed.user_id) == (MALLORY, ALICE)
+    assert nothing_more  # the stranger is not read (and audited) again on every poll
+    assert len(emu.calls("DELETE", f"/reactions/.+/{MALLORY}")) == 1
+
+
 def test_a_question_offers_keycaps(discord_emulator: DiscordEmulator) -> None:
     emu = discord_emulator
     buttons = [[Button(f"{n + 1}. Option {n}", f"o0.{n}:{NONCE}")] for n in range(3)]
@@ -247,6 +267,21 @@ def test_a_bang_line_is_a_command(discord_emulator: DiscordEmulator, typed: str,
     assert (event.kind, event.data, event.args, event.user_id) == ("command", name, args, ALICE)
 
 
+def test_a_pairing_line_after_a_mention_is_read_without_the_intent(
+        discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+    emu.message_content_intent = False  # what `tether-hooks pair discord` tells the user
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> Incoming:
+        emu.post_user_message("!pair k7qx-m2pd", MALLORY)  # hidden from the bot: nothing
+        emu.post_user_message("!pair k7qx-m2pd", ALICE, mention_bot=True)
+        return await d.next()
+
+    event = drive(emu, body)
+    assert (event.kind, event.data, event.args, event.user_id) == (
+        "command", "pair", "k7qx-m2pd", ALICE)
+
+
 def test_bot_and_webhook_messages_never_become_events(discord_emulator: DiscordEmulator
                                                       ) -> None:
     emu = discord_emulator
@@ -292,8 +327,9 @@ def test_the_outcome_is_edited_in_and_the_reactions_cleared(
     assert emu.calls("PATCH", r"/webhooks/.*/messages/")  # edited through the webhook
     if manage:
         assert emu.reactions(ref.message_id) == {}
-    else:  # only our own are taken back; the user's stays
+    else:  # only our own are taken back, one call for each we added; the user's stays
         assert emu.reactions(ref.message_id) == {ALLOW: [ALICE]}
+        assert len(emu.calls("DELETE", r"/reactions/[^/]+/@me$")) == 5  # ✅ ❌ ⏱️ 📁 📄
 
 
 def test_posts_only_posts_without_reactions_and_says_so(discord_emulator: DiscordEmulator

@@ -19,6 +19,8 @@ __all__ = ["COMMANDS"]
 
 WATCH_EVERY = 0.2
 LINE = {"telegram": "/pair {code}"}  # the command as each platform writes it (else !pair)
+AFTER = {"discord": "(Without the bot's Message Content intent, Discord hides that line from "
+                    "the bot: mention it first, `@YourBot !pair ...`.)\n\n"}
 
 
 def _where(platform: str, section: dict[str, object]) -> str:
@@ -65,7 +67,8 @@ def pair(platform: str, as_json: bool) -> None:
     if not as_json:
         click.echo(f"Send this line in {_where(platform, section)} within "
                    f"{int(pairing.TTL // 60)} minutes, from the account that should "
-                   f"approve:\n\n    {line}\n\nWaiting (Ctrl-C cancels)...")
+                   f"approve:\n\n    {line}\n\n{AFTER.get(platform, '')}"
+                   "Waiting (Ctrl-C cancels)...")
     try:
         record = _wait()
     except KeyboardInterrupt:

@@ -171,6 +171,7 @@ class DiscordBridge(BridgeBase):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.reactions.close()
         await self.rest.close()
 
     def health(self) -> BridgeHealth:
@@ -249,7 +250,8 @@ class DiscordBridge(BridgeBase):
             self._applying = None
         if event.kind == "press" and event.user_id not in self.allowed:
             _, mid, emoji, uid = event.event_id.split(":", 3)
-            await self.reactions.drop(event.chat_id, mid, emoji, uid)
+            if await self.reactions.drop(event.chat_id, mid, emoji, uid):
+                self.reader.forget(mid, emoji, uid)
 
     async def _tell_unreadable(self) -> None:
         """A reply whose text Discord hid from us (no MESSAGE_CONTENT intent): say once per
@@ -286,8 +288,8 @@ class DiscordBridge(BridgeBase):
         if self.settings.receives and shown:
             self.reader.watch(ref, shown)
             self._follow()
-            asyncio.ensure_future(self.reactions.seed(
-                ref, shown, lambda: ref.message_id in self.reader.watched))
+            self.reactions.start_seeding(ref, shown,
+                                         lambda: ref.message_id in self.reader.watched)
         return ref
 
     async def show_outcome(self, ref: MessageRef, request: dict[str, Any], outcome: str

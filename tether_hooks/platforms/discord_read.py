@@ -78,6 +78,14 @@ class Reader:
     def unwatch(self, message_id: str) -> None:
         self.watched.pop(message_id, None)
 
+    def forget(self, message_id: str, emoji: str, user_id: str) -> None:
+        """A user's reaction was removed by us: count it gone, else a reaction added before
+        the next read keeps the count the same, and that press is never read."""
+        watched = self.watched.get(message_id)
+        if watched is not None:
+            watched.counts[emoji] = max(watched.counts.get(emoji, 0) - 1, 0)
+            watched.seen.get(emoji, set()).discard(user_id)
+
     async def poll(self) -> list[Incoming]:
         """One poll: the new messages' events (oldest first), then new reactions."""
         path = f"/channels/{self.channel}/messages"

@@ -71,8 +71,9 @@ def escape(value: str) -> str:
 
 
 def _code(value: str) -> str:
-    """Inside a code block: a run of backticks cannot close it."""
-    return value.replace("``", "`\u200b`")
+    """Inside a code block: no two backticks touch, so no run can close it (a zero-width
+    space between them); a text cut between two backticks shows two, never three."""
+    return re.sub(r"`(?=`)", "`\u200b", value)
 
 
 def _span(raw: str, tag: str | None) -> str:
@@ -97,7 +98,7 @@ def _cut(row: Row, room: int) -> list[Row]:
     if len(_line(row)) <= room:
         return [row]
     raw = "".join(r for r, _ in row.spans)
-    step = max(room // (1 if row.box else 2), 1)  # escaping at most doubles prose
+    step = max(room // 2, 1)  # escaping (or the spaces between backticks) at most doubles it
     return [Row(((raw[i:i + step], None),), row.block, row.box, joined=bool(i) or row.joined)
             for i in range(0, len(raw), step)]
 
