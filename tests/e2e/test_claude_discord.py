@@ -119,7 +119,7 @@ def test_a_reply_deny_with_reason_reaches_the_model(
     assert [d["tool_name"] for d in run.permission_denials] == ["Bash"]
     (result,) = fake_anthropic.tool_results()
     assert result.is_error and "not on a Friday" in result.content
-    outcome(emu, msg, "Denied by \\@alice\\: not on a Friday")
+    outcome(emu, msg, "Denied by \\@alice: not on a Friday")
 
 
 def test_a_paired_user_approves_and_the_tool_runs(

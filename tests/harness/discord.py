@@ -36,13 +36,18 @@ def request(**extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def discord_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[DiscordEmulator]:
+    """A running emulator with alice, bob and mallory in the guild (the MESSAGE_CONTENT
+    intent off, as for a new bot); proxies cleared; fails the test if it crashed."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     for var in ("DISCORD_WEBHOOK_URL", "DISCORD_BOT_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     emu = DiscordEmulator().start()
     for uid, name in ((ALICE, "alice"), (BOB, "bob"), (MALLORY, "mallory")):
-        emu.add_user(uid, name)
+        emu.add_user(uid, name, name.capitalize())
     try:
         yield emu
     finally:

@@ -18,20 +18,17 @@ from typing import Any
 import pytest
 from emulators.discord import DiscordEmulator
 
+from harness.discord import ALICE, BOB, MALLORY
 from harness.waiting import until
 from tether_hooks import paths, relay
 from tether_hooks.listener import daemon
 
 __all__ = ["ALICE", "BOB", "MALLORY", "TIMER", "TIMER_BARE", "bridge_states",
-           "configure_discord", "discord_emulator", "discord_listener_stops_first",
+           "configure_discord", "discord_listener_stops_first",
            "discord_request", "discord_table", "outcome", "restarted", "shown",
            "wait_bot_reply"]
 
-ALICE = "310000000000000001"
-MALLORY = "310000000000000009"
-BOB = "310000000000000002"  # known to the guild, allowed by nobody until paired
 TIMER, TIMER_BARE = "\u23f1\ufe0f", "\u23f1"  # ⏱️ as Discord's apps send it; ⏱ as typed
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 def discord_table(emu: DiscordEmulator, *, allowed: Iterable[str] = (ALICE,),
@@ -114,25 +111,6 @@ def restarted(times: int = 1, timeout: float = 30) -> None:
           >= times, timeout=timeout, what="the listener to restart for the new config")
     until(lambda: (bridge_states() or {}).get("discord") == "ok", timeout=timeout,
           what="the discord bridge reading again")
-
-
-@pytest.fixture
-def discord_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[DiscordEmulator]:
-    """A running emulator with alice, bob and mallory in the guild; stopped after."""
-    for var in _PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("DISCORD_WEBHOOK_URL", "DISCORD_BOT_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    emu = DiscordEmulator().start()
-    try:
-        emu.add_user(ALICE, "alice", "Alice")
-        emu.add_user(BOB, "bob", "Bob")
-        emu.add_user(MALLORY, "mallory", "Mallory")
-        yield emu
-    finally:
-        emu.stop()
-    assert not emu.internal_errors, "emulator crashed:\n" + "\n".join(emu.internal_errors)
 
 
 @pytest.fixture

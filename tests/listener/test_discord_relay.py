@@ -157,7 +157,7 @@ def test_a_reply_deny_with_reason_reaches_the_agent(
     emu.post_user_message("deny: too risky", ALICE, reply_to=msg["id"])
     decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
     assert decision["behavior"] == "deny" and "too risky" in decision["message"]
-    outcome(emu, msg, "Denied by \\@alice\\: too risky")
+    outcome(emu, msg, "Denied by \\@alice: too risky")
 
 
 def test_without_the_intent_a_mention_decides_and_a_plain_reply_gets_a_hint(
@@ -170,12 +170,26 @@ def test_without_the_intent_a_mention_decides_and_a_plain_reply_gets_a_hint(
     rid = only_pending()["id"]
     plain = emu.post_user_message("allow", ALICE, reply_to=msg["id"])
     hint = wait_bot_reply(emu, "MESSAGE CONTENT intent", reply_to=plain["id"])
-    assert "Mention me" in shown(hint)
+    assert "Reply to this message instead, or mention me" in shown(hint)
     assert status_of(rid) == "pending" and proc.poll() is None
     emu.post_user_message("deny: not now", ALICE, reply_to=msg["id"], mention_bot=True)
     decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
     assert decision["behavior"] == "deny" and "not now" in decision["message"]
     outcome(emu, msg, "Denied by \\@alice")
+
+
+def test_without_the_intent_a_reply_to_the_bots_hint_answers_the_request(
+        hook: HookRunner, tether_home: Path, discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+    configure_discord(tether_home, emu)
+    proc = hook.start("claude", perm(command="make hint"))
+    msg = discord_request(emu, "make hint")
+    plain = emu.post_user_message("deny", ALICE, reply_to=msg["id"])  # hidden from the bot
+    hint = wait_bot_reply(emu, "MESSAGE CONTENT intent", reply_to=plain["id"])
+    emu.post_user_message("deny: wrong branch", ALICE, reply_to=hint["id"])  # pings the bot
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["behavior"] == "deny" and "wrong branch" in decision["message"]
+    outcome(emu, msg, "Denied by \\@alice: wrong branch")
 
 
 def test_pending_and_status_are_answered_in_the_channel(

@@ -207,6 +207,15 @@ def test_the_how_line_names_what_each_reaction_does() -> None:
                           "📄 Show full — or reply `deny: reason`, `allow <Tool> 2h`")
 
 
+def test_a_questions_how_line_offers_its_options_not_tool_timers() -> None:
+    buttons = [[Button(f"{n + 1}. Option {n}", f"o0.{n}:n")] for n in range(2)]
+    ask = req("AskUserQuestion", {"questions": [{"question": "Which?", "options": [
+        {"label": "Option 0"}, {"label": "Option 1"}]}]})
+    how = render.request(ask, buttons)["content"].splitlines()[-1]
+    assert shown(how) == ("React 1️⃣ Option 0 · 2️⃣ Option 1 — or reply with a number or your "
+                          "own answer")
+
+
 @pytest.mark.parametrize(("status", "color"), [("allowed", 0x23A55A), ("denied", 0xDA373C)])
 def test_an_outcome_replaces_the_how_line(status: str, color: int) -> None:
     payload = render.request(req("Bash", {"command": "ls"}), BUTTONS,

@@ -169,6 +169,8 @@ def _how(buttons: list[list[Button]]) -> str:
     if not any(buttons):  # posts only: no bot reads a reaction or a reply here
         return "Answer it in the terminal or another chat: nothing is read from this channel"
     taps = [f"{emoji} {escape(_label(button))}" for emoji, button in reactions(buttons)]
+    if any(b.data[:1] in ("o", "x") for r in buttons for b in r):  # a question
+        return "React " + " · ".join(taps) + " — or reply with a number or your own answer"
     said = ["`deny: reason`"] if any(b.data.startswith("r:") for r in buttons for b in r) else []
     if any(b.data.startswith("s:") for r in buttons for b in r):
         said.append("`allow all 30m`")
@@ -182,7 +184,7 @@ def _label(button: Button) -> str:
     for emoji in (*EMOJI.values(), TIMER_BARE, "⏱", "✔️"):
         if label.startswith(emoji):
             return label[len(emoji):].strip()
-    return label
+    return re.sub(r"^\d+\.\s+", "", label)  # an option's number: its keycap says it
 
 
 def request(req: Mapping[str, Any], buttons: list[list[Button]] | None = None, *,
