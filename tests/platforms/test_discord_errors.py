@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 from emulators.discord import DiscordEmulator
-from harness.discord import BUTTONS, Dispatch, bridge_for, drive, request, wait
+from harness.discord import (
+    ALICE,
+    ALLOW,
+    BUTTONS,
+    Dispatch,
+    bridge_for,
+    drive,
+    request,
+    seeded,
+    wait,
+)
 
 from tether_hooks.platforms.base import BridgeAuthError, BridgeError, DeliveryUnknown
 from tether_hooks.platforms.discord import DiscordBridge
@@ -190,6 +200,33 @@ def test_a_post_answered_by_something_else_is_delivery_unknown_in_one_line(
     assert f"Discord answered HTTP {status}" in error and "may have been posted" in error
     assert "<html>" not in error
     assert len(emu.calls("POST", "/webhooks/")) == 1  # not repeated: it may be there
+    assert_clean(emu, error, logs=logs)
+
+
+@pytest.mark.parametrize("answer", [{"id": ""}, {"channel_id": "1"}, {"id": "abc"},
+                                    {"id": "\u00b2"}])
+def test_a_post_answered_without_a_message_id_is_delivery_unknown_and_reading_goes_on(
+        discord_emulator: DiscordEmulator, logs: pytest.LogCaptureFixture,
+        answer: dict[str, Any]) -> None:
+    """A 200 whose message has no usable id: nothing can be watched or edited, so it is
+    not a posted copy; the next request's reactions are still read (the reading loop must
+    not die on an id it cannot compare)."""
+    emu = discord_emulator
+    emu.fail_next("POST", "/webhooks/", 200, answer)
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> tuple[str, str]:
+        with pytest.raises(DeliveryUnknown) as info:
+            await bridge.post_request(request(), BUTTONS)
+        ref = await bridge.post_request(request(), BUTTONS)
+        await wait(emu.wait_until, seeded(emu, ref.message_id), 5, "the reactions")
+        emu.react(ref.message_id, ALLOW, ALICE)
+        event = await d.next()
+        assert bridge.polling_alive()
+        return str(info.value), event.event_id
+
+    error, event_id = drive(emu, body)
+    assert "may have been posted" in error
+    assert event_id.startswith("r:") and event_id.endswith(f":{ALLOW}:{ALICE}")
     assert_clean(emu, error, logs=logs)
 
 

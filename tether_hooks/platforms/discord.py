@@ -39,6 +39,7 @@ from tether_hooks.platforms.base import (
     BridgeHealth,
     Button,
     Capabilities,
+    DeliveryUnknown,
     Incoming,
     MessageRef,
     Notice,
@@ -275,9 +276,15 @@ class DiscordBridge(BridgeBase):
     # -- posting ------------------------------------------------------------------------------
 
     def _ref(self, message: dict[str, Any]) -> MessageRef:
+        """The posted message's ref; DeliveryUnknown when the answer has no usable id (it
+        may be in the channel, but nothing could watch, edit or compare it)."""
         mid = str(message.get("id") or "")
+        when = sent_at(mid) if mid.isascii() and mid.isdigit() else None
+        if when is None:
+            raise DeliveryUnknown("Discord's answer has no message id: the message may have "
+                                  "been posted")
         channel = str(message.get("channel_id") or self.settings.channel_id or "")
-        return MessageRef(self.name, channel, mid, None, sent_at(mid))
+        return MessageRef(self.name, channel, mid, None, when)
 
     async def post_request(self, request: dict[str, Any], buttons: list[list[Button]]
                            ) -> MessageRef:

@@ -72,7 +72,7 @@ class Reader:
         self.aliases: dict[str, str] = {}
 
     def watch(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
-        if ref.message_id not in self.watched:
+        if _snowflake(ref.message_id) and ref.message_id not in self.watched:
             self.watched[ref.message_id] = Watched.of(ref, buttons)
 
     def unwatch(self, message_id: str) -> None:
@@ -187,8 +187,7 @@ class Reader:
             if after:
                 params["after"] = after
             page = await self.rest.call("GET", path, "read who reacted", params=params)
-            page = [u for u in page if isinstance(u, Mapping) and str(u.get("id", "")
-                                                                          ).isdigit()] \
+            page = [u for u in page if isinstance(u, Mapping) and _snowflake(u.get("id"))] \
                 if isinstance(page, list) else []
             users += page
             if len(page) < 100:
@@ -208,6 +207,10 @@ async def nap(wake: asyncio.Event, seconds: float | None) -> None:
         waiter.cancel()
 
 
+def _snowflake(value: object) -> bool:
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
 def _is_message(value: object) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("id"), str) and \
-        value["id"].isdigit() and sent_at(value["id"]) is not None
+    return isinstance(value, dict) and _snowflake(value.get("id")) and \
+        sent_at(value["id"]) is not None
