@@ -425,6 +425,26 @@ def test_show_full_sends_the_input_as_a_file_with_secrets_masked(
     assert "AKIAIOSFODNN7EXAMPLE" not in shown and "hunter2-s3cret-pw" not in shown
 
 
+def test_show_full_of_a_tool_with_a_very_long_name_is_sent(
+        discord_emulator: DiscordEmulator) -> None:
+    """An MCP tool's name is the server's to choose: the file's caption stays within
+    Discord's 2,000 characters of content, so the file is still sent."""
+    emu = discord_emulator
+    req = request(tool_name="mcp__" + "t" * 2500, tool_input={"command": "echo hi"})
+
+    async def body(bridge: DiscordBridge, d: Dispatch) -> list[MessageRef]:
+        ref = await bridge.post_request(req, BUTTONS)
+        event = Incoming("discord", "press", ALICE, "@alice", emu.channel_id,
+                         data=f"f:{NONCE}", reply_to=ref,
+                         event_id=f"r:{ref.message_id}:{FULL}:{ALICE}")
+        return await bridge.show_full(event, req)
+
+    (ref,) = drive(emu, body)
+    msg = emu.message(ref.message_id)
+    assert len(msg["content"]) <= 2000 and "mcp" in msg["content"]
+    assert [a["filename"] for a in msg["attachments"]] == ["request-7f3a.txt"]
+
+
 # -- adaptive reading and what it costs -------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ from tether_hooks.platforms.discord_reactions import Reactions
 from tether_hooks.platforms.discord_read import Reader, nap
 from tether_hooks.platforms.discord_rest import DiscordApiError, Rest
 from tether_hooks.platforms.discord_secrets import SECRET_PATTERNS
+from tether_hooks.wording import clip
 
 __all__ = ["DiscordBridge"]
 
@@ -371,7 +372,7 @@ class DiscordBridge(BridgeBase):
     async def show_full(self, event: Incoming, request: dict[str, Any]) -> list[MessageRef]:
         """The whole input (secrets masked) as a text file, through the webhook."""
         name, data = render.full_input(request)
-        tool = render.escape(str(request.get("tool_name") or "?"))
+        tool = render.escape(clip(str(request.get("tool_name") or "?"), 200))
         message = await self.poster.execute("send the whole input", {
             "content": f"📄 **{tool}** · request `{request.get('id')}` · the whole input "
                        "(secrets masked)", "files": [(name, data)]})
