@@ -6,7 +6,9 @@ single-use code (the code itself is only printed), when it expires (10 minutes),
 many wrong codes were tried. The listener checks a ``!pair CODE`` line written in the
 platform's configured chat against it (``check``, constant time, under a file lock): the
 right code pairs its writer once; wrong ones are counted, each user may try once every
-``RETRY_AFTER`` s, and ``MAX_WRONG`` wrong codes burn the pairing. The command watches
+``RETRY_AFTER`` s, and ``MAX_WRONG`` wrong codes burn the pairing. A line the listener
+could not read (Discord without the Message Content intent) ends it too (``exposed``):
+everyone in the channel saw it, and it may have been the code. The command watches
 the record and says how it ended.
 """
 
@@ -27,13 +29,14 @@ from tether_hooks import paths
 from tether_hooks.state import write_atomic
 
 __all__ = ["ALPHABET", "CODE_LENGTH", "MAX_WRONG", "RETRY_AFTER", "TTL", "Checked", "cancel",
-           "check", "failed", "normal", "path", "read", "start"]
+           "check", "exposed", "failed", "normal", "path", "read", "start"]
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read from a terminal, typed
 CODE_LENGTH = 8  # 40 bits: with MAX_WRONG tries, guessing succeeds once in 2e11
 TTL = 600.0
 MAX_WRONG = 5
 RETRY_AFTER = 5.0  # seconds a user waits after a wrong code before the next one counts
+SKEW = 60.0  # seconds the platform's clock may be behind ours (``exposed``)
 
 
 def path() -> str:
@@ -89,6 +92,27 @@ def cancel() -> None:
         if record is not None and record.get("phase") == "waiting":
             record["phase"] = "cancelled"
             write_atomic(path(), json.dumps(record).encode())
+
+
+def exposed(platform: str, sent: list[float]) -> bool:
+    """Lines the listener could not read (Discord hides a message's text from a bot without
+    the Message Content intent) were written in the chat at ``sent`` (epoch s, the
+    platform's clock). One written while the pairing waited may have been its code, which
+    everyone there saw: the pairing ends (``exposed``) before a copy of it can pair. True
+    if it did."""
+    record = read()  # the common case (no pairing waits) takes no lock
+    if record is None or record.get("platform") != platform or record.get(
+            "phase") != "waiting":
+        return False
+    with FileLock(path() + ".lock", timeout=10):
+        record = read()
+        if (record is None or record.get("platform") != platform
+                or record.get("phase") != "waiting"
+                or not any(at >= float(record.get("created_at", 0)) - SKEW for at in sent)):
+            return False
+        record["phase"] = "exposed"
+        write_atomic(path(), json.dumps(record).encode())
+        return True
 
 
 @dataclass(frozen=True)

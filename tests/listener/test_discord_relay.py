@@ -239,6 +239,28 @@ def test_pairing_adds_a_user_who_then_approves(
     outcome(emu, msg, "Allowed by \\@bob")
 
 
+def test_a_pairing_line_the_bot_cannot_read_ends_the_pairing_before_a_copy_pairs(
+        tether_home: Path, discord_emulator: DiscordEmulator) -> None:
+    """Without the intent, the exact line the command prints is hidden from the bot but
+    shown to everyone in the channel: a stranger who copies it with a mention must not
+    become an approver. The hidden line ends the pairing and the terminal says why."""
+    emu = discord_emulator
+    assert emu.message_content_intent is False
+    configure_discord(tether_home, emu)
+    daemon.start()
+    until(lambda: bridge_states() == {"discord": "ok"}, timeout=30, what="discord reading")
+    pair = start_pairing()
+    line = pairing_line(pair)
+    emu.post_user_message(line, BOB)  # as printed: no mention, so the bot reads ""
+    copy = emu.post_user_message(line, MALLORY, mention_bot=True)
+    out, err = pair.communicate(timeout=60)
+    assert pair.returncode != 0 and "mention" in err + out
+    assert "Paired" not in out and MALLORY not in out
+    wait_bot_reply(emu, "No pairing is waiting", reply_to=copy["id"])
+    assert MALLORY not in (tether_home / "config.toml").read_text()
+    assert '"event":"paired"' not in audit_text()
+
+
 def test_wrong_codes_are_answered_audited_and_five_burn_the_pairing(
         tether_home: Path, discord_emulator: DiscordEmulator) -> None:
     emu = discord_emulator

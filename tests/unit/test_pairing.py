@@ -87,3 +87,15 @@ def test_cancel_and_failed_record_how_it_ended() -> None:
 
 def test_the_code_is_compared_in_constant_time() -> None:
     assert "hmac.compare_digest(" in inspect.getsource(pairing.check)
+
+
+def test_a_hidden_line_written_while_the_pairing_waits_ends_it_before_a_copy_pairs() -> None:
+    code = pairing.start("discord", now=NOW)
+    assert not pairing.exposed("telegram", [NOW + 1])  # another platform's lines
+    assert not pairing.exposed("discord", [NOW - pairing.SKEW - 1])  # before it started
+    assert pairing.read()["phase"] == "waiting"  # type: ignore[index]
+    assert pairing.exposed("discord", [NOW - 5, NOW + 3])  # Discord's clock a little behind
+    assert pairing.read()["phase"] == "exposed"  # type: ignore[index]
+    assert pairing.check("discord", code, "300000000000000666", "@mallory", now=NOW + 4
+                         ).result == "none"
+    assert not pairing.exposed("discord", [NOW + 5])  # ended already: nothing to do

@@ -87,6 +87,11 @@ def pair(platform: str, as_json: bool) -> None:
         "expired": "the code expired: run `tether-hooks pair " + platform + "` again",
         "failed": f"the code was right but the user was not added: {record.get('error')}",
         "cancelled": "pairing was cancelled (another one started?)",
+        "exposed": "a line the bot could not read was sent in the channel while the code was "
+                   "valid (Discord hides message text from a bot without the Message Content "
+                   "intent): it may have been the code, which everyone there saw, so the "
+                   "pairing was stopped. Run `tether-hooks pair " + platform + "` again and "
+                   "mention the bot in the line (@YourBot !pair ...), or turn the intent on",
     }.get(str(phase), f"pairing ended: {phase}"))
 
 

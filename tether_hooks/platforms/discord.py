@@ -30,6 +30,7 @@ import logging
 import time
 from typing import Any, ClassVar, cast
 
+from tether_hooks import pairing
 from tether_hooks.platforms import discord_render as render
 from tether_hooks.platforms.base import (
     BridgeAuthError,
@@ -228,6 +229,8 @@ class DiscordBridge(BridgeBase):
                 await asyncio.sleep(BACKOFF[min(failures, len(BACKOFF) - 1)])
                 failures += 1
                 continue
+            if self.reader.hidden:
+                await self._hidden_lines(self.reader.hidden)
             if events and self.inbox is not None:
                 await asyncio.to_thread(self.inbox.hold_keyed, self.name, [
                     (self.event_key(e), to_held(e)) for e in events])
@@ -254,6 +257,16 @@ class DiscordBridge(BridgeBase):
             _, mid, emoji, uid = event.event_id.split(":", 3)
             if await self.reactions.drop(event.chat_id, mid, emoji, uid):
                 self.reader.forget(mid, emoji, uid)
+
+    async def _hidden_lines(self, sent: list[float]) -> None:
+        """Lines whose text Discord hid from us: one may be a pairing's code, shown to
+        everyone in the channel; the pairing ends before a copy of it pairs a stranger."""
+        try:
+            if await asyncio.to_thread(pairing.exposed, self.name, sent):
+                log.warning("discord: pairing stopped: a line the bot cannot read (no "
+                            "Message Content intent) may have been its code")
+        except Exception as exc:
+            log.error("discord: cannot check the pairing: %s", exc)
 
     async def _tell_unreadable(self) -> None:
         """A reply whose text Discord hid from us (no MESSAGE_CONTENT intent): say once per

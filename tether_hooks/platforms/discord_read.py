@@ -66,6 +66,7 @@ class Reader:
         self.cursor = snowflake_at(time.time() - LOOKBACK)
         self.watched: dict[str, Watched] = {}  # message id -> what it offers
         self.unreadable = 0  # users' messages whose text we could not read (the intent)
+        self.hidden: list[float] = []  # when the last poll's hidden messages were sent
         self.last_unreadable: Mapping[str, Any] | None = None
         # the bot's messages about a request (its hint under an unreadable reply) -> the
         # request's message: a reply to the bot mentions it, so Discord shows us its text
@@ -96,6 +97,7 @@ class Reader:
         if len(fresh) == len(page) == PAGE:  # more arrived than a page: read them all
             fresh = await self._since(path)
         events: list[Incoming] = []
+        self.hidden = []
         for message in sorted(fresh, key=lambda m: int(m["id"])):
             self.cursor = max(self.cursor, message["id"], key=int)
             event = message_event(message, self.channel, self.bot_id)
@@ -106,6 +108,8 @@ class Reader:
                 event = dataclasses.replace(event, reply_to=MessageRef(event.bridge,
                                                                        self.channel, target))
             if event.kind == "text" and not event.data:  # hidden: no MESSAGE_CONTENT intent
+                if event.sent_at is not None and not any(message.get(k) for k in _SHOWN):
+                    self.hidden.append(event.sent_at)
                 if event.reply_to is not None and event.reply_to.message_id in self.watched:
                     self.unreadable += 1  # a reply to a request: say how to make it work
                     self.last_unreadable = message
@@ -205,6 +209,10 @@ async def nap(wake: asyncio.Event, seconds: float | None) -> None:
         await asyncio.wait({waiter}, timeout=seconds)
     finally:
         waiter.cancel()
+
+
+# what a message without text may still show (so it is not one whose text was hidden)
+_SHOWN = ("attachments", "embeds", "sticker_items", "message_snapshots", "poll")
 
 
 def _snowflake(value: object) -> bool:
