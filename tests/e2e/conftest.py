@@ -11,7 +11,8 @@ from emulators.discord import DiscordEmulator
 from emulators.slack import SlackEmulator
 from emulators.telegram import TelegramEmulator
 from harness.discord_relay import configure_discord
-from harness.slack_relay import bridge_states, configure_slack
+from harness.observe import bridge_states
+from harness.slack_relay import configure_slack
 from harness.telegram_relay import configure
 from harness.waiting import until
 
@@ -21,7 +22,6 @@ def telegram_listener(tether_home: Path, telegram_emulator: TelegramEmulator
                       ) -> Iterator[TelegramEmulator]:
     """``[telegram]`` pointed at the emulator in this test's config.toml, and the listener
     daemon running with it; stopped at teardown while the emulator still answers."""
-    pytest.importorskip("telegram")
     from tether_hooks import relay
     from tether_hooks.listener import daemon
 
@@ -40,7 +40,6 @@ def slack_listener(tether_home: Path, slack_emulator: SlackEmulator
                    ) -> Iterator[SlackEmulator]:
     """``[slack]`` pointed at the Slack emulator, the listener daemon running with it (its
     socket open); stopped at teardown while the emulator still answers."""
-    pytest.importorskip("slack_sdk")
     from tether_hooks import relay
     from tether_hooks.listener import daemon
 
@@ -59,7 +58,6 @@ def discord_listener(tether_home: Path, discord_emulator: DiscordEmulator
                      ) -> Iterator[DiscordEmulator]:
     """``[discord]`` pointed at the Discord emulator (alice allowed), the listener daemon
     running and reading the channel; stopped at teardown while the emulator still answers."""
-    pytest.importorskip("discord_webhook")
     from tether_hooks import relay
     from tether_hooks.listener import daemon
 

@@ -8,18 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from emulators.discord import DiscordEmulator
 from emulators.telegram import TelegramEmulator
 from harness import telegram_relay
-from harness.anthropic_fake import AnthropicFake, text, tool_use
+from harness.anthropic_fake import AnthropicFake, bash, text
 from harness.claude import ClaudeRunner
 from harness.discord_relay import (
     ALICE,
     BOB,
     MALLORY,
     TIMER,
-    bridge_states,
     discord_request,
     discord_table,
     outcome,
@@ -28,31 +26,20 @@ from harness.discord_relay import (
     wait_bot_reply,
 )
 from harness.hookproc import wait_pending
+from harness.observe import bridge_states
 from harness.waiting import until
 
 from tether_hooks import paths
 from tether_hooks.store import Store
 
-pytest.importorskip("discord_webhook")
-
 ALLOW = "\u2705"
-
-
-def bash(command: str) -> object:
-    return tool_use("Bash", {"command": command, "description": "Run it"})
-
-
-def install(claude: ClaudeRunner) -> None:
-    run = subprocess.run([sys.executable, "-m", "tether_hooks", "install"], env=claude.env(),
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
 
 
 def test_a_request_is_posted_and_an_allowed_users_reaction_lets_it_run(
         claude: ClaudeRunner, fake_anthropic: AnthropicFake, claude_project: Path,
         discord_listener: DiscordEmulator) -> None:
     emu = discord_listener
-    install(claude)
+    claude.install_hooks()
     target = claude_project / "out.txt"
     command = f"echo '@everyone *x* & y' > {target}"
     fake_anthropic.script(bash(command), text("done"))
@@ -86,7 +73,7 @@ def test_the_timer_reaction_lets_the_next_call_through_without_a_post(
         claude: ClaudeRunner, fake_anthropic: AnthropicFake, claude_project: Path,
         discord_listener: DiscordEmulator) -> None:
     emu = discord_listener
-    install(claude)
+    claude.install_hooks()
     fake_anthropic.script(bash(f"echo one > {claude_project / 'one'}"),
                           bash(f"echo two > {claude_project / 'two'}"), text("done"))
     handle = claude.start("write two files", cwd=claude_project, permission_mode="default")
@@ -107,7 +94,7 @@ def test_a_reply_deny_with_reason_reaches_the_model(
         discord_listener: DiscordEmulator) -> None:
     emu = discord_listener
     emu.message_content_intent = True
-    install(claude)
+    claude.install_hooks()
     target = claude_project / "out.txt"
     fake_anthropic.script(bash(f"echo hi > {target}"), text("ok"))
     handle = claude.start("write it", cwd=claude_project, permission_mode="default")
@@ -127,7 +114,7 @@ def test_a_paired_user_approves_and_the_tool_runs(
         tether_home: Path, discord_listener: DiscordEmulator) -> None:
     emu = discord_listener
     emu.message_content_intent = True  # the `!pair` line is read as written
-    install(claude)
+    claude.install_hooks()
     pair = subprocess.Popen([sys.executable, "-m", "tether_hooks", "pair", "discord"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert pair.stdout is not None
@@ -160,7 +147,7 @@ def test_with_telegram_too_a_reaction_runs_the_tool_and_updates_the_telegram_cop
 
     emu, tg = discord_emulator, telegram_emulator
     telegram_relay.configure(tether_home, tg, extra=discord_table(emu))
-    install(claude)
+    claude.install_hooks()
     daemon.start()
     try:
         until(lambda: bridge_states() == {"telegram": "ok", "discord": "ok"}, timeout=30,

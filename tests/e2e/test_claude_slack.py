@@ -3,39 +3,25 @@ emulator (driven by the real slack_sdk over Socket Mode) -> a user's click."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 from emulators.slack import SlackEmulator
 from emulators.telegram import TelegramEmulator
 from harness import telegram_relay
-from harness.anthropic_fake import AnthropicFake, text, tool_use
+from harness.anthropic_fake import AnthropicFake, bash, text
 from harness.claude import ClaudeRunner
 from harness.hookproc import wait_pending
+from harness.observe import bridge_states
 from harness.slack import ALICE, CHANNEL, MALLORY, button_id, labels, section_text
-from harness.slack_relay import bridge_states, outcome, slack_request, slack_table
+from harness.slack_relay import outcome, slack_request, slack_table
 from harness.waiting import until
-
-pytest.importorskip("slack_sdk")
-
-
-def bash(command: str) -> object:
-    return tool_use("Bash", {"command": command, "description": "Run it"})
-
-
-def install(claude: ClaudeRunner) -> None:
-    run = subprocess.run([sys.executable, "-m", "tether_hooks", "install"], env=claude.env(),
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
 
 
 def test_a_request_is_block_kit_in_the_sessions_thread_and_a_click_lets_it_run(
         claude: ClaudeRunner, fake_anthropic: AnthropicFake, claude_project: Path,
         slack_listener: SlackEmulator) -> None:
     emu = slack_listener
-    install(claude)
+    claude.install_hooks()
     target = claude_project / "out.txt"
     command = f"echo '<!channel> *x* & y' > {target}"
     fake_anthropic.script(bash(command), text("done"))
@@ -73,7 +59,7 @@ def test_with_telegram_too_a_click_in_slack_runs_the_tool_and_updates_the_telegr
 
     emu, tg = slack_emulator, telegram_emulator
     telegram_relay.configure(tether_home, tg, extra=slack_table(emu))
-    install(claude)
+    claude.install_hooks()
     daemon.start()
     try:
         until(lambda: bridge_states() == {"telegram": "ok", "slack": "ok"}, timeout=30,

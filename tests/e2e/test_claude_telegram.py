@@ -3,13 +3,11 @@ Telegram emulator (driven by the real python-telegram-bot) -> a user's press or 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from emulators.telegram import TelegramEmulator
-from harness.anthropic_fake import AnthropicFake, text, tool_use
+from harness.anthropic_fake import AnthropicFake, bash, text
 from harness.claude import ClaudeRunner
 from harness.hookproc import wait_pending
 from harness.telegram import STRANGER_USER_ID
@@ -18,20 +16,10 @@ from harness.telegram_relay import CHAT, configure, edited, request_message
 from tether_hooks.store import Store
 
 
-def bash(command: str) -> object:
-    return tool_use("Bash", {"command": command, "description": "Run it"})
-
-
-def install(claude: ClaudeRunner) -> None:
-    run = subprocess.run([sys.executable, "-m", "tether_hooks", "install"], env=claude.env(),
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-
-
 @pytest.fixture
 def relayed(claude: ClaudeRunner, telegram_listener: TelegramEmulator) -> ClaudeRunner:
     """Our hooks installed for this Claude home, the listener relaying to Telegram."""
-    install(claude)
+    claude.install_hooks()
     return claude
 
 
@@ -44,7 +32,7 @@ def test_a_reply_to_finished_is_claudes_next_instruction(
 
     emu = telegram_emulator
     configure(tether_home, emu, extra="stop_wait = 10\n")
-    install(claude)  # (the Stop hook's timeout follows stop_wait)
+    claude.install_hooks()  # (the Stop hook's timeout follows stop_wait)
     daemon.start()
     try:
         emu.wait_for_poll(timeout=15)

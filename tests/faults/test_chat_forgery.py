@@ -29,8 +29,6 @@ from tether_hooks import audit, timers
 from tether_hooks.listener.offsets import Offsets
 from tether_hooks.store import Store
 
-pytest.importorskip("telegram")
-
 TEXTS = ["allow", "ok", "yes", "deny", "allow all", "allow dir", "allow Bash 2h",
          "/pending", "/status", "/timers", "/revoke all", "/stop", "/usage", "/help"]
 VERBS = ["a", "d", "t", "s", "p", "e", "k"]

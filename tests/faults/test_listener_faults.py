@@ -28,9 +28,6 @@ from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.offsets import Offsets
 from tether_hooks.store import Store
 
-pytest.importorskip("telegram")
-
-
 pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 

@@ -62,6 +62,11 @@ def tool_use(name: str, input: dict[str, Any], *, id: str | None = None) -> Turn
     return Turn((block,), "tool_use")
 
 
+def bash(command: str) -> Turn:
+    """A turn calling Bash with ``command``."""
+    return tool_use("Bash", {"command": command, "description": "Run it"})
+
+
 def turn(*parts: Turn) -> Turn:
     """Merge several turns into one message, e.g. text + two parallel tool calls."""
     blocks = tuple(b for p in parts for b in p.blocks)

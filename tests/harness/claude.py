@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -160,6 +161,12 @@ class ClaudeRunner:
     @property
     def user_settings(self) -> Path:
         return self.config_dir / "settings.json"
+
+    def install_hooks(self) -> None:
+        """``tether-hooks install`` into this Claude home, as a user runs it."""
+        run = subprocess.run([sys.executable, "-m", "tether_hooks", "install"], env=self.env(),
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
 
     def env(self, extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
         """Claude's environment: minimal base, fake API, the test's ``TETHER_HOOKS_*``, extras.

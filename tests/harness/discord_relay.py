@@ -19,11 +19,12 @@ import pytest
 from emulators.discord import DiscordEmulator
 
 from harness.discord import ALICE, BOB, MALLORY
+from harness.observe import bridge_states
 from harness.waiting import until
 from tether_hooks import paths, relay
 from tether_hooks.listener import daemon
 
-__all__ = ["ALICE", "BOB", "MALLORY", "TIMER", "TIMER_BARE", "bridge_states",
+__all__ = ["ALICE", "BOB", "MALLORY", "TIMER", "TIMER_BARE",
            "configure_discord", "discord_listener_stops_first",
            "discord_request", "discord_table", "outcome", "restarted", "shown",
            "wait_bot_reply"]
@@ -90,17 +91,6 @@ def wait_bot_reply(emu: DiscordEmulator, needle: str, *, reply_to: str | None = 
         return by_us and needle in shown(m) and (reply_to is None or ref == reply_to)
 
     return emu.wait_for_message(match, timeout=timeout)
-
-
-def bridge_states() -> dict[str, str] | None:
-    """Each bridge's state in the running listener's health file (None: not written yet)."""
-    import json
-
-    try:
-        info = json.loads(Path(paths.listener_health_file()).read_text())
-    except (OSError, ValueError):
-        return None
-    return {name: b["state"] for name, b in info["bridges"].items()}
 
 
 def restarted(times: int = 1, timeout: float = 30) -> None:

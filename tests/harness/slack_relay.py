@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +9,10 @@ import pytest
 from emulators.slack import Message, SlackEmulator
 
 from harness.slack import ALICE, CHANNEL, section_text
-from tether_hooks import paths, relay
+from tether_hooks import relay
 from tether_hooks.listener import daemon
 
-__all__ = ["bridge_states", "configure_slack", "outcome", "slack_listener_stops_first",
+__all__ = ["configure_slack", "outcome", "slack_listener_stops_first",
            "slack_request", "slack_table"]
 
 
@@ -54,12 +53,3 @@ def slack_listener_stops_first(slack_emulator: SlackEmulator) -> Iterator[None]:
     yield
     if relay.listener_pid() is not None:
         daemon.stop()
-
-
-def bridge_states() -> dict[str, str] | None:
-    """Each bridge's state in the running listener's health file (None: not written yet)."""
-    try:
-        info = json.loads(Path(paths.listener_health_file()).read_text())
-    except (OSError, ValueError):
-        return None
-    return {name: b["state"] for name, b in info["bridges"].items()}

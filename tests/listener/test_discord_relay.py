@@ -18,7 +18,6 @@ from harness.discord_relay import (
     MALLORY,
     TIMER,
     TIMER_BARE,
-    bridge_states,
     configure_discord,
     discord_request,
     discord_table,
@@ -28,13 +27,12 @@ from harness.discord_relay import (
     wait_bot_reply,
 )
 from harness.hookproc import HookRunner, payload
+from harness.observe import bridge_states, only_pending, status_of
 from harness.waiting import until
 
 from tether_hooks import paths, timers
 from tether_hooks.listener import daemon
 from tether_hooks.store import Store
-
-pytest.importorskip("discord_webhook")
 
 pytestmark = pytest.mark.usefixtures("discord_listener_stops_first")
 
@@ -46,15 +44,6 @@ def perm(session: str = "s-discord", cwd: str = "/tmp/proj", tool: str = "Bash",
     return {"session_id": session, "transcript_path": "/tmp/t.jsonl", "cwd": cwd,
             "permission_mode": "default", "hook_event_name": "PermissionRequest",
             "tool_name": tool, "tool_input": tool_input or {"command": "rm -rf build"}}
-
-
-def status_of(rid: str) -> str:
-    return Store().read()["requests"][rid]["status"]
-
-
-def only_pending() -> dict:
-    (request,) = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-    return request
 
 
 def audit_text() -> str:

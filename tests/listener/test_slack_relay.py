@@ -13,9 +13,9 @@ from emulators.slack import SlackEmulator
 from emulators.telegram import TelegramEmulator
 from harness import telegram_relay
 from harness.hookproc import HookRunner, payload
+from harness.observe import bridge_states, only_pending, status_of
 from harness.slack import ALICE, CHANNEL, MALLORY, button_id, labels, section_text
 from harness.slack_relay import (
-    bridge_states,
     configure_slack,
     outcome,
     slack_request,
@@ -27,9 +27,6 @@ from tether_hooks import paths, timers
 from tether_hooks.listener import daemon
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.offsets import Offsets
-from tether_hooks.store import Store
-
-pytest.importorskip("slack_sdk")
 
 pytestmark = pytest.mark.usefixtures("slack_listener_stops_first")
 
@@ -38,15 +35,6 @@ def perm(session: str = "s-slack", **tool_input: object) -> dict:
     return {"session_id": session, "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp/proj",
             "permission_mode": "default", "hook_event_name": "PermissionRequest",
             "tool_name": "Bash", "tool_input": tool_input or {"command": "rm -rf build"}}
-
-
-def status_of(rid: str) -> str:
-    return Store().read()["requests"][rid]["status"]
-
-
-def only_pending() -> dict:
-    (request,) = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-    return request
 
 
 def test_a_click_lets_the_hook_allow_and_a_stranger_does_nothing(

@@ -17,8 +17,6 @@ from harness.telegram_relay import CHAT, configure, request_message
 from tether_hooks import paths
 from tether_hooks.store import Store
 
-pytest.importorskip("telegram")
-
 AWS_ID = "AKIAIOSFODNN7EXAMPLE"
 AWS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 GH = "ghp_" + "Zy9Xw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa98"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from emulators.telegram import TelegramEmulator
 from harness.hookproc import HookRunner, payload
+from harness.observe import only_pending, status_of
 from harness.telegram import STRANGER_USER_ID, TOKEN
 from harness.telegram_relay import CHAT, configure, edited, request_message
 from harness.waiting import until
@@ -21,9 +22,6 @@ from tether_hooks.platforms import make_bridge
 from tether_hooks.platforms.base import BridgeContext
 from tether_hooks.store import Store
 
-pytest.importorskip("telegram")
-
-
 pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 
@@ -31,15 +29,6 @@ def perm(tool: str = "Bash", **tool_input: object) -> dict:
     return {"session_id": "s-tg", "transcript_path": "/tmp/t.jsonl", "cwd": "/tmp",
             "permission_mode": "default", "hook_event_name": "PermissionRequest",
             "tool_name": tool, "tool_input": tool_input or {"command": "rm -rf build"}}
-
-
-def status_of(rid: str) -> str:
-    return Store().read()["requests"][rid]["status"]
-
-
-def only_pending() -> dict:
-    (request,) = [r for r in Store().read()["requests"].values() if r["status"] == "pending"]
-    return request
 
 
 def test_a_press_lets_the_hook_allow_and_strangers_do_nothing(

@@ -11,8 +11,6 @@ from emulators.telegram import MAX_TEXT, TelegramEmulator, parse_html
 from harness.hookproc import HookRunner
 from harness.telegram_relay import CHAT, bash_request, configure, edited, request_message
 
-pytest.importorskip("telegram")
-
 pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 TAIL = "curl x | sh"

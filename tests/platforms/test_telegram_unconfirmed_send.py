@@ -12,8 +12,6 @@ from emulators.telegram import TelegramEmulator
 from harness.hookproc import HookRunner
 from harness.telegram_relay import CHAT, bash_request, configure, edited, request_message
 
-pytest.importorskip("telegram")
-
 pytestmark = pytest.mark.usefixtures("listener_stops_first")
 
 

@@ -301,7 +301,6 @@ def test_a_cut_counts_what_it_leaves_out_twice() -> None:
 
 
 def test_an_error_cut_short_never_shows_part_of_the_bot_token() -> None:
-    pytest.importorskip("telegram")
     from tether_hooks.platforms.telegram_errors import short_reason
 
     token = SHAPES["Telegram"]
