@@ -21,7 +21,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,23 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from relay_latency import start_hook  # noqa: E402  (bench/ is on sys.path: the script's dir)
+
 POLL_PENDING = 1.0
-
-
-def _payload(n: int) -> bytes:
-    return json.dumps({
-        "session_id": "bench", "cwd": "/tmp", "hook_event_name": "PermissionRequest",
-        "tool_name": "Bash", "tool_input": {"command": f"echo bench {n}"},
-    }).encode()
-
-
-def _start_hook(shim: str, n: int) -> subprocess.Popen:
-    proc = subprocess.Popen([shim, "claude"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdin is not None
-    proc.stdin.write(_payload(n))
-    proc.stdin.close()
-    return proc
 
 
 def _request(emu, n: int) -> dict:  # noqa: ANN001
@@ -88,7 +73,7 @@ def main() -> int:
         try:
             latencies = []
             for n in range(args.runs + 1):  # one warm-up run
-                proc = _start_hook(shim, n)
+                proc = start_hook(shim, n)
                 message = _request(emu, n)
                 exited = threading.Event()
                 threading.Thread(target=lambda p=proc, e=exited: (p.wait(), e.set()),
@@ -112,7 +97,7 @@ def main() -> int:
             start = time.time()
             time.sleep(args.window)
             idle = [c for c in emu.calls() if start <= c.at < start + args.window]
-            proc = _start_hook(shim, 999)
+            proc = start_hook(shim, 999)
             message = _request(emu, 999)
             start = time.time()
             time.sleep(args.window)

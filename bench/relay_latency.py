@@ -69,7 +69,7 @@ def relay_runs(runs: int) -> list[float]:
     results = []
     try:
         for n in range(runs + 2):  # two warm-up runs
-            proc = _start_hook(shim, n)
+            proc = start_hook(shim, n)
             msg = emu.wait_for_message(
                 lambda m, n=n: f"echo bench {n}" in (m.text or "") and bool(m.buttons),
                 chat_id=USER, timeout=30)
@@ -153,7 +153,8 @@ def _hook_exit_ms(proc: subprocess.Popen, act: Callable[[], object]) -> float:
     return (ended[0] - began) * 1000
 
 
-def _start_hook(shim: str, n: int) -> subprocess.Popen:
+def start_hook(shim: str, n: int) -> subprocess.Popen:
+    """A hook process asking to run ``echo bench <n>`` (also used by discord_reading)."""
     proc = subprocess.Popen([shim, "claude"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdin is not None
@@ -181,7 +182,7 @@ def slack_runs(runs: int) -> list[float]:
     try:
         emu.wait_for_connection(timeout=30)
         for n in range(runs + 2):  # two warm-up runs
-            proc = _start_hook(shim, n)
+            proc = start_hook(shim, n)
             msg = emu.wait_for_message(
                 lambda m, n=n: f"echo bench {n}" in section_text(m) and bool(m.buttons()),
                 channel=SLACK_CHANNEL, timeout=30)
