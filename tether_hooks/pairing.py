@@ -20,6 +20,8 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,22 +78,34 @@ def read() -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def failed(error: str) -> None:
-    """The pairing matched but the user could not be added (config.toml): say why."""
+@contextmanager
+def _locked(platform: str | None = None, phase: str = "waiting"
+            ) -> Iterator[dict[str, Any] | None]:
+    """The record under the lock if it is in ``phase`` (and for ``platform``), else None;
+    written back (atomically) if the caller changed it."""
     with FileLock(path() + ".lock", timeout=10):
         record = read()
-        if record is not None and record.get("phase") == "paired":
-            record.update(phase="failed", error=error[:500])
+        if record is None or record.get("phase") != phase or (
+                platform is not None and record.get("platform") != platform):
+            record = None
+        before = json.dumps(record, sort_keys=True)
+        yield record
+        if record is not None and json.dumps(record, sort_keys=True) != before:
             write_atomic(path(), json.dumps(record).encode())
+
+
+def failed(error: str) -> None:
+    """The pairing matched but the user could not be added (config.toml): say why."""
+    with _locked(phase="paired") as record:
+        if record is not None:
+            record.update(phase="failed", error=error[:500])
 
 
 def cancel() -> None:
     """Forget a pairing still waiting (the command was stopped)."""
-    with FileLock(path() + ".lock", timeout=10):
-        record = read()
-        if record is not None and record.get("phase") == "waiting":
+    with _locked() as record:
+        if record is not None:
             record["phase"] = "cancelled"
-            write_atomic(path(), json.dumps(record).encode())
 
 
 def exposed(platform: str, sent: list[float]) -> bool:
@@ -104,14 +118,11 @@ def exposed(platform: str, sent: list[float]) -> bool:
     if record is None or record.get("platform") != platform or record.get(
             "phase") != "waiting":
         return False
-    with FileLock(path() + ".lock", timeout=10):
-        record = read()
-        if (record is None or record.get("platform") != platform
-                or record.get("phase") != "waiting"
-                or not any(at >= float(record.get("created_at", 0)) - SKEW for at in sent)):
+    with _locked(platform) as record:
+        if record is None or not any(
+                at >= float(record.get("created_at", 0)) - SKEW for at in sent):
             return False
         record["phase"] = "exposed"
-        write_atomic(path(), json.dumps(record).encode())
         return True
 
 
@@ -129,14 +140,11 @@ def check(platform: str, code: str, user_id: str, user_name: str,
           now: float | None = None) -> Checked:
     """Check ``code`` from ``user_id`` against the waiting pairing; record the outcome."""
     now = time.time() if now is None else now
-    with FileLock(path() + ".lock", timeout=10):
-        record = read()
-        if (record is None or record.get("platform") != platform
-                or record.get("phase") != "waiting"):
+    with _locked(platform) as record:
+        if record is None:
             return Checked("none")
         if float(record.get("expires_at", 0)) <= now:
             record["phase"] = "expired"
-            write_atomic(path(), json.dumps(record).encode())
             return Checked("none")
         last = record.setdefault("last_wrong", {})
         if now - float(last.get(user_id, -RETRY_AFTER)) < RETRY_AFTER:
@@ -144,11 +152,9 @@ def check(platform: str, code: str, user_id: str, user_name: str,
         given = _digest(str(record.get("salt")), normal(code))
         if hmac.compare_digest(given, str(record.get("digest"))):
             record.update(phase="paired", user_id=user_id, user_name=user_name, paired_at=now)
-            write_atomic(path(), json.dumps(record).encode())
             return Checked("paired")
         record["wrong"] = wrong = int(record.get("wrong", 0)) + 1
         last[user_id] = now
         if wrong >= MAX_WRONG:
             record["phase"] = "burned"
-        write_atomic(path(), json.dumps(record).encode())
         return Checked("burned" if wrong >= MAX_WRONG else "wrong", MAX_WRONG - wrong)

@@ -57,6 +57,7 @@ from tether_hooks.platforms.discord_reactions import Reactions
 from tether_hooks.platforms.discord_read import Reader, nap
 from tether_hooks.platforms.discord_rest import DiscordApiError, Rest
 from tether_hooks.platforms.discord_secrets import SECRET_PATTERNS
+from tether_hooks.platforms.recent import remember
 from tether_hooks.wording import clip
 
 __all__ = ["DiscordBridge"]
@@ -283,9 +284,7 @@ class DiscordBridge(BridgeBase):
         with contextlib.suppress(BridgeError):
             hint = await self._bot_post(render.unreadable(self.bot_name), str(message.get("id")))
             about = message.get("message_reference") or {}
-            self.reader.aliases[hint.message_id] = str(about.get("message_id"))
-            while len(self.reader.aliases) > 500:
-                self.reader.aliases.pop(next(iter(self.reader.aliases)))
+            remember(self.reader.aliases, hint.message_id, str(about.get("message_id")), 500)
 
     # -- posting ------------------------------------------------------------------------------
 
@@ -293,7 +292,7 @@ class DiscordBridge(BridgeBase):
         """The posted message's ref; DeliveryUnknown when the answer has no usable id (it
         may be in the channel, but nothing could watch, edit or compare it)."""
         mid = str(message.get("id") or "")
-        when = sent_at(mid) if mid.isascii() and mid.isdigit() else None
+        when = sent_at(mid)
         if when is None:
             raise DeliveryUnknown("Discord's answer has no message id: the message may have "
                                   "been posted")

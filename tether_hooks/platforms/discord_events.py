@@ -18,20 +18,26 @@ from typing import Any
 
 from tether_hooks.platforms.base import Incoming, MessageRef
 
-__all__ = ["NAME", "from_held", "message_event", "reaction_event", "sent_at", "snowflake_at",
-           "to_held", "user_name"]
+__all__ = ["NAME", "from_held", "is_snowflake", "message_event", "reaction_event", "sent_at",
+           "snowflake_at", "to_held", "user_name"]
 
 NAME = "discord"
 DISCORD_EPOCH_MS = 1420070400000
 _COMMAND_RE = re.compile(r"!([A-Za-z][A-Za-z0-9_-]{0,31})(?=\s|$)")
 
 
+def is_snowflake(value: object) -> bool:
+    """An id as Discord writes one: a string of ASCII digits (``int`` would also take
+    ``" 12"``, ``"1_2"`` or ``"²"``)."""
+    return isinstance(value, str) and 0 < len(value) <= 20 and value.isascii() and \
+        value.isdigit()
+
+
 def sent_at(snowflake: object) -> float | None:
-    """The time (epoch s) in a snowflake id."""
-    try:
-        return ((int(str(snowflake)) >> 22) + DISCORD_EPOCH_MS) / 1000
-    except ValueError:
+    """The time (epoch s) in a snowflake id; None if it is not one."""
+    if not is_snowflake(snowflake):
         return None
+    return ((int(str(snowflake)) >> 22) + DISCORD_EPOCH_MS) / 1000
 
 
 def snowflake_at(when: float) -> str:
@@ -62,7 +68,7 @@ def message_event(message: Mapping[str, Any], channel: str, bot_id: str | None
     message or one whose fields are not what Discord sends."""
     author = message.get("author")
     mid = message.get("id")
-    if not isinstance(author, Mapping) or not isinstance(mid, str) or not mid.isdigit():
+    if not isinstance(author, Mapping) or not is_snowflake(mid):
         return None
     if author.get("bot") or message.get("webhook_id") or str(author.get("id")) == bot_id:
         return None

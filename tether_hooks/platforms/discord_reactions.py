@@ -12,6 +12,7 @@ from collections.abc import Callable
 from tether_hooks.platforms import discord_render as render
 from tether_hooks.platforms.base import BridgeError, Button, MessageRef
 from tether_hooks.platforms.discord_rest import DiscordApiError, Rest, emoji_path
+from tether_hooks.platforms.recent import remember
 
 __all__ = ["Reactions"]
 
@@ -48,9 +49,7 @@ class Reactions:
     async def seed(self, ref: MessageRef, buttons: list[list[Button]],
                    still: Callable[[], bool]) -> None:
         """Add the request's reactions in order, while ``still()`` (not settled)."""
-        added = self.seeded.setdefault(ref.message_id, [])
-        while len(self.seeded) > 500:
-            self.seeded.pop(next(iter(self.seeded)))
+        added = remember(self.seeded, ref.message_id, self.seeded.get(ref.message_id, []), 500)
         for emoji, _ in render.reactions(buttons):
             if not still():
                 return

@@ -20,6 +20,7 @@ from typing import Any
 
 from tether_hooks.platforms.base import Button, Incoming, MessageRef
 from tether_hooks.platforms.discord_events import (
+    is_snowflake,
     message_event,
     reaction_event,
     sent_at,
@@ -73,7 +74,7 @@ class Reader:
         self.aliases: dict[str, str] = {}
 
     def watch(self, ref: MessageRef, buttons: list[list[Button]]) -> None:
-        if _snowflake(ref.message_id) and ref.message_id not in self.watched:
+        if is_snowflake(ref.message_id) and ref.message_id not in self.watched:
             self.watched[ref.message_id] = Watched.of(ref, buttons)
 
     def unwatch(self, message_id: str) -> None:
@@ -191,7 +192,7 @@ class Reader:
             if after:
                 params["after"] = after
             page = await self.rest.call("GET", path, "read who reacted", params=params)
-            page = [u for u in page if isinstance(u, Mapping) and _snowflake(u.get("id"))] \
+            page = [u for u in page if isinstance(u, Mapping) and is_snowflake(u.get("id"))] \
                 if isinstance(page, list) else []
             users += page
             if len(page) < 100:
@@ -215,10 +216,5 @@ async def nap(wake: asyncio.Event, seconds: float | None) -> None:
 _SHOWN = ("attachments", "embeds", "sticker_items", "message_snapshots", "poll")
 
 
-def _snowflake(value: object) -> bool:
-    return isinstance(value, str) and value.isascii() and value.isdigit()
-
-
 def _is_message(value: object) -> bool:
-    return isinstance(value, dict) and _snowflake(value.get("id")) and \
-        sent_at(value["id"]) is not None
+    return isinstance(value, dict) and sent_at(value.get("id")) is not None

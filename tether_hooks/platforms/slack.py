@@ -52,6 +52,7 @@ from tether_hooks.platforms.base import (
     OnEvent,
     account_digest,
 )
+from tether_hooks.platforms.recent import remember
 from tether_hooks.platforms.slack_config import SlackSettings, settings
 from tether_hooks.platforms.slack_errors import Where, map_error, masked, not_slack
 from tether_hooks.platforms.slack_events import OddPayload, event_key, obj_at, str_at, to_incoming
@@ -285,9 +286,7 @@ class SlackBridge(BridgeBase):
         return MessageRef(self.name, str(answer.get("channel") or channel), ts, thread, float(ts))
 
     def _remember(self, channel: str, ts: str, message: render.Rendered) -> None:
-        self._content[(channel, ts)] = message
-        while len(self._content) > 500:
-            self._content.pop(next(iter(self._content)))
+        remember(self._content, (channel, ts), message, 500)
 
     async def _post(self, messages: list[render.Rendered], sid: str, agent: object, cwd: object,
                     record: dict[str, Any] | None,

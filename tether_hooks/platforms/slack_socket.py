@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tether_hooks.models import BridgeHealth, HealthState
 from tether_hooks.platforms.base import BridgeAuthError, BridgeError, Inbox, Incoming
+from tether_hooks.platforms.recent import remember
 from tether_hooks.platforms.slack_config import SlackSettings
 from tether_hooks.platforms.slack_errors import Where, map_error
 from tether_hooks.platforms.slack_events import envelope
@@ -165,9 +166,7 @@ class Receiver:
         """Queue ``event`` unless its key was queued before in this process."""
         if key in self._seen:
             return False
-        self._seen[key] = None
-        while len(self._seen) > SEEN:
-            self._seen.pop(next(iter(self._seen)))
+        remember(self._seen, key, None, SEEN)
         self.queue.put_nowait((key, event))
         return True
 

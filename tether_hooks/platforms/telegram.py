@@ -64,6 +64,7 @@ from tether_hooks.platforms.base import (
     OnEvent,
     account_digest,
 )
+from tether_hooks.platforms.recent import remember
 from tether_hooks.platforms.telegram_config import TelegramSettings, settings
 from tether_hooks.platforms.telegram_errors import map_error
 from tether_hooks.platforms.telegram_poll import (
@@ -321,9 +322,7 @@ class TelegramBridge(BridgeBase):
         return (await self._post(messages, sid, cwd, session))[0]
 
     async def _answer_query(self, query_id: str, text: str | None) -> None:
-        self._answered[query_id] = None
-        while len(self._answered) > 1000:
-            self._answered.pop(next(iter(self._answered)))
+        remember(self._answered, query_id, None, 1000)
         if text is not None:  # masked before the cut: a toast shows no secret, nor part of one
             text = render.clip(redact.chat(text), 200)
         try:
