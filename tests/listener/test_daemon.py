@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from harness.hookproc import HookRunner, wait_pending
 from harness.waiting import until
 
@@ -130,6 +131,29 @@ def test_secrets_never_reach_the_log() -> None:
     text = formatter.format(record)
     assert token not in text and "configured-secret-value" not in text
     assert text.count("«secret: Telegram bot token»") >= 2 and "«secret»" in text
+
+
+@pytest.mark.parametrize(("where", "url"), [
+    ("config", "http://127.0.0.1:8181/api/v10/webhooks/42/shortKEY123"),  # no token shape
+    ("config", "https://discord.com/api/webhooks/1234567890/odd.shaped~key/"),
+    ("env", "http://127.0.0.1:9/api/webhooks/7/h00ked"),
+    ("env:SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/XXXXsecretpart"),
+    ("config", "https://hooks.example.test/webhooks/8/local-key-value"),
+])
+def test_a_webhook_urls_key_never_reaches_the_log(
+        where: str, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = url.rstrip("/").rsplit("/", 1)[-1]
+    cfg: dict = {"discord": {"channel_id": "1"}}
+    if where == "config":
+        cfg["discord"]["webhook_url"] = url
+    else:
+        monkeypatch.setenv(where.partition(":")[2] or "DISCORD_WEBHOOK_URL", url)
+    formatter = logs.Redact(logs.secrets(cfg))
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "POST %s?wait=true -> 200",
+                               (url,), None)
+    text = formatter.format(record)
+    assert key not in text, text
+    assert url.rsplit("/", 2)[0] in text  # the rest of the line stays readable
 
 
 def test_a_daemons_stderr_and_warnings_go_through_the_redacting_log(tether_home: Path) -> None:

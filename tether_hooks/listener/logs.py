@@ -58,20 +58,22 @@ class _ToLog(io.TextIOBase):
 
 
 def secrets(cfg: Mapping[str, Any]) -> list[str]:
-    """Every secret the listener knows: ``*_TOKEN``/``*_SECRET`` variables, platform keys."""
+    """Every secret the listener knows: ``*_TOKEN``/``*_SECRET`` variables, platform keys,
+    and the last part of a webhook URL (``*_WEBHOOK_URL``, ``webhook_url``): whoever has it
+    can post."""
     found = [v for k, v in os.environ.items() if k.endswith(("_TOKEN", "_SECRET")) and v]
+    found += [_webhook_key(v) for k, v in os.environ.items() if k.endswith("_WEBHOOK_URL")]
     for name in config.PLATFORMS:
         section = cfg.get(name)
         if isinstance(section, dict):
             found += [str(v) for k, v in section.items()
                       if any(w in k for w in ("token", "secret", "password", "key")) and v]
-            # a webhook URL's last part (Discord's, Slack's): whoever has it can post
-            found += [str(v).rstrip("/").rsplit("/", 1)[-1] for k, v in section.items()
-                      if "url" in k and "/webhooks/" in str(v)]
-    hook = os.environ.get("DISCORD_WEBHOOK_URL", "").strip().rstrip("/")
-    if "/webhooks/" in hook:
-        found.append(hook.rsplit("/", 1)[-1])
-    return found
+            found += [_webhook_key(str(v)) for k, v in section.items() if "webhook" in k]
+    return [v for v in found if v]
+
+
+def _webhook_key(url: str) -> str:
+    return url.strip().rstrip("/").rsplit("/", 1)[-1] if "/" in url else ""
 
 
 def setup(foreground: bool, known: list[str]) -> None:
