@@ -4,8 +4,10 @@ agent gets and what the channel shows."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -179,6 +181,42 @@ def test_without_the_intent_a_reply_to_the_bots_hint_answers_the_request(
     decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
     assert decision["behavior"] == "deny" and "wrong branch" in decision["message"]
     outcome(emu, msg, "Denied by \\@alice: wrong branch")
+
+
+def _keycap(n: int) -> str:
+    return f"{n}\ufe0f\u20e3"
+
+
+@pytest.mark.parametrize(("steps", "answer"), [
+    ([("+", 1), ("+", 3)], "Auth, Export"),
+    ([("+", 1), ("+", 3), ("-", 1)], "Export"),  # one taken back: no event from Discord
+    ([("+", 2), ("-", 2), ("+", 2)], "Search"),  # back on: the same reaction again
+    ([("+", 1), ("+", 2), ("-", 2), ("-", 1), ("+", 3)], "Export"),
+])
+def test_a_multi_select_answer_is_what_the_reactions_show_at_done(
+        hook: HookRunner, tether_home: Path, discord_emulator: DiscordEmulator,
+        steps: list[tuple[str, int]], answer: str) -> None:
+    """Each keycap is read as it is added (the listener toggles), a keycap taken back is
+    not an event on Discord; the answer at ☑️ is the keycaps the user has on then."""
+    emu = discord_emulator
+    configure_discord(tether_home, emu)
+    proc = hook.start("claude", payload("claude/PermissionRequest-AskUserQuestion"))
+    first = discord_request(emu, "Which database should we use?", seeded=_keycap(2))
+    multi = discord_request(emu, "Which features do you want?", seeded="\u2611\ufe0f")
+    for sign, n in steps:
+        began = time.time()
+        (emu.react if sign == "+" else emu.unreact)(multi["id"], _keycap(n), ALICE)
+        # read by the bridge: who reacted is fetched for an addition; a removal is seen
+        # in the next list of the channel's messages (its count, no event)
+        emu.wait_for_call("GET", "/reactions/" + re.escape(_keycap(n)) + "$" if sign == "+"
+                          else r"/channels/\d+/messages$", lambda c, t=began: c.at >= t,
+                          timeout=15)
+    emu.react(multi["id"], "\u2611\ufe0f", ALICE)
+    emu.react(first["id"], _keycap(2), ALICE)
+    decision = hook.finish(proc).output["hookSpecificOutput"]["decision"]
+    assert decision["updatedInput"]["answers"] == {
+        "Which database should we use?": "SQLite", "Which features do you want?": answer}
+    outcome(emu, multi, f"Answered by \\@alice: {answer}")
 
 
 def test_pending_and_status_are_answered_in_the_channel(

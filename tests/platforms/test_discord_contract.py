@@ -175,6 +175,11 @@ def test_a_reply_names_its_message_and_the_time_is_the_ids() -> None:
              event_id=f"r:1300000000000000001:⏱:{ALICE}"),
     Incoming("discord", "command", ALICE, "@alice", CHANNEL, data="pair", args="K7QX",
              event_id="m:1300000000000000002", sent_at=1_790_000_000.5),
+    Incoming("discord", "press", ALICE, "@alice", CHANNEL, data="y1:1f2e3d4c",
+             event_id=f"r:1300000000000000003:☑️:{ALICE}", selected=("x1.0:1f2e3d4c",
+                                                                   "x1.2:1f2e3d4c")),
+    Incoming("discord", "press", ALICE, "@alice", CHANNEL, data="y1:1f2e3d4c",
+             event_id=f"r:1300000000000000004:☑️:{ALICE}", selected=()),  # nothing on
 ])
 def test_a_held_event_comes_back_the_same(event: Incoming) -> None:
     back = from_held(to_held(event))

@@ -15,7 +15,7 @@ from typing import Any
 
 from tether_hooks import grammar
 from tether_hooks.listener import chat
-from tether_hooks.listener.actions import Point
+from tether_hooks.listener.actions import Point, pressed
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.decider import Decider
@@ -95,8 +95,14 @@ class Questions:
         if question is None or not question["multi"]:
             await self.bridges.tell(event, "⌛ Expired")
             return
-        record = self.book.request(request["id"])
-        picks = (record.get("picks") or {}).get(str(at.question)) or []
+        if event.selected is not None:  # the platform shows the selection: it is the truth
+            labels = question["labels"]
+            points = [pressed(d)[1] for d in event.selected]
+            on = {p.option for p in points if p is not None and p.question == at.question}
+            picks = [label for n, label in enumerate(labels) if n in on]
+        else:
+            record = self.book.request(request["id"])
+            picks = (record.get("picks") or {}).get(str(at.question)) or []
         if not picks:
             await self.bridges.tell(event, "Pick at least one option first.")
             return

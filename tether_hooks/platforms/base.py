@@ -173,6 +173,10 @@ class Incoming:
     event_id: str = ""  # platform id of the event (a Telegram callback query id)
     update_id: int | None = None  # platform's ordering id, for replay protection
     sent_at: float | None = None  # text/command: when the user sent it (epoch s), if known
+    # a multi-select question's "Done" press where selection is state the platform shows
+    # (Discord's keycap reactions: taking one back sends no event): the data of the
+    # options this user has on as they press it; None: the toggles pressed are the truth
+    selected: tuple[str, ...] | None = None
 
 
 @dataclass

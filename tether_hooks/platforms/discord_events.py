@@ -99,7 +99,8 @@ def to_held(event: Incoming) -> dict[str, Any]:
     return {"kind": event.kind, "user_id": event.user_id, "user_name": event.user_name,
             "chat_id": event.chat_id, "data": event.data, "args": event.args,
             "event_id": event.event_id, "sent_at": event.sent_at,
-            "reply_to": None if ref is None else ref.message_id}
+            "reply_to": None if ref is None else ref.message_id,
+            "selected": None if event.selected is None else list(event.selected)}
 
 
 def from_held(raw: Mapping[str, Any]) -> Incoming | None:
@@ -108,6 +109,7 @@ def from_held(raw: Mapping[str, Any]) -> Incoming | None:
         chat = str(raw["chat_id"])
         reply = raw.get("reply_to")
         sent = raw.get("sent_at")
+        chosen = raw.get("selected")
         kind = str(raw["kind"])
         if kind not in ("press", "text", "command") or not str(raw["event_id"]):
             return None
@@ -115,6 +117,8 @@ def from_held(raw: Mapping[str, Any]) -> Incoming | None:
                         data=str(raw.get("data") or ""), args=str(raw.get("args") or ""),
                         reply_to=None if reply is None else MessageRef(NAME, chat, str(reply)),
                         event_id=str(raw["event_id"]),
-                        sent_at=float(sent) if isinstance(sent, (int, float)) else None)
+                        sent_at=float(sent) if isinstance(sent, (int, float)) else None,
+                        selected=tuple(str(x) for x in chosen) if isinstance(chosen, list)
+                        else None)
     except (KeyError, TypeError, ValueError):
         return None

@@ -180,7 +180,17 @@ class Reader:
                                              user, data))
             # one who took the reaction back may press again
             seen &= {str(u.get("id")) for u in users}
-        return events
+        return [self._with_selection(watched, e) for e in events]
+
+    @staticmethod
+    def _with_selection(watched: Watched, event: Incoming) -> Incoming:
+        """A multi-select "Done" (☑️) carries the keycaps its user has on now: taking one
+        back sends Discord no event, so the toggles read are not the truth."""
+        if not event.data.startswith("y"):
+            return event
+        on = tuple(data for emoji, data in watched.emoji.items()
+                   if data.startswith("x") and event.user_id in watched.seen.get(emoji, ()))
+        return dataclasses.replace(event, selected=on)
 
     async def _users(self, message_id: str, emoji: str) -> list[Mapping[str, Any]]:
         path = (f"/channels/{self.channel}/messages/{message_id}/reactions/"
