@@ -37,6 +37,16 @@ if ! command -v tmux >/dev/null 2>&1; then
   fi
 fi
 
+# The shared-store tests start a real Redis (the Debian package).
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "tests/run.sh: redis-server is needed for the shared-store tests (apt-get install redis-server)" >&2
+    exit 1
+  fi
+fi
+
 .venv/bin/ruff check tether_hooks tests bench
 .venv/bin/mypy tether_hooks  # strict, from [tool.mypy] in pyproject.toml
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from tether_hooks import rules, timers
 from tether_hooks.errors import TetherError, UsageError
+from tether_hooks.ledger import Ledger
 from tether_hooks.questions import answer_input
 from tether_hooks.store import Store
 
@@ -18,7 +19,7 @@ __all__ = ["SCOPES", "approve", "deny", "pending"]
 SCOPES = timers.REQUEST_SCOPES
 
 
-def pending(store: Store | None = None) -> list[Request]:
+def pending(store: Ledger | None = None) -> list[Request]:
     """Requests waiting for a decision, oldest first."""
     requests = (store or Store()).read()["requests"].values()
     now = time.time()
@@ -43,7 +44,7 @@ def approve(
     duration: str | None = None,
     scope: str | None = None,
     answers: list[str] | None = None,
-    store: Store | None = None,
+    store: Ledger | None = None,
 ) -> tuple[Request, Timer | None]:
     """Allow a pending request; with a duration, also add a timer of ``scope`` (tool by default).
 
@@ -80,7 +81,7 @@ def deny(
     via: Via,
     reason: str | None = None,
     interrupt: bool = False,
-    store: Store | None = None,
+    store: Ledger | None = None,
 ) -> Request:
     """Deny a pending request; ``reason`` reaches the agent. Raises if already decided."""
     extra: DecisionExtra | None = {"interrupt": True} if interrupt else None

@@ -128,6 +128,10 @@ def validate(data: Mapping[str, object], path: str = "config.toml") -> Config:
     for name in PLATFORMS + DEV_PLATFORMS:
         if name in cfg and not isinstance(cfg[name], dict):
             raise ConfigError(f"{path}: [{name}] must be a table")
+    if "shared" in cfg:
+        from tether_hooks.shared.settings import check as check_shared
+
+        check_shared(cfg["shared"], path)
     if "notify" in cfg:
         notify = cfg["notify"]
         known = PLATFORMS + DEV_PLATFORMS
@@ -164,7 +168,8 @@ def _hook_view(cfg: Config) -> HookConfig:
         "stop_wait": cfg["stop_wait"],
         "redact_patterns": cfg["redact_patterns"],
         "default_timer_seconds": cfg["default_timer_seconds"],
-        "platforms": remote_platforms(cfg),
+        # where requests go: this machine's platforms, or (with [shared]) the fleet's
+        "platforms": remote_platforms(cfg) or (["shared"] if "shared" in cfg else []),
     }
 
 

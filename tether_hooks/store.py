@@ -68,6 +68,10 @@ class Store:
         self.lock_path = os.path.join(os.path.dirname(self.path), "state.lock")
         self.warn = warn or _warn
 
+    def signature(self) -> object:
+        """Changes whenever the file may have (``state.signature``)."""
+        return state.signature(self.path)
+
     def read(self) -> State:
         """The current state, without taking the lock (a corrupt file is moved aside first)."""
         try:

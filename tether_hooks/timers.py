@@ -7,6 +7,7 @@ import time
 from tether_hooks import config, rules
 from tether_hooks.durations import parse_duration
 from tether_hooks.errors import UsageError
+from tether_hooks.ledger import Ledger
 from tether_hooks.lifecycle import draft_timer
 from tether_hooks.rules import check_dir
 from tether_hooks.store import Store
@@ -41,7 +42,7 @@ def seconds(duration: str | None) -> int:
 
 
 def add(scope: str, duration: str | None, *, created_by: str, broad_ok: bool = False,
-        store: Store | None = None, **fields: str | None) -> tuple[Timer, list[Request]]:
+        store: Ledger | None = None, **fields: str | None) -> tuple[Timer, list[Request]]:
     """Add a timer (``draft``: ``fields`` are its session_id, tool, path, prefix, key);
     returns it and the requests it allowed."""
     timer = draft(scope, duration, created_by=created_by, broad_ok=broad_ok, **fields)
@@ -108,7 +109,7 @@ def check_like(request: HookRequest | Request, scope: str) -> None:
 
 
 def add_like(request: HookRequest | Request, scope: str, duration: str | None, *,
-             created_by: str, store: Store | None = None, **fields: str | None
+             created_by: str, store: Ledger | None = None, **fields: str | None
              ) -> tuple[Timer, list[Request]]:
     """Add the timer ``draft_like`` builds (``fields``: its tool, key); returns it and the
     requests it allowed."""
@@ -140,7 +141,7 @@ def draft_like(
     return draft("dir", duration, created_by=created_by, path=request.get("cwd"), key=key)
 
 
-def live(store: Store | None = None, now: float | None = None) -> list[Timer]:
+def live(store: Ledger | None = None, now: float | None = None) -> list[Timer]:
     """Timers not yet expired, soonest to expire first."""
     now = time.time() if now is None else now
     table: dict[str, Timer] = (store or Store()).read()["timers"]
@@ -157,6 +158,6 @@ def describe_all(timers: list[Timer], now: float | None = None) -> list[str]:
     return [rules.describe(t, now) for t in timers]
 
 
-def revoke(timer_id: str | None, store: Store | None = None) -> list[Timer]:
+def revoke(timer_id: str | None, store: Ledger | None = None) -> list[Timer]:
     """Revoke one timer by id (or unique prefix), or all with None."""
     return (store or Store()).revoke(timer_id)

@@ -20,11 +20,11 @@ from tether_hooks.platforms.base import Incoming
 from tether_hooks.wording import agent_label, project_name, short_id
 
 if TYPE_CHECKING:
+    from tether_hooks.ledger import Ledger
     from tether_hooks.listener.bridges import Bridges
     from tether_hooks.listener.decider import Decider
     from tether_hooks.listener.runtime import Runtime
     from tether_hooks.listener.threads import Threads
-    from tether_hooks.store import Store
 
 __all__ = ["COMMANDS", "CommandContext", "run"]
 
@@ -33,7 +33,7 @@ __all__ = ["COMMANDS", "CommandContext", "run"]
 class CommandContext:
     """What a chat command may use."""
 
-    store: Store
+    store: Ledger
     bridges: Bridges
     decider: Decider
     threads: Threads

@@ -12,13 +12,13 @@ from typing import Any
 
 from tether_hooks import timers
 from tether_hooks.errors import TetherError
+from tether_hooks.ledger import Ledger
 from tether_hooks.listener import access
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.outbox import Outbox
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.models import Behavior, DecisionExtra, Request, Timer
 from tether_hooks.platforms.base import Incoming
-from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
 
 __all__ = ["Decider", "already"]
@@ -35,7 +35,7 @@ def already(request: Request) -> str:
 class Decider:
     """Applies decisions made in the chat."""
 
-    def __init__(self, store: Store, bridges: Bridges, outbox: Outbox, runtime: Runtime, *,
+    def __init__(self, store: Ledger, bridges: Bridges, outbox: Outbox, runtime: Runtime, *,
                  default_timer: str) -> None:
         self.store = store
         self.bridges = bridges

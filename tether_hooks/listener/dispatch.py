@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks import audit, bounds, config, paths
+from tether_hooks.ledger import Ledger
 from tether_hooks.listener import access, commands, logs, pairing
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
@@ -56,7 +57,7 @@ class Dispatcher:
         self,
         bridges: list[BridgeBase],
         cfg: Config,
-        store: Store | None = None,
+        store: Ledger | None = None,
         *,
         health_path: str | None = None,
         batch_quiet: float = 1.5,
@@ -64,7 +65,7 @@ class Dispatcher:
         book: ChatBook | None = None,
     ) -> None:
         self.cfg: Mapping[str, Any] = cfg
-        self.store = store or Store()
+        self.store: Ledger = store or Store()
         self.book = book or ChatBook(state_path=self.store.path)
         self.offsets = offsets or Offsets()
         timer = str(cfg["default_timer"])

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks import redact
+from tether_hooks.ledger import Ledger
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.notices import Batcher
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.listener.stopwaits import StopWaits
 from tether_hooks.listener.threads import Threads
 from tether_hooks.platforms.base import Notice
-from tether_hooks.store import Store
 from tether_hooks.wording import agent_label, project_name
 
 __all__ = ["BRIDGE_WAIT", "FINISHED_CHARS", "HookNotices"]
@@ -25,7 +25,7 @@ BRIDGE_WAIT = 15.0  # how long a notice waits for bridges that are still connect
 class HookNotices:
     """Posts what hooks and timers tell the chat."""
 
-    def __init__(self, store: Store, bridges: Bridges, threads: Threads, waits: StopWaits,
+    def __init__(self, store: Ledger, bridges: Bridges, threads: Threads, waits: StopWaits,
                  runtime: Runtime, *, batch_quiet: float) -> None:
         self.store = store
         self.bridges = bridges

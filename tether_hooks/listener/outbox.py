@@ -12,15 +12,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from tether_hooks import state
 from tether_hooks.errors import TetherError
+from tether_hooks.ledger import Ledger
 from tether_hooks.listener import chat
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.models import ChatRef, Request, Session, Timer
 from tether_hooks.platforms.base import BridgeBase, DeliveryUnknown, MessageRef
-from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
 
 __all__ = ["Outbox"]
@@ -38,7 +37,7 @@ REFUSED_GRACE = 30.0
 class Outbox:
     """Posts pending requests and shows outcomes; owns which are being posted or shown."""
 
-    def __init__(self, store: Store, book: ChatBook, bridges: Bridges, runtime: Runtime, *,
+    def __init__(self, store: Ledger, book: ChatBook, bridges: Bridges, runtime: Runtime, *,
                  default_timer: str, local: bool) -> None:
         self.store = store
         self.book = book
@@ -61,7 +60,7 @@ class Outbox:
         seen: object = ()
         last_health = 0.0
         while not self.runtime.closing:
-            sig = state.signature(self.store.path)
+            sig = self.store.signature()
             if sig != seen or self.woken.is_set():
                 self.woken.clear()
                 seen = sig

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from tether_hooks.ledger import Ledger
 from tether_hooks.listener import actions
 from tether_hooks.listener.actions import Point
 from tether_hooks.listener.book import ChatBook
@@ -17,7 +18,6 @@ from tether_hooks.listener.outbox import Outbox
 from tether_hooks.listener.questions import Questions
 from tether_hooks.models import Behavior, Request
 from tether_hooks.platforms.base import Incoming, MessageRef
-from tether_hooks.store import Store
 
 __all__ = ["Presses"]
 
@@ -25,7 +25,7 @@ __all__ = ["Presses"]
 class Presses:
     """Handles button presses (an ``actions.Handler``) and owns the pending reasons."""
 
-    def __init__(self, store: Store, book: ChatBook, bridges: Bridges, outbox: Outbox,
+    def __init__(self, store: Ledger, book: ChatBook, bridges: Bridges, outbox: Outbox,
                  decider: Decider, questions: Questions) -> None:
         self.store = store
         self.book = book

@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from tether_hooks import grammar
+from tether_hooks.ledger import Ledger
 from tether_hooks.listener import chat
 from tether_hooks.listener.actions import Point, pressed
 from tether_hooks.listener.book import ChatBook
@@ -22,7 +23,6 @@ from tether_hooks.listener.decider import Decider
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.models import Request
 from tether_hooks.platforms.base import Incoming, MessageRef
-from tether_hooks.store import Store
 from tether_hooks.wording import outcome_text
 
 __all__ = ["Questions"]
@@ -37,7 +37,7 @@ def _text(value: object) -> str:
 class Questions:
     """Answers to the questions of AskUserQuestion requests, by press or by text."""
 
-    def __init__(self, store: Store, book: ChatBook, bridges: Bridges, decider: Decider,
+    def __init__(self, store: Ledger, book: ChatBook, bridges: Bridges, decider: Decider,
                  runtime: Runtime) -> None:
         self.store = store
         self.book = book

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 from tether_hooks import grammar, rules
+from tether_hooks.ledger import Ledger
 from tether_hooks.listener import chat
 from tether_hooks.listener.book import ChatBook
 from tether_hooks.listener.bridges import Bridges
@@ -28,7 +29,6 @@ from tether_hooks.listener.stopwaits import StopWaits
 from tether_hooks.listener.threads import Threads
 from tether_hooks.models import Request, RequestChat, Timer
 from tether_hooks.platforms.base import Incoming
-from tether_hooks.store import Store
 
 __all__ = ["Replies"]
 
@@ -36,7 +36,7 @@ __all__ = ["Replies"]
 class Replies:
     """Turns what users write into decisions, answers, timers or a Stop hook's prompt."""
 
-    def __init__(self, store: Store, book: ChatBook, bridges: Bridges, outbox: Outbox,
+    def __init__(self, store: Ledger, book: ChatBook, bridges: Bridges, outbox: Outbox,
                  decider: Decider, questions: Questions, presses: Presses, threads: Threads,
                  waits: StopWaits) -> None:
         self.store = store

@@ -75,9 +75,10 @@ class Config(Settings, total=False):
     discord: PlatformSection
     memory: PlatformSection
     notify: list[str]  # the platforms requests go to (default: every configured one)
+    shared: dict[str, object]  # [shared]: several machines on one bot (shared.settings)
 
 
 class HookConfig(Settings):
     """The settings a hook reads (``config.hook_config``, cached in config.cache.json)."""
 
-    platforms: list[str]  # configured and enabled
+    platforms: list[str]  # configured and enabled; ["shared"]: relayed by the fleet's leader
