@@ -171,6 +171,8 @@ class Request(HookRequest, total=False):
     input_truncated: bool  # tool_input is a capped copy
     input_missing: int  # characters the capped copy lacks
     chat: RequestChat
+    machine: str  # [shared]: the machine that asked (in fleet views)
+    local_id: str  # [shared]: its id on that machine (``id`` is then ``local_id@machine``)
 
 
 class QuestionOption(TypedDict, total=False):
@@ -209,6 +211,8 @@ class Timer(TypedDict, total=False):
     expires_at: Required[float]
     created_by: Required[str]
     key: str  # the chat update that asked for it (a replay adds nothing)
+    origin: str  # "fleet": a copy of a shared timer for every machine (shared.mirror)
+    machine: str  # [shared]: the machine it applies on (in fleet views)
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -247,6 +251,7 @@ class Session(TypedDict, total=False):
     model: str
     chat: dict[str, SessionThread]  # bridge name -> thread
     stop: StopRequest
+    machine: str  # [shared]: the machine it runs on (in fleet views)
 
 
 class State(TypedDict, total=False):
