@@ -65,3 +65,22 @@ def test_the_probe_starts_bare_so_it_sees_what_start_up_would_hide() -> None:
     modules, _ = imported("claude", payload("claude/Notification"))
     assert {"os", "json", "re", "enum", "tether_hooks.hook"} <= set(modules)
     assert "importlib" not in modules and "site" not in modules
+
+
+def test_with_a_shared_store_the_hook_never_imports_a_redis_client(tether_home: Path) -> None:
+    (tether_home / "config.toml").write_text(
+        '[shared]\nredis_url = "rediss://:pw@redis.invalid:6380/0"\nmachine = "laptop"\n')
+    config.hook_config()
+    timers.add("tool", "30m", created_by="test", tool="Write")
+    assert '"allow"' in assert_fast_path("claude", payload("claude/PermissionRequest-Write"))
+    env = {**os.environ, "TETHER_HOOKS_LOCAL_APPROVALS": "1"}
+    try:
+        modules, _ = imported("claude", payload("claude/PermissionRequest-Bash"),
+                              until_wait=True, env=env)
+    finally:
+        from tether_hooks.listener import daemon
+
+        daemon.stop()  # the doorbell may have started this machine's listener
+    assert "tether_hooks.store" in modules  # it did get as far as recording the request
+    assert not [m for m in modules if m.split(".")[0] == "redis"
+                or m.startswith("tether_hooks.shared")]

@@ -165,9 +165,17 @@ def posted_on(requests: Mapping[str, Mapping[str, Any]], book: Any, bridge: str,
     return out
 
 
+def outcome_key(request: Mapping[str, Any]) -> str:
+    """What a settled request's message shows, as a key: shown again when it changes."""
+    decision = request.get("decision") or {}
+    return f"{request.get('status')}|{decision.get('by')}|{decision.get('via')}"
+
+
 def request_line(request: Mapping[str, Any], now: float) -> str:
     """``7f3a Bash: rm -rf build (Claude Code in proj, 4 min left)`` for /pending."""
     folder = project_name(request.get("cwd"))
+    if request.get("machine"):  # a fleet's request: its machine too
+        folder = f"{folder} on {request['machine']}"
     left = format_duration(float(request.get("expires_at", now)) - now)
     return (
         f"{request.get('id')} {request.get('tool_name')}: {request.get('summary', '')} "

@@ -32,10 +32,14 @@ from tether_hooks.listener.logs import log_lines
 from tether_hooks.listener_status import health, status
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from tether_hooks.ledger import Ledger
     from tether_hooks.listener.book import ChatBook
+    from tether_hooks.listener.dispatch import Dispatcher
     from tether_hooks.listener.offsets import Offsets
     from tether_hooks.models import ChatRef, Config, ListenerStatus, ListenerStop
-    from tether_hooks.platforms.base import BridgeBase, Button
+    from tether_hooks.platforms.base import BridgeBase, Button, Lease
 
 __all__ = ["ListenerError", "health", "log_lines", "serve", "start", "status", "stop"]
 
@@ -186,7 +190,8 @@ def state_write(path: str, text: str) -> None:
 
 
 async def _main(cfg: Config, names: list[str]) -> bool:
-    """Serve until a signal (False) or until config.toml changes (True: restart)."""
+    """Serve until a signal (False) or until config.toml changes (True: restart). With
+    ``[shared]`` this machine is a station of a fleet (``shared.station``)."""
     from tether_hooks.listener.dispatch import Dispatcher
     from tether_hooks.listener.offsets import Offsets
     from tether_hooks.listener.server import Server
@@ -196,6 +201,19 @@ async def _main(cfg: Config, names: list[str]) -> bool:
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, stopping.set)
+    source = _config_source()
+    changed: list[bool] = []
+    if "shared" in cfg:
+        from tether_hooks.shared import settings
+        from tether_hooks.shared.station import Station
+
+        station = Station(cfg, settings.check(cfg["shared"]), names)
+        watching = asyncio.ensure_future(_watch_config(source, changed, stopping))
+        try:
+            await station.serve(stopping)
+        finally:
+            watching.cancel()
+        return bool(changed)
     store = Store()
     offsets = Offsets()
     dispatcher = Dispatcher(
@@ -207,15 +225,9 @@ async def _main(cfg: Config, names: list[str]) -> bool:
     dispatcher.runtime.on_decided = server.notify  # every decision the listener writes
     await server.start()
     log.info("listening on %s", server.path)
-    source = _config_source()
-    changed: list[bool] = []
 
-    async def watch_config() -> None:
-        while _config_source() == source:
-            await asyncio.sleep(CONFIG_POLL)  # a poll interval: nothing notifies us
-        log.info("%s changed", paths.config_file())
-        changed.append(True)
-        stopping.set()
+    def watch_config() -> Coroutine[Any, Any, None]:
+        return _watch_config(source, changed, stopping)
 
     async def heartbeat() -> None:
         while True:  # from the event loop itself: a stuck loop stops beating
@@ -226,14 +238,7 @@ async def _main(cfg: Config, names: list[str]) -> bool:
     beating = dispatcher.runtime.supervise("heartbeat", heartbeat)
     try:
         await dispatcher.start()
-        for name in names:
-            try:
-                bridge = await asyncio.to_thread(_make_bridge, name, cfg, dispatcher.book, loop,
-                                                 offsets)
-            except Exception as exc:
-                await dispatcher.bridges.fail(name, f"cannot load the {name} bridge: {exc}")
-                continue
-            dispatcher.add_bridge(bridge)
+        await add_bridges(dispatcher, names, cfg)
         await stopping.wait()
         log.info("shutting down")
     finally:
@@ -244,8 +249,32 @@ async def _main(cfg: Config, names: list[str]) -> bool:
     return bool(changed)
 
 
+async def _watch_config(source: tuple[int, int] | None, changed: list[bool],
+                        stopping: asyncio.Event) -> None:
+    while _config_source() == source:
+        await asyncio.sleep(CONFIG_POLL)  # a poll interval: nothing notifies us
+    log.info("%s changed", paths.config_file())
+    changed.append(True)
+    stopping.set()
+
+
+async def add_bridges(dispatcher: Dispatcher, names: list[str], cfg: Config,
+                      lease: Lease | None = None) -> None:
+    """Build each platform's bridge (off the event loop: SDK imports) and add it."""
+    loop = asyncio.get_running_loop()
+    for name in names:
+        try:
+            bridge = await asyncio.to_thread(_make_bridge, name, cfg, dispatcher.book, loop,
+                                             dispatcher.offsets, dispatcher.store, lease)
+        except Exception as exc:
+            await dispatcher.bridges.fail(name, f"cannot load the {name} bridge: {exc}")
+            continue
+        dispatcher.add_bridge(bridge)
+
+
 def _make_bridge(name: str, cfg: Mapping[str, Any], book: ChatBook,
-                 loop: asyncio.AbstractEventLoop, offsets: Offsets) -> BridgeBase:
+                 loop: asyncio.AbstractEventLoop, offsets: Offsets,
+                 store: Ledger | None = None, lease: Lease | None = None) -> BridgeBase:
     """Build a bridge (``platforms.make_bridge``) with its applied offset, the inbox of
     fetched updates, the known threads and a thread recorder. The offsets are kept per
     ``account()``: built again when the account's offset is not the one it was given."""
@@ -267,11 +296,11 @@ def _make_bridge(name: str, cfg: Mapping[str, Any], book: ChatBook,
         from tether_hooks.listener import chat
         from tether_hooks.store import Store
 
-        return chat.posted_on(Store().read()["requests"], book, name,
+        return chat.posted_on((store or Store()).read()["requests"], book, name,
                               str(cfg.get("default_timer") or "30m"), full=True)
 
     def build(offset: int | None) -> BridgeBase:
-        ctx = BridgeContext(section, offset, threads, on_thread, offsets, posted)
+        ctx = BridgeContext(section, offset, threads, on_thread, offsets, posted, lease=lease)
         try:
             return platforms.make_bridge(name, ctx)
         except ImportError as exc:

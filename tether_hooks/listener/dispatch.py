@@ -63,6 +63,7 @@ class Dispatcher:
         batch_quiet: float = 1.5,
         offsets: Offsets | None = None,
         book: ChatBook | None = None,
+        follow_audit: bool = True,
     ) -> None:
         self.cfg: Mapping[str, Any] = cfg
         self.store: Ledger = store or Store()
@@ -94,6 +95,8 @@ class Dispatcher:
                                        self.runtime)
         self.pairings = pairing.Pairings(self.bridges, self.runtime)
         self.outbox.on_synced = self.presses.forget_settled
+        # auto-approvals: from this machine's audit log, or (a fleet's leader) from notes
+        self.follow_audit = follow_audit
         self._strangers_told: dict[tuple[str, str], float] = {}  # (bridge, user) -> when
         for bridge in bridges:
             self.bridges.add(bridge, start=False)
@@ -105,8 +108,9 @@ class Dispatcher:
         self.bridges.write_health()
         self.bridges.start_all()
         self.runtime.supervise("store watcher", self.outbox.watch)
-        self.runtime.supervise("audit tail", AuditTail(paths.audit_file(),
-                                                       self.notices.on_audit).run)
+        if self.follow_audit:
+            self.runtime.supervise("audit tail", AuditTail(paths.audit_file(),
+                                                           self.notices.on_audit).run)
 
     async def close(self) -> None:
         self.runtime.closing = True

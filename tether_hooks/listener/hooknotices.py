@@ -41,6 +41,8 @@ class HookNotices:
             "id": sid, "agent": message.get("agent"), "cwd": message.get("cwd")}
         who = agent_label(session.get("agent"))
         folder = project_name(session.get("cwd"))
+        if session.get("machine"):  # a fleet's session: its machine too
+            folder = f"{folder} on {session.get('machine')}"
         wait = float(message.get("wait") or 0)
         if message.get("kind") == "finished":
             last = redact.chat(str(message.get("text") or "")).strip()  # before the cut

@@ -107,7 +107,7 @@ class Outbox:
                 self.runtime.spawn(self._post(request,
                                               data["sessions"].get(request.get("session_id")),
                                               missing, bool(done)))
-            elif (info.get("refs") and not info.get("shown")
+            elif (info.get("refs") and info.get("shown") not in (True, chat.outcome_key(request))
                   and all(self.bridges.started(ref.get("bridge")) for ref in info["refs"])):
                 self.showing.add(rid)
                 self.runtime.spawn(self.show(request))
@@ -198,7 +198,7 @@ class Outbox:
             if mine is not None:
                 await mine
         finally:
-            self.runtime.spawn(self._finish(rid, list(edits.values())))
+            self.runtime.spawn(self._finish(rid, list(edits.values()), chat.outcome_key(request)))
 
     async def _edit(self, name: str, refs: list[ChatRef], request: Request, text: str
                     ) -> None:
@@ -213,11 +213,13 @@ class Outbox:
                 self.bridges.error(f"edit:{bridge.name}",
                                    f"{bridge.name}: showing an outcome failed: {exc}")
 
-    async def _finish(self, rid: str, edits: list[Awaitable[None]]) -> None:
-        """The other platforms' edits, then the outcome counts as shown."""
+    async def _finish(self, rid: str, edits: list[Awaitable[None]], key: str) -> None:
+        """The other platforms' edits, then the outcome counts as shown (``key``: which one;
+        a fleet's record may still change from the leader's decision to what the machine
+        that asked applied, e.g. answered in its terminal first: then it is shown again)."""
         try:
             await asyncio.gather(*edits)
-            await self.runtime.io(self.book.update, rid, shown=True)
+            await self.runtime.io(self.book.update, rid, shown=key)
         finally:
             self.showing.discard(rid)
 

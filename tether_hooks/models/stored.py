@@ -112,7 +112,7 @@ class RequestChat(TypedDict, total=False):
 
     nonce: str  # in every button's data
     refs: list[ChatRef]
-    shown: bool  # outcome shown on every copy
+    shown: bool | str  # outcome shown on every copy (str: which, ``chat.outcome_key``)
     posted_at: float
     answers: dict[str, JSON]  # question index (as text) -> the chosen label(s) or text
     picks: dict[str, list[str]]  # multi-select question index -> labels ticked so far

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,12 +283,19 @@ def header(request: dict[str, Any]) -> list[list[Span]]:
     lines: list[list[Span]] = [
         first,
         [
+            *machine_spans(request),
             ("📁 ", None),
             (clip(project_name(request.get("cwd")), 100), "b"),
             (" · session ", None),
             (short_id(request.get("session_id")), "code"),
             (" · request ", None),
-            (str(request.get("id") or "?"), "code"),
+            (str(request.get("local_id") or request.get("id") or "?"), "code"),
         ],
     ]
     return lines
+
+
+def machine_spans(record: Mapping[str, Any]) -> list[Span]:
+    """``💻 devbox · `` before a fleet record's place (``[shared]``), else nothing."""
+    machine = record.get("machine")
+    return [("💻 ", None), (clip(str(machine), 32), "b"), (" · ", None)] if machine else []

@@ -1,0 +1,206 @@
+"""Several machines, one bot, end to end: listener processes on one shared Redis, hooks as
+processes, the Telegram emulator as the bot's chat. What a user sees: each request once,
+with its machine; a press reaches the hook of the machine that asked; one poller."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from emulators.telegram import Message, TelegramEmulator
+from harness.fleet import Fleet, Machine, bash, leader_of
+from harness.hookproc import HookRunner
+from harness.redis import RedisServer
+from harness.telegram_relay import CHAT, edited
+from harness.waiting import until
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, redis_server: RedisServer, namespace: str,
+          telegram_emulator: TelegramEmulator, hook: HookRunner) -> Iterator[Fleet]:
+    made = Fleet(tmp_path, redis_server, namespace, telegram_emulator, hook)
+    try:
+        yield made
+    finally:
+        made.close()
+        if redis_server.proc is None:
+            redis_server.start()
+
+
+def posted(emu: TelegramEmulator, needle: str, timeout: float = 30) -> Message:
+    return emu.wait_for_message(lambda m: needle in (m.text or "") and bool(m.buttons),
+                                chat_id=CHAT, timeout=timeout)
+
+
+def copies(emu: TelegramEmulator, needle: str) -> int:
+    return len([m for m in emu.messages(CHAT) if needle in (m.text or "")])
+
+
+def conflicts(emu: TelegramEmulator) -> list[object]:
+    return [c for c in emu.calls("getUpdates") if c.status == 409]
+
+
+def allowed(proc: object, hook: HookRunner) -> bool:
+    run = hook.finish(proc, timeout=40)  # type: ignore[arg-type]
+    return bool(run.output and run.output["hookSpecificOutput"]["decision"]["behavior"]
+                == "allow")
+
+
+def test_a_request_from_a_machine_without_chat_is_posted_once_and_its_press_reaches_it(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    emu = telegram_emulator
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
+    laptop.start()
+    devbox.start()
+    assert leader_of([laptop, devbox]) is laptop
+    proc = devbox.hook(bash("s-dev", "make deploy-staging"))
+    msg = posted(emu, "make deploy-staging")
+    assert "devbox" in (msg.text or "")
+    rid = until(devbox.pending, what="devbox's pending request")[0]["id"]
+    assert rid in (msg.text or "") and not laptop.requests()
+    emu.press(msg, "✅ Allow")
+    assert allowed(proc, hook)
+    assert devbox.requests()[rid]["decision"]["by"] == "@alice"
+    edited(emu, msg, "Allowed by @alice")
+    assert copies(emu, "make deploy-staging") == 1
+    assert not conflicts(emu)
+
+
+def test_with_two_machines_on_one_bot_one_polls_and_each_gets_its_own_decision(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    emu = telegram_emulator
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox")
+    laptop.start()
+    devbox.start()
+    lead = leader_of([laptop, devbox])
+    other = devbox if lead is laptop else laptop
+    on_lead = lead.hook(bash("s-1", "echo from-the-leader"))
+    on_other = other.hook(bash("s-2", "echo from-the-other"))
+    first, second = posted(emu, "from-the-leader"), posted(emu, "from-the-other")
+    assert lead.name in (first.text or "") and other.name in (second.text or "")
+    emu.press(second, "❌ Deny")
+    emu.press(first, "✅ Allow")
+    assert allowed(on_lead, hook)
+    assert not allowed(on_other, hook)
+    assert [r["status"] for r in other.requests().values()] == ["denied"]
+    assert copies(emu, "from-the-leader") == copies(emu, "from-the-other") == 1
+    assert not conflicts(emu)
+
+
+def test_approve_from_another_machines_cli_reaches_the_hook_and_the_message(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    emu = telegram_emulator
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
+    laptop.start()
+    devbox.start()
+    leader_of([laptop, devbox])
+    proc = devbox.hook(bash("s-dev", "terraform plan"))
+    msg = posted(emu, "terraform plan")
+    rid = until(devbox.pending, what="devbox's pending request")[0]["id"]
+    listed = laptop.cli("pending")
+    assert rid in listed.stdout and "devbox" in listed.stdout, listed.stdout + listed.stderr
+    done = laptop.cli("approve", rid)
+    assert done.returncode == 0, done.stderr
+    assert allowed(proc, hook)
+    edited(emu, msg, "Allowed")
+
+
+def test_a_chat_timer_on_a_request_applies_on_that_machine_only(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    emu = telegram_emulator
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
+    laptop.start()
+    devbox.start()
+    leader_of([laptop, devbox])
+    proc = devbox.hook(bash("s-dev", "pytest -q"))
+    msg = posted(emu, "pytest -q")
+    timer_button = next(b for b in msg.buttons if b.startswith("⏱"))
+    emu.press(msg, timer_button)
+    assert allowed(proc, hook)
+    until(lambda: any(t.get("scope") for t in _timers(devbox)), what="the timer on devbox")
+    again = devbox.hook(bash("s-dev", "pytest -q tests"))
+    assert allowed(again, hook)  # no message: the timer let it through on devbox
+    assert copies(emu, "pytest -q tests") == 0
+    assert not _timers(laptop)
+
+
+def test_an_all_machines_timer_set_on_one_covers_the_other(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
+    laptop.start()
+    devbox.start()
+    leader_of([laptop, devbox])
+    made = laptop.cli("allow-bash", "make check*", "--for", "10m", "--all-machines")
+    assert made.returncode == 0, made.stderr
+    until(lambda: _timers(devbox), what="the fleet timer mirrored on devbox")
+    proc = devbox.hook(bash("s-dev", "make check"))
+    assert allowed(proc, hook)
+    assert copies(telegram_emulator, "make check") <= 1  # an auto-approval notice at most
+    revoked = laptop.cli("revoke", "all")
+    assert revoked.returncode == 0, revoked.stderr
+    until(lambda: not _timers(devbox), what="the fleet timer gone from devbox")
+
+
+def test_the_leader_killed_another_takes_over_and_nothing_is_lost(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    emu = telegram_emulator
+    machines = [fleet.machine(n) for n in ("laptop", "devbox", "ci")]
+    for m in machines:
+        m.start()
+    lead = leader_of(machines)
+    rest = [m for m in machines if m is not lead]
+    proc = rest[0].hook(bash("s-a", "echo before-the-crash"))
+    before = posted(emu, "before-the-crash")
+    lead.kill9()
+    killed = time.monotonic()
+    late = rest[1].hook(bash("s-b", "echo after-the-crash"))
+    after = posted(emu, "after-the-crash", timeout=30)
+    failover = time.monotonic() - killed
+    print(f"failover: leader killed -> next request posted in {failover:.1f} s")
+    assert failover < 15
+    emu.press(before, "✅ Allow")
+    emu.press(after, "✅ Allow")
+    assert allowed(proc, hook) and allowed(late, hook)
+    assert copies(emu, "before-the-crash") == copies(emu, "after-the-crash") == 1
+    assert not conflicts(emu)
+    assert leader_of(rest) in rest
+
+
+def test_redis_stopped_mid_run_no_wrong_allow_and_no_lost_decision(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner,
+        redis_server: RedisServer) -> None:
+    emu = telegram_emulator
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
+    laptop.start()
+    devbox.start()
+    leader_of([laptop, devbox])
+    pressed = devbox.hook(bash("s-dev", "echo pressed-while-down"))
+    answered = devbox.hook(bash("s-dev", "echo answered-on-devbox"))
+    msg = posted(emu, "pressed-while-down")
+    local = posted(emu, "answered-on-devbox")
+    redis_server.stop()
+    try:
+        emu.press(msg, "✅ Allow")  # the leader cannot write the order: nothing is allowed
+        rid = next(r["id"] for r in devbox.pending() if "answered-on" in r["summary"])
+        done = devbox.cli("deny", rid)  # decided on devbox meanwhile
+        assert done.returncode == 0, done.stderr
+        assert not allowed(answered, hook)
+        assert any("pressed-while-down" in r["summary"] for r in devbox.pending())
+    finally:
+        redis_server.start()
+    edited(emu, local, "Denied", timeout=30)  # the decision made meanwhile is shown
+    if any("pressed-while-down" in r["summary"] for r in devbox.pending()):
+        emu.press(msg, "✅ Allow", force=True)
+    assert allowed(pressed, hook)
+
+
+def _timers(m: Machine) -> list[dict]:
+    import json
+
+    try:
+        data = json.loads((m.home / "state" / "state.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return list((data.get("timers") or {}).values())
