@@ -11,9 +11,12 @@ then times, interleaved in shuffled rounds:
   quiet   the installed hook, a PermissionRequest nothing decides (no platform: no output)
   busy    the timer path with a well-used store: 100 settled requests (the most kept),
           20 timers, 30 sessions
+  shared  (--shared) the timer path with a [shared] table in config.toml: its redis_url is
+          a socket this bench holds open and never answers; the hook must not touch it
+          (checked: no connection reached it), nor import a Redis client (none is installed)
 
 each fed the same real payload on stdin, and prints medians and ratios to the floor.
-Usage: python bench/hook_latency.py [--rounds 40]
+Usage: python bench/hook_latency.py [--rounds 40] [--shared]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -64,6 +68,24 @@ def venv_python() -> Path:
     return python
 
 
+def silent_redis() -> socket.socket:
+    """A listening socket on 127.0.0.1 that accepts nothing: a Redis URL the hook must ignore."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.setblocking(False)
+    return sock
+
+
+def was_reached(sock: socket.socket) -> bool:
+    """Whether any connection reached ``sock`` (completed connections wait in its backlog)."""
+    try:
+        sock.accept()[0].close()
+    except BlockingIOError:
+        return False
+    return True
+
+
 def run_once(argv: list[str], stdin: bytes, env: dict[str, str]) -> tuple[float, bytes]:
     start = time.perf_counter_ns()
     proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
@@ -77,11 +99,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--shared", action="store_true",
+                        help="also time the timer path with [shared] configured")
     args = parser.parse_args()
 
     python = venv_python()
     payload = PAYLOAD.read_bytes()
-    homes = {name: Path(tempfile.mkdtemp(prefix=f"th-bench-{name}-")) for name in ("t", "q", "b")}
+    names = ("t", "q", "b", "s") if args.shared else ("t", "q", "b")
+    homes = {name: Path(tempfile.mkdtemp(prefix=f"th-bench-{name}-")) for name in names}
+    redis = silent_redis() if args.shared else None
     base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(homes["t"])}
     tool = json.loads(payload)["tool_name"]
     shims = {}
@@ -90,11 +116,16 @@ def main() -> None:
         script = "from tether_hooks import installer; print(installer.write_shim())"
         shims[name] = subprocess.run([str(python), "-c", script], env=env, check=True,
                                      capture_output=True, text=True).stdout.strip()
-        if name in ("t", "b"):
+        if name in ("t", "b", "s"):
             subprocess.run([str(VENV / "bin" / "tether-hooks"), "allow-tool", tool, "--for", "2h"],
                            env=env, check=True, capture_output=True)
         if name == "b":
             subprocess.run([str(python), "-c", BUSY], env=env, check=True)
+        if name == "s" and redis is not None:  # after the timer: the CLI may use [shared]
+            port = redis.getsockname()[1]
+            (home / "config.toml").write_text(
+                f'[shared]\nredis_url = "redis://tether:bench-password@127.0.0.1:{port}/0"\n'
+                'machine = "bench"\n')
     subjects = {
         "floor": ([str(python), "-I", "-c", "import json,sys; json.load(sys.stdin)"], base_env),
         "bare": ([str(python), "-I", "-c",
@@ -103,6 +134,11 @@ def main() -> None:
         "quiet": ([shims["q"], "claude"], {**base_env, "TETHER_HOOKS_HOME": str(homes["q"])}),
         "busy": ([shims["b"], "claude"], {**base_env, "TETHER_HOOKS_HOME": str(homes["b"])}),
     }
+    if args.shared:
+        subjects["shared"] = ([shims["s"], "claude"],
+                              {**base_env, "TETHER_HOOKS_HOME": str(homes["s"])})
+        _, out = run_once(*subjects["shared"][:1], payload, subjects["shared"][1])
+        assert b'"allow"' in out, f"the timer path with [shared] did not allow: {out!r}"
     _, out = run_once(*subjects["timer"][:1], payload, subjects["timer"][1])
     assert b'"allow"' in out, f"the timer path did not allow: {out!r}"
     _, out = run_once(*subjects["quiet"][:1], payload, subjects["quiet"][1])
@@ -120,6 +156,9 @@ def main() -> None:
                 samples[name].append(elapsed)
     for home in homes.values():
         shutil.rmtree(home, ignore_errors=True)
+    if redis is not None:
+        assert not was_reached(redis), "a hook connected to the [shared] Redis URL"
+        redis.close()
 
     floor = statistics.median(samples["floor"])
     print(f"python: {python} ({sys.version.split()[0]}), {args.rounds} interleaved rounds, "
@@ -130,11 +169,15 @@ def main() -> None:
         print(f"{name:>6}: median {med:6.1f} ms  p90 {p90:6.1f} ms  min {min(values):6.1f} ms  "
               f"ratio {med / floor:.2f}x")
     bare = statistics.median(samples["bare"])
-    for name in ("timer", "quiet", "busy"):
+    for name in [n for n in ("timer", "quiet", "busy", "shared") if n in samples]:
         print(f"{name:>6}: {statistics.median(samples[name]) / bare:.2f}x the bare start "
               f"without teardown")
     print(f"hook fast path (timer allows): {statistics.median(samples['timer']) / floor:.2f}x "
           f"the interpreter floor (target <= 1.10x)")
+    if args.shared:
+        print(f"hook fast path with [shared]: {statistics.median(samples['shared']) / floor:.2f}x "
+              f"the interpreter floor (without: {statistics.median(samples['timer']) / floor:.2f}x;"
+              f" no connection reached its Redis URL)")
 
 
 if __name__ == "__main__":

@@ -206,10 +206,11 @@ def _bridge_fix(name: str, state_: str, detail: str) -> str:
 
 def _listener() -> list[Check]:
     try:
-        platforms = config.remote_platforms(config.load())
+        cfg = config.load()
     except TetherError:
         return []
-    if not platforms:
+    platforms = config.remote_platforms(cfg)
+    if not platforms and "shared" not in cfg:
         return [Check("listener", "ok", "no chat platform configured: nothing to listen to")]
     info = listener_status.status()
     if not info["running"]:
@@ -227,8 +228,35 @@ def _listener() -> list[Check]:
     return checks
 
 
+def _shared() -> list[Check]:
+    """With ``[shared]``: the shared Redis (``shared.doctor``), if redis-py is installed."""
+    try:
+        cfg = config.load()
+    except TetherError:
+        return []  # the config check says why
+    from tether_hooks.shared import settings
+
+    shared = settings.load(cfg)
+    if shared is None:
+        return []
+    try:
+        from tether_hooks.shared import doctor as shared_doctor
+    except ImportError:
+        return [Check("shared", "fail",
+                      "[shared] is in config.toml but the Redis client (redis-py) is not "
+                      "installed: this machine's listener cannot reach the fleet",
+                      "install the extra: ./install.sh --extras all from your tether-hooks "
+                      "clone (or pip install 'tether-hooks[shared]' into its Python)")]
+
+    def local_pid() -> int | None:
+        info = listener_status.status()
+        return info.get("pid") if info["running"] else None
+
+    return shared_doctor.checks(shared, local_pid)
+
+
 CHECKS: list[Callable[[], list[Check]]] = [
-    _config, _state, _shim, *map(_agent_checks, agents.AGENTS), _listener,
+    _config, _state, _shim, *map(_agent_checks, agents.AGENTS), _listener, _shared,
 ]
 
 

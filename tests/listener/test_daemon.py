@@ -156,6 +156,31 @@ def test_a_webhook_urls_key_never_reaches_the_log(
     assert url.rsplit("/", 2)[0] in text  # the rest of the line stays readable
 
 
+@pytest.mark.parametrize(("where", "url", "password"), [
+    ("config", "rediss://tether:s3cret-redis-pw@redis.example:6380/0", "s3cret-redis-pw"),
+    ("config", "redis://:loopback-pass-42@127.0.0.1:6379", "loopback-pass-42"),
+    ("env", "rediss://tether:env-given-pw-7@redis.example:6380/2", "env-given-pw-7"),
+    ("config", "rediss://tether:p%40ss%2Fword%3A9@redis.example:6380", "p@ss/word:9"),
+    ("env", "rediss://u:%E2%82%ACuro-pass-1@10.0.0.5:6380", "\u20acuro-pass-1"),
+])
+def test_the_shared_redis_password_never_reaches_the_log(
+        where: str, url: str, password: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg: dict = {"shared": {"machine": "laptop"}}
+    if where == "config":
+        cfg["shared"]["redis_url"] = url
+        monkeypatch.delenv("TETHER_HOOKS_REDIS_URL", raising=False)
+    else:
+        monkeypatch.setenv("TETHER_HOOKS_REDIS_URL", url)
+    written = url.split("@")[0].rsplit(":", 1)[1]  # as in the URL (percent-encoded)
+    formatter = logs.Redact(logs.secrets(cfg))
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1,
+                               "AUTH %s refused by %s; url %s", (password, "redis", written),
+                               None)
+    text = formatter.format(record)
+    assert password not in text and written not in text, text
+    assert "AUTH «secret» refused by redis; url «secret»" in text
+
+
 def test_a_daemons_stderr_and_warnings_go_through_the_redacting_log(tether_home: Path) -> None:
     token = "123456789:AAEsecret-token-value-for-the-log-test"
     probe = f"""

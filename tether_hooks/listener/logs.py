@@ -13,9 +13,11 @@ import os
 import sys
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from tether_hooks import config, paths
 from tether_hooks.platforms.base import redact
+from tether_hooks.shared.settings import ENV_URL
 
 __all__ = ["LOG_BACKUPS", "Redact", "log_lines", "secrets", "setup"]
 
@@ -59,8 +61,8 @@ class _ToLog(io.TextIOBase):
 
 def secrets(cfg: Mapping[str, Any]) -> list[str]:
     """Every secret the listener knows: ``*_TOKEN``/``*_SECRET`` variables, platform keys,
-    and the last part of a webhook URL (``*_WEBHOOK_URL``, ``webhook_url``): whoever has it
-    can post."""
+    the last part of a webhook URL (``*_WEBHOOK_URL``, ``webhook_url``): whoever has it
+    can post, and the shared Redis password (``[shared] redis_url``, ``TETHER_HOOKS_REDIS_URL``)."""
     found = [v for k, v in os.environ.items() if k.endswith(("_TOKEN", "_SECRET")) and v]
     found += [_webhook_key(v) for k, v in os.environ.items() if k.endswith("_WEBHOOK_URL")]
     for name in config.PLATFORMS:
@@ -69,7 +71,21 @@ def secrets(cfg: Mapping[str, Any]) -> list[str]:
             found += [str(v) for k, v in section.items()
                       if any(w in k for w in ("token", "secret", "password", "key")) and v]
             found += [_webhook_key(str(v)) for k, v in section.items() if "webhook" in k]
+    shared = cfg.get("shared")
+    urls = [os.environ.get(ENV_URL, "")]
+    if isinstance(shared, dict):
+        urls.append(str(shared.get("redis_url") or ""))
+    found += [p for url in urls for p in _url_password(url)]
     return [v for v in found if v]
+
+
+def _url_password(url: str) -> list[str]:
+    """A URL's password as written (percent-encoded) and decoded."""
+    try:
+        password = urlsplit(url.strip()).password
+    except ValueError:
+        return []
+    return [password, unquote(password)] if password else []
 
 
 def _webhook_key(url: str) -> str:
