@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import posixpath
 import time
+from typing import cast
 
 from tether_hooks import config, rules
 from tether_hooks.durations import parse_duration
@@ -133,12 +135,41 @@ def draft_like(
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(REQUEST_SCOPES)}")
     check_like(request, scope)
     session = request.get("session_id") or None
+    machine = cast("Request", request).get("machine")
     if scope == "tool":
-        return draft("tool", duration, created_by=created_by, session_id=session,
-                     tool=tool or request.get("tool_name"), key=key)
-    if scope == "session":
-        return draft("session", duration, created_by=created_by, session_id=session, key=key)
-    return draft("dir", duration, created_by=created_by, path=request.get("cwd"), key=key)
+        timer = draft("tool", duration, created_by=created_by, session_id=session,
+                      tool=tool or request.get("tool_name"), key=key)
+    elif scope == "session":
+        timer = draft("session", duration, created_by=created_by, session_id=session, key=key)
+    elif machine:
+        timer = _remote_dir(request.get("cwd"), duration, created_by=created_by, key=key)
+    else:
+        timer = draft("dir", duration, created_by=created_by, path=request.get("cwd"), key=key)
+    if machine:
+        timer["machine"] = machine
+    return timer
+
+
+def _remote_dir(path: str | None, duration: str | None, *, created_by: str,
+                key: str | None) -> Timer:
+    """A dir timer for a request of a machine in the fleet: its path is that machine's, so
+    it is checked as text (absolute, not / nor a home directory), never on this disk; the
+    machine that applies it checks nothing more."""
+    if not path or not path.startswith("/"):
+        raise UsageError("a directory timer needs the request's directory")
+    path = posixpath.normpath(path)
+    parts = [p for p in path.split("/") if p]
+    homes = ("home", "Users")
+    if (not parts or parts == ["root"] or (parts[0] in homes and len(parts) <= 2)):
+        raise UsageError(f"{path} would cover nearly every session; give a project directory")
+    now = time.time()
+    timer: Timer = {"id": "", "scope": "dir", "session_id": None, "agent": None,
+                    "tool": None, "tool_label": None, "path": path, "prefix": None,
+                    "created_at": now, "expires_at": now + seconds(duration),
+                    "created_by": created_by}
+    if key:
+        timer["key"] = key
+    return timer
 
 
 def live(store: Ledger | None = None, now: float | None = None) -> list[Timer]:
