@@ -12,7 +12,7 @@ import pytest
 import redis
 from harness.redis import RedisServer
 
-from tether_hooks import approvals, timers
+from tether_hooks import approvals, grammar, timers
 from tether_hooks.errors import NotFound, UsageError
 from tether_hooks.shared import orders
 from tether_hooks.shared.fleet import FleetStore
@@ -203,3 +203,15 @@ def test_set_session_is_an_op_to_its_machine(fleet: FleetStore, client: redis.Re
     assert ops_of(client, keys, "devbox") == [
         {"op": "session", "session": "s-1", "fields": {"stop": stop}}]
     assert fleet.set_session("nope", stop=stop) is None
+
+
+def test_chat_text_names_a_request_by_its_fleet_id_or_its_unique_local_id() -> None:
+    pending = {"a1b2@devbox", "c3d4@devbox", "c3d4@laptop"}
+    assert grammar.parse("allow a1b2", pending) == grammar.Command(
+        "allow", request_id="a1b2@devbox")
+    assert grammar.parse("deny #c3d4@laptop: not there", pending) == grammar.Command(
+        "deny", request_id="c3d4@laptop", reason="not there")
+    ambiguous = grammar.parse("deny c3d4", pending)  # on two machines: names neither
+    assert ambiguous is not None and ambiguous.request_id is None
+    assert grammar.parse("allow a1b2@laptop", pending) is None  # no such request there
+    assert grammar.parse("allow 7f3a@devbox").request_id == "7f3a@devbox"  # type: ignore[union-attr]
