@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REQUEST_SCOPES",
     "add",
+    "add_all_machines",
     "add_like",
     "check_like",
     "draft",
@@ -49,6 +50,23 @@ def add(scope: str, duration: str | None, *, created_by: str, broad_ok: bool = F
     returns it and the requests it allowed."""
     timer = draft(scope, duration, created_by=created_by, broad_ok=broad_ok, **fields)
     return (store or Store()).add_drafted(timer)
+
+
+def add_all_machines(scope: str, duration: str | None, *, created_by: str, fleet: Ledger,
+                     broad_ok: bool = False, **fields: str | None
+                     ) -> tuple[Timer, list[Request]]:
+    """A tool or Bash timer for every machine (``--all-machines``): stored in the fleet
+    (``fleet.add_drafted``: ``tmr:all``, origin "fleet") and at once in this machine's store
+    under the same id. Returns it and the requests it allowed here."""
+    if scope not in ("tool", "bash"):
+        raise UsageError("only a tool or Bash timer applies to all machines: sessions and "
+                         "directories belong to one machine")
+    if fields.get("session_id") is not None:
+        raise UsageError("--all-machines covers every session of every machine: drop --session")
+    timer, _ = fleet.add_drafted(draft(scope, duration, created_by=created_by,
+                                       broad_ok=broad_ok, **fields))
+    _, allowed = Store().add_drafted(cast("Timer", dict(timer)))
+    return timer, allowed
 
 
 def draft(
