@@ -4,12 +4,14 @@ in docs/shared-build.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 from harness.redis import RedisServer
 
 from tether_hooks import approvals, grammar, timers
@@ -215,3 +217,21 @@ def test_chat_text_names_a_request_by_its_fleet_id_or_its_unique_local_id() -> N
     assert ambiguous is not None and ambiguous.request_id is None
     assert grammar.parse("allow a1b2@laptop", pending) is None  # no such request there
     assert grammar.parse("allow 7f3a@devbox").request_id == "7f3a@devbox"  # type: ignore[union-attr]
+
+
+def test_follow_refreshes_when_a_machine_rings(fleet: FleetStore, client: redis.Redis,
+                                               keys: Keys, redis_server: RedisServer) -> None:
+    async def scenario() -> set[str]:
+        aclient = redis.asyncio.Redis.from_url(redis_server.url, decode_responses=True)
+        changed = asyncio.Event()
+        task = asyncio.create_task(fleet.follow(aclient, changed.set))
+        try:
+            await asyncio.sleep(0)  # (the first refresh finds nothing: no change)
+            publish(client, keys, "devbox", requests=[request("e5f6")])
+            await asyncio.wait_for(changed.wait(), 3)
+            return set(fleet.read()["requests"])
+        finally:
+            task.cancel()
+            await aclient.aclose()
+
+    assert asyncio.run(scenario()) == {"e5f6@devbox"}

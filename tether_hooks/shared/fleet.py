@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import cast
 
 import redis
 import redis.asyncio
@@ -27,6 +27,7 @@ from tether_hooks.errors import NotFound, UsageError
 from tether_hooks.lifecycle import new_id
 from tether_hooks.shared import orders
 from tether_hooks.shared.keys import Keys
+from tether_hooks.shared.snapshot import Doc, docs, fleet_id, provisional, resolve, split_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,64 +47,6 @@ log = logging.getLogger("tether_hooks.listener")
 
 ALL = "all"  # the ``machine`` of a fleet timer
 FLEET_TTL = 7 * 86400
-_STATUS_OF = {"allow": "allowed", "deny": "denied"}
-Doc = dict[str, Any]
-
-
-def fleet_id(rid: str, machine: str) -> str:
-    """``a1b2@devbox`` (as ``records.fleet_id``)."""
-    return f"{rid}@{machine}"
-
-
-def split_id(fid: str) -> tuple[str, str | None]:
-    """``("a1b2", "devbox")`` for ``a1b2@devbox``; ``(id, None)`` for a plain id."""
-    rid, sep, machine = fid.partition("@")
-    return rid, (machine if sep else None)
-
-
-def resolve(items: Mapping[str, object], key: str, kind: str) -> str:
-    """The key of ``items`` (plain or ``id@machine``) that ``key`` names: exactly, or by a
-    unique prefix of its id part (``a1b2`` finds ``a1b2@devbox``; ``a1@devbox`` only on
-    devbox). NotFound and UsageError (ambiguous) as ``Store`` raises them."""
-    wanted = key.strip().lstrip("#").lower()
-    if wanted in items:
-        return wanted
-    want_id, want_machine = split_id(wanted)
-    matches = []
-    for item in items:
-        rid, machine = split_id(item.lower())
-        if want_id and rid.startswith(want_id) and want_machine in (None, machine):
-            matches.append(item)
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise NotFound(f"no {kind} with id {key!r}")
-    raise UsageError(f"{key!r} matches several {kind}s: {', '.join(sorted(matches))}")
-
-
-def _docs(raw: Mapping[Any, Any]) -> dict[str, Doc]:
-    """A hash of JSON objects, skipping any entry that is not one."""
-    out: dict[str, Doc] = {}
-    for field, text in raw.items():
-        try:
-            value = json.loads(text)
-        except (TypeError, ValueError):
-            continue
-        if isinstance(value, dict):
-            out[str(field)] = value
-    return out
-
-
-def provisional(record: Doc, order: Doc | None) -> Doc:
-    """``record`` as its order (if any, and it is still pending there) will settle it."""
-    if order is None or record.get("status") != "pending":
-        return record
-    behavior = str(order.get("behavior"))
-    decision: Doc = {"behavior": behavior, "reason": order.get("reason"),
-                     "by": order.get("by"), "via": order.get("via"), "at": order.get("at")}
-    decision.update(order.get("extra") or {})
-    return {**record, "decision": decision, "delivering": True,
-            "status": order.get("status") or _STATUS_OF.get(behavior, "expired")}
 
 
 class FleetStore:
@@ -136,7 +79,8 @@ class FleetStore:
 
     def refresh(self) -> bool:
         """Re-read what changed in Redis; True when the snapshot changed. Raises RedisError."""
-        revs = {str(m): int(v) for m, v in self.client.hgetall(self.keys.rev).items()}
+        revs = {str(m): int(v) for m, v in self.client.hgetall(self.keys.rev).items()
+                if str(v).lstrip("-").isdigit()}
         changed = sorted(m for m in revs if revs[m] != self._revs.get(m))
         machines = sorted(revs)
         pipe = self.client.pipeline(transaction=False)
@@ -149,11 +93,11 @@ class FleetStore:
         pipe.hgetall(self.keys.fleet_timers)
         results = iter(pipe.execute())
         for m in changed:
-            self._reqs[m] = _docs(next(results))
-            self._sess[m] = _docs(next(results))
-            self._tmrs[m] = _docs(next(results))
-        ords = {m: _docs(next(results)) for m in machines}
-        fleet = _docs(next(results))
+            self._reqs[m] = docs(next(results))
+            self._sess[m] = docs(next(results))
+            self._tmrs[m] = docs(next(results))
+        ords = {m: docs(next(results)) for m in machines}
+        fleet = docs(next(results))
         if not changed and ords == self._orders and fleet == self._fleet \
                 and set(revs) == set(self._revs):
             return False
@@ -251,7 +195,7 @@ class FleetStore:
                 or timer.get("path"):
             raise UsageError("a timer for every machine covers a tool or a Bash rule: "
                              "sessions and directories belong to one machine")
-        live = _docs(self.client.hgetall(self.keys.fleet_timers))
+        live = docs(self.client.hgetall(self.keys.fleet_timers))
         key = timer.get("key")
         for doc in live.values():
             if key and doc.get("key") == key:
