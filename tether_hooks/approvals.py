@@ -63,7 +63,7 @@ def approve(
         extra = {"updated_input": updated}
     elif answers:
         raise UsageError(f"request {pending_request['id']} asks no question; drop --answer")
-    if scope == "dir":
+    if scope == "dir" and not pending_request.get("machine"):  # (a fleet one: draft_like)
         rules.check_dir(pending_request.get("cwd"))  # fails before anything is decided
     draft = (timers.draft_like(pending_request, scope or "tool", duration, created_by=by)
              if duration or scope else None)

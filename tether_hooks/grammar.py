@@ -3,8 +3,9 @@
 Compatible with agent-tether (``allow``, ``yes``, ``ok``, ``proceed``; ``deny``, ``no``,
 ``cancel``; ``deny: reason``; ``allow all``; ``allow dir``; ``allow <Tool>``), plus ``y`` /
 ``n``, durations (``allow Bash 2h``) and a request-id suffix (``allow 7f3a``, ``deny #7f3a:
-reason``) for when several requests are pending. Words match case-insensitively; a
-reason is kept as typed. Anything else is not an approval: ``parse`` returns None.
+reason``, a fleet id ``allow 7f3a@devbox``) for when several requests are pending. Words
+match case-insensitively; a reason is kept as typed. Anything else is not an approval:
+``parse`` returns None.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ __all__ = ["ALLOW_WORDS", "DENY_WORDS", "Command", "parse"]
 
 ALLOW_WORDS = ("allow", "approve", "yes", "y", "ok", "okay", "proceed", "continue", "go", "start")
 DENY_WORDS = ("deny", "reject", "no", "n", "cancel", "stop", "abort")
-_ID = re.compile(r"#?([0-9a-f]{4,8})", re.I)
+# a request id, or a fleet id (``a1b2@devbox``: the request a1b2 of machine devbox)
+_ID = re.compile(r"#?([0-9a-f]{4,8})(?:@([a-z0-9][a-z0-9-]{0,31}))?", re.I)
 _DURATION = re.compile(r"(\d+\s*[a-z]*)+", re.I)
 _TOOL = re.compile(r"[A-Za-z_][\w.\-]*\*?")
 _SCOPE_WORDS = {"all": "session", "session": "session", "everything": "session", "dir": "dir",
@@ -43,9 +45,14 @@ def _is_id(token: str, ids: set[str] | None) -> str | None:
     if not match:
         return None
     value = match.group(1).lower()
+    full = f"{value}@{match.group(2).lower()}" if match.group(2) else value
     if ids is not None:
-        return value if value in ids else None
-    return value if any(c.isdigit() for c in value) else None
+        if full in ids:
+            return full
+        # a bare id names the one fleet id with that local part (``a1b2`` -> ``a1b2@devbox``)
+        named = [i for i in ids if not match.group(2) and i.partition("@")[0] == value]
+        return named[0] if len(named) == 1 else None
+    return full if any(c.isdigit() for c in value) else None
 
 
 def _duration(token: str) -> int | None:

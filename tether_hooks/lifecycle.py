@@ -316,13 +316,15 @@ def draft_timer(
 
 
 def insert_timer(data: State, timer: Timer, now: float) -> tuple[Timer, list[Request]]:
-    """Store ``timer`` (once per ``key``) and allow the pending requests it covers."""
+    """Store ``timer`` (once per ``key``; under its own id when it has a free one, as a fleet
+    timer does) and allow the pending requests it covers."""
     resolved: list[Request] = []
     key = timer.get("key")
     done = [t for t in data["timers"].values() if key and t.get("key") == key]
     if done:
         return done[0], []
-    timer["id"] = new_id(data["timers"])
+    if not timer.get("id") or timer["id"] in data["timers"]:  # a drafted one has none
+        timer["id"] = new_id(data["timers"])
     data["timers"][timer["id"]] = timer
     for request in data["requests"].values():
         # A capped input is not the call: a timer must never judge it; nor a request

@@ -10,6 +10,7 @@ from tether_hooks.commands import (
     doctor,
     install,
     listener,
+    machines,
     pair,
     setup,
     status,
@@ -44,7 +45,7 @@ def cli() -> None:
     """Approve Claude Code and Codex tool calls from your phone, or from another terminal."""
 
 
-for module in (install, timers, approvals, status, setup, pair, listener, doctor):
+for module in (install, timers, approvals, status, machines, setup, pair, listener, doctor):
     for command in module.COMMANDS:
         cli.add_command(command)
 

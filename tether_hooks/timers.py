@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import posixpath
 import time
+from typing import cast
 
 from tether_hooks import config, rules
 from tether_hooks.durations import parse_duration
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "REQUEST_SCOPES",
     "add",
+    "add_all_machines",
     "add_like",
     "check_like",
     "draft",
@@ -47,6 +50,23 @@ def add(scope: str, duration: str | None, *, created_by: str, broad_ok: bool = F
     returns it and the requests it allowed."""
     timer = draft(scope, duration, created_by=created_by, broad_ok=broad_ok, **fields)
     return (store or Store()).add_drafted(timer)
+
+
+def add_all_machines(scope: str, duration: str | None, *, created_by: str, fleet: Ledger,
+                     broad_ok: bool = False, **fields: str | None
+                     ) -> tuple[Timer, list[Request]]:
+    """A tool or Bash timer for every machine (``--all-machines``): stored in the fleet
+    (``fleet.add_drafted``: ``tmr:all``, origin "fleet") and at once in this machine's store
+    under the same id. Returns it and the requests it allowed here."""
+    if scope not in ("tool", "bash"):
+        raise UsageError("only a tool or Bash timer applies to all machines: sessions and "
+                         "directories belong to one machine")
+    if fields.get("session_id") is not None:
+        raise UsageError("--all-machines covers every session of every machine: drop --session")
+    timer, _ = fleet.add_drafted(draft(scope, duration, created_by=created_by,
+                                       broad_ok=broad_ok, **fields))
+    _, allowed = Store().add_drafted(cast("Timer", dict(timer)))
+    return timer, allowed
 
 
 def draft(
@@ -133,12 +153,41 @@ def draft_like(
         raise UsageError(f"unknown scope {scope!r}: use one of {', '.join(REQUEST_SCOPES)}")
     check_like(request, scope)
     session = request.get("session_id") or None
+    machine = cast("Request", request).get("machine")
     if scope == "tool":
-        return draft("tool", duration, created_by=created_by, session_id=session,
-                     tool=tool or request.get("tool_name"), key=key)
-    if scope == "session":
-        return draft("session", duration, created_by=created_by, session_id=session, key=key)
-    return draft("dir", duration, created_by=created_by, path=request.get("cwd"), key=key)
+        timer = draft("tool", duration, created_by=created_by, session_id=session,
+                      tool=tool or request.get("tool_name"), key=key)
+    elif scope == "session":
+        timer = draft("session", duration, created_by=created_by, session_id=session, key=key)
+    elif machine:
+        timer = _remote_dir(request.get("cwd"), duration, created_by=created_by, key=key)
+    else:
+        timer = draft("dir", duration, created_by=created_by, path=request.get("cwd"), key=key)
+    if machine:
+        timer["machine"] = machine
+    return timer
+
+
+def _remote_dir(path: str | None, duration: str | None, *, created_by: str,
+                key: str | None) -> Timer:
+    """A dir timer for a request of a machine in the fleet: its path is that machine's, so
+    it is checked as text (absolute, not / nor a home directory), never on this disk; the
+    machine that applies it checks nothing more."""
+    if not path or not path.startswith("/"):
+        raise UsageError("a directory timer needs the request's directory")
+    path = posixpath.normpath(path)
+    parts = [p for p in path.split("/") if p]
+    homes = ("home", "Users")
+    if (not parts or parts == ["root"] or (parts[0] in homes and len(parts) <= 2)):
+        raise UsageError(f"{path} would cover nearly every session; give a project directory")
+    now = time.time()
+    timer: Timer = {"id": "", "scope": "dir", "session_id": None, "agent": None,
+                    "tool": None, "tool_label": None, "path": path, "prefix": None,
+                    "created_at": now, "expires_at": now + seconds(duration),
+                    "created_by": created_by}
+    if key:
+        timer["key"] = key
+    return timer
 
 
 def live(store: Ledger | None = None, now: float | None = None) -> list[Timer]:

@@ -32,4 +32,4 @@ def test_the_verbs_users_are_told_about_exist() -> None:
     assert {"install", "uninstall", "allow-dir", "allow-tool", "allow-all", "allow-bash",
             "timers", "revoke", "pending", "approve", "deny", "status", "log", "doctor",
             "listen", "listener start", "listener stop", "listener status", "listener logs",
-            "setup telegram", "setup slack"} <= verbs
+            "setup telegram", "setup slack", "machines"} <= verbs

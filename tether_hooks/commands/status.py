@@ -12,17 +12,20 @@ import click
 
 from tether_hooks import (
     agents,
-    approvals,
     audit,
     config,
     effective,
     listener_status,
     output,
-    timers,
 )
-from tether_hooks.commands.approvals import describe_request
+from tether_hooks.commands.approvals import Fleet, describe_request, fleet_pending, open_fleet
 from tether_hooks.commands.listener import describe_status
+from tether_hooks.commands.timers import describe_timer, fleet_timers
 from tether_hooks.store import Store
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tether_hooks.models import Session
 
 __all__ = ["COMMANDS"]
 
@@ -33,11 +36,10 @@ def status(as_json: bool) -> None:
     """Sessions, pending requests and timers."""
     store = Store()
     now = time.time()
-    sessions = sorted(
-        store.read()["sessions"].values(), key=lambda s: -float(s.get("last_seen", 0))
-    )
-    waiting = approvals.pending(store)
-    live = timers.live(store, now)
+    fleet = open_fleet()
+    sessions, shared = _sessions(store, fleet)
+    waiting, _ = fleet_pending(store, fleet)
+    live, _ = fleet_timers(store, now, fleet)
     cfg = config.load()
     platforms = config.remote_platforms(cfg)
     settings = effective.settings(cfg)
@@ -50,6 +52,8 @@ def status(as_json: bool) -> None:
         "local_approvals": config.apply_env(cfg)["local_approvals"],
         "settings": settings,
     }
+    if shared:
+        data["shared"] = shared
     hooks = {}  # per agent that reports on its hooks (Codex: whether it trusts them)
     for name in agents.AGENTS:
         report = agents.get(name).hooks_report(os.getcwd())
@@ -59,16 +63,17 @@ def status(as_json: bool) -> None:
     data["listener"] = listener
 
     def text() -> str:
-        lines = ["Sessions:"]
+        lines = [f"Shared: {_describe_shared(shared)}"] if shared else []
+        lines.append("Sessions:")
         lines += [
-            f"  {s['id'][:8]}  {s.get('agent')}  {s.get('status')}  {s.get('cwd')}  "
+            f"  {_machine(s)}{s['id'][:8]}  {s.get('agent')}  {s.get('status')}  {s.get('cwd')}  "
             f"(seen {output.ago(now - float(s.get('last_seen', now)))})"
             for s in sessions
         ] or ["  none"]
         lines.append("Pending requests:")
         lines += [f"  {describe_request(r, now)}" for r in waiting] or ["  none"]
         lines.append("Timers:")
-        lines += [f"  {t}" for t in timers.describe_all(live, now)] or ["  none"]
+        lines += [f"  {describe_timer(t, now)}" for t in live] or ["  none"]
         remote = ", ".join(platforms) or "none configured"
         lines.append(f"Chat platforms: {remote}")
         lines.append(f"Settings: {effective.describe(settings)}")
@@ -82,6 +87,36 @@ def status(as_json: bool) -> None:
         return "\n".join(lines)
 
     output.emit(data, as_json, text)
+
+
+def _sessions(store: Store, fleet: Fleet) -> tuple[list[Session], dict[str, object] | None]:
+    """Sessions, newest first: this machine's, and with ``[shared]`` every machine's; and
+    what to say about the shared store (None without ``[shared]``)."""
+    mine = list(store.read()["sessions"].values())
+    s, view, problem = fleet.settings, fleet.view, fleet.problem
+    shared: dict[str, object] | None = None
+    if s is not None:
+        shared = {"machine": s.machine, "url": s.where(), "reachable": view is not None}
+        for session in mine:
+            session["machine"] = s.machine
+        if view is None:
+            shared["problem"] = problem
+        else:
+            shared["leader"] = view.leader()
+            mine += [x for x in view.sessions() if x.get("machine") != s.machine]
+    return sorted(mine, key=lambda x: -float(x.get("last_seen", 0))), shared
+
+
+def _describe_shared(shared: dict[str, object]) -> str:
+    if not shared["reachable"]:
+        return str(shared["problem"])
+    leader = shared.get("leader")
+    return (f"this machine is {shared['machine']}, store {shared['url']}, leader "
+            f"{leader or 'none yet'}")
+
+
+def _machine(record: Session) -> str:
+    return f"{record['machine']}  " if record.get("machine") else ""
 
 
 @click.command("log")

@@ -1,0 +1,71 @@
+"""Pure helpers of the fleet snapshot (``fleet.FleetStore``): fleet ids, resolving an id
+typed by a user, decoding a Redis hash of JSON, a record as its order will settle it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from tether_hooks.errors import NotFound, UsageError
+
+__all__ = ["Doc", "docs", "fleet_id", "provisional", "resolve", "split_id"]
+
+_STATUS_OF = {"allow": "allowed", "deny": "denied"}
+Doc = dict[str, Any]
+
+
+def fleet_id(rid: str, machine: str) -> str:
+    """``a1b2@devbox`` (as ``records.fleet_id``)."""
+    return f"{rid}@{machine}"
+
+
+def split_id(fid: str) -> tuple[str, str | None]:
+    """``("a1b2", "devbox")`` for ``a1b2@devbox``; ``(id, None)`` for a plain id."""
+    rid, sep, machine = fid.partition("@")
+    return rid, (machine if sep else None)
+
+
+def resolve(items: Mapping[str, object], key: str, kind: str) -> str:
+    """The key of ``items`` (plain or ``id@machine``) that ``key`` names: exactly, or by a
+    unique prefix of its id part (``a1b2`` finds ``a1b2@devbox``; ``a1@devbox`` only on
+    devbox). NotFound and UsageError (ambiguous) as ``Store`` raises them."""
+    wanted = key.strip().lstrip("#").lower()
+    if wanted in items:
+        return wanted
+    want_id, want_machine = split_id(wanted)
+    matches = []
+    for item in items:
+        rid, machine = split_id(item.lower())
+        if want_id and rid.startswith(want_id) and want_machine in (None, machine):
+            matches.append(item)
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFound(f"no {kind} with id {key!r}")
+    raise UsageError(f"{key!r} matches several {kind}s: {', '.join(sorted(matches))}")
+
+
+def docs(raw: Mapping[Any, Any]) -> dict[str, Doc]:
+    """A hash of JSON objects, skipping any entry that is not one."""
+    out: dict[str, Doc] = {}
+    for field, text in raw.items():
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, dict):
+            out[str(field)] = value
+    return out
+
+
+def provisional(record: Doc, order: Doc | None) -> Doc:
+    """``record`` as its order (if any, and it is still pending there) will settle it."""
+    if order is None or record.get("status") != "pending":
+        return record
+    behavior = str(order.get("behavior"))
+    decision: Doc = {"behavior": behavior, "reason": order.get("reason"),
+                     "by": order.get("by"), "via": order.get("via"), "at": order.get("at")}
+    decision.update(order.get("extra") or {})
+    return {**record, "decision": decision, "delivering": True,
+            "status": order.get("status") or _STATUS_OF.get(behavior, "expired")}
