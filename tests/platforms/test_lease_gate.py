@@ -11,7 +11,6 @@ import urllib.request
 from typing import Any
 
 import pytest
-
 from emulators.telegram import TelegramEmulator
 from harness.telegram import ALLOWED_USER_ID
 from harness.waiting import until_async
