@@ -1,5 +1,5 @@
 """Several machines, one bot: a bridge given a lease waits on its platform only while the
-lease allows it (real python-telegram-bot against the Bot API emulator; the real
+lease allows it (the real SDKs against the platform emulators; the real
 ``shared.leader.Lease`` on the monotonic clock)."""
 
 from __future__ import annotations
@@ -11,11 +11,23 @@ import urllib.request
 from typing import Any
 
 import pytest
+from emulators.discord import DiscordEmulator
+from emulators.slack import SlackEmulator
 from emulators.telegram import TelegramEmulator
+from harness.discord import ALICE as DISCORD_ALICE
+from harness.discord import Dispatch as DiscordDispatch
+from harness.discord import drive as discord_drive
+from harness.slack import CHANNEL
+from harness.slack import Dispatch as SlackDispatch
+from harness.slack import drive as slack_drive
+from harness.slack import wait as slack_wait
 from harness.telegram import ALLOWED_USER_ID
 from harness.waiting import until_async
 
-from tether_hooks.platforms.base import BridgeContext, Incoming
+from tether_hooks.listener.offsets import Offsets
+from tether_hooks.platforms.base import BridgeContext, Button, Incoming
+from tether_hooks.platforms.discord import DiscordBridge
+from tether_hooks.platforms.slack import SlackBridge
 from tether_hooks.platforms.telegram import TelegramBridge
 from tether_hooks.shared.leader import Lease
 
@@ -100,3 +112,54 @@ def test_a_409_is_told_to_the_lease_and_polling_waits_for_the_renewal(
             await bridge.close()
 
     asyncio.run(main())
+
+
+# -- Slack: no hold, no ack while the lease does not allow --------------------------------
+
+
+def test_slack_leaves_an_envelope_to_slack_while_the_lease_does_not_allow(
+        slack_emulator: SlackEmulator) -> None:
+    emu = slack_emulator
+    emu.ack_timeout = 0.3  # Slack sends an envelope not acknowledged in time again
+    held, inbox = lease(allowed=True), Offsets()
+    buttons = [[Button("✅ Allow", "a:1f2e3d4c"), Button("❌ Deny", "d:1f2e3d4c")]]
+    req = {"id": "7f3a", "agent": "claude", "session_id": "s-1", "cwd": "/p",
+           "tool_name": "Bash", "tool_input": {"command": "make"}}
+
+    async def body(bridge: SlackBridge, d: SlackDispatch) -> None:
+        ref = await bridge.post_request(req, buttons)
+        held.conflict()  # allows nothing until renewed
+        env = await slack_wait(emu.click, CHANNEL, ref.message_id, "tether_0_0")
+        await slack_wait(emu.wait_for_delivery, env.envelope_id, 1)  # sent again: no ack
+        assert await d.none_within(0.3)
+        assert emu.envelope(env.envelope_id).status != "acked"
+        assert inbox.held_keys("slack") == []
+        held.renewed(time.monotonic() + 8)
+        event = await d.next()
+        await slack_wait(emu.wait_for_ack, env.envelope_id)
+        assert event.data == "a:1f2e3d4c"
+
+    slack_drive(emu, body, context={"inbox": inbox, "lease": held})
+
+
+# -- Discord: no read round while the lease does not allow --------------------------------
+
+
+def test_discord_reads_nothing_while_the_lease_does_not_allow(
+        discord_emulator: DiscordEmulator) -> None:
+    emu = discord_emulator
+    held = lease(allowed=False)
+
+    def reads() -> int:
+        return len(emu.calls("GET", rf"/channels/{emu.channel_id}/messages$"))
+
+    async def body(bridge: DiscordBridge, d: DiscordDispatch) -> None:
+        emu.post_user_message("!status", DISCORD_ALICE, mention_bot=True)
+        assert await d.none_within(1.2)  # polls every 0.5 s: two rounds skipped
+        assert reads() == 0
+        held.renewed(time.monotonic() + 8)
+        event = await d.next()
+        assert (event.kind, event.data) == ("command", "status")
+        assert reads() > 0
+
+    discord_drive(emu, body, context={"lease": held})

@@ -3,15 +3,21 @@ to the next leader (real Redis server)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import pytest
 import redis
+from emulators.telegram import TelegramEmulator
 from harness.redis import RedisServer
+from harness.telegram import ALLOWED_USER_ID
 
+from tether_hooks.platforms.base import BridgeContext, Incoming
+from tether_hooks.platforms.telegram import TelegramBridge
 from tether_hooks.shared.book import SharedBook
 from tether_hooks.shared.keys import Keys
-from tether_hooks.shared.leader import NotLeader
+from tether_hooks.shared.leader import Lease, NotLeader
 from tether_hooks.shared.offsets import SharedOffsets
 
 LAPTOP, DEVBOX = "laptop:1:0a1b2c3d", "devbox:2:ffffffff"
@@ -118,3 +124,34 @@ def test_a_corrupt_book_starts_afresh_and_is_replaced(redis_server: RedisServer,
     book.update("a1b2@laptop", shown=True)
     assert json.loads(client.get(keys.book) or "{}")["requests"]["a1b2@laptop"]["nonce"] == (
         "1f2e3d4c")
+
+
+def test_telegram_updates_a_deposed_leader_cannot_hold_never_reach_dispatch(
+        redis_server: RedisServer, namespace: str, telegram_emulator: TelegramEmulator) -> None:
+    emu, keys, client = telegram_emulator, Keys(namespace), redis_server.client()
+    elect(client, keys, DEVBOX)  # laptop still believes it leads (its lease says so)
+    held = Lease(LAPTOP, time.monotonic() + 60, clock=time.monotonic)
+    section = {"bot_token": emu.token, "chat_id": ALLOWED_USER_ID,
+               "allowed_user_ids": [ALLOWED_USER_ID], "api_base": emu.base_url,
+               "retry_delay": 0.05}
+
+    async def main() -> None:
+        bridge = TelegramBridge(BridgeContext(
+            section, inbox=SharedOffsets(client, keys, LAPTOP), lease=held))
+        events: asyncio.Queue[Incoming] = asyncio.Queue()
+        await bridge.start(events.put)
+        try:
+            emu.send_text(ALLOWED_USER_ID, "allow")
+            await asyncio.to_thread(emu.wait_until, lambda: any(
+                c.result for c in emu.calls("getUpdates")), 5.0, "the update fetched")
+            with pytest.raises(TimeoutError):  # fetched, refused by Redis, not applied
+                await asyncio.wait_for(events.get(), 0.5)
+            assert emu.pending_updates  # nor confirmed to Telegram: the leader gets it
+            assert client.get(keys.offsets("telegram")) is None
+            elect(client, keys, LAPTOP)  # (here: laptop leads again) the retry holds it
+            event = await asyncio.wait_for(events.get(), 10)
+            assert event.data == "allow"
+        finally:
+            await bridge.close()
+
+    asyncio.run(main())
