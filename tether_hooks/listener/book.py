@@ -188,19 +188,30 @@ class ChatBook:
     def _save(self) -> None:
         if not self.writer:
             raise RuntimeError(f"{self.path} is written by the listener alone")
-        paths.ensure_dir(os.path.dirname(self.path))
-        state.write_atomic(self.path, json.dumps(self._data, sort_keys=True).encode())
+        self._write_doc(json.dumps(self._data, sort_keys=True).encode())
         self.writes += 1
+
+    def _read_doc(self) -> bytes | None:
+        """The stored document, or None if there is none yet (``shared.book`` overrides
+        this and ``_write_doc`` to keep it in Redis)."""
+        try:
+            with open(self.path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def _write_doc(self, blob: bytes) -> None:
+        paths.ensure_dir(os.path.dirname(self.path))
+        state.write_atomic(self.path, blob)
 
     def _load(self) -> ChatBookDoc:
         try:
-            with open(self.path, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
-            return self._migrate()
+            raw = self._read_doc()
         except OSError as exc:
             log.error("cannot read %s: %s; starting afresh", self.path, exc.strerror)
             return _empty()
+        if raw is None:
+            return self._migrate()
         try:
             data = json.loads(raw)
             if (not isinstance(data, dict) or not isinstance(data.get("requests"), dict)

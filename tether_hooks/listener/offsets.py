@@ -54,8 +54,8 @@ class Offsets:
         self._lock = threading.RLock()
         self._accounts: dict[str, str] = {}
         try:
-            with open(self.path, "rb") as f:
-                loaded = json.loads(f.read())
+            raw = self._read_doc()
+            loaded = json.loads(raw) if raw is not None else {}
         except (OSError, ValueError, RecursionError):
             loaded = {}
         self._ids: dict[str, dict[str, Any]] = {
@@ -212,5 +212,18 @@ class Offsets:
             self._save()
 
     def _save(self) -> None:
+        self._write_doc(json.dumps(self._ids, sort_keys=True).encode())
+
+    # -- where the document lives (``shared.offsets`` keeps it in Redis) -------------------
+
+    def _read_doc(self) -> bytes | None:
+        """The stored document, or None if there is none yet."""
+        try:
+            with open(self.path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def _write_doc(self, blob: bytes) -> None:
         paths.ensure_dir(os.path.dirname(self.path))
-        state.write_atomic(self.path, json.dumps(self._ids, sort_keys=True).encode())
+        state.write_atomic(self.path, blob)

@@ -30,7 +30,8 @@ request (no reply, no id) only applies to requests posted before it was sent.
 Construction: ``platforms.make_bridge(name, BridgeContext(...))`` (one typed factory). The
 context holds the config table, the highest applied ordering id (``offset``), the known
 threads ``{session_id: thread_id}`` and ``on_thread(session_id, thread_id)`` (called when a
-thread/topic is created; the listener records it), and the ``inbox`` of fetched updates.
+thread/topic is created; the listener records it), the ``inbox`` of fetched updates and,
+when several machines share the bot, the ``lease`` that gates every platform wait.
 
 Optional capabilities have safe defaults in ``BridgeBase`` and are announced by the class
 (``capabilities``): dispatch reads ``bridge.capabilities.full_input`` and so on, never
@@ -64,6 +65,8 @@ __all__ = [
     "Inbox",
     "Incoming",
     "LONG_INPUT",
+    "Lease",
+    "POLL_GUARD",
     "MessageRef",
     "Notice",
     "account_digest",
@@ -215,6 +218,23 @@ class Inbox(Protocol):
     def backlog(self, bridge: str) -> list[dict[str, Any]]: ...
 
 
+POLL_GUARD = 1.5  # seconds a leased platform wait must still have after it ends
+
+
+class Lease(Protocol):
+    """The time a bridge may act on its platform (``shared.leader.Lease``: several
+    machines, one bot). A platform wait (Telegram's getUpdates, a Slack ack, a Discord read
+    round) starts only if ``allows(its length + POLL_GUARD)``: it is over before another
+    machine may start one. ``max_wait`` caps a long poll; ``conflict()``: the platform said
+    another program polls it (409)."""
+
+    max_wait: float
+
+    def allows(self, seconds: float) -> bool: ...
+
+    def conflict(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class BridgeContext:
     """What the listener gives a bridge it builds (``platforms.make_bridge``)."""
@@ -228,6 +248,8 @@ class BridgeContext:
     # dict): what a bridge whose buttons live on our side (reactions) watches after a restart
     posted: Callable[[], list[tuple[ChatRef, list[list[Button]]]]] = field(
         default=lambda: [])
+    # several machines, one bot: None (alone) waits on the platform freely
+    lease: Lease | None = None
 
 
 class BridgeBase(ABC):

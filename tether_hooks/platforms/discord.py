@@ -100,7 +100,7 @@ class DiscordBridge(BridgeBase):
         self.rest = Rest(s.api_base, s.bot_token, timeout=s.send_timeout, proxy=s.proxy,
                          retries=s.retries, max_retry_after=s.max_retry_after,
                          limits=self.limits, mask=self.mask, channel=s.channel_id)
-        self.reader = Reader(self.rest, s.channel_id or "", s.webhook_id)
+        self.reader = Reader(self.rest, s.channel_id or "", s.webhook_id, lease=ctx.lease)
         self.reactions = Reactions(self.rest)
         self.inbox = ctx.inbox
         self._posted = ctx.posted

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether_hooks.platforms.base import Button, Incoming, MessageRef
+from tether_hooks.platforms.base import POLL_GUARD, Button, Incoming, Lease, MessageRef
 from tether_hooks.platforms.discord_events import (
     is_snowflake,
     message_event,
@@ -35,6 +35,7 @@ PAGE = 50  # newest messages read per poll
 MORE_PAGES = 4  # pages past the cursor read at most in one poll (a busy channel)
 LOOKBACK = 600.0  # on start, messages this old are read again (replays are dropped by key)
 OLD_EVERY = 5.0  # seconds between reads of a request message older than the page
+ROUND = 2.0  # seconds a lease must allow for a poll (plus POLL_GUARD)
 
 
 @dataclass
@@ -59,8 +60,10 @@ class Watched:
 class Reader:
     """What changed in the channel since the last poll, as events."""
 
-    def __init__(self, rest: Rest, channel: str, webhook_id: str) -> None:
+    def __init__(self, rest: Rest, channel: str, webhook_id: str, *,
+                 lease: Lease | None = None) -> None:
         self.rest = rest
+        self.lease = lease
         self.channel = channel
         self.webhook_id = webhook_id
         self.bot_id: str | None = None
@@ -89,7 +92,11 @@ class Reader:
             watched.seen.get(emoji, set()).discard(user_id)
 
     async def poll(self) -> list[Incoming]:
-        """One poll: the new messages' events (oldest first), then new reactions."""
+        """One poll: the new messages' events (oldest first), then new reactions; none
+        (and nothing read) while a lease does not allow a round."""
+        if self.lease is not None and not self.lease.allows(ROUND + POLL_GUARD):
+            self.hidden = []
+            return []
         path = f"/channels/{self.channel}/messages"
         page = await self.rest.call("GET", path, "read the channel",
                                     params={"limit": PAGE})

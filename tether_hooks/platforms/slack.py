@@ -96,7 +96,8 @@ class SlackBridge(BridgeBase):
                                   proxy=s.proxy,
                                   retry_handlers=retry_handlers(s.retries, s.max_retry_after))
         self.threads = Threads(ctx.threads, ctx.on_thread)
-        self.receiver = Receiver(s, self.web, self._where, self._accept, ctx.inbox, self.name)
+        self.receiver = Receiver(s, self.web, self._where, self._accept, ctx.inbox, self.name,
+                                 lease=ctx.lease)
         self.inbox = ctx.inbox
         self._on_event: OnEvent | None = None
         self._worker: asyncio.Task[None] | None = None

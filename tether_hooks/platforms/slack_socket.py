@@ -5,6 +5,9 @@ then queued for dispatch, one at a time in the order it arrived; and the connect
   disables apps that never ack). The envelope is written to the inbox (``hold_keyed``)
   first, then acknowledged, then queued: a listener killed at any moment loses nothing (the
   next one gets the held envelopes back first) and never keeps Slack waiting on dispatch.
+* **Under a lease** (several machines, one bot): an envelope is held and acknowledged only
+  while the lease ``allows(ACK_WINDOW)``, and one that cannot be held is not acknowledged:
+  Slack sends it again, to the connection of the machine that leads then.
 * **Once per key**: a key queued already in this process (Slack's retry of an envelope
   acknowledged late, e.g. across a ``disconnect``) is acknowledged and dropped; dispatch drops
   one applied before a restart (``event_key`` among the recent keys).
@@ -28,7 +31,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tether_hooks.models import BridgeHealth, HealthState
-from tether_hooks.platforms.base import BridgeAuthError, BridgeError, Inbox, Incoming
+from tether_hooks.platforms.base import BridgeAuthError, BridgeError, Inbox, Incoming, Lease
 from tether_hooks.platforms.recent import remember
 from tether_hooks.platforms.slack_config import SlackSettings
 from tether_hooks.platforms.slack_errors import Where, map_error
@@ -43,6 +46,7 @@ SDK_LOG = "tether_hooks.platforms.slack.socket"
 CONNECT_TIMEOUT = 15.0  # seconds from apps.connections.open to Slack's hello
 DOWN_AFTER = 15.0  # a socket gone this long makes the bridge "error" (clicks cannot arrive)
 SEEN = 2000  # keys remembered in this process
+ACK_WINDOW = 3.0  # seconds a lease must still allow for an envelope to be held and acked
 # raw envelope -> (event key, event), or None for what dispatch never needs
 Accept = Callable[[dict[str, Any]], tuple[str, Incoming] | None]
 
@@ -150,9 +154,11 @@ class Receiver:
     """One Socket Mode client at a time (``open`` / ``close``), feeding ``queue``."""
 
     def __init__(self, settings: SlackSettings, web: AsyncWebClient, where: Callable[[], Where],
-                 accept: Accept, inbox: Inbox | None, name: str = "slack") -> None:
+                 accept: Accept, inbox: Inbox | None, name: str = "slack", *,
+                 lease: Lease | None = None) -> None:
         self.settings, self.web, self.where = settings, web, where
         self.accept, self.inbox, self.name = accept, inbox, name
+        self.lease = lease
         self.health = SocketHealth()
         self.queue: asyncio.Queue[tuple[str, Incoming]] = asyncio.Queue()
         self.client: _Client | None = None
@@ -261,6 +267,10 @@ class Receiver:
         """Hold, ack, queue: listeners start in arrival order, and the lock keeps it."""
         assert self._lock is not None
         async with self._lock:
+            if not self._leased():
+                log.info("slack: not leading: envelope %s left for Slack to send again",
+                         str(req.envelope_id)[:80])
+                return
             raw: dict[str, Any] = {}
             try:
                 raw = envelope(req.type, req.envelope_id, req.payload)
@@ -273,6 +283,10 @@ class Receiver:
                 try:
                     await asyncio.to_thread(self.inbox.hold_keyed, self.name, [(item[0], raw)])
                 except Exception as exc:  # still acked: Slack disables apps that never ack
+                    if self.lease is not None:  # unless another machine may take it
+                        log.warning("slack: cannot hold %s under the lease (%s); left for "
+                                    "Slack to send again", item[0], type(exc).__name__)
+                        return
                     log.error("slack: cannot hold %s: %s", item[0], exc)
             try:
                 await client.send_socket_mode_response(
@@ -290,9 +304,15 @@ class Receiver:
                     str(message.get("type"))[:40], repr(message.get("envelope_id"))[:80],
                     type(message.get("payload")).__name__)
         async with self._lock or asyncio.Lock():
+            if not self._leased():
+                return
             try:
                 await client.send_socket_mode_response(
                     SocketModeResponse(envelope_id=message["envelope_id"]))
             except Exception as exc:
                 log.warning("slack: cannot acknowledge envelope %r: %s",
                             str(message["envelope_id"])[:80], exc)
+
+    def _leased(self) -> bool:
+        """May an envelope be held and acknowledged now? (Always without a lease.)"""
+        return self.lease is None or self.lease.allows(ACK_WINDOW)

@@ -19,6 +19,9 @@ The bridge only translates (see ``base.py``). What the listener can rely on:
   instead of posting a second copy. Edits and callback answers are idempotent: retried.
 * **Polling never stops for good**: a 401/403/404 is retried like a network error
   (``telegram_poll``), and :meth:`restart_polling` revives a poller that ended anyway.
+* **Several machines, one bot** (``ctx.lease``): a getUpdates is sent only while the lease
+  allows its whole timeout (capped to ``lease.max_wait``), a 409 is told to the lease, and
+  updates that cannot be held under it are left to Telegram (``telegram_poll``).
 * **Secrets**: the bot token is blanked in every error and health report (``redact``).
 * **Forum topics** (``forum = true``): one per session, named "<folder> · <session id[:8]>",
   created on first use, known from ``ctx.threads`` or the session record; MessageRefs carry
@@ -116,6 +119,10 @@ class TelegramBridge(BridgeBase):
         self.inbox: Inbox | None = ctx.inbox  # holds fetched updates until applied
         self.resolved_chat_id: str | None = None  # chat_id "@name" as the number events carry
         s = self.settings
+        self.lease = ctx.lease  # several machines, one bot: polls only while it allows
+        # a leased poll is short: it must end within the lease
+        self.poll_timeout = min(s.poll_timeout, max(1, int(ctx.lease.max_wait))) if ctx.lease else (
+            s.poll_timeout)
         self._health = PollHealth(s.bot_token)
         self._app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(s.bot_token).base_url(s.api_base)
@@ -124,8 +131,8 @@ class TelegramBridge(BridgeBase):
                                   write_timeout=s.send_timeout, connect_timeout=10,
                                   pool_timeout=10))
             .get_updates_request(PollRequest(
-                self._health, self._fetched, connection_pool_size=1,
-                read_timeout=s.poll_timeout + 10,
+                self._health, self._fetched, lease=ctx.lease, poll_timeout=self.poll_timeout,
+                connection_pool_size=1, read_timeout=self.poll_timeout + 10,
                 write_timeout=10, connect_timeout=10, pool_timeout=10))
             .concurrent_updates(False).job_queue(None).build()
         )
@@ -197,7 +204,7 @@ class TelegramBridge(BridgeBase):
         updater = self._app.updater
         assert updater is not None  # built with the default updater
         await updater.start_polling(
-            timeout=timedelta(seconds=self.settings.poll_timeout),
+            timeout=timedelta(seconds=self.poll_timeout),
             allowed_updates=_ALLOWED_UPDATES, error_callback=self._poll_error,
         )
 

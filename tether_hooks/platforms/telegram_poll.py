@@ -1,6 +1,6 @@
 """The getUpdates long poll: its health (for ``status``), its request (held updates, a
-401/403/404 retried rather than the end of polling), and restarting it should PTB's
-polling task end anyway."""
+401/403/404 retried rather than the end of polling, the lease's gate when several machines
+share the bot), and restarting it should PTB's polling task end anyway."""
 
 from __future__ import annotations
 
@@ -15,14 +15,17 @@ from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
 from tether_hooks.models import BridgeHealth, HealthState
-from tether_hooks.platforms.base import redact
+from tether_hooks.platforms.base import POLL_GUARD, Lease, redact
 from tether_hooks.platforms.telegram_errors import short_reason
 
-__all__ = ["PollHealth", "PollRejected", "PollRequest", "polling_alive", "restart_polling"]
+__all__ = ["PollFenced", "PollHealth", "PollRejected", "PollRequest", "polling_alive",
+           "restart_polling"]
 
 log = logging.getLogger("tether_hooks.platforms.telegram")
 
 POLL_TASK = "Updater:start_polling:polling_task"  # PTB's name for its polling task
+GATE_STEP = 0.1  # seconds between looks at a lease that does not allow a poll yet
+_EMPTY = b'{"ok":true,"result":[]}'
 
 
 def polling_alive() -> bool:
@@ -45,6 +48,11 @@ class PollRejected(NetworkError):
     """getUpdates answered 401/403/404: the token was rejected, or a self-hosted Bot API
     server or proxy is restarting. Raised as a network error, so PTB's polling loop retries
     it with its capped backoff instead of stopping for good (it gives up on InvalidToken)."""
+
+
+class PollFenced(NetworkError):
+    """What was fetched could not be held under the lease (this machine no longer leads,
+    or the shared store failed): PTB retries, and Telegram sends those updates again."""
 
 
 def _backoff(interval: float) -> float:
@@ -154,14 +162,26 @@ class PollRequest(HTTPXRequest):
     """The getUpdates connection, watched for health (409s, failures, recoveries). A 401,
     403 or 404 is raised as :class:`PollRejected` (retried, never the end of polling), and
     the updates of a good answer go to ``on_fetched`` before PTB sees them (and so before
-    Telegram hears they were received)."""
+    Telegram hears they were received).
 
-    def __init__(self, health: PollHealth, on_fetched: Any = None, **kwargs: Any) -> None:
+    With a ``lease`` (several machines, one bot) a getUpdates is sent only once the lease
+    allows its whole ``timeout`` + ``POLL_GUARD``: until then it waits (the polling task
+    can be stopped meanwhile); a closing bridge's last call (PTB's confirmation) is answered
+    empty here instead, so Telegram gives those updates to the next leader. A 409 is told to
+    the lease, and updates that cannot be held raise :class:`PollFenced`."""
+
+    def __init__(self, health: PollHealth, on_fetched: Any = None, *,
+                 lease: Lease | None = None, poll_timeout: float = 10.0,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._health = health
         self.on_fetched = on_fetched
+        self.lease = lease
+        self.poll_timeout = poll_timeout  # when the call does not say
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if self.lease is not None and not await self._allowed(self.lease, args, kwargs):
+            return 200, _EMPTY
         try:
             code, payload = await super().do_request(*args, **kwargs)
         except Exception as exc:
@@ -171,11 +191,33 @@ class PollRequest(HTTPXRequest):
         if code == 429:
             retry_after = _retry_after(payload)
         self._health.polled(code, retry_after)
+        if code == 409 and self.lease is not None and not self._health.closed:
+            self.lease.conflict()
         if code in (401, 403, 404):
             raise PollRejected(f"{self._health.problem}: {_description(payload)}")
         if 200 <= code < 300 and self.on_fetched is not None:
-            await self.on_fetched(payload)
+            if self.lease is None:
+                await self.on_fetched(payload)
+            else:
+                try:
+                    await self.on_fetched(payload)
+                except Exception as exc:
+                    raise PollFenced(f"cannot hold the fetched updates under the lease "
+                                     f"({type(exc).__name__})") from None
         return code, payload
+
+    async def _allowed(self, lease: Lease, args: tuple[Any, ...], kwargs: dict[str, Any]
+                       ) -> bool:
+        """Wait until ``lease`` allows this call; False: a closing bridge's call, not sent."""
+        data = kwargs.get("request_data", args[2] if len(args) > 2 else None)
+        timeout = getattr(data, "parameters", {}).get("timeout", self.poll_timeout)
+        seconds = (float(timeout) if isinstance(timeout, (int, float)) else self.poll_timeout
+                   ) + POLL_GUARD
+        while not lease.allows(seconds):
+            if self._health.closed:
+                return False
+            await asyncio.sleep(GATE_STEP)
+        return True
 
 
 def _retry_after(payload: bytes) -> float | None:
