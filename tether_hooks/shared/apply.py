@@ -27,7 +27,7 @@ from tether_hooks.errors import NotFound, TetherError
 from tether_hooks.lifecycle import draft_timer
 from tether_hooks.models import SETTLED_STATUSES, DecisionExtra, Request, RequestStatus, Timer
 from tether_hooks.redact import value as redacted
-from tether_hooks.shared.forward import Trouble
+from tether_hooks.shared.forward import Trouble, still_running
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.orders import load
 from tether_hooks.store import Store
@@ -221,6 +221,7 @@ class Applier:
                     await self.scan()
                     trouble.ok()
                     await pubsub.get_message(ignore_subscribe_messages=True, timeout=interval)
+                    still_running()
             except Exception as exc:
                 trouble.failed(exc)
             finally:
@@ -228,4 +229,5 @@ class Applier:
                     await pubsub.aclose()
                 except Exception:  # the connection is already gone
                     pass
+            still_running()
             await asyncio.sleep(interval)

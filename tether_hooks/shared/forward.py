@@ -23,7 +23,7 @@ from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.orders import DAY
 from tether_hooks.store import Store
 
-__all__ = ["Forwarder", "Trouble"]
+__all__ = ["Forwarder", "Trouble", "still_running"]
 
 log = logging.getLogger("tether_hooks.listener")
 
@@ -48,6 +48,14 @@ class Trouble:
         if self.failing:
             log.info("%s works again", self.what)
         self.failing = False
+
+
+def still_running() -> None:
+    """Raise CancelledError if this task was cancelled but a library swallowed it (redis-py
+    reading a pub/sub message can, on Python 3.11): a loop must stop when told to."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _records(data: State, machine: str) -> dict[str, dict[str, str]]:
@@ -120,6 +128,7 @@ class Forwarder:
         seen: object = None
         last_full = float("-inf")
         while True:
+            still_running()
             self._wake.clear()
             try:
                 signature = self.store.signature()  # before reading: a later write syncs
@@ -133,7 +142,8 @@ class Forwarder:
             except Exception as exc:  # Redis or store trouble: retried at the next poll
                 trouble.failed(exc)
                 last_full = float("-inf")  # Redis may have lost data: resend everything
-            try:
-                await asyncio.wait_for(self._wake.wait(), poll)
+            try:  # (not wait_for: on 3.11 it may swallow a cancellation)
+                async with asyncio.timeout(poll):
+                    await self._wake.wait()
             except TimeoutError:
                 pass

@@ -19,7 +19,7 @@ from typing import cast
 import redis.asyncio
 
 from tether_hooks.models import Request, Timer
-from tether_hooks.shared.forward import Trouble
+from tether_hooks.shared.forward import Trouble, still_running
 from tether_hooks.shared.keys import Keys
 from tether_hooks.store import Store
 
@@ -98,6 +98,7 @@ class Mirror:
                     dropped = False
                     trouble.ok()
                     await pubsub.get_message(ignore_subscribe_messages=True, timeout=interval)
+                    still_running()
             except Exception as exc:
                 trouble.failed(exc)
             finally:
@@ -105,6 +106,7 @@ class Mirror:
                     await pubsub.aclose()
                 except Exception:  # the connection is already gone
                     pass
+            still_running()
             if not dropped and time.monotonic() - self.reached >= self.grace:
                 try:
                     await self._apply({})

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis.asyncio
 
-from tether_hooks.shared.forward import Trouble
+from tether_hooks.shared.forward import Trouble, still_running
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.orders import load
 
@@ -73,6 +73,7 @@ class Notes:
                 if left <= 0:
                     return {"ok": True, "reply": None}
                 await pubsub.get_message(ignore_subscribe_messages=True, timeout=min(left, 1.0))
+                still_running()
         finally:
             await pubsub.aclose()
 
@@ -94,9 +95,11 @@ class Notes:
                 await self._group()
                 while True:
                     await self.round(consumer, handle)
+                    still_running()
                     trouble.ok()
             except Exception as exc:
                 trouble.failed(exc)
+            still_running()
             await asyncio.sleep(BLOCK)
 
     async def _group(self) -> None:
