@@ -182,33 +182,12 @@ class Store:
             return [data["timers"].pop(key)]
 
     def sync_fleet_timers(self, live: Mapping[str, Timer]) -> list[Request]:
-        """Make this machine's copies of the fleet's timers (``origin == "fleet"``) exactly
-        ``live`` (id -> timer of ``tmr:all``): copies gone or changed there are removed, new
-        ones added under the same id and allow the pending requests they cover, as
-        ``insert_timer`` does (each request's own ``never`` list still applies). Other
-        timers are not touched. Returns the requests allowed."""
-        allowed: list[Request] = []
+        """Make the copies of the fleet's timers (``origin == "fleet"``) exactly ``live``
+        (``shared.records.sync_copies``); returns the pending requests new ones allowed."""
+        from tether_hooks.shared.records import sync_copies  # (never on a hook's path)
+
         with self.edit() as data:
-            timers, now = data["timers"], time.time()
-            for tid, timer in list(timers.items()):
-                if timer.get("origin") == "fleet" and (
-                        tid not in live or _fleet_view(timer) != _fleet_view(live[tid])):
-                    del timers[tid]
-            for tid, timer in live.items():
-                if tid in timers:
-                    continue  # already mirrored (or a timer of ours has that id: not replaced)
-                copy = cast(Timer, {k: v for k, v in timer.items() if k not in ("key", "machine")})
-                copy["origin"] = "fleet"
-                placed, covered = insert_timer(data, copy, now)
-                # insert_timer numbers timers locally; a copy keeps the fleet's id
-                timers[tid] = timers.pop(placed["id"])
-                placed["id"] = tid
-                for request in covered:
-                    decision = request.get("decision")
-                    if decision is not None:
-                        decision["timer_id"] = tid
-                allowed += covered
-        return allowed
+            return sync_copies(data, live, time.time())
 
     # -- requests -------------------------------------------------------------
 
@@ -392,11 +371,6 @@ def _log_due(data: State) -> None:
     if len(_LOGGED) > 1000:
         _LOGGED.clear()
     _LOGGED.add(write)
-
-
-def _fleet_view(timer: Mapping[str, object]) -> dict[str, object]:
-    """What makes a fleet timer the same timer (not its local bookkeeping)."""
-    return {k: v for k, v in timer.items() if k not in ("id", "key", "machine", "origin")}
 
 
 def _rev(data: State) -> int:

@@ -4,13 +4,16 @@ redacts them (``redact.value``), so no secret of a tool call reaches the shared 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from tether_hooks import redact
 from tether_hooks.errors import UsageError
-from tether_hooks.models import Request, Session, Timer
+from tether_hooks.lifecycle import insert_timer
+from tether_hooks.models import Request, Session, State, Timer
 
-__all__ = ["fleet_id", "shared_request", "shared_session", "shared_timer", "split_id"]
+__all__ = ["fleet_id", "shared_request", "shared_session", "shared_timer", "split_id",
+           "sync_copies"]
 
 # Local-only fields: a transcript path, the waiting hook's pid, the machine's never list,
 # the agent's tool-use id, the listener's chat bookkeeping (the leader keeps its own).
@@ -63,3 +66,33 @@ def shared_timer(timer: Timer, machine: str) -> dict[str, Any]:
         out["prefix"] = redact.chat(out["prefix"])
     out["machine"] = machine
     return out
+
+
+def _same(timer: Mapping[str, object]) -> dict[str, object]:
+    """What makes a fleet timer the same timer (not its local bookkeeping)."""
+    return {k: v for k, v in timer.items() if k not in ("id", "key", "machine", "origin")}
+
+
+def sync_copies(data: State, live: Mapping[str, Timer], now: float) -> list[Request]:
+    """In ``data`` (under the store's lock): the timers with ``origin == "fleet"`` made
+    exactly ``live``. Copies gone or changed there are removed; new ones are added under
+    the fleet's id and allow the pending requests they cover (``insert_timer``: each
+    request's own ``never`` list applies). Other timers are untouched. The requests allowed."""
+    timers, allowed = data["timers"], []
+    for tid, timer in list(timers.items()):
+        if timer.get("origin") == "fleet" and (tid not in live or _same(timer) != _same(
+                live[tid])):
+            del timers[tid]
+    for tid, timer in live.items():
+        if tid in timers:
+            continue  # already mirrored (or a timer of ours has that id: not replaced)
+        copy = cast(Timer, {k: v for k, v in timer.items() if k not in ("key", "machine")})
+        copy["origin"] = "fleet"
+        placed, covered = insert_timer(data, copy, now)
+        timers[tid] = timers.pop(placed["id"])  # insert_timer numbers it; keep the fleet's id
+        placed["id"] = tid
+        for request in covered:
+            if request.get("decision"):
+                request["decision"]["timer_id"] = tid  # type: ignore[index]
+        allowed += covered
+    return allowed
