@@ -17,6 +17,8 @@ from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.notes import GROUP, Notes
 from tether_hooks.shared.settings import SharedSettings
 
+TOKEN = "ghp_" + "Z9y8X7w6V5" * 3 + "u4T3s2"
+
 
 def run(coro: Awaitable[Any], timeout: float = 20) -> Any:
     return asyncio.run(asyncio.wait_for(coro, timeout))  # type: ignore[arg-type]
@@ -40,7 +42,7 @@ def test_a_note_that_waits_gets_the_leaders_reply(settings: SharedSettings) -> N
         follower = asyncio.create_task(Notes(leader, keys, "laptop").follow("laptop", handle))
         try:
             notes = Notes(station, keys, "dev-box")
-            told = await notes.send("waiting", {"text": "idle"})
+            told = await notes.send("waiting", {"text": f"idle; export GITHUB_TOKEN={TOKEN}"})
             answered = await notes.send("finished", {"text": "done"}, wait=5)
             return told, answered
         finally:
@@ -53,7 +55,9 @@ def test_a_note_that_waits_gets_the_leaders_reply(settings: SharedSettings) -> N
     assert told == {"ok": True, "reply": None}
     assert answered == {"ok": True, "reply": "keep going on dev-box"}
     assert [(n["kind"], n["body"]["text"], n["wait_id"] is None) for n in seen] == [
-        ("waiting", "idle", True), ("finished", "done", False)]
+        ("waiting", "idle; export GITHUB_TOKEN=«secret: GitHub token»", True),
+        ("finished", "done", False)]
+    assert TOKEN not in json.dumps(connect_sync(settings).xrange(keys.notes))
     sync = connect_sync(settings)
     assert sync.hlen(keys.replies("dev-box")) == 0  # taken
     assert sync.xpending(keys.notes, GROUP)["pending"] == 0  # all acknowledged

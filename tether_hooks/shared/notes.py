@@ -19,6 +19,7 @@ from typing import Any
 
 import redis.asyncio
 
+from tether_hooks import redact
 from tether_hooks.shared.forward import Trouble, still_running
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.orders import load
@@ -53,7 +54,7 @@ class Notes:
         """Add a note; with ``wait`` > 0, the leader's reply (waited for up to ``wait`` + 20
         s), else ``{"ok": True, "reply": None}``. Redis errors are raised."""
         wait_id = uuid.uuid4().hex if wait > 0 else None
-        note: Note = {"machine": self.machine, "kind": kind, "body": body,
+        note: Note = {"machine": self.machine, "kind": kind, "body": redact.value(body),
                       "wait_id": wait_id, "at": time.time()}
         if wait_id is None:
             await self._add(note)
