@@ -181,6 +181,14 @@ class Store:
             key = _resolve(data["timers"], timer_id, "timer")
             return [data["timers"].pop(key)]
 
+    def sync_fleet_timers(self, live: Mapping[str, Timer]) -> list[Request]:
+        """Make the copies of the fleet's timers (``origin == "fleet"``) exactly ``live``
+        (``shared.records.sync_copies``); returns the pending requests new ones allowed."""
+        from tether_hooks.shared.records import sync_copies  # (never on a hook's path)
+
+        with self.edit() as data:
+            return sync_copies(data, live, time.time())
+
     # -- requests -------------------------------------------------------------
 
     def add_request(self, request: HookRequest, timeout: float) -> Request:

@@ -63,6 +63,8 @@ def provisional(record: Doc, order: Doc | None) -> Doc:
     """``record`` as its order (if any, and it is still pending there) will settle it."""
     if order is None or record.get("status") != "pending":
         return record
+    if "request_at" in order and order["request_at"] != record.get("created_at"):
+        return record  # an order left for an earlier request that had the same id
     behavior = str(order.get("behavior"))
     decision: Doc = {"behavior": behavior, "reason": order.get("reason"),
                      "by": order.get("by"), "via": order.get("via"), "at": order.get("at")}

@@ -244,7 +244,7 @@ class Station:
         seconds, micros = await self.aclient.time()
         now_ms = seconds * 1000 + micros // 1000
         leading = self.leading
-        info = {"version": __version__, "pid": str(os.getpid()), "state": self.role,
+        info: dict[Any, Any] = {"version": __version__, "pid": str(os.getpid()), "state": self.role,
                 "platforms": json.dumps(self.names), "beat": str(now_ms),
                 "usable": json.dumps(leading.bridges.usable() if leading else False),
                 "bridges": json.dumps(leading.bridges.states if leading else {})}
