@@ -15,10 +15,12 @@ def test_it_lives_beside_the_state_and_survives_a_restart(tether_home: Path) -> 
     book = ChatBook()
     assert book.path == str(Path(paths.state_file()).parent / "chat.json") == book_path()
     book.stage("7f3a", "1f2e3d4c")
-    assert not Path(book.path).exists()  # a staged nonce is written with its refs
+    assert ChatBook(writer=False).by_nonce("1f2e3d4c") == "7f3a"  # written before the post
+    book.stage("7f3a", "1f2e3d4c")
+    assert book.writes == 1  # the same nonce again: nothing to write
     ref = {"bridge": "memory", "chat_id": "100", "message_id": "5", "thread_id": "1001"}
     book.update("7f3a", refs=[ref], posted_at=1.0, session_id="s-1")
-    assert book.writes == 1
+    assert book.writes == 2
     again = ChatBook(writer=False)  # a restart, or a reader
     assert again.by_nonce("1f2e3d4c") == "7f3a"
     assert again.by_message("memory", "100", "5") == ("7f3a", ref)

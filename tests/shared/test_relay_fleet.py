@@ -138,7 +138,7 @@ def test_an_all_machines_timer_set_on_one_covers_the_other(
     proc = devbox.hook(bash("s-dev", "make check"))
     assert allowed(proc, hook)
     assert copies(telegram_emulator, "make check") <= 1  # an auto-approval notice at most
-    revoked = laptop.cli("revoke", "all")
+    revoked = laptop.cli("revoke", "--all")
     assert revoked.returncode == 0, revoked.stderr
     until(lambda: not _timers(devbox), what="the fleet timer gone from devbox")
 
@@ -153,6 +153,9 @@ def test_the_leader_killed_another_takes_over_and_nothing_is_lost(
     rest = [m for m in machines if m is not lead]
     proc = rest[0].hook(bash("s-a", "echo before-the-crash"))
     before = posted(emu, "before-the-crash")
+    book = f"th:{fleet.namespace}:book"
+    until(lambda: f'"message_id": "{before.message_id}"' in (fleet.redis.client().get(book) or ""),
+          what="the post recorded in the shared book")
     lead.kill9()
     killed = time.monotonic()
     late = rest[1].hook(bash("s-b", "echo after-the-crash"))
@@ -163,6 +166,7 @@ def test_the_leader_killed_another_takes_over_and_nothing_is_lost(
     emu.press(before, "✅ Allow")
     emu.press(after, "✅ Allow")
     assert allowed(proc, hook) and allowed(late, hook)
+    edited(emu, before, "Allowed by @alice")
     assert copies(emu, "before-the-crash") == copies(emu, "after-the-crash") == 1
     assert not conflicts(emu)
     assert leader_of(rest) in rest
@@ -182,18 +186,25 @@ def test_redis_stopped_mid_run_no_wrong_allow_and_no_lost_decision(
     local = posted(emu, "answered-on-devbox")
     redis_server.stop()
     try:
-        emu.press(msg, "✅ Allow")  # the leader cannot write the order: nothing is allowed
+        press = emu.press(msg, "✅ Allow")  # the leader cannot write the order
+        told = emu.wait_for_callback_answer(press, timeout=20).text or ""
+        assert told != "Allowed"
         rid = next(r["id"] for r in devbox.pending() if "answered-on" in r["summary"])
         done = devbox.cli("deny", rid)  # decided on devbox meanwhile
         assert done.returncode == 0, done.stderr
         assert not allowed(answered, hook)
-        assert any("pressed-while-down" in r["summary"] for r in devbox.pending())
+        assert any("pressed-while-down" in r["summary"] for r in devbox.pending()), [
+            (r["summary"], r["status"], r.get("decision")) for r in devbox.requests().values()]
     finally:
         redis_server.start()
     edited(emu, local, "Denied", timeout=30)  # the decision made meanwhile is shown
-    if any("pressed-while-down" in r["summary"] for r in devbox.pending()):
-        emu.press(msg, "✅ Allow", force=True)
+    # the press made while Redis was down decided nothing: the request still waits, and a
+    # press now (its buttons are still there) allows it
+    assert any("pressed-while-down" in r["summary"] for r in devbox.pending())
+    again = emu.press(msg, "✅ Allow")
+    assert emu.wait_for_callback_answer(again, timeout=20).text == "Allowed"
     assert allowed(pressed, hook)
+    edited(emu, msg, "Allowed by @alice")
 
 
 def _timers(m: Machine) -> list[dict]:

@@ -184,10 +184,31 @@ def revoke(timer_id: str | None, revoke_all: bool, as_json: bool) -> None:
     """Revoke the timer TIMER_ID (any machine's, with [shared]), or --all of them."""
     if bool(timer_id) == revoke_all:
         raise click.UsageError("give a timer id or --all (not both)")
-    removed = core.revoke(None) if revoke_all else _revoke(str(timer_id))
+    removed = _revoke_all() if revoke_all else _revoke(str(timer_id))
     output.emit(
         removed, as_json, lambda: "\n".join(f"Revoked {t['id']}" for t in removed) or "No timers."
     )
+
+
+def _revoke_all() -> list[Timer]:
+    """Every timer: this machine's at once and, with [shared], every machine's and every
+    fleet timer (Redis unreachable: this machine's only, and it says so)."""
+    removed = core.revoke(None)
+    s = fleet_settings()
+    if s is None:
+        return removed
+    from tether_hooks.shared import view as fleet_view
+
+    view, problem = fleet_view.opened(s)
+    if view is None:
+        click.echo(f"{problem}; the other machines keep their timers", err=True)
+        return removed
+    from tether_hooks.shared.client import unavailable
+
+    with unavailable(s):
+        others = view.store.revoke(None)
+    mine = {t["id"] for t in removed}
+    return removed + [t for t in others if t["id"] not in mine]
 
 
 def _revoke(timer_id: str) -> list[Timer]:

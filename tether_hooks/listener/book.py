@@ -110,9 +110,13 @@ class ChatBook:
 
     def stage(self, rid: str, nonce: str) -> None:
         """The nonce of a request being posted, known at once (a press on its first message
-        resolves) and written with its refs (``update``)."""
+        resolves) and written before the post."""
         with self._lock:
-            self._data["requests"].setdefault(rid, {})["nonce"] = nonce
+            record = self._data["requests"].setdefault(rid, {})
+            if record.get("nonce") != nonce:
+                record["nonce"] = nonce
+                self._save()  # before the post: a listener that dies right after it
+                # (a fleet's leader killed) leaves a nonce the next one posts with again
 
     def update(self, rid: str, *, session_id: str | None = None,
                **fields: Unpack[RequestChat]) -> RequestChat:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks import audit, bounds, config, paths
+from tether_hooks.errors import TetherError
 from tether_hooks.ledger import Ledger
 from tether_hooks.listener import access, commands, logs, pairing
 from tether_hooks.listener.book import ChatBook
@@ -166,8 +167,9 @@ class Dispatcher:
                     await self.runtime.io(self.offsets.done, event.bridge, int(event.update_id))
                 elif key is not None:
                     await self.runtime.io(self.offsets.done_key, event.bridge, key)
-            except OSError as exc:
-                log.error("cannot record update %s as applied: %s", key, exc)
+            except Exception as exc:  # OSError, the shared store unreachable, ...
+                log.error("cannot record update %s as applied: %s: %s", key,
+                          type(exc).__name__, exc)
 
     async def _apply(self, event: Incoming) -> None:
         try:
@@ -182,7 +184,10 @@ class Dispatcher:
             elif event.kind == "command":
                 await commands.run(self.commands, event)
         except Exception as exc:
-            log.exception("handling a %s from %s failed", event.kind, event.bridge)
+            if isinstance(exc, TetherError):  # said plainly (the shared store unreachable)
+                log.error("handling a %s from %s failed: %s", event.kind, event.bridge, exc)
+            else:
+                log.exception("handling a %s from %s failed", event.kind, event.bridge)
             try:
                 await self.bridges.tell(event, f"⚠️ That failed: {exc}")
             except Exception:

@@ -125,7 +125,7 @@ class Outbox:
         try:
             self.offered.setdefault(rid, set()).update(b.name for b in bridges)
             nonce = self.book.request(rid).get("nonce") or chat.new_nonce()
-            self.book.stage(rid, nonce)
+            await self.runtime.io(self.book.stage, rid, nonce)
             shown: dict[str, Any] | None = None
             if session is not None:  # where its messages went before (a forum topic)
                 shown = dict(session, chat=self.book.session_chat(session.get("id")))

@@ -13,12 +13,13 @@ it yet). Decisions are written only through ``orders.decide``, the rest as ops
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import cast
+from typing import ParamSpec, TypeVar, cast
 
 import redis
 import redis.asyncio
@@ -26,6 +27,7 @@ import redis.asyncio
 from tether_hooks.errors import NotFound, UsageError
 from tether_hooks.lifecycle import new_id
 from tether_hooks.shared import orders
+from tether_hooks.shared.client import SharedUnavailable
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.snapshot import Doc, docs, fleet_id, provisional, resolve, split_id
 
@@ -47,6 +49,23 @@ log = logging.getLogger("tether_hooks.listener")
 
 ALL = "all"  # the ``machine`` of a fleet timer
 FLEET_TTL = 7 * 86400
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _reaching(method: Callable[P, T]) -> Callable[P, T]:
+    """A Redis error in ``method`` becomes SharedUnavailable: a clear line for the user
+    ("That failed: the shared store is unreachable (...)"), never a traceback."""
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (redis.RedisError, OSError) as exc:
+            raise SharedUnavailable(f"the shared store is unreachable ({type(exc).__name__}: "
+                                    f"{exc}); try again in a moment") from None
+    return wrapper
 
 
 class FleetStore:
@@ -140,6 +159,7 @@ class FleetStore:
             self.refresh()
             return resolve(items(), key, kind)
 
+    @_reaching
     def find_request(self, request_id: str) -> Request:
         return self._state["requests"][self._find("request", request_id)]
 
@@ -152,6 +172,7 @@ class FleetStore:
                                                    reason=reason, status=status, extra=extra)
         return first, request
 
+    @_reaching
     def decide_with_timer(
         self, request_id: str, behavior: Behavior, *, by: str, via: str,
         reason: str | None = None, status: RequestStatus | None = None,
@@ -177,6 +198,7 @@ class FleetStore:
 
     # -- timers and sessions --------------------------------------------------
 
+    @_reaching
     def add_drafted(self, timer: Timer) -> tuple[Timer, list[Request]]:
         """A timer with a ``machine`` goes to that machine (an op: it allows what it covers
         there); one without, of scope tool or bash, to every machine (``tmr:all``)."""
@@ -188,6 +210,7 @@ class FleetStore:
             return sent, []
         return self.add_fleet(timer), []
 
+    @_reaching
     def add_fleet(self, timer: Timer) -> Timer:
         """Store ``timer`` in ``tmr:all`` (origin "fleet", a new 6-hex id); with a ``key``
         already there, that timer. Expired entries are dropped in the same write."""
@@ -215,6 +238,7 @@ class FleetStore:
         self._rebuild()
         return cast("Timer", doc)
 
+    @_reaching
     def revoke(self, timer_id: str | None) -> list[Timer]:
         """Revoke one timer (its id, ``tid@machine``, or a unique prefix): a fleet one from
         ``tmr:all``, a machine's by an op. None: every timer of every machine."""
@@ -244,6 +268,7 @@ class FleetStore:
         self._rebuild()
         return [timer]
 
+    @_reaching
     def set_session(self, session_id: str, **fields: object) -> Session | None:
         """Ask the session's machine to update it (an op); the session as it will be."""
         session = self._state["sessions"].get(session_id)

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from tether_hooks import __version__, paths
+from tether_hooks.heartbeat import BEAT_SECONDS, beat
 from tether_hooks.listener.dispatch import Dispatcher
 from tether_hooks.listener.notices import AuditTail
 from tether_hooks.listener.runtime import Runtime
@@ -88,6 +89,7 @@ class Station:
         run("applier", self.applier.run)
         run("mirror", self.mirror.run)
         run("presence", self._presence)
+        run("heartbeat", self._heartbeat)
         run("auto-approvals", AuditTail(paths.audit_file(), self._on_audit).run)
         if self.names:  # only a station that can reach a chat may lead
             run("election", self.elector.run)
@@ -162,8 +164,12 @@ class Station:
         if self.leading is not None:
             return {**self.leading.status(), "shared": self._shared_status()}
         leader = self.fleet.get(self.leader_machine or "")
-        if leader is not None:
+        if leader is not None and leader.get("state") == "leader":
             usable, bridges = bool(leader.get("usable")), leader.get("bridges") or {}
+        elif leader is not None:  # elected, its bridges not published yet
+            usable = True
+            bridges = {"shared": {"state": "starting", "detail": f"{self.leader_machine} "
+                                  "was just elected and is connecting"}}
         else:
             usable = self._takeover_possible()
             bridges = {"shared": {"state": "starting" if usable else "down",
@@ -190,9 +196,13 @@ class Station:
         with contextlib.suppress(Exception):  # in Redis before the answer (else: next round)
             await asyncio.wait_for(self.forwarder.sync(), DOORBELL_WAIT)
         deadline = time.monotonic() + DOORBELL_WAIT
-        while not self.status()["usable"] and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)  # presence refreshes each second
-        return self.status()
+        while True:
+            with contextlib.suppress(Exception):  # what the fleet published, read now
+                await asyncio.wait_for(self._beat(), DOORBELL_WAIT)
+            status = self.status()
+            if status["usable"] or time.monotonic() >= deadline:
+                return status
+            await asyncio.sleep(0.2)  # the leader publishes its bridges each second
 
     async def on_notice(self, message: dict[str, Any]) -> dict[str, Any]:
         if self.fallback is not None:
@@ -222,6 +232,11 @@ class Station:
                         client.describe(exc, self.s))
 
     # -- presence and fallback ----------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while not self.runtime.closing:  # from the event loop: a stuck loop stops beating
+            beat()  # what a waiting hook checks (``relay.stalled``)
+            await asyncio.sleep(BEAT_SECONDS)
 
     async def _presence(self) -> None:
         while not self.runtime.closing:
