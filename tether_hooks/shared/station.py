@@ -22,6 +22,7 @@ from typing import Any
 
 from tether_hooks import __version__, paths
 from tether_hooks.heartbeat import BEAT_SECONDS, beat
+from tether_hooks.listener.bridgemaker import add_bridges
 from tether_hooks.listener.dispatch import Dispatcher
 from tether_hooks.listener.notices import AuditTail
 from tether_hooks.listener.runtime import Runtime
@@ -113,8 +114,6 @@ class Station:
     # -- leading ------------------------------------------------------------------------
 
     async def _elected(self, lease: Lease) -> None:
-        from tether_hooks.listener.daemon import add_bridges
-
         log.info("elected leader of the fleet (%s)", self.token)
         if self.fallback is not None:  # Redis is back: its own platforms only as leader
             await self.fallback.close()
@@ -294,8 +293,6 @@ class Station:
             self.runtime.spawn(self._start_fallback())
 
     async def _start_fallback(self) -> None:
-        from tether_hooks.listener.daemon import add_bridges
-
         dispatcher = Dispatcher([], self.cfg, self.store, follow_audit=False)  # ours: _on_audit
         dispatcher.runtime.on_decided = self.server.notify
         for name in self.names:
