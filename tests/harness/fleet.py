@@ -36,7 +36,8 @@ def bash(session: str, command: str, cwd: str = "/tmp") -> dict[str, Any]:
 
 class Machine:
     def __init__(self, name: str, base: Path, redis: RedisServer, namespace: str,
-                 emu: TelegramEmulator, hooks: HookRunner, *, chat: bool = True) -> None:
+                 emu: TelegramEmulator | None, hooks: HookRunner, *,
+                 chat: bool | str = True) -> None:
         self.name, self.redis, self.namespace, self.emu = name, redis, namespace, emu
         self.home = base / name
         self.home.mkdir(parents=True, exist_ok=True)
@@ -44,12 +45,16 @@ class Machine:
         self.proc: subprocess.Popen[bytes] | None = None
         self.configure(chat=chat)
 
-    def configure(self, *, chat: bool = True, extra: str = "") -> None:
+    def configure(self, *, chat: bool | str = True, extra: str = "") -> None:
+        """``chat``: the Telegram bot (True), none (False), or a platform table's TOML."""
         text = (f"{extra}[shared]\n"
                 f'redis_url = "{self.redis.url}"\n'
                 f'machine = "{self.name}"\n'
                 f'namespace = "{self.namespace}"\n')
-        if chat:
+        if isinstance(chat, str):
+            text += chat
+        elif chat:
+            assert self.emu is not None, "a Telegram machine needs the Telegram emulator"
             text += ("[telegram]\n"
                      f'bot_token = "{TOKEN}"\n'
                      f"chat_id = {ALLOWED_USER_ID}\n"
@@ -140,13 +145,13 @@ def leader_of(machines: list[Machine], timeout: float = 20) -> Machine:
 class Fleet:
     """Makes machines on one Redis and one bot; ``close`` stops their listeners."""
 
-    def __init__(self, base: Path, redis: RedisServer, namespace: str, emu: TelegramEmulator,
-                 hooks: HookRunner) -> None:
+    def __init__(self, base: Path, redis: RedisServer, namespace: str,
+                 emu: TelegramEmulator | None, hooks: HookRunner) -> None:
         self.base, self.redis, self.namespace, self.emu, self.hooks = (
             base, redis, namespace, emu, hooks)
         self.made: list[Machine] = []
 
-    def machine(self, name: str, *, chat: bool = True) -> Machine:
+    def machine(self, name: str, *, chat: bool | str = True) -> Machine:
         m = Machine(name, self.base, self.redis, self.namespace, self.emu, self.hooks,
                     chat=chat)
         self.made.append(m)
