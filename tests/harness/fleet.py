@@ -134,10 +134,15 @@ class Machine:
 
 
 def leader_of(machines: list[Machine], timeout: float = 20) -> Machine:
-    """The machine whose listener says it leads (waits until exactly one does)."""
+    """The machine that holds the lease in Redis and says it leads (waits for it)."""
     def one() -> Machine | None:
-        leading = [m for m in machines if m.proc is not None and m.role() == "leader"]
-        return leading[0] if len(leading) == 1 else None
+        live = [m for m in machines if m.proc is not None]
+        if not live:
+            return None
+        token = live[0].redis.client().get(f"th:{live[0].namespace}:leader") or ""
+        found = [m for m in live if token.startswith(f"{m.name}:")
+                 and f":{m.proc.pid}:" in token and m.role() == "leader"]  # type: ignore[union-attr]
+        return found[0] if found else None
 
     return until(one, timeout=timeout, what="one leader")
 
