@@ -215,3 +215,29 @@ def _timers(m: Machine) -> list[dict]:
     except (OSError, ValueError):
         return []
     return list((data.get("timers") or {}).values())
+
+
+def test_redis_away_a_machine_with_chat_serves_itself_and_leads_again_after(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner,
+        redis_server: RedisServer) -> None:
+    emu = telegram_emulator
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
+    laptop.start()
+    devbox.start()
+    leader_of([laptop, devbox])
+    redis_server.stop()
+    try:
+        until(lambda: laptop.role() == "fallback", timeout=30, what="laptop serving alone")
+        own = laptop.hook(bash("s-lap", "echo served-alone"))
+        msg = posted(emu, "served-alone")
+        emu.press(msg, "✅ Allow")
+        assert allowed(own, hook)
+        run = hook.finish(devbox.hook(bash("s-dev", "echo nobody-to-ask")), timeout=40)
+        assert "no chat platform is reachable" in run.stderr  # its own prompt, at once
+        assert "shared store" in laptop.cli("status").stdout
+    finally:
+        redis_server.start()
+    leader_of([laptop, devbox], timeout=30)
+    again = devbox.hook(bash("s-dev", "echo back-in-the-fleet"))
+    emu.press(posted(emu, "back-in-the-fleet"), "✅ Allow")
+    assert allowed(again, hook)

@@ -49,7 +49,32 @@ log = logging.getLogger("tether_hooks.listener")
 BEAT = 1.0
 FALLBACK_AFTER = 14.0  # lease (8) + longest platform wait (4) + guard: no leader polls any more
 DOORBELL_WAIT = 1.5
+YIELD_FOR = 600.0  # alone, after a 409: another machine reads the bot; leave it to it
 TAKEOVER = 15.0  # a machine with platforms that beat this recently may take the lead
+
+
+class YieldLease:
+    """The lease of a station serving alone while Redis is away: several machines of one
+    fleet may then poll the same bot. The first 409 (another program polls it) makes this
+    one stop polling for ``YIELD_FOR`` s, so the two never take turns stealing each other's
+    presses; it still posts, and its requests can be answered in its terminal or with
+    ``tether-hooks approve`` there."""
+
+    max_wait = 30.0
+
+    def __init__(self, machine: str) -> None:
+        self.machine = machine
+        self.yielded_at: float | None = None
+
+    def allows(self, seconds: float) -> bool:
+        return self.yielded_at is None or time.monotonic() - self.yielded_at >= YIELD_FOR
+
+    def conflict(self) -> None:
+        if self.allows(0):
+            log.warning("%s: another machine polls this bot while the shared store is away: "
+                        "this one stops reading it for %.0f min (it still posts)",
+                        self.machine, YIELD_FOR / 60)
+        self.yielded_at = time.monotonic()
 
 
 class Station:
@@ -299,7 +324,7 @@ class Station:
             dispatcher.bridges.expect(name)
         self.fallback, self.role = dispatcher, "fallback"
         await dispatcher.start()
-        await add_bridges(dispatcher, self.names, self.cfg)
+        await add_bridges(dispatcher, self.names, self.cfg, lease=YieldLease(self.machine))
 
     def _write_health(self) -> None:
         status = self.status()
