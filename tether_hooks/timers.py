@@ -202,9 +202,11 @@ def live(store: Ledger | None = None, now: float | None = None) -> list[Timer]:
 
 
 def describe_all(timers: list[Timer], now: float | None = None) -> list[str]:
-    """One line per timer: ``7f3a  Allow Bash  (12 min left)``."""
+    """One line per timer: ``7f3a  Allow Bash  (12 min left)``, after its machine in a
+    fleet's view (``devbox  7f3a  …``; ``all`` for a timer of every machine)."""
     now = time.time() if now is None else now
-    return [rules.describe(t, now) for t in timers]
+    return [f"{t['machine']}  {rules.describe(t, now)}" if t.get("machine")
+            else rules.describe(t, now) for t in timers]
 
 
 def revoke(timer_id: str | None, store: Ledger | None = None) -> list[Timer]:

@@ -68,8 +68,7 @@ def _on(timer: Timer, machine: str) -> Timer:
 
 
 def describe_timer(timer: Timer, now: float | None = None) -> str:
-    line = core.describe_all([timer], now)[0]
-    return f"{timer['machine']}  {line}" if timer.get("machine") else line
+    return core.describe_all([timer], now)[0]
 
 _for = click.option(
     "--for",

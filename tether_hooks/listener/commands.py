@@ -82,7 +82,8 @@ async def _help(ctx: CommandContext, event: Incoming) -> None:
 
 
 def _folder(session: Mapping[str, Any]) -> str:
-    return project_name(session.get("cwd"))
+    folder = project_name(session.get("cwd"))
+    return f"{folder} on {session['machine']}" if session.get("machine") else folder
 
 
 def _active(ctx: CommandContext, now: float) -> list[Session]:
