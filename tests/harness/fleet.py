@@ -162,6 +162,14 @@ class Fleet:
         self.made.append(m)
         return m
 
+    def pair(self) -> tuple[Machine, Machine]:
+        """``laptop`` (the bot's, leading) and ``devbox`` (no chat of its own), started."""
+        laptop, devbox = self.machine("laptop"), self.machine("devbox", chat=False)
+        laptop.start()
+        devbox.start()
+        assert leader_of([laptop, devbox]) is laptop
+        return laptop, devbox
+
     def close(self) -> None:
         for m in self.made:
             m.stop()

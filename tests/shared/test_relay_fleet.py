@@ -53,10 +53,7 @@ def allowed(proc: object, hook: HookRunner) -> bool:
 def test_a_request_from_a_machine_without_chat_is_posted_once_and_its_press_reaches_it(
         fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
     emu = telegram_emulator
-    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
-    laptop.start()
-    devbox.start()
-    assert leader_of([laptop, devbox]) is laptop
+    laptop, devbox = fleet.pair()
     proc = devbox.hook(bash("s-dev", "make deploy-staging"))
     msg = posted(emu, "make deploy-staging")
     assert "devbox" in (msg.text or "")
@@ -98,10 +95,7 @@ def test_with_two_machines_on_one_bot_one_polls_and_each_gets_its_own_decision(
 def test_approve_from_another_machines_cli_reaches_the_hook_and_the_message(
         fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
     emu = telegram_emulator
-    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
-    laptop.start()
-    devbox.start()
-    leader_of([laptop, devbox])
+    laptop, devbox = fleet.pair()
     proc = devbox.hook(bash("s-dev", "terraform plan"))
     msg = posted(emu, "terraform plan")
     rid = until(devbox.pending, what="devbox's pending request")[0]["id"]
@@ -116,10 +110,7 @@ def test_approve_from_another_machines_cli_reaches_the_hook_and_the_message(
 def test_a_chat_timer_on_a_request_applies_on_that_machine_only(
         fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
     emu = telegram_emulator
-    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
-    laptop.start()
-    devbox.start()
-    leader_of([laptop, devbox])
+    laptop, devbox = fleet.pair()
     proc = devbox.hook(bash("s-dev", "pytest -q"))
     msg = posted(emu, "pytest -q")
     timer_button = next(b for b in msg.buttons if b.startswith("⏱"))
@@ -134,10 +125,7 @@ def test_a_chat_timer_on_a_request_applies_on_that_machine_only(
 
 def test_an_all_machines_timer_set_on_one_covers_the_other(
         fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
-    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
-    laptop.start()
-    devbox.start()
-    leader_of([laptop, devbox])
+    laptop, devbox = fleet.pair()
     made = laptop.cli("allow-bash", "make check*", "--for", "10m", "--all-machines")
     assert made.returncode == 0, made.stderr
     until(lambda: _timers(devbox), what="the fleet timer mirrored on devbox")
@@ -182,10 +170,7 @@ def test_redis_stopped_mid_run_no_wrong_allow_and_no_lost_decision(
         fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner,
         redis_server: RedisServer) -> None:
     emu = telegram_emulator
-    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
-    laptop.start()
-    devbox.start()
-    leader_of([laptop, devbox])
+    laptop, devbox = fleet.pair()
     pressed = devbox.hook(bash("s-dev", "echo pressed-while-down"))
     answered = devbox.hook(bash("s-dev", "echo answered-on-devbox"))
     msg = posted(emu, "pressed-while-down")
@@ -227,10 +212,7 @@ def test_redis_away_a_machine_with_chat_serves_itself_and_leads_again_after(
         fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner,
         redis_server: RedisServer) -> None:
     emu = telegram_emulator
-    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
-    laptop.start()
-    devbox.start()
-    leader_of([laptop, devbox])
+    laptop, devbox = fleet.pair()
     redis_server.stop()
     try:
         until(lambda: laptop.role() == "fallback", timeout=30, what="laptop serving alone")

@@ -27,7 +27,7 @@ from tether_hooks.errors import NotFound, TetherError
 from tether_hooks.lifecycle import draft_timer
 from tether_hooks.models import SETTLED_STATUSES, DecisionExtra, Request, RequestStatus, Timer
 from tether_hooks.redact import value as redacted
-from tether_hooks.shared.forward import Trouble, still_running
+from tether_hooks.shared.bells import Trouble, follow_bell
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.orders import load
 from tether_hooks.store import Store
@@ -214,20 +214,6 @@ class Applier:
         logged once and retried, never raised."""
         trouble = Trouble("applying the shared store's decisions to this machine")
         while True:
-            pubsub = self.client.pubsub()
-            try:
-                await pubsub.subscribe(self.keys.bell(self.machine))
-                while True:
-                    await self.scan()
-                    trouble.ok()
-                    await pubsub.get_message(ignore_subscribe_messages=True, timeout=interval)
-                    still_running()
-            except Exception as exc:
-                trouble.failed(exc)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:  # the connection is already gone
-                    pass
-            still_running()
+            await follow_bell(self.client, self.keys.bell(self.machine), self.scan, trouble,
+                              interval)
             await asyncio.sleep(interval)

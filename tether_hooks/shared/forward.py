@@ -19,43 +19,17 @@ import redis.asyncio
 
 from tether_hooks.models import State
 from tether_hooks.shared import records
+from tether_hooks.shared.bells import Trouble, still_running
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.orders import DAY
 from tether_hooks.store import Store
 
-__all__ = ["Forwarder", "Trouble", "still_running"]
+__all__ = ["Forwarder"]
 
 log = logging.getLogger("tether_hooks.listener")
 
 POLL = 0.1  # how often run() looks at the local store's signature
 FULL_EVERY = 30.0
-
-
-class Trouble:
-    """Logs a failing loop's error once (and its recovery once): no log flood, no secret
-    (Redis errors do not carry the password; the message is the exception's own)."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.failing = False
-
-    def failed(self, exc: BaseException) -> None:
-        if not self.failing:
-            log.warning("%s failed, retrying: %s: %s", self.what, type(exc).__name__, exc)
-        self.failing = True
-
-    def ok(self) -> None:
-        if self.failing:
-            log.info("%s works again", self.what)
-        self.failing = False
-
-
-def still_running() -> None:
-    """Raise CancelledError if this task was cancelled but a library swallowed it (redis-py
-    reading a pub/sub message can, on Python 3.11): a loop must stop when told to."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _records(data: State, machine: str) -> dict[str, dict[str, str]]:

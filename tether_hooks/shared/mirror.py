@@ -19,7 +19,7 @@ from typing import cast
 import redis.asyncio
 
 from tether_hooks.models import Request, Timer
-from tether_hooks.shared.forward import Trouble, still_running
+from tether_hooks.shared.bells import Trouble, follow_bell
 from tether_hooks.shared.keys import Keys
 from tether_hooks.store import Store
 
@@ -89,24 +89,14 @@ class Mirror:
         logged once and retried, never raised; past ``grace`` the copies are dropped."""
         trouble = Trouble("mirroring the fleet's timers")
         dropped = False
+
+        async def step() -> None:
+            nonlocal dropped
+            await self.sync()
+            dropped = False
+
         while True:
-            pubsub = self.client.pubsub()
-            try:
-                await pubsub.subscribe(self.keys.fleet_bell)
-                while True:
-                    await self.sync()
-                    dropped = False
-                    trouble.ok()
-                    await pubsub.get_message(ignore_subscribe_messages=True, timeout=interval)
-                    still_running()
-            except Exception as exc:
-                trouble.failed(exc)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:  # the connection is already gone
-                    pass
-            still_running()
+            await follow_bell(self.client, self.keys.fleet_bell, step, trouble, interval)
             if not dropped and time.monotonic() - self.reached >= self.grace:
                 try:
                     await self._apply({})

@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio
 
 from tether_hooks import redact
-from tether_hooks.shared.forward import Trouble, still_running
+from tether_hooks.shared.bells import Trouble, still_running
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.orders import load
 
