@@ -88,6 +88,8 @@ class Machine:
         self.proc = None
 
     def stop(self) -> None:
+        """Its listener stopped, and any a hook started again meanwhile."""
+        self.cli("listener", "stop")
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

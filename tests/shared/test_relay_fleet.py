@@ -229,3 +229,17 @@ def test_redis_away_a_machine_with_chat_serves_itself_and_leads_again_after(
     again = devbox.hook(bash("s-dev", "echo back-in-the-fleet"))
     emu.press(posted(emu, "back-in-the-fleet"), "✅ Allow")
     assert allowed(again, hook)
+
+
+def test_a_decision_made_while_the_asking_machines_listener_is_down_reaches_it_after(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    emu = telegram_emulator
+    laptop, devbox = fleet.pair()
+    proc = devbox.hook(bash("s-dev", "echo decided-while-down"))
+    msg = posted(emu, "echo decided-while-down")
+    rid = until(devbox.pending, what="devbox's pending request")[0]["id"]
+    devbox.kill9()  # its hook waits on its store (and starts a listener again); the order
+    emu.press(msg, "✅ Allow")  # waits in Redis meanwhile
+    edited(emu, msg, "Allowed by @alice")
+    assert allowed(proc, hook)
+    assert devbox.requests()[rid]["decision"]["by"] == "@alice"
