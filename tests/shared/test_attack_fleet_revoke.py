@@ -1,0 +1,52 @@
+"""Attack (issue 11): a timer for every machine is revoked while one machine's listener is
+not running. The revoke says "Revoked"; the copy stays in that machine's state.json (only
+its Mirror removes copies) and the hook, which reads state.json alone, keeps allowing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from emulators.telegram import TelegramEmulator
+from harness.fleet import Fleet, Machine, bash, leader_of
+from harness.hookproc import HookRunner
+from harness.redis import RedisServer
+from harness.waiting import until
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, redis_server: RedisServer, namespace: str,
+          telegram_emulator: TelegramEmulator, hook: HookRunner) -> Iterator[Fleet]:
+    made = Fleet(tmp_path, redis_server, namespace, telegram_emulator, hook)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _timers(m: Machine) -> list[dict]:
+    try:
+        data = json.loads((m.home / "state" / "state.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return list((data.get("timers") or {}).values())
+
+
+def test_a_fleet_timer_revoked_while_a_listener_is_down_keeps_allowing_there(
+        fleet: Fleet, hook: HookRunner) -> None:
+    laptop, devbox = fleet.machine("laptop"), fleet.machine("devbox", chat=False)
+    laptop.start()
+    devbox.start()
+    leader_of([laptop, devbox])
+    made = laptop.cli("allow-bash", "make check*", "--for", "1h", "--all-machines")
+    assert made.returncode == 0, made.stderr
+    until(lambda: _timers(devbox), what="the fleet timer mirrored on devbox")
+    devbox.stop()  # its listener is down (crashed, upgraded, laptop lid closed...)
+    revoked = laptop.cli("revoke", "--all")
+    assert revoked.returncode == 0 and "Revoked" in revoked.stdout, revoked.stderr
+    run = hook.finish(devbox.hook(bash("s-dev", "make check")), timeout=60)
+    behavior = ((run.output or {}).get("hookSpecificOutput") or {}).get(
+        "decision", {}).get("behavior")
+    assert behavior != "allow", "a revoked fleet timer still allowed a call on devbox"
