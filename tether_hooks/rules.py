@@ -262,12 +262,32 @@ def find_timer(
     if timers and selfguard.touches_us(request):  # our own CLI and files: always asked
         return None
     best = None
+    mirrored: bool | None = None  # asked once, only if a fleet timer's copy is here
     for timer in timers.values():
+        if isinstance(timer, dict) and timer.get("origin") == "fleet":
+            if mirrored is None:
+                mirrored = _mirror_alive()
+            if not mirrored:
+                continue
         if isinstance(timer, dict) and timer_matches(timer, request, now):
             rank = _SPECIFICITY.get(str(timer.get("scope")), 9)
             if best is None or rank < _SPECIFICITY.get(str(best.get("scope")), 9):
                 best = timer
     return best
+
+
+MIRROR_FRESH = 10.0  # five listener beats
+
+
+def _mirror_alive() -> bool:
+    """A copy of a fleet timer (``[shared]``, ``origin == "fleet"``) is true only while this
+    machine's listener runs: its Mirror removes the copy when the timer is revoked on any
+    machine. With the listener stopped or silent, a revocation could not reach the copy,
+    so the copy allows nothing (the call is asked, which starts the listener again)."""
+    from tether_hooks.heartbeat import silent_for
+
+    silent = silent_for()
+    return silent is not None and silent < MIRROR_FRESH
 
 
 def label(timer: Timer) -> str:

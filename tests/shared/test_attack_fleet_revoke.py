@@ -46,7 +46,10 @@ def test_a_fleet_timer_revoked_while_a_listener_is_down_keeps_allowing_there(
     devbox.stop()  # its listener is down (crashed, upgraded, laptop lid closed...)
     revoked = laptop.cli("revoke", "--all")
     assert revoked.returncode == 0 and "Revoked" in revoked.stdout, revoked.stderr
-    run = hook.finish(devbox.hook(bash("s-dev", "make check")), timeout=60)
+    asked = hook.start("claude", bash("s-dev", "make check"), extra_env={
+        "TETHER_HOOKS_HOME": str(devbox.home), "TETHER_HOOKS_APPROVAL_TIMEOUT": "5"})
+    run = hook.finish(asked, timeout=60)  # asked (and not answered): falls back after 5 s
     behavior = ((run.output or {}).get("hookSpecificOutput") or {}).get(
         "decision", {}).get("behavior")
     assert behavior != "allow", "a revoked fleet timer still allowed a call on devbox"
+    assert "no answer from a remote approver" in run.stderr or not run.output, run.stderr
