@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Awaitable
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from harness.redis import RedisServer
 from harness.waiting import until_async
 
-from tether_hooks import rules
+from tether_hooks import heartbeat, paths, rules
 from tether_hooks.shared.client import connect, connect_sync
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.mirror import Mirror
@@ -51,6 +52,8 @@ def test_a_fleet_timer_allows_a_covered_request_and_its_revocation_removes_the_c
         tmp_path: Path, settings: SharedSettings) -> None:
     keys, sync = Keys(settings.namespace), connect_sync(settings)
     store = Store(path=str(tmp_path / "dev-box" / "state.json"))
+    os.makedirs(paths.state_dir(), exist_ok=True)
+    heartbeat.beat()  # this machine's listener runs (a copy allows only then)
     mine = store.add_timer("tool", 600, created_by="me", tool="Read")[0]
     pending = store.add_request(REQ, 60)
     other = store.add_request({**REQ, "tool_input": {"command": "rm -rf /"}}, 60)

@@ -112,11 +112,11 @@ class FleetStore:
         pipe.hgetall(self.keys.fleet_timers)
         results = iter(pipe.execute())
         for m in changed:
-            self._reqs[m] = docs(next(results))
+            self._reqs[m] = docs(next(results), numbers=("created_at", "expires_at"))
             self._sess[m] = docs(next(results))
-            self._tmrs[m] = docs(next(results))
-        ords = {m: docs(next(results)) for m in machines}
-        fleet = docs(next(results))
+            self._tmrs[m] = docs(next(results), numbers=("expires_at",))
+        ords = {m: docs(next(results), tables=("extra", "timer")) for m in machines}
+        fleet = docs(next(results), numbers=("created_at", "expires_at"))
         if not changed and ords == self._orders and fleet == self._fleet \
                 and set(revs) == set(self._revs):
             return False
@@ -187,7 +187,9 @@ class FleetStore:
             timer = cast("Timer", {**timer, "id": new_id(self._tmrs.get(m, {}))})
         order = orders.make_order(behavior, by=by, via=via, reason=reason, status=status,
                                   extra=extra, timer=timer)
-        first, got = orders.decide(self.client, self.keys, (m, rid), order)
+        seen = self._state["requests"][fid].get("created_at")
+        first, got = orders.decide(self.client, self.keys, (m, rid), order,
+                                   seen_at=seen if isinstance(seen, int | float) else None)
         if "behavior" in got:  # an order: ours, or the one written first
             self._orders.setdefault(m, {})[rid] = got
         else:  # the record: settled on its machine meanwhile
@@ -218,7 +220,8 @@ class FleetStore:
                 or timer.get("path"):
             raise UsageError("a timer for every machine covers a tool or a Bash rule: "
                              "sessions and directories belong to one machine")
-        live = docs(self.client.hgetall(self.keys.fleet_timers))
+        live = docs(self.client.hgetall(self.keys.fleet_timers),
+                    numbers=("created_at", "expires_at"))
         key = timer.get("key")
         for doc in live.values():
             if key and doc.get("key") == key:

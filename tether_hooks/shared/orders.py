@@ -70,8 +70,12 @@ def make_order(behavior: Behavior, *, by: str, via: str, reason: str | None = No
 
 
 def decide(client: redis.Redis, keys: Keys, target: str | tuple[str, str],
-           order: Order | dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+           order: Order | dict[str, Any], *, seen_at: float | None = None
+           ) -> tuple[bool, dict[str, Any]]:
     """Write ``order`` for a request (``target``: a fleet id or ``(machine, rid)``).
+    ``seen_at``: the ``created_at`` of the request the decider saw; an id reused since by
+    another request of that machine is then refused (``(False, its record)``), never
+    decided in its place.
 
     ``(True, order)`` when it is the request's first order; ``(False, the order already
     there)`` or ``(False, the request's record)`` when it is decided or no longer pending
@@ -87,6 +91,8 @@ def decide(client: redis.Redis, keys: Keys, target: str | tuple[str, str],
     created = record.get("created_at")
     if not isinstance(created, float | int):
         return False, record  # not a request this version wrote: never decided from here
+    if seen_at is not None and created != seen_at:
+        return False, record  # another request now has that id: not the one decided
     # ``request_at`` ties the order to this very request (``apply`` checks it too).
     written = {**order, "at": order.get("at") or time.time(), "request_at": created}
     script = client.register_script(_DECIDE)

@@ -46,17 +46,40 @@ def resolve(items: Mapping[str, object], key: str, kind: str) -> str:
     raise UsageError(f"{key!r} matches several {kind}s: {', '.join(sorted(matches))}")
 
 
-def docs(raw: Mapping[Any, Any]) -> dict[str, Doc]:
-    """A hash of JSON objects, skipping any entry that is not one."""
+def docs(raw: Mapping[Any, Any], *, numbers: tuple[str, ...] = (),
+         tables: tuple[str, ...] = ()) -> dict[str, Doc]:
+    """A hash of JSON objects, skipping any entry that is not one, or whose ``numbers``
+    fields are not numbers, or whose ``tables`` fields are neither an object nor null (a
+    record of another version, a hand edit: never a crash of the fleet's view)."""
     out: dict[str, Doc] = {}
     for field, text in raw.items():
         try:
             value = json.loads(text)
         except (TypeError, ValueError):
             continue
-        if isinstance(value, dict):
-            out[str(field)] = value
+        if not isinstance(value, dict):
+            continue
+        if any(not is_number(value.get(k)) for k in numbers):
+            continue
+        if any(value.get(k) is not None and not isinstance(value.get(k), dict) for k in tables):
+            continue
+        out[str(field)] = value
     return out
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def number(value: object, default: float = 0.0) -> float:
+    """``value`` as a float if it is a number (or a numeric text), else ``default``."""
+    if is_number(value):
+        return float(value)  # type: ignore[arg-type]
+    try:
+        found = float(str(value))
+    except ValueError:
+        return default
+    return found if found == found else default
 
 
 def provisional(record: Doc, order: Doc | None) -> Doc:
@@ -68,6 +91,8 @@ def provisional(record: Doc, order: Doc | None) -> Doc:
     behavior = str(order.get("behavior"))
     decision: Doc = {"behavior": behavior, "reason": order.get("reason"),
                      "by": order.get("by"), "via": order.get("via"), "at": order.get("at")}
-    decision.update(order.get("extra") or {})
+    extra = order.get("extra")
+    if isinstance(extra, dict):
+        decision.update(extra)
     return {**record, "decision": decision, "delivering": True,
             "status": order.get("status") or _STATUS_OF.get(behavior, "expired")}

@@ -18,7 +18,10 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
+
+import redis
 
 from tether_hooks import __version__, paths
 from tether_hooks.heartbeat import BEAT_SECONDS, beat
@@ -39,6 +42,7 @@ from tether_hooks.shared.mirror import Mirror
 from tether_hooks.shared.notes import Notes
 from tether_hooks.shared.offsets import SharedOffsets
 from tether_hooks.shared.settings import SharedSettings
+from tether_hooks.shared.snapshot import number
 from tether_hooks.state import write_atomic
 from tether_hooks.store import Store
 
@@ -206,7 +210,7 @@ class Station:
         if self.problem is not None:
             return False
         now = time.time() * 1000
-        return any(info.get("platforms") and now - float(info.get("beat") or 0) < TAKEOVER * 1000
+        return any(info["platforms"] and now - info["beat"] < TAKEOVER * 1000
                    for info in self.fleet.values())
 
     def _shared_status(self) -> dict[str, Any]:
@@ -266,8 +270,10 @@ class Station:
         while not self.runtime.closing:
             try:
                 await self._beat()
-            except Exception as exc:
+            except (redis.RedisError, OSError) as exc:
                 self._unreachable(exc)
+            except Exception:  # ours: never taken for Redis being away (no fallback)
+                log.exception("publishing this machine's presence failed")
             else:
                 self.reached, self.problem = time.monotonic(), None
                 if self.fallback is not None and self.leading is None:
@@ -298,10 +304,7 @@ class Station:
         for name in names:
             raw = await self.aclient.hgetall(self.keys.machine(name))
             if raw:
-                fleet[name] = {"beat": raw.get("beat"), "state": raw.get("state"),
-                               "platforms": json.loads(raw.get("platforms") or "[]"),
-                               "usable": json.loads(raw.get("usable") or "false"),
-                               "bridges": json.loads(raw.get("bridges") or "{}")}
+                fleet[name] = _published(raw)
         self.fleet = fleet
         self.leader_machine = token.split(":", 1)[0] if token else None
 
@@ -335,3 +338,18 @@ class Station:
             write_atomic(paths.listener_health_file(), json.dumps(blob).encode())
         except OSError as exc:
             log.warning("cannot write the health file: %s", exc)
+
+
+def _published(raw: Mapping[Any, Any]) -> dict[str, Any]:
+    """What a station published about itself (``machine:{m}``), each field checked: a
+    record of another version or a hand edit reads as a machine that can do nothing."""
+    def field(name: str, kind: type, default: Any) -> Any:
+        try:
+            value = json.loads(raw.get(name) or "null")
+        except ValueError:
+            return default
+        return value if isinstance(value, kind) else default
+
+    return {"beat": number(raw.get("beat")), "state": str(raw.get("state") or ""),
+            "platforms": field("platforms", list, []), "usable": field("usable", bool, False),
+            "bridges": field("bridges", dict, {})}

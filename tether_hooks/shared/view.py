@@ -18,6 +18,7 @@ from tether_hooks.shared.client import SharedUnavailable
 from tether_hooks.shared.fleet import FleetStore, fleet_id, resolve, split_id
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.settings import SharedSettings
+from tether_hooks.shared.snapshot import number
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -93,11 +94,11 @@ class FleetView:
         now = float(sec) + float(usec) / 1e6
         pending: dict[str, int] = {}
         for r in self.requests():
-            if r.get("status") == "pending" and float(r.get("expires_at", 0)) > time.time():
+            if r.get("status") == "pending" and number(r.get("expires_at")) > time.time():
                 pending[str(r.get("machine"))] = pending.get(str(r.get("machine")), 0) + 1
         rows: list[MachineRow] = []
         for (name, score), info in zip(beats, infos, strict=True):
-            beat = float(info.get("beat") or score) / 1000
+            beat = number(info.get("beat"), score) / 1000
             rows.append({
                 "name": str(name), "role": str(info.get("state") or "member"),
                 "leader": leader == name, "you": name == self.me, "beat": beat,
