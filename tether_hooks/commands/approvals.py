@@ -12,6 +12,7 @@ from tether_hooks import approvals as core
 from tether_hooks import audit, config, output, rules
 from tether_hooks.actor import cli_actor
 from tether_hooks.agent_check import human_only
+from tether_hooks.errors import ConfigError
 from tether_hooks.ledger import Ledger
 from tether_hooks.shared import settings as shared_settings
 from tether_hooks.shared.settings import SharedSettings
@@ -70,8 +71,14 @@ class Fleet:
 
 
 def fleet_settings() -> SharedSettings | None:
-    """``[shared]`` of config.toml, or None (then nothing imports redis)."""
-    return shared_settings.load(config.load())
+    """``[shared]`` of config.toml, or None (then nothing imports redis). A config.toml
+    that does not load (a bad value elsewhere) leaves this machine's own view: the
+    command still lists and revokes what is here; ``doctor`` names the problem."""
+    try:
+        cfg = config.load()
+    except ConfigError:
+        return None
+    return shared_settings.load(cfg)
 
 
 def open_fleet() -> Fleet:

@@ -192,7 +192,7 @@ class Station:
         if self.leading is not None:
             return {**self.leading.status(), "shared": self._shared_status()}
         leader = self.fleet.get(self.leader_machine or "")
-        if leader is not None and leader.get("state") == "leader":
+        if leader is not None and leader.get("role") == "leader":
             usable, bridges = bool(leader.get("usable")), leader.get("bridges") or {}
         elif leader is not None:  # elected, its bridges not published yet
             usable = True
@@ -200,7 +200,7 @@ class Station:
                                   "was just elected and is connecting"}}
         else:
             usable = self._takeover_possible()
-            bridges = {"shared": {"state": "starting" if usable else "down",
+            bridges = {"shared": {"state": "starting" if usable else "error",
                                   "detail": self.problem or "no machine of the fleet leads "
                                   "(none with a chat platform is listening)"}}
         return {"ok": True, "pid": os.getpid(), "usable": usable, "bridges": bridges,
@@ -350,6 +350,6 @@ def _published(raw: Mapping[Any, Any]) -> dict[str, Any]:
             return default
         return value if isinstance(value, kind) else default
 
-    return {"beat": number(raw.get("beat")), "state": str(raw.get("state") or ""),
+    return {"beat": number(raw.get("beat")), "role": str(raw.get("state") or ""),
             "platforms": field("platforms", list, []), "usable": field("usable", bool, False),
             "bridges": field("bridges", dict, {})}
