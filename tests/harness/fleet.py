@@ -87,6 +87,15 @@ class Machine:
         self.proc.wait(10)
         self.proc = None
 
+    def freeze(self) -> None:
+        """SIGSTOP: a laptop whose lid closed (its process neither runs nor dies)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Its listener stopped, and any a hook started again meanwhile."""
         self.cli("listener", "stop")

@@ -243,3 +243,24 @@ def test_a_decision_made_while_the_asking_machines_listener_is_down_reaches_it_a
     edited(emu, msg, "Allowed by @alice")
     assert allowed(proc, hook)
     assert devbox.requests()[rid]["decision"]["by"] == "@alice"
+
+
+def test_a_frozen_leader_hands_over_and_never_polls_beside_the_new_one(
+        fleet: Fleet, telegram_emulator: TelegramEmulator, hook: HookRunner) -> None:
+    emu = telegram_emulator
+    machines = [fleet.machine(n) for n in ("laptop", "devbox")]
+    for m in machines:
+        m.start()
+    lead = leader_of(machines)
+    other = next(m for m in machines if m is not lead)
+    lead.freeze()  # the lid closes
+    try:
+        proc = other.hook(bash("s-b", "echo while-frozen"))
+        msg = posted(emu, "while-frozen", timeout=30)  # the other took over
+        assert leader_of(machines) is other
+    finally:
+        lead.thaw()  # the lid opens: its lease is gone, it must not poll
+    emu.press(msg, "✅ Allow")
+    assert allowed(proc, hook)
+    until(lambda: lead.role() == "member", timeout=15, what="the thawed one stepped down")
+    assert not conflicts(emu)
