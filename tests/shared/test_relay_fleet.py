@@ -226,6 +226,7 @@ def test_redis_away_a_machine_with_chat_serves_itself_and_leads_again_after(
     finally:
         redis_server.start()
     leader_of([laptop, devbox], timeout=30)
+    until(lambda: devbox.role() == "member", timeout=30, what="devbox back in the fleet")
     again = devbox.hook(bash("s-dev", "echo back-in-the-fleet"))
     emu.press(posted(emu, "back-in-the-fleet"), "✅ Allow")
     assert allowed(again, hook)
