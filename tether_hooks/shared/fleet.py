@@ -29,7 +29,8 @@ from tether_hooks.lifecycle import new_id
 from tether_hooks.shared import orders
 from tether_hooks.shared.client import SharedUnavailable
 from tether_hooks.shared.keys import Keys
-from tether_hooks.shared.snapshot import Doc, docs, fleet_id, provisional, resolve, split_id
+from tether_hooks.shared.records import fleet_id
+from tether_hooks.shared.snapshot import Doc, docs, provisional, resolve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
         Timer,
     )
 
-__all__ = ["ALL", "FleetStore", "fleet_id", "resolve", "split_id"]
+__all__ = ["ALL", "FleetStore"]
 
 log = logging.getLogger("tether_hooks.listener")
 

@@ -26,10 +26,16 @@ def fleet_id(rid: str, machine: str) -> str:
     return f"{rid}@{machine}"
 
 
+def parse_id(key: str) -> tuple[str, str | None]:
+    """``("a1b2", "devbox")`` for ``a1b2@devbox``; ``(key, None)`` for a plain id."""
+    rid, at, machine = key.partition("@")
+    return rid, (machine if at else None)
+
+
 def split_id(fid: str) -> tuple[str, str]:
     """``("a1b2", "devbox")`` of ``"a1b2@devbox"``; UsageError when it is not a fleet id."""
-    rid, at, machine = fid.partition("@")
-    if not at or not rid or not machine:
+    rid, machine = parse_id(fid)
+    if not rid or not machine:
         raise UsageError(f"{fid!r} is not a fleet request id (like a1b2@devbox)")
     return rid, machine
 

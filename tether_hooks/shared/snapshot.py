@@ -8,22 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether_hooks.errors import NotFound, UsageError
+from tether_hooks.shared.records import parse_id
 
-__all__ = ["Doc", "docs", "fleet_id", "provisional", "resolve", "split_id"]
+__all__ = ["Doc", "docs", "is_number", "number", "provisional", "resolve"]
 
 _STATUS_OF = {"allow": "allowed", "deny": "denied"}
 Doc = dict[str, Any]
-
-
-def fleet_id(rid: str, machine: str) -> str:
-    """``a1b2@devbox`` (as ``records.fleet_id``)."""
-    return f"{rid}@{machine}"
-
-
-def split_id(fid: str) -> tuple[str, str | None]:
-    """``("a1b2", "devbox")`` for ``a1b2@devbox``; ``(id, None)`` for a plain id."""
-    rid, sep, machine = fid.partition("@")
-    return rid, (machine if sep else None)
 
 
 def resolve(items: Mapping[str, object], key: str, kind: str) -> str:
@@ -33,10 +23,10 @@ def resolve(items: Mapping[str, object], key: str, kind: str) -> str:
     wanted = key.strip().lstrip("#").lower()
     if wanted in items:
         return wanted
-    want_id, want_machine = split_id(wanted)
+    want_id, want_machine = parse_id(wanted)
     matches = []
     for item in items:
-        rid, machine = split_id(item.lower())
+        rid, machine = parse_id(item.lower())
         if want_id and rid.startswith(want_id) and want_machine in (None, machine):
             matches.append(item)
     if len(matches) == 1:

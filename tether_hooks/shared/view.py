@@ -15,10 +15,11 @@ from typing import Any, TypedDict
 from tether_hooks import paths
 from tether_hooks.shared import client as shared_client
 from tether_hooks.shared.client import SharedUnavailable
-from tether_hooks.shared.fleet import FleetStore, fleet_id, resolve, split_id
+from tether_hooks.shared.fleet import FleetStore
 from tether_hooks.shared.keys import Keys
+from tether_hooks.shared.records import fleet_id, parse_id
 from tether_hooks.shared.settings import SharedSettings
-from tether_hooks.shared.snapshot import number
+from tether_hooks.shared.snapshot import number, resolve
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ class FleetView:
 
     def confirm(self, fid: str, timeout: float) -> Request | None:
         """The request once its machine has settled it (within ``timeout``), else None."""
-        rid, machine = split_id(fid)
+        rid, machine = parse_id(fid)
         deadline = time.monotonic() + timeout
         while machine and time.monotonic() < deadline:
             with shared_client.unavailable(self.settings):
@@ -158,7 +159,7 @@ def route(s: SharedSettings, key: str, local: Mapping[str, Any], kind: str
     fleet timer. Redis unreachable: this machine's only, and naming another machine's
     record raises SharedUnavailable. NotFound / UsageError (ambiguous) as ``Store``."""
     wanted = key.strip().lstrip("#").lower()
-    local_id, named = split_id(wanted)
+    local_id, named = parse_id(wanted)
     try:
         view = FleetView(s).load()
     except SharedUnavailable:
@@ -169,7 +170,7 @@ def route(s: SharedSettings, key: str, local: Mapping[str, Any], kind: str
     table = "requests" if kind == "request" else "timers"
     items.update(view.others(table))
     chosen = resolve(items, key, kind)
-    rid, machine = split_id(chosen)
+    rid, machine = parse_id(chosen)
     if machine == s.machine and chosen not in view.others(table):
         return rid, None
     return chosen, view
