@@ -136,6 +136,13 @@ class Machine:
             return {}
         return dict(data.get("requests") or {})
 
+    def timers(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads((self.home / "state" / "state.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return list((data.get("timers") or {}).values())
+
     def pending(self) -> list[dict[str, Any]]:
         return [r for r in self.requests().values() if r.get("status") == "pending"]
 

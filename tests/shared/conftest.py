@@ -7,6 +7,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from emulators.telegram import TelegramEmulator
+from harness.fleet import Fleet
+from harness.hookproc import HookRunner
 from harness.redis import RedisServer
 
 
@@ -23,3 +26,18 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 @pytest.fixture
 def namespace() -> str:
     return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def fleet(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, namespace: str,
+          telegram_emulator: TelegramEmulator, hook: HookRunner) -> Iterator[Fleet]:
+    """Machines on this test's namespace and one Telegram bot; their listeners stopped
+    after the test, and Redis running again if the test stopped it."""
+    made = Fleet(tmp_path_factory.mktemp("fleet"), redis_server, namespace,
+                 telegram_emulator, hook)
+    try:
+        yield made
+    finally:
+        made.close()
+        if redis_server.proc is None:
+            redis_server.start()

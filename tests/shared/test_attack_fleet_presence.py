@@ -6,24 +6,10 @@ back to its own platforms while the leader still polls: two pollers, Telegram 40
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from emulators.telegram import TelegramEmulator
 from harness.fleet import Fleet, leader_of
-from harness.hookproc import HookRunner
 from harness.redis import RedisServer
-
-
-@pytest.fixture
-def fleet(tmp_path: Path, redis_server: RedisServer, namespace: str,
-          telegram_emulator: TelegramEmulator, hook: HookRunner) -> Iterator[Fleet]:
-    made = Fleet(tmp_path, redis_server, namespace, telegram_emulator, hook)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def test_a_malformed_machine_hash_makes_a_member_fall_back_and_poll_beside_the_leader(

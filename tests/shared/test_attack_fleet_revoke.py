@@ -4,34 +4,9 @@ its Mirror removes copies) and the hook, which reads state.json alone, keeps all
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from emulators.telegram import TelegramEmulator
-from harness.fleet import Fleet, Machine, bash, leader_of
+from harness.fleet import Fleet, bash, leader_of
 from harness.hookproc import HookRunner
-from harness.redis import RedisServer
 from harness.waiting import until
-
-
-@pytest.fixture
-def fleet(tmp_path: Path, redis_server: RedisServer, namespace: str,
-          telegram_emulator: TelegramEmulator, hook: HookRunner) -> Iterator[Fleet]:
-    made = Fleet(tmp_path, redis_server, namespace, telegram_emulator, hook)
-    try:
-        yield made
-    finally:
-        made.close()
-
-
-def _timers(m: Machine) -> list[dict]:
-    try:
-        data = json.loads((m.home / "state" / "state.json").read_text())
-    except (OSError, ValueError):
-        return []
-    return list((data.get("timers") or {}).values())
 
 
 def test_a_fleet_timer_revoked_while_a_listener_is_down_keeps_allowing_there(
@@ -42,7 +17,7 @@ def test_a_fleet_timer_revoked_while_a_listener_is_down_keeps_allowing_there(
     leader_of([laptop, devbox])
     made = laptop.cli("allow-bash", "make check*", "--for", "1h", "--all-machines")
     assert made.returncode == 0, made.stderr
-    until(lambda: _timers(devbox), what="the fleet timer mirrored on devbox")
+    until(lambda: devbox.timers(), what="the fleet timer mirrored on devbox")
     devbox.stop()  # its listener is down (crashed, upgraded, laptop lid closed...)
     revoked = laptop.cli("revoke", "--all")
     assert revoked.returncode == 0 and "Revoked" in revoked.stdout, revoked.stderr

@@ -5,28 +5,13 @@ with its machine; a press reaches the hook of the machine that asked; one poller
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from emulators.telegram import Message, TelegramEmulator
-from harness.fleet import Fleet, Machine, bash, leader_of
+from harness.fleet import Fleet, bash, leader_of
 from harness.hookproc import HookRunner
 from harness.redis import RedisServer
 from harness.telegram_relay import CHAT, edited
 from harness.waiting import until
-
-
-@pytest.fixture
-def fleet(tmp_path: Path, redis_server: RedisServer, namespace: str,
-          telegram_emulator: TelegramEmulator, hook: HookRunner) -> Iterator[Fleet]:
-    made = Fleet(tmp_path, redis_server, namespace, telegram_emulator, hook)
-    try:
-        yield made
-    finally:
-        made.close()
-        if redis_server.proc is None:
-            redis_server.start()
 
 
 def posted(emu: TelegramEmulator, needle: str, timeout: float = 30) -> Message:
@@ -116,11 +101,11 @@ def test_a_chat_timer_on_a_request_applies_on_that_machine_only(
     timer_button = next(b for b in msg.buttons if b.startswith("⏱"))
     emu.press(msg, timer_button)
     assert allowed(proc, hook)
-    until(lambda: any(t.get("scope") for t in _timers(devbox)), what="the timer on devbox")
+    until(lambda: any(t.get("scope") for t in devbox.timers()), what="the timer on devbox")
     again = devbox.hook(bash("s-dev", "pytest -q tests"))
     assert allowed(again, hook)  # no message: the timer let it through on devbox
     assert copies(emu, "pytest -q tests") == 0
-    assert not _timers(laptop)
+    assert not laptop.timers()
 
 
 def test_an_all_machines_timer_set_on_one_covers_the_other(
@@ -128,13 +113,13 @@ def test_an_all_machines_timer_set_on_one_covers_the_other(
     laptop, devbox = fleet.pair()
     made = laptop.cli("allow-bash", "make check*", "--for", "10m", "--all-machines")
     assert made.returncode == 0, made.stderr
-    until(lambda: _timers(devbox), what="the fleet timer mirrored on devbox")
+    until(lambda: devbox.timers(), what="the fleet timer mirrored on devbox")
     proc = devbox.hook(bash("s-dev", "make check"))
     assert allowed(proc, hook)
     assert copies(telegram_emulator, "make check") == 0  # no request message: the timer
     revoked = laptop.cli("revoke", "--all")
     assert revoked.returncode == 0, revoked.stderr
-    until(lambda: not _timers(devbox), what="the fleet timer gone from devbox")
+    until(lambda: not devbox.timers(), what="the fleet timer gone from devbox")
 
 
 def test_the_leader_killed_another_takes_over_and_nothing_is_lost(
@@ -198,14 +183,6 @@ def test_redis_stopped_mid_run_no_wrong_allow_and_no_lost_decision(
     edited(emu, msg, "Allowed by @alice")
 
 
-def _timers(m: Machine) -> list[dict]:
-    import json
-
-    try:
-        data = json.loads((m.home / "state" / "state.json").read_text())
-    except (OSError, ValueError):
-        return []
-    return list((data.get("timers") or {}).values())
 
 
 def test_redis_away_a_machine_with_chat_serves_itself_and_leads_again_after(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether_hooks import __version__, config, paths, relay
 from tether_hooks.errors import TetherError
-from tether_hooks.heartbeat import BEAT_SECONDS, beat
+from tether_hooks.heartbeat import beat
 from tether_hooks.listener import logs
 from tether_hooks.listener.logs import log_lines
 from tether_hooks.listener_status import health, status
@@ -223,13 +223,8 @@ async def _main(cfg: Config, names: list[str]) -> bool:
     def watch_config() -> Coroutine[Any, Any, None]:
         return _watch_config(source, changed, stopping)
 
-    async def heartbeat() -> None:
-        while True:  # from the event loop itself: a stuck loop stops beating
-            beat()
-            await asyncio.sleep(BEAT_SECONDS)
-
     watcher = dispatcher.runtime.supervise("config watcher", watch_config)
-    beating = dispatcher.runtime.supervise("heartbeat", heartbeat)
+    beating = dispatcher.runtime.supervise("heartbeat", dispatcher.runtime.heartbeat)
     try:
         await dispatcher.start()
         from tether_hooks.listener.bridgemaker import add_bridges

@@ -22,6 +22,13 @@ FINISHED_CHARS = 1500
 BRIDGE_WAIT = 15.0  # how long a notice waits for bridges that are still connecting
 
 
+def is_auto_approval(entry: Mapping[str, Any]) -> bool:
+    """An audit line the chat is told of: a call a timer allowed before it was posted (a
+    posted request released by a new timer: its message shows that)."""
+    return (entry.get("event") == "decision" and entry.get("via") == "timer"
+            and not entry.get("request_id"))
+
+
 class HookNotices:
     """Posts what hooks and timers tell the chat."""
 
@@ -79,11 +86,8 @@ class HookNotices:
     # -- auto-approvals (the timer path never talks to us) ----------------------------
 
     def on_audit(self, entry: dict[str, Any]) -> None:
-        if entry.get("event") != "decision" or entry.get("via") != "timer":
-            return
-        if entry.get("request_id"):
-            return  # a posted request released by a new timer: its message shows that
-        self.batcher.add(str(entry.get("session_id") or ""), entry)
+        if is_auto_approval(entry):
+            self.batcher.add(str(entry.get("session_id") or ""), entry)
 
     async def _post_auto_approvals(self, session_id: str, entries: list[dict[str, Any]]
                                    ) -> None:

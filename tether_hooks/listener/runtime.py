@@ -58,6 +58,15 @@ class Runtime:
         """Store writes take a file lock and fsync: keep them off the event loop."""
         return await asyncio.to_thread(partial(fn, *args, **kwargs))
 
+    async def heartbeat(self) -> None:
+        """Beat (``heartbeat.beat``) from the event loop itself until closing: a stuck
+        loop stops beating, and a waiting hook can tell."""
+        from tether_hooks.heartbeat import BEAT_SECONDS, beat
+
+        while not self.closing:
+            beat()
+            await asyncio.sleep(BEAT_SECONDS)
+
     async def cancel_all(self) -> None:
         self.closing = True
         for task in list(self._running):

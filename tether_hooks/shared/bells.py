@@ -45,13 +45,14 @@ def still_running() -> None:
 
 async def follow_bell(client: redis.asyncio.Redis, channel: str,
                       step: Callable[[], Awaitable[object]], trouble: Trouble,
-                      interval: float) -> None:
-    """``step()`` at once, on each message of ``channel`` and every ``interval`` s, until
+                      interval: float, *, pattern: bool = False) -> None:
+    """``step()`` at once, on each message of ``channel`` (a glob with ``pattern``) and
+    every ``interval`` s, until
     Redis fails: the error goes to ``trouble`` and this returns (the caller waits, calls
     again). Cancelling stops it."""
     pubsub = client.pubsub()
     try:
-        await pubsub.subscribe(channel)
+        await (pubsub.psubscribe(channel) if pattern else pubsub.subscribe(channel))
         while True:
             await step()
             trouble.ok()

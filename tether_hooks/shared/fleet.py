@@ -27,6 +27,7 @@ import redis.asyncio
 from tether_hooks.errors import NotFound, UsageError
 from tether_hooks.lifecycle import new_id
 from tether_hooks.shared import orders
+from tether_hooks.shared.bells import Trouble, follow_bell
 from tether_hooks.shared.client import SharedUnavailable
 from tether_hooks.shared.keys import Keys
 from tether_hooks.shared.records import fleet_id
@@ -292,26 +293,16 @@ class FleetStore:
     async def follow(self, aclient: redis.asyncio.Redis,
                      on_change: Callable[[], object]) -> None:
         """Refresh on every bell (``bell:*``) and every second; ``on_change()`` after a
-        refresh that changed something. Redis errors are logged once and retried; never
+        refresh that changed something. Errors are logged once and retried; never
         returns."""
-        failing = False
+        trouble = Trouble("following the fleet")
+
+        async def step() -> None:
+            if await asyncio.to_thread(self.refresh):
+                result = on_change()
+                if inspect.isawaitable(result):
+                    await result
+
         while True:
-            try:
-                pubsub = aclient.pubsub()
-                try:
-                    await pubsub.psubscribe(self.keys.bell("*"))
-                    while True:
-                        if await asyncio.to_thread(self.refresh):
-                            result = on_change()
-                            if inspect.isawaitable(result):
-                                await result
-                        failing = False
-                        await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                finally:
-                    await pubsub.aclose()
-            except (redis.RedisError, OSError) as exc:
-                if not failing:
-                    log.warning("shared store: following the fleet failed (%s: %s); retrying",
-                                type(exc).__name__, exc)
-                failing = True
-                await asyncio.sleep(1.0)
+            await follow_bell(aclient, self.keys.bell("*"), step, trouble, 1.0, pattern=True)
+            await asyncio.sleep(1.0)

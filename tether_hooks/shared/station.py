@@ -24,9 +24,9 @@ from typing import Any
 import redis
 
 from tether_hooks import __version__, paths
-from tether_hooks.heartbeat import BEAT_SECONDS, beat
 from tether_hooks.listener.bridgemaker import add_bridges
 from tether_hooks.listener.dispatch import Dispatcher
+from tether_hooks.listener.hooknotices import is_auto_approval
 from tether_hooks.listener.notices import AuditTail
 from tether_hooks.listener.runtime import Runtime
 from tether_hooks.listener.server import Server
@@ -119,7 +119,7 @@ class Station:
         run("applier", self.applier.run)
         run("mirror", self.mirror.run)
         run("presence", self._presence)
-        run("heartbeat", self._heartbeat)
+        run("heartbeat", self.runtime.heartbeat)
         run("auto-approvals", AuditTail(paths.audit_file(), self._on_audit).run)
         if self.names:  # only a station that can reach a chat may lead
             run("election", self.elector.run)
@@ -226,7 +226,7 @@ class Station:
         deadline = time.monotonic() + DOORBELL_WAIT
         while True:
             with contextlib.suppress(Exception):  # what the fleet published, read now
-                await asyncio.wait_for(self._beat(), DOORBELL_WAIT)
+                await asyncio.wait_for(self._read_fleet(), DOORBELL_WAIT)
             status = self.status()
             if status["usable"] or time.monotonic() >= deadline:
                 return status
@@ -243,11 +243,8 @@ class Station:
             return {"ok": True, "reply": None}
 
     def _on_audit(self, entry: dict[str, Any]) -> None:
-        if entry.get("event") != "decision" or entry.get("via") != "timer":
-            return
-        if entry.get("request_id"):
-            return  # a posted request released by a timer: its message shows that
-        self.runtime.spawn(self._send_audit(entry))
+        if is_auto_approval(entry):
+            self.runtime.spawn(self._send_audit(entry))
 
     async def _send_audit(self, entry: dict[str, Any]) -> None:
         if self.fallback is not None:
@@ -260,11 +257,6 @@ class Station:
                         client.describe(exc, self.s))
 
     # -- presence and fallback ----------------------------------------------------------
-
-    async def _heartbeat(self) -> None:
-        while not self.runtime.closing:  # from the event loop: a stuck loop stops beating
-            beat()  # what a waiting hook checks (``relay.stalled``)
-            await asyncio.sleep(BEAT_SECONDS)
 
     async def _presence(self) -> None:
         while not self.runtime.closing:
@@ -286,26 +278,34 @@ class Station:
             await asyncio.sleep(BEAT)
 
     async def _beat(self) -> None:
+        """Publish this machine's presence, then read the fleet's."""
         seconds, micros = await self.aclient.time()
         now_ms = seconds * 1000 + micros // 1000
         leading = self.leading
-        info: dict[Any, Any] = {"version": __version__, "pid": str(os.getpid()), "state": self.role,
-                "platforms": json.dumps(self.names), "beat": str(now_ms),
-                "usable": json.dumps(leading.bridges.usable() if leading else False),
-                "bridges": json.dumps(leading.bridges.states if leading else {})}
+        info: dict[Any, Any] = {
+            "version": __version__, "pid": str(os.getpid()), "state": self.role,
+            "platforms": json.dumps(self.names), "beat": str(now_ms),
+            "usable": json.dumps(leading.bridges.usable() if leading else False),
+            "bridges": json.dumps(leading.bridges.states if leading else {})}
         async with self.aclient.pipeline(transaction=True) as pipe:
             pipe.zadd(self.keys.machines, {self.machine: now_ms})
             pipe.hset(self.keys.machine(self.machine), mapping=info)
             pipe.expire(self.keys.machine(self.machine), 86400)
+            await pipe.execute()
+        await self._read_fleet()
+
+    async def _read_fleet(self) -> None:
+        """Who leads, and what every machine published (two round trips)."""
+        async with self.aclient.pipeline(transaction=False) as pipe:
             pipe.get(self.keys.leader)
             pipe.zrange(self.keys.machines, 0, -1)
-            *_, token, names = await pipe.execute()
-        fleet = {}
-        for name in names:
-            raw = await self.aclient.hgetall(self.keys.machine(name))
-            if raw:
-                fleet[name] = _published(raw)
-        self.fleet = fleet
+            token, names = await pipe.execute()
+        async with self.aclient.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self.keys.machine(name))
+            published = await pipe.execute()
+        self.fleet = {name: _published(raw) for name, raw in zip(names, published, strict=True)
+                      if raw}
         self.leader_machine = token.split(":", 1)[0] if token else None
 
     def _unreachable(self, exc: BaseException) -> None:
