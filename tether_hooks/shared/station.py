@@ -107,6 +107,7 @@ class Station:
         self.reached = time.monotonic()  # the last time Redis answered
         self.problem: str | None = None
         self.started_at = time.time()
+        self._health: dict[str, Any] | None = None  # what the health file says
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -330,14 +331,21 @@ class Station:
         await add_bridges(dispatcher, self.names, self.cfg, lease=YieldLease(self.machine))
 
     def _write_health(self) -> None:
+        """The health file, written when what it says changed (not at every beat: each
+        write is two fsyncs)."""
         status = self.status()
-        blob = {"pid": os.getpid(), "started_at": self.started_at, "updated_at": time.time(),
+        said = {"pid": os.getpid(), "started_at": self.started_at,
                 "bridges": status.get("bridges") or {}, "tasks": status.get("tasks") or {},
                 "shared": status["shared"]}
+        if said == self._health:
+            return
         try:
-            write_atomic(paths.listener_health_file(), json.dumps(blob).encode())
+            write_atomic(paths.listener_health_file(),
+                         json.dumps({**said, "updated_at": time.time()}).encode())
         except OSError as exc:
             log.warning("cannot write the health file: %s", exc)
+        else:
+            self._health = said
 
 
 def _published(raw: Mapping[Any, Any]) -> dict[str, Any]:
