@@ -7,10 +7,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 from emulators.telegram import TelegramEmulator
 from harness.fleet import Fleet
 from harness.hookproc import HookRunner
 from harness.redis import RedisServer
+
+from tether_hooks.shared.keys import Keys
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +44,15 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, n
         made.close()
         if redis_server.proc is None:
             redis_server.start()
+
+
+@pytest.fixture
+def keys(namespace: str) -> Keys:
+    """This test's key names (its own namespace)."""
+    return Keys(namespace)
+
+
+@pytest.fixture
+def client(redis_server: RedisServer) -> redis.Redis:
+    """A client of the test server, as the tests' own window on Redis."""
+    return redis_server.client()

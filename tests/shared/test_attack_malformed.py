@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 import redis
-from test_fleet_cli import client, keys, publish, remote_request, run, shared  # noqa: F401
+from test_fleet_cli import publish, remote_request, run, shared  # noqa: F401
 
 from tether_hooks.errors import TetherError
 from tether_hooks.shared.fleet import FleetStore
 from tether_hooks.shared.keys import Keys
 
 
-def _plant(client: redis.Redis, keys: Keys, bad: str) -> None:  # noqa: F811
+def _plant(client: redis.Redis, keys: Keys, bad: str) -> None:
     record: dict[str, Any] = remote_request("a1b2")
     if bad == "expires_at_null":
         record["expires_at"] = None
@@ -54,7 +54,7 @@ CASES = [
 @pytest.mark.usefixtures("shared")
 @pytest.mark.parametrize(("bad", "argv"), CASES, ids=[f"{b}-{a[0]}" for b, a in CASES])
 def test_a_malformed_record_is_no_traceback_in_the_cli(
-        bad: str, argv: list[str], client: redis.Redis, keys: Keys) -> None:  # noqa: F811
+        bad: str, argv: list[str], client: redis.Redis, keys: Keys) -> None:
     _plant(client, keys, bad)
     result = run(*argv)
     # (through ``main`` an exception that is not a TetherError is "unexpected error", exit 3)
@@ -63,7 +63,7 @@ def test_a_malformed_record_is_no_traceback_in_the_cli(
 
 
 def test_a_malformed_order_does_not_break_the_leaders_fleet_view(
-        client: redis.Redis, keys: Keys) -> None:  # noqa: F811
+        client: redis.Redis, keys: Keys) -> None:
     publish(client, keys, "laptop", "req", [remote_request("c3d4", machine="laptop")])
     _plant(client, keys, "order_extra_list")
     fleet = FleetStore(keys, client, "/nonexistent")

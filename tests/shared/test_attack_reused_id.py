@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 
 import redis
-from test_fleet_cli import client, keys, publish, remote_request  # noqa: F401
+from test_fleet_cli import publish, remote_request
 
 from tether_hooks.shared.fleet import FleetStore
 from tether_hooks.shared.keys import Keys
 
 
 def test_a_decision_on_a_stale_snapshot_does_not_allow_a_request_that_reused_the_id(
-        client: redis.Redis, keys: Keys) -> None:  # noqa: F811
+        client: redis.Redis, keys: Keys) -> None:
     old = remote_request("a1b2", tool_input={"command": "ls"}, summary="ls")
     publish(client, keys, "devbox", "req", [old])
     fleet = FleetStore(keys, client, "/nonexistent")

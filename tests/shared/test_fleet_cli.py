@@ -50,16 +50,6 @@ def shared_config(home: Path, url: str, namespace: str) -> None:
 
 
 @pytest.fixture
-def keys(namespace: str) -> Keys:
-    return Keys(namespace)
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> redis.Redis:
-    return redis_server.client()
-
-
-@pytest.fixture
 def shared(tether_home: Path, redis_server: RedisServer, namespace: str) -> None:
     shared_config(tether_home, redis_server.url, namespace)
 

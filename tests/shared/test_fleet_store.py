@@ -43,16 +43,6 @@ def publish(client: redis.Redis, keys: Keys, machine: str, *, requests: Any = ()
 
 
 @pytest.fixture
-def keys(namespace: str) -> Keys:
-    return Keys(namespace)
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> redis.Redis:
-    return redis_server.client()
-
-
-@pytest.fixture
 def fleet(keys: Keys, client: redis.Redis, tmp_path: Any) -> FleetStore:
     store = FleetStore(keys, client, str(tmp_path / "state.json"))
     return store
