@@ -32,8 +32,17 @@ def settings(redis_server: RedisServer, namespace: str) -> SharedSettings:
     return SharedSettings(url=redis_server.url, machine="dev-box", namespace=namespace)
 
 
+@pytest.mark.parametrize("bad", [
+    {"op": "session", "session": "s-1", "fields": {"session_id": "x"}},
+    {"op": "session", "session": "s-1", "fields": {"self": 1}},
+    {"op": "session", "session": "s-1", "fields": {"status": "ended"}},  # not a remote's
+    {"op": "timer", "timer": {"scope": "dir", "path": 5}},
+    {"op": "timer", "timer": "not an object"},
+    {"op": "revoke", "timer": ["a", "list"]},
+    {"op": "made-up"},
+])
 def test_a_malformed_session_op_does_not_block_a_later_revoke(
-        tmp_path: Path, settings: SharedSettings) -> None:
+        tmp_path: Path, settings: SharedSettings, bad: dict) -> None:
     """A session op whose fields name ``session_id`` (another version, a hand edit) makes
     ``Store.set_session`` raise TypeError: the cursor never passes it, so every later op for
     the machine, a revoke included, is never applied and the timer keeps allowing."""
@@ -41,8 +50,9 @@ def test_a_malformed_session_op_does_not_block_a_later_revoke(
     store = Store(path=str(tmp_path / "state.json"))
     timer, _ = store.add_drafted(draft("tool", "1h", created_by="alice", tool="Bash"))
     sync = connect_sync(settings)
-    orders.send_op(sync, keys, "dev-box",
-                   {"op": "session", "session": "s-1", "fields": {"session_id": "x"}})
+    store.add_request({"agent": "claude", "event": "PermissionRequest", "session_id": "s-1",
+                       "cwd": "/tmp", "tool_name": "Read", "tool_input": {}}, 60)
+    orders.send_op(sync, keys, "dev-box", bad)
     orders.send_op(sync, keys, "dev-box", {"op": "revoke", "timer": timer["id"]})
 
     async def scenario() -> None:
@@ -58,10 +68,17 @@ def test_a_malformed_session_op_does_not_block_a_later_revoke(
 
     run(scenario())
     assert timer["id"] not in store.read()["timers"], "the revoke was never applied"
+    assert store.read()["sessions"]["s-1"].get("status") != "ended"  # only /stop may come
 
 
-def test_no_password_hash_in_the_shared_store(tmp_path: Path,
-                                              settings: SharedSettings) -> None:
+@pytest.mark.parametrize("command", [
+    "mysql -pHunter2pass -u root db",
+    "curl -u admin:Hunter2pass https://example.test",
+    "PGPASSWORD=Hunter2pass psql -h db",
+    "export API_TOKEN=Hunter2pass",
+])
+def test_no_password_hash_in_the_shared_store(tmp_path: Path, settings: SharedSettings,
+                                              command: str) -> None:
     """``summary`` keeps audit's hashed markers (unsalted sha256, 12 hex); chat drops them,
     but ``shared_request`` forwards it as is: a weak password can be brute-forced by
     whoever reads the Redis."""
@@ -69,7 +86,7 @@ def test_no_password_hash_in_the_shared_store(tmp_path: Path,
     store = Store(path=str(tmp_path / "state.json"))
     request = store.add_request(
         {"agent": "claude", "event": "PermissionRequest", "session_id": "s-1", "cwd": "/tmp",
-         "tool_name": "Bash", "tool_input": {"command": "mysql -pHunter2pass -u root db"}}, 60)
+         "tool_name": "Bash", "tool_input": {"command": command}}, 60)
 
     async def scenario() -> None:
         c = connect(settings)
@@ -82,3 +99,4 @@ def test_no_password_hash_in_the_shared_store(tmp_path: Path,
     stored = connect_sync(settings).hget(keys.requests("dev-box"), request["id"]) or ""
     digest = hashlib.sha256(b"Hunter2pass").hexdigest()[:12]
     assert digest not in stored, json.loads(stored).get("summary")
+    assert "Hunter2pass" not in stored

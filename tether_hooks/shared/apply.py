@@ -23,7 +23,7 @@ from typing import Any, cast
 import redis.asyncio
 
 from tether_hooks import bounds, paths, rules, state
-from tether_hooks.errors import NotFound, TetherError
+from tether_hooks.errors import NotFound, StoreError, TetherError
 from tether_hooks.lifecycle import draft_timer
 from tether_hooks.models import SETTLED_STATUSES, DecisionExtra, Request, RequestStatus, Timer
 from tether_hooks.redact import value as redacted
@@ -36,6 +36,7 @@ __all__ = ["Applier", "local_timer"]
 
 log = logging.getLogger("tether_hooks.listener")
 
+SESSION_FIELDS = ("stop",)  # what another machine may set on a session here (/stop)
 INTERVAL = 1.0  # scan this often even without a bell
 BATCH = 100
 # Delete a hash field only if it still holds what was read.
@@ -107,7 +108,12 @@ class Applier:
                     "created_at"):
                 await self._drop(rid, raw)  # its request is gone (or it is not an order)
             elif request.get("status") == "pending":
-                await self._apply(rid, order, request)
+                try:
+                    await self._apply(rid, order, request)
+                except (StoreError, OSError):
+                    raise  # this machine's store: the whole scan is tried again
+                except Exception:  # this order's content: the others still apply
+                    log.exception("order for request %s cannot be applied; kept", rid)
         await self._ops()
 
     async def _drop(self, rid: str, raw: str) -> None:
@@ -200,13 +206,18 @@ class Applier:
                     return [str(request.get("id")) for request in allowed]
             elif kind == "session" and isinstance(op.get("session"), str) and isinstance(
                     op.get("fields"), dict):
-                fields = {str(k): v for k, v in op["fields"].items()}
-                self.store.set_session(op["session"], **fields)
+                fields = {k: v for k, v in op["fields"].items() if k in SESSION_FIELDS}
+                if fields:
+                    self.store.set_session(op["session"], **fields)
             else:
                 log.warning("operation %s for this machine is unknown (%s); skipped", entry,
                             kind)
         except NotFound:
             pass  # revoked or gone meanwhile: nothing to do
+        except (StoreError, OSError):
+            raise  # this machine's store: the cursor stays, the op is tried again
+        except Exception:  # its content: skipped, so the ops after it (a revoke) still land
+            log.exception("operation %s for this machine cannot be applied; skipped", entry)
         return []
 
     async def run(self, interval: float = INTERVAL) -> None:

@@ -90,7 +90,7 @@ def _tls(s: SharedSettings) -> Check:
 def _version(client: redis.Redis) -> Check:
     info = client.info("server")
     text = str(info.get("redis_version", "?"))
-    parts = tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
+    parts = tuple(int(p) for p in text.split(".")[:2] if p.isdecimal())
     if len(parts) == 2 and parts >= MIN_VERSION:
         return Check("shared version", "ok", f"Redis {text}")
     return Check("shared version", "fail",

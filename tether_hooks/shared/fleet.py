@@ -17,6 +17,7 @@ import functools
 import inspect
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import ParamSpec, TypeVar, cast
@@ -101,7 +102,7 @@ class FleetStore:
     def refresh(self) -> bool:
         """Re-read what changed in Redis; True when the snapshot changed. Raises RedisError."""
         revs = {str(m): int(v) for m, v in self.client.hgetall(self.keys.rev).items()
-                if str(v).lstrip("-").isdigit()}
+                if re.fullmatch(r"-?[0-9]{1,18}", str(v))}  # ASCII digits (not "²")
         changed = sorted(m for m in revs if revs[m] != self._revs.get(m))
         machines = sorted(revs)
         pipe = self.client.pipeline(transaction=False)

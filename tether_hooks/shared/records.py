@@ -43,24 +43,29 @@ def split_id(fid: str) -> tuple[str, str]:
 def shared_request(request: Request, machine: str) -> dict[str, Any]:
     """``request`` as other machines may see it: local fields dropped, its tool input and
     any updated input redacted; ``machine`` added (``id`` stays the local id)."""
-    out: dict[str, Any] = {k: v for k, v in request.items() if k not in _REQUEST_DROPS}
+    out = _chat_texts({k: v for k, v in request.items() if k not in _REQUEST_DROPS})
     if "tool_input" in out:
         out["tool_input"] = redact.value(out["tool_input"])
     decision = out.get("decision")
     if isinstance(decision, dict):
-        decision = dict(decision)
+        decision = _chat_texts(decision)
         if "updated_input" in decision:
             decision["updated_input"] = redact.value(decision["updated_input"])
-        if isinstance(decision.get("answer"), str):
-            decision["answer"] = redact.chat(cast(str, decision["answer"]))
         out["decision"] = decision
     out["machine"] = machine
     return out
 
 
+def _chat_texts(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with every text field redacted as chat redacts it (no hashes: the
+    summary's markers carry one, an unsalted hash a reader of Redis could test guesses
+    against), whatever the field: summary, reason, answer, a session's last message."""
+    return {k: redact.chat(v) if isinstance(v, str) else v for k, v in record.items()}
+
+
 def shared_session(session: Session, machine: str) -> dict[str, Any]:
     """``session`` without its transcript path, chat threads and pending stop."""
-    out: dict[str, Any] = {k: v for k, v in session.items() if k not in _SESSION_DROPS}
+    out = _chat_texts({k: v for k, v in session.items() if k not in _SESSION_DROPS})
     out["machine"] = machine
     return out
 

@@ -95,7 +95,8 @@ class Station:
         self.forwarder = Forwarder(self.aclient, self.keys, self.machine, self.store)
         self.applier = Applier(self.aclient, self.keys, self.machine, self.store,
                                self.server.notify)
-        self.mirror = Mirror(self.aclient, self.keys, self.store)
+        self.mirror = Mirror(self.aclient, self.keys, self.store,
+                             on_decided=self.server.notify)
         self.notes = Notes(self.aclient, self.keys, self.machine)
         self.elector = Elector(self.aclient, self.keys, self.token, self._elected,
                                self._deposed)
